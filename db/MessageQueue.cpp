@@ -1,0 +1,184 @@
+#include "MessageQueue.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+
+#include "Database.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+
+namespace bccsink::db {
+namespace {
+
+Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
+  return s.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(s);
+}
+
+std::string text(RecordSet& rs, const std::string& column) {
+  return rs[column].isEmpty() ? std::string() : rs[column].convert<std::string>();
+}
+
+std::int64_t integer(RecordSet& rs, const std::string& column) {
+  return rs[column].isEmpty() ? 0 : rs[column].convert<std::int64_t>();
+}
+
+const char* kColumns =
+    "id, sink, state, reason, attempts, received_at, updated_at, sender, client_ip, helo, tls,"
+    " header_message_id, size, sha256, spool_file, envid, ret, body";
+
+}  // namespace
+
+MessageQueue::MessageQueue(Database& db) : db_(db) {}
+
+void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
+  if (records.empty()) return;
+  auto& s = db_.session();
+  // Bound by reference: the statements are prepared once and run per row.
+  std::string id, sink, receivedAt, sender, clientIp, helo, sha256, spoolFile;
+  Poco::Nullable<std::string> headerMessageId, envid, ret, body, orcpt, notify;
+  int tls = 0, position = 0;
+  Poco::Int64 size = 0;
+  std::string address;
+  std::string pending = state::kPending;
+  Statement message =
+      (s << "INSERT INTO messages (id, sink, state, attempts, received_at, updated_at, sender,"
+            " client_ip, helo, tls, header_message_id, size, sha256, spool_file, envid, ret, body)"
+            " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+       use(id), use(sink), use(pending), use(receivedAt), use(receivedAt), use(sender),
+       use(clientIp), use(helo), use(tls), use(headerMessageId), use(size), use(sha256),
+       use(spoolFile), use(envid), use(ret), use(body));
+  Statement recipient =
+      (s << "INSERT INTO message_recipients (msg_id, position, address, orcpt, notify)"
+            " VALUES (?, ?, ?, ?, ?)",
+       use(id), use(position), use(address), use(orcpt), use(notify));
+  WriteTransaction tx(db_);
+  for (const auto& r : records) {
+    id = r.id;
+    sink = r.sink;
+    receivedAt = r.receivedAt;
+    sender = r.sender;
+    clientIp = r.clientIp;
+    helo = r.helo;
+    tls = r.tls ? 1 : 0;
+    headerMessageId = nullIfEmpty(r.headerMessageId);
+    size = r.size;
+    sha256 = r.sha256;
+    spoolFile = r.spoolFile;
+    envid = nullIfEmpty(r.envid);
+    ret = nullIfEmpty(r.ret);
+    body = nullIfEmpty(r.body);
+    message.execute();
+    position = 0;
+    for (const auto& rcpt : r.recipients) {
+      address = rcpt.address;
+      orcpt = nullIfEmpty(rcpt.orcpt);
+      notify = nullIfEmpty(rcpt.notify);
+      recipient.execute();
+      ++position;
+    }
+  }
+  tx.commit();
+}
+
+std::vector<MessageRecord> MessageQueue::select(const std::string& where, const std::string& arg,
+                                                std::size_t limit) {
+  auto& s = db_.session();
+  std::string sql = std::string("SELECT ") + kColumns + " FROM messages";
+  if (!where.empty()) sql += " WHERE " + where;
+  sql += " ORDER BY id";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  Statement stmt(s);
+  stmt << sql;
+  std::string bound = arg;
+  if (!where.empty()) stmt, use(bound);
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::vector<MessageRecord> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+    MessageRecord m;
+    m.id = text(rs, "id");
+    m.sink = text(rs, "sink");
+    m.state = text(rs, "state");
+    m.reason = text(rs, "reason");
+    m.attempts = static_cast<int>(integer(rs, "attempts"));
+    m.receivedAt = text(rs, "received_at");
+    m.updatedAt = text(rs, "updated_at");
+    m.sender = text(rs, "sender");
+    m.clientIp = text(rs, "client_ip");
+    m.helo = text(rs, "helo");
+    m.tls = integer(rs, "tls") != 0;
+    m.headerMessageId = text(rs, "header_message_id");
+    m.size = integer(rs, "size");
+    m.sha256 = text(rs, "sha256");
+    m.spoolFile = text(rs, "spool_file");
+    m.envid = text(rs, "envid");
+    m.ret = text(rs, "ret");
+    m.body = text(rs, "body");
+    out.push_back(std::move(m));
+  }
+  std::string msgId;
+  Statement rcpts = (s << "SELECT address, orcpt, notify FROM message_recipients"
+                          " WHERE msg_id = ? ORDER BY position",
+                     use(msgId));
+  for (auto& m : out) {
+    msgId = m.id;
+    rcpts.execute();
+    RecordSet r(rcpts);
+    for (bool more = r.moveFirst(); more; more = r.moveNext()) {
+      m.recipients.push_back({text(r, "address"), text(r, "orcpt"), text(r, "notify")});
+    }
+  }
+  return out;
+}
+
+std::vector<MessageRecord> MessageQueue::list(const ListFilter& filter) {
+  if (filter.state.empty()) return select("", "", filter.limit);
+  return select("state = ?", filter.state, filter.limit);
+}
+
+std::optional<MessageRecord> MessageQueue::find(const std::string& id) {
+  auto rows = select("id = ?", id, 1);
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+std::map<std::string, std::int64_t> MessageQueue::countByState() {
+  std::vector<std::string> states;
+  std::vector<Poco::Int64> counts;
+  db_.session() << "SELECT state, COUNT(*) FROM messages GROUP BY state", into(states),
+      into(counts), now;
+  std::map<std::string, std::int64_t> out;
+  for (std::size_t i = 0; i < states.size(); ++i) out[states[i]] = counts[i];
+  return out;
+}
+
+std::int64_t MessageQueue::countInState(const std::string& st) {
+  Poco::Int64 n = 0;
+  std::string bound = st;
+  db_.session() << "SELECT COUNT(*) FROM messages WHERE state = ?", use(bound), into(n), now;
+  return n;
+}
+
+std::vector<std::string> MessageQueue::spoolFiles() {
+  std::vector<std::string> files;
+  db_.session() << "SELECT spool_file FROM messages", into(files), now;
+  return files;
+}
+
+int MessageQueue::releaseExpiredLeases(std::int64_t nowMs) {
+  Poco::Int64 t = nowMs;
+  std::string pending = state::kPending, analyzing = state::kAnalyzing;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
+          " WHERE state = ? AND (lease_until IS NULL OR lease_until < ?)",
+      use(pending), use(analyzing), use(t);
+  std::size_t n = stmt.execute();
+  tx.commit();
+  return static_cast<int>(n);
+}
+
+}  // namespace bccsink::db

@@ -1,0 +1,47 @@
+#pragma once
+// One message copy as the queue stores it: the envelope, where it came from, and the
+// spooled bytes' size and digest. Plain data; no behaviour.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bccsink::db {
+
+struct Recipient {
+  std::string address;
+  std::string orcpt;   // DSN ORCPT=, as sent (RFC 3461 section 4.2), '' when absent
+  std::string notify;  // DSN NOTIFY=, e.g. "NEVER", '' when absent
+};
+
+struct MessageRecord {
+  std::string id;  // ULID
+  std::string sink;
+  std::string state;
+  std::string reason;
+  int attempts = 0;
+  std::string receivedAt;  // ISO 8601 UTC
+  std::string updatedAt;
+  std::string sender;
+  std::vector<Recipient> recipients;
+  std::string clientIp;
+  std::string helo;
+  bool tls = false;
+  std::string headerMessageId;
+  std::int64_t size = 0;
+  std::string sha256;
+  std::string spoolFile;
+  std::string envid;  // DSN ENVID=
+  std::string ret;    // DSN RET=
+  std::string body;   // BODY= (7BIT, 8BITMIME)
+};
+
+namespace state {
+inline constexpr const char* kPending = "pending";
+inline constexpr const char* kAnalyzing = "analyzing";
+inline constexpr const char* kChecked = "checked";
+inline constexpr const char* kReported = "reported";
+inline constexpr const char* kFailed = "failed";
+}  // namespace state
+
+}  // namespace bccsink::db

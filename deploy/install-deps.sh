@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every build, run and test dependency of bccsink as Debian packages.
+# Idempotent; run as root (apt-get). Nothing is downloaded outside Debian's archive.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format
+  libpoco-dev
+  libmimetic-dev
+  libboost-program-options-dev
+  libgtest-dev googletest
+  libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
+  libssl-dev sqlite3 openssl
+  postfix swaks
+  clamav-daemon clamav-testfiles
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+
+# Postfix must not configure or start a system instance: tests run private ones.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"

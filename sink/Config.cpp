@@ -1,0 +1,299 @@
+#include "Config.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace bccsink {
+namespace {
+
+struct Option {
+  OptionInfo info;
+  std::function<void(Config&, const std::string&)> apply;
+};
+
+std::string defaultHostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+  return buf;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The schema: every option once, with its default and what it does.
+const std::vector<Option>& schema() {
+  static const std::vector<Option> options = {
+      {{"BccSocket", "127.0.0.1:2525",
+        "Where the SMTP listener binds: HOST:PORT ([::1]:PORT for IPv6) or unix:PATH."},
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw std::invalid_argument("must not be empty");
+         c.bccSocket = v;
+       }},
+      {{"BccDomains", "bcc.test",
+        "Domains (bcc.example.com) or addresses (watch@bcc.example.com) whose copies are "
+        "accepted; RCPT for anything else gets 550 5.1.1. Comma or space separated."},
+       [](Config& c, const std::string& v) {
+         c.bccDomains.clear();
+         for (auto& d : splitList(v)) c.bccDomains.push_back(lower(d));
+         if (c.bccDomains.empty()) throw std::invalid_argument("needs at least one domain");
+       }},
+      {{"BccAllowedClients", "",
+        "CIDR list of clients allowed to connect (IPv4 and IPv6); empty = any. Others get "
+        "554 at connect."},
+       [](Config& c, const std::string& v) {
+         c.bccAllowedClients.clear();
+         for (auto& n : splitList(v)) c.bccAllowedClients.push_back(Cidr::parse(n));
+       }},
+      {{"BccMaxMessageSize", "50M", "Largest message accepted (SIZE= and during DATA): 552."},
+       [](Config& c, const std::string& v) {
+         c.bccMaxMessageSize = parseSize(v);
+         if (c.bccMaxMessageSize == 0) throw std::invalid_argument("must be above 0");
+       }},
+      {{"BccMaxConnections", "100",
+        "Concurrent SMTP connections; one more gets 421 4.3.2 (Postfix retries later)."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n == 0 || n > 10000) throw std::invalid_argument("must be between 1 and 10000");
+         c.bccMaxConnections = static_cast<unsigned>(n);
+       }},
+      {{"BccMaxRecipients", "1000", "Recipients per message; one more gets 452 4.5.3."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n == 0 || n > 100000) throw std::invalid_argument("must be between 1 and 100000");
+         c.bccMaxRecipients = static_cast<unsigned>(n);
+       }},
+      {{"BccMaxLineLength", "64k",
+        "Longest line, CRLF included. RFC 5321 says 1000, but real senders exceed it and a "
+        "monitor wants the copy. Longer commands get 500 5.5.2, longer message lines 552."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n < 1000 || n > (16u << 20)) {
+           throw std::invalid_argument("must be between 1000 and 16M");
+         }
+         c.bccMaxLineLength = static_cast<std::size_t>(n);
+       }},
+      {{"BccCommandTimeout", "5m",
+        "How long a client may be silent between commands (RFC 5321 4.5.3.2: 5 minutes)."},
+       [](Config& c, const std::string& v) { c.bccCommandTimeout = parseDuration(v); }},
+      {{"BccDataTimeout", "3m", "How long a client may be silent while sending DATA."},
+       [](Config& c, const std::string& v) { c.bccDataTimeout = parseDuration(v); }},
+      {{"BccHostname", "", "Name in the greeting and Received header; '' = this host's name."},
+       [](Config& c, const std::string& v) { c.bccHostname = v.empty() ? defaultHostname() : v; }},
+      {{"BccTlsCertificate", "", "PEM certificate (chain) for STARTTLS; '' = no STARTTLS."},
+       [](Config& c, const std::string& v) { c.bccTlsCertificate = v; }},
+      {{"BccTlsKey", "", "PEM private key for BccTlsCertificate.", true},
+       [](Config& c, const std::string& v) { c.bccTlsKey = v; }},
+      {{"BccMinFreeSpace", "100M",
+        "Free space the spool's file system keeps; below it (or below it plus the "
+        "announced SIZE) new mail gets 452 4.3.1 and the MTA retries."},
+       [](Config& c, const std::string& v) { c.bccMinFreeSpace = parseSize(v); }},
+      {{"BccMaxPending", "100000",
+        "Most messages waiting in `pending`; above it new mail gets 452 4.3.1. 0 = no limit."},
+       [](Config& c, const std::string& v) { c.bccMaxPending = parseSize(v); }},
+      {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw std::invalid_argument("must not be empty");
+         c.dataDir = v;
+       }},
+      {{"DatabaseUrl", "",
+        "sqlite:PATH; '' = sqlite:DataDir/bccsink.db. (postgresql://... for several sinks "
+        "comes later.)"},
+       [](Config& c, const std::string& v) { c.databaseUrl = v; }},
+      {{"LogLevel", "information", "error, warning, notice, information, debug."},
+       [](Config& c, const std::string& v) {
+         static const std::vector<std::string> levels = {"fatal",  "critical",    "error",
+                                                         "warning", "notice", "information",
+                                                         "debug",  "trace"};
+         if (std::find(levels.begin(), levels.end(), v) == levels.end()) {
+           throw std::invalid_argument("must be one of error, warning, notice, information, debug");
+         }
+         c.logLevel = v;
+       }},
+  };
+  return options;
+}
+
+// Finds the line of `name` in the file so that an error can point at it.
+int lineOf(const std::string& path, const std::string& name) {
+  if (path.empty()) return 0;
+  std::ifstream in(path);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    auto eq = line.find('=', start);
+    auto key = line.substr(start, eq == std::string::npos ? std::string::npos : eq - start);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+    if (key == name) return n;
+  }
+  return 0;
+}
+
+std::string where(const std::string& path, const std::string& name, bool fromFile) {
+  if (!fromFile || path.empty()) return "option " + name;
+  int line = lineOf(path, name);
+  return path + (line > 0 ? ":" + std::to_string(line) : "") + ": option " + name;
+}
+
+po::options_description describe() {
+  po::options_description desc("bccsink options");
+  for (const auto& o : schema()) {
+    desc.add_options()(o.info.name.c_str(), po::value<std::string>(), o.info.help.c_str());
+  }
+  return desc;
+}
+
+struct Loaded {
+  std::map<std::string, std::string> values;  // effective value per option
+  std::map<std::string, bool> fromFile;
+};
+
+Loaded gather(const std::string& path, const std::vector<std::string>& overrides) {
+  auto desc = describe();
+  po::variables_map cli, file;
+  try {
+    auto parsed = po::command_line_parser(overrides).options(desc).run();
+    po::store(parsed, cli);
+  } catch (const po::error& e) {
+    throw ConfigError(std::string("command line: ") + e.what());
+  }
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError(path + ": cannot read the configuration file");
+    try {
+      po::store(po::parse_config_file(in, desc, false), file);
+    } catch (const po::error_with_option_name& e) {
+      std::string name = e.get_option_name();
+      while (!name.empty() && name.front() == '-') name.erase(0, 1);
+      throw ConfigError(where(path, name, true) + ": " + e.what());
+    } catch (const po::error& e) {
+      throw ConfigError(path + ": " + e.what());
+    }
+  }
+  Loaded l;
+  for (const auto& o : schema()) {
+    const auto& n = o.info.name;
+    if (cli.count(n)) {
+      l.values[n] = cli[n].as<std::string>();
+    } else if (file.count(n)) {
+      l.values[n] = file[n].as<std::string>();
+      l.fromFile[n] = true;
+    } else {
+      l.values[n] = o.info.defaultValue;
+    }
+  }
+  return l;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+const std::vector<OptionInfo>& configOptions() {
+  static const std::vector<OptionInfo> infos = [] {
+    std::vector<OptionInfo> v;
+    for (const auto& o : schema()) v.push_back(o.info);
+    return v;
+  }();
+  return infos;
+}
+
+Config loadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  auto loaded = gather(path, overrides);
+  Config c;
+  for (const auto& o : schema()) {
+    const auto& n = o.info.name;
+    try {
+      o.apply(c, trim(loaded.values[n]));
+    } catch (const std::exception& e) {
+      throw ConfigError(where(path, n, loaded.fromFile[n]) + ": bad value '" + loaded.values[n] +
+                        "': " + e.what());
+    }
+  }
+  if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
+    throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");
+  }
+  return c;
+}
+
+std::string describeConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  loadConfig(path, overrides);  // validates
+  auto loaded = gather(path, overrides);
+  std::ostringstream out;
+  for (const auto& o : schema()) {
+    std::string v = loaded.values[o.info.name];
+    if (o.info.secret && !v.empty()) v = "********";
+    out << o.info.name << " = " << v << "\n";
+  }
+  return out.str();
+}
+
+std::uint64_t parseSize(const std::string& text) {
+  static const std::regex re(R"(^\s*([0-9]+)\s*([kKmMgG]?)[bB]?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) {
+    throw std::invalid_argument("not a number or size (examples: 100, 64k, 50M, 2G)");
+  }
+  std::uint64_t n = std::stoull(m[1].str());
+  std::uint64_t mult = 1;
+  switch (m[2].str().empty() ? ' ' : std::tolower(m[2].str()[0])) {
+    case 'k': mult = 1ull << 10; break;
+    case 'm': mult = 1ull << 20; break;
+    case 'g': mult = 1ull << 30; break;
+    default: break;
+  }
+  if (n > (~0ull) / mult) throw std::invalid_argument("too large");
+  return n * mult;
+}
+
+std::chrono::seconds parseDuration(const std::string& text) {
+  static const std::regex re(R"(^\s*([0-9]+)\s*([smhd]?)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) {
+    throw std::invalid_argument("not a duration (examples: 30s, 5m, 1h)");
+  }
+  long long n = std::stoll(m[1].str());
+  char unit = m[2].str().empty() ? 's' : m[2].str()[0];
+  long long mult = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1;
+  if (n <= 0 || n > 365LL * 86400 / mult) throw std::invalid_argument("out of range");
+  return std::chrono::seconds(n * mult);
+}
+
+bool parseBool(const std::string& text) {
+  auto t = lower(trim(text));
+  if (t == "yes" || t == "true" || t == "on" || t == "1") return true;
+  if (t == "no" || t == "false" || t == "off" || t == "0") return false;
+  throw std::invalid_argument("not yes or no");
+}
+
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    if (ch == ',' || ch == ' ' || ch == '\t') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+}  // namespace bccsink

@@ -1,0 +1,142 @@
+// `bccsink serve`: wires configuration, database, spool, committer and listener, then
+// waits for SIGTERM or SIGINT.
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/PatternFormatter.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "Commands.h"
+#include "Config.h"
+#include "Database.h"
+#include "GroupCommitter.h"
+#include "Intake.h"
+#include "MessageQueue.h"
+#include "SmtpServer.h"
+#include "Spool.h"
+
+namespace bccsink {
+namespace {
+
+void setUpLogging(const std::string& level) {
+  Poco::AutoPtr<Poco::PatternFormatter> format(
+      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %q %s: %t"));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(
+      new Poco::FormattingChannel(format, new Poco::ConsoleChannel(std::clog)));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::root().setLevel(level);
+  Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+}
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Brings the data folder back to a state the queue can trust after any stop.
+void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
+  db::Database database(cfg.effectiveDatabaseUrl());
+  database.migrate();
+  db::MessageQueue queue(database);
+  int released = queue.releaseExpiredLeases(nowMs());
+  if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
+  // Files still in tmp/ were never acknowledged with 250: the MTA holds the message and
+  // sends it again, so they are removed, by name in the log.
+  for (const auto& name : spool.removeTemporaries()) {
+    log.notice("recovery: removed unfinished spool/tmp/%s (never acknowledged)", name);
+  }
+}
+
+}  // namespace
+
+int runServe(const std::vector<std::string>& args) {
+  Config cfg;
+  try {
+    auto cl = parseCommandLine(args, {}, {});
+    if (cl.help) {
+      std::cout << "usage: bccsink serve [--config FILE] [--Name value ...]\n\n"
+                   "Runs the SMTP listener in the foreground until SIGTERM or SIGINT.\n\n"
+                << configHelp();
+      return 0;
+    }
+    cfg = loadConfig(cl.configPath, cl.overrides);
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+    return 2;
+  }
+  setUpLogging(cfg.logLevel);
+  auto& log = Poco::Logger::get("bccsink");
+  // Block the stop signals before any thread starts, so that only sigwait sees them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    std::filesystem::create_directories(cfg.dataDir);
+    Poco::Net::initializeSSL();
+    Spool spool(cfg.spoolDir());
+    recover(cfg, spool, log);
+    GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
+    Intake intake(spool, committer, {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname});
+
+    ServerSettings st;
+    st.socket = cfg.bccSocket;
+    st.maxConnections = cfg.bccMaxConnections;
+    st.allowedClients = cfg.bccAllowedClients;
+    st.commandTimeout = cfg.bccCommandTimeout;
+    st.dataTimeout = cfg.bccDataTimeout;
+    st.tlsCertificate = cfg.bccTlsCertificate;
+    st.tlsKey = cfg.bccTlsKey;
+    st.session.hostname = cfg.bccHostname;
+    st.session.domains = cfg.bccDomains;
+    st.session.maxMessageSize = cfg.bccMaxMessageSize;
+    st.session.maxRecipients = cfg.bccMaxRecipients;
+    st.session.maxLineLength = cfg.bccMaxLineLength;
+    SmtpServer server(st, intake);
+    server.start();
+    log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
+
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    log.notice("signal %d: stopping", sig);
+    server.stop();
+    committer.stop();
+    log.notice("stopped");
+  } catch (const Poco::Exception& e) {
+    log.fatal("cannot start: %s", e.displayText());
+    return 1;
+  } catch (const std::exception& e) {
+    log.fatal("cannot start: %s", std::string(e.what()));
+    return 1;
+  }
+  return 0;
+}
+
+int runCheckConfig(const std::vector<std::string>& args) {
+  try {
+    auto cl = parseCommandLine(args, {}, {});
+    if (cl.help) {
+      std::cout << "usage: bccsink check-config [--config FILE] [--Name value ...]\n\n"
+                   "Prints the effective configuration (secrets masked), or the error and "
+                   "exit code 1.\n";
+      return 0;
+    }
+    std::cout << describeConfig(cl.configPath, cl.overrides);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace bccsink

@@ -1,0 +1,37 @@
+#pragma once
+// Parsing of the arguments of MAIL and RCPT (RFC 5321 section 4.1.2) and of their
+// ESMTP parameters. Pure functions: no state, no I/O.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bccsink::smtp {
+
+struct PathArgs {
+  std::string address;                        // without <>, source route dropped
+  std::map<std::string, std::string> params;  // keys upper-cased; value '' when absent
+};
+
+// Parses what follows "MAIL FROM:" or "RCPT TO:". Returns nullopt on a syntax error and
+// sets `error` to a short reason.
+std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::string& error);
+
+// Verb (upper-cased) and the rest of a command line.
+std::pair<std::string, std::string_view> splitVerb(std::string_view line);
+
+// True when `text` starts with `prefix`, ignoring ASCII case.
+bool startsWithNoCase(std::string_view text, std::string_view prefix);
+
+std::string toLower(std::string_view s);
+std::string toUpper(std::string_view s);
+
+// Keeps printable ASCII, replaces anything else by '?', cuts at `max` bytes: for text
+// from the network that goes into a header or a log line.
+std::string printable(std::string_view s, std::size_t max = 255);
+
+// RFC 3461 section 4: xtext is printable ASCII except '+' and '=', with +XX escapes.
+bool isXtext(std::string_view s);
+
+}  // namespace bccsink::smtp

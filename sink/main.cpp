@@ -1,0 +1,38 @@
+// bccsink: the daemon and the administrator's commands. This file only dispatches.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "Commands.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: bccsink COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve          run the SMTP listener (foreground)\n"
+    "  check-config   print the effective configuration, or the error\n"
+    "  queue list     list queued messages (--json, --check, --state S, --limit N)\n"
+    "  queue show ID  show one message\n"
+    "\n"
+    "Every command takes --config FILE and --help; every configuration option can be\n"
+    "given as --Name value (see `bccsink serve --help`).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "serve") return bccsink::runServe(args);
+  if (command == "check-config") return bccsink::runCheckConfig(args);
+  if (command == "queue") return bccsink::runQueue(args);
+  std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}
