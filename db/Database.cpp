@@ -32,7 +32,9 @@ Database::Database(const std::string& url) {
   if (path.empty()) throw std::runtime_error("DatabaseUrl is empty");
   engine_ = Engine::Sqlite;
   try {
-    session_ = std::make_unique<Poco::Data::Session>("SQLite", path);
+    // Poco retries a failed open for its login timeout (60 s by default); a path that
+    // cannot be opened will not become openable by waiting.
+    session_ = std::make_unique<Poco::Data::Session>("SQLite", path, 2);
     auto& s = *session_;
     // Poco's SQLite connector defaults to a busy timeout of 0: any concurrent writer
     // would fail at once. Wait instead, as a server must.

@@ -1,1 +1,242 @@
+#include "MessageQueue.h"
+
+#include <Poco/Data/Statement.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "../TempDir.h"
+#include "Database.h"
+#include "GroupCommitter.h"
+#include "Intake.h"
+#include "Schema.h"
+#include "Spool.h"
+
+using namespace bccsink;
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+db::MessageRecord record(const std::string& id) {
+  db::MessageRecord r;
+  r.id = id;
+  r.sink = "sink-a";
+  r.receivedAt = "2026-11-25T04:00:00.000Z";
+  r.sender = "alice@example.org";
+  r.recipients = {{"watch@bcc.test", "rfc822;watch@bcc.test", "NEVER"}, {"w2@bcc.test", "", ""}};
+  r.clientIp = "127.0.0.1";
+  r.helo = "mta.test";
+  r.tls = true;
+  r.headerMessageId = "<m1@example.org>";
+  r.size = 1234;
+  r.sha256 = std::string(64, 'a');
+  r.spoolFile = id + ".eml";
+  r.body = "8BITMIME";
+  return r;
+}
+
+}  // namespace
+
+TEST(MessageQueue, InsertedRowsComeBackPendingWithEveryField) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B")});
+  auto rows = q.list({});
+  ASSERT_EQ(rows.size(), 2u);
+  const auto& m = rows[0];
+  EXPECT_EQ(m.id, "01A");
+  EXPECT_EQ(m.state, "pending");
+  EXPECT_EQ(m.sender, "alice@example.org");
+  ASSERT_EQ(m.recipients.size(), 2u);
+  EXPECT_EQ(m.recipients[0].address, "watch@bcc.test");
+  EXPECT_EQ(m.recipients[0].orcpt, "rfc822;watch@bcc.test");
+  EXPECT_EQ(m.recipients[0].notify, "NEVER");
+  EXPECT_EQ(m.recipients[1].notify, "");
+  EXPECT_EQ(m.clientIp, "127.0.0.1");
+  EXPECT_EQ(m.helo, "mta.test");
+  EXPECT_TRUE(m.tls);
+  EXPECT_EQ(m.headerMessageId, "<m1@example.org>");
+  EXPECT_EQ(m.size, 1234);
+  EXPECT_EQ(m.sha256, std::string(64, 'a'));
+  EXPECT_EQ(m.body, "8BITMIME");
+  EXPECT_EQ(m.envid, "");
+  EXPECT_EQ(q.countInState("pending"), 2);
+  EXPECT_EQ(q.find("01B")->spoolFile, "01B.eml");
+  EXPECT_FALSE(q.find("nope").has_value());
+}
+
+TEST(MessageQueue, ABatchIsAllOrNothing) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A")});
+  // The second batch repeats 01A: the primary key refuses it and 01C must not stay.
+  EXPECT_ANY_THROW(q.insertPending({record("01C"), record("01A")}));
+  EXPECT_EQ(q.list({}).size(), 1u);
+  EXPECT_FALSE(q.find("01C").has_value());
+}
+
+TEST(MessageQueue, ListFiltersByStateAndLimit) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B"), record("01C")});
+  database.session() << "UPDATE messages SET state = 'checked' WHERE id = '01B'", now;
+  EXPECT_EQ(q.list({"pending", 0}).size(), 2u);
+  EXPECT_EQ(q.list({"checked", 0}).at(0).id, "01B");
+  EXPECT_EQ(q.list({"", 1}).size(), 1u);
+  auto counts = q.countByState();
+  EXPECT_EQ(counts["pending"], 2);
+  EXPECT_EQ(counts["checked"], 1);
+}
+
+TEST(MessageQueue, ExpiredLeasesReturnToPending) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B")});
+  database.session() << "UPDATE messages SET state = 'analyzing', lease_until = 1000"
+                        " WHERE id = '01A'",
+      now;
+  database.session() << "UPDATE messages SET state = 'analyzing', lease_until = 9000"
+                        " WHERE id = '01B'",
+      now;
+  EXPECT_EQ(q.releaseExpiredLeases(5000), 1);
+  EXPECT_EQ(q.find("01A")->state, "pending");
+  EXPECT_EQ(q.find("01B")->state, "analyzing");
+}
+
+TEST(Schema, MigrationIsIdempotentAndRecordsItsVersion) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  database.migrate();
+  int version = 0;
+  database.session() << "SELECT MAX(version) FROM schema_migrations", into(version), now;
+  EXPECT_EQ(version, db::latestSchemaVersion());
+}
+
+TEST(Database, SqliteRunsInWalWithFullSync) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  std::string mode;
+  int sync = 0, busy = 0;
+  database.session() << "PRAGMA journal_mode", into(mode), now;
+  database.session() << "PRAGMA synchronous", into(sync), now;
+  database.session() << "PRAGMA busy_timeout", into(busy), now;
+  EXPECT_EQ(mode, "wal");
+  EXPECT_EQ(sync, 2);  // FULL
+  EXPECT_GT(busy, 0);
+}
+
+TEST(Database, UnopenablePathIsAReadableError) {
+  try {
+    db::Database database("sqlite:/nonexistent/dir/q.db");
+    FAIL() << "opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/q.db"), std::string::npos);
+  }
+}
+
+// The intake's promise, without sockets: once commit() says Ok from many threads at
+// once, each message has its row and a spool file with the digest of its bytes.
+TEST(GroupCommitter, ConcurrentCommitsAllLandWithTheirFiles) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  Intake intake(spool, committer, {0, 0, "sink-a"});
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        StoreResult r;
+        auto w = intake.open(r);
+        ASSERT_TRUE(w);
+        w->write("Subject: " + std::to_string(t) + "/" + std::to_string(i) + "\r\n\r\nx\r\n");
+        Envelope env;
+        env.sender = "a@example.org";
+        env.recipients = {{"watch@bcc.test", "", ""}};
+        env.clientIp = "127.0.0.1";
+        env.helo = "h";
+        if (w->commit(env, "<id>").outcome == Outcome::Ok) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  committer.stop();
+  EXPECT_EQ(ok.load(), 400);
+  db::Database database("sqlite:" + (dir / "q.db"));
+  db::MessageQueue q(database);
+  auto rows = q.list({});
+  ASSERT_EQ(rows.size(), 400u);
+  for (const auto& m : rows) {
+    EXPECT_TRUE(std::filesystem::exists(dir / ("spool/" + m.spoolFile))) << m.id;
+    EXPECT_EQ(m.headerMessageId, "<id>");
+  }
+  EXPECT_EQ(spool.files().size(), 400u);
+}
+
+TEST(GroupCommitter, DatabaseFailureIsTemporaryAndLeavesNoOrphanFile) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+    // Make every insert fail as a broken database would.
+    database.session() << "DROP TABLE message_recipients", now;
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  Intake intake(spool, committer, {0, 0, "sink-a"});
+  StoreResult r;
+  auto w = intake.open(r);
+  w->write("x\r\n");
+  Envelope env;
+  env.recipients = {{"watch@bcc.test", "", ""}};
+  auto result = w->commit(env, "");
+  EXPECT_EQ(result.outcome, Outcome::TempFail);
+  EXPECT_TRUE(spool.files().empty());
+}
+
+TEST(Intake, RefusesWhenThePendingQueueIsFull) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+    db::MessageQueue(database).insertPending({record("01A"), record("01B")});
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  EXPECT_EQ(Intake(spool, committer, {0, 3, "s"}).admit(0).outcome, Outcome::Ok);
+  auto full = Intake(spool, committer, {0, 2, "s"}).admit(0);
+  EXPECT_EQ(full.outcome, Outcome::TempFail);
+  EXPECT_NE(full.detail.find("pending"), std::string::npos);
+}
+
+TEST(Intake, RefusesWhenTheDiskIsNearlyFull) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  auto free = spool.freeBytes();
+  EXPECT_EQ(Intake(spool, committer, {1, 0, "s"}).admit(1000).outcome, Outcome::Ok);
+  auto r = Intake(spool, committer, {free + (1ull << 30), 0, "s"}).admit(0);
+  EXPECT_EQ(r.outcome, Outcome::TempFail);
+  // The announced SIZE counts too.
+  EXPECT_EQ(Intake(spool, committer, {0, 0, "s"}).admit(free + (1ull << 30)).outcome,
+            Outcome::TempFail);
+}

@@ -1,1 +1,154 @@
+#include "Config.h"
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace bccsink;
+
+namespace {
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("bccsink-config-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".conf");
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::filesystem::path path_;
+};
+
+std::string errorOf(const std::string& path, const std::vector<std::string>& overrides = {}) {
+  try {
+    loadConfig(path, overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsAreUsableWithoutAFile) {
+  auto c = loadConfig("", {});
+  EXPECT_EQ(c.bccSocket, "127.0.0.1:2525");
+  EXPECT_EQ(c.bccDomains, std::vector<std::string>{"bcc.test"});
+  EXPECT_TRUE(c.bccAllowedClients.empty());
+  EXPECT_EQ(c.bccMaxMessageSize, 50u << 20);
+  EXPECT_EQ(c.bccMaxConnections, 100u);
+  EXPECT_EQ(c.bccCommandTimeout, std::chrono::minutes(5));
+  EXPECT_FALSE(c.bccHostname.empty());
+  EXPECT_EQ(c.effectiveDatabaseUrl(), "sqlite:/var/lib/bccsink/bccsink.db");
+}
+
+TEST_F(ConfigFile, FileValuesAreParsedAndTyped) {
+  auto path = write(
+      "# comment\n"
+      "BccSocket = unix:/run/bccsink.sock\n"
+      "BccDomains = BCC.Example.com, watch@other.test\n"
+      "BccAllowedClients = 192.0.2.0/24 2001:db8::/32\n"
+      "BccMaxMessageSize = 10M\n"
+      "BccDataTimeout = 90s\n"
+      "DataDir = /tmp/x\n");
+  auto c = loadConfig(path, {});
+  EXPECT_EQ(c.bccSocket, "unix:/run/bccsink.sock");
+  EXPECT_EQ(c.bccDomains, (std::vector<std::string>{"bcc.example.com", "watch@other.test"}));
+  ASSERT_EQ(c.bccAllowedClients.size(), 2u);
+  EXPECT_TRUE(c.bccAllowedClients[1].contains("2001:db8::5"));
+  EXPECT_EQ(c.bccMaxMessageSize, 10u << 20);
+  EXPECT_EQ(c.bccDataTimeout, std::chrono::seconds(90));
+  EXPECT_EQ(c.spoolDir(), "/tmp/x/spool");
+}
+
+TEST_F(ConfigFile, CommandLineOverridesTheFile) {
+  auto path = write("DataDir = /tmp/from-file\nBccMaxRecipients = 5\n");
+  auto c = loadConfig(path, {"--DataDir", "/tmp/from-cli", "--BccMaxRecipients=7"});
+  EXPECT_EQ(c.dataDir, "/tmp/from-cli");
+  EXPECT_EQ(c.bccMaxRecipients, 7u);
+}
+
+TEST_F(ConfigFile, UnknownOptionNamesItselfAndItsLine) {
+  auto path = write("DataDir = /tmp/x\n\nBccSokcet = 127.0.0.1:25\n");
+  auto e = errorOf(path);
+  EXPECT_NE(e.find("BccSokcet"), std::string::npos) << e;
+  EXPECT_NE(e.find(path + ":3"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, MalformedValueNamesOptionLineAndValue) {
+  auto path = write("BccMaxMessageSize = lots\n");
+  auto e = errorOf(path);
+  EXPECT_NE(e.find(path + ":1: option BccMaxMessageSize"), std::string::npos) << e;
+  EXPECT_NE(e.find("'lots'"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, BadCidrIsAnError) {
+  auto e = errorOf(write("BccAllowedClients = 10.0.0.0/8, 10.0.0.0/99\n"));
+  EXPECT_NE(e.find("BccAllowedClients"), std::string::npos) << e;
+  EXPECT_NE(e.find("10.0.0.0/99"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, RepeatedOptionIsAnError) {
+  auto e = errorOf(write("DataDir = /a\nDataDir = /b\n"));
+  EXPECT_NE(e.find("DataDir"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, LineWithoutEqualsIsAnError) {
+  EXPECT_FALSE(errorOf(write("DataDir /tmp/x\n")).empty());
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto e = errorOf("/nonexistent/bccsink.conf");
+  EXPECT_NE(e.find("/nonexistent/bccsink.conf"), std::string::npos) << e;
+}
+
+TEST(Config, UnknownCommandLineOptionIsAnError) {
+  auto e = errorOf("", {"--NoSuchOption", "1"});
+  EXPECT_NE(e.find("NoSuchOption"), std::string::npos) << e;
+}
+
+TEST(Config, TlsNeedsBothCertificateAndKey) {
+  auto e = errorOf("", {"--BccTlsCertificate", "/etc/ssl/x.pem"});
+  EXPECT_NE(e.find("BccTlsKey"), std::string::npos) << e;
+}
+
+TEST(Config, SecretsAreMaskedInTheDescription) {
+  auto text = describeConfig("", {"--BccTlsCertificate", "/c.pem", "--BccTlsKey", "/secret.key"});
+  EXPECT_EQ(text.find("/secret.key"), std::string::npos);
+  EXPECT_NE(text.find("BccTlsKey = ********"), std::string::npos);
+  EXPECT_NE(text.find("BccTlsCertificate = /c.pem"), std::string::npos);
+}
+
+TEST(Config, EveryDeclaredOptionHasHelpAndAValidDefault) {
+  for (const auto& o : configOptions()) EXPECT_FALSE(o.help.empty()) << o.name;
+  EXPECT_NO_THROW(loadConfig("", {}));
+}
+
+TEST(ConfigParsers, Sizes) {
+  EXPECT_EQ(parseSize("123"), 123u);
+  EXPECT_EQ(parseSize("64k"), 65536u);
+  EXPECT_EQ(parseSize("50M"), 50u << 20);
+  EXPECT_EQ(parseSize("2G"), 2ull << 30);
+  EXPECT_EQ(parseSize("10MB"), 10u << 20);
+  EXPECT_THROW(parseSize("-1"), std::invalid_argument);
+  EXPECT_THROW(parseSize("1T"), std::invalid_argument);
+  EXPECT_THROW(parseSize("99999999999999999999G"), std::exception);
+}
+
+TEST(ConfigParsers, Durations) {
+  EXPECT_EQ(parseDuration("30"), std::chrono::seconds(30));
+  EXPECT_EQ(parseDuration("5m"), std::chrono::seconds(300));
+  EXPECT_EQ(parseDuration("1h"), std::chrono::seconds(3600));
+  EXPECT_THROW(parseDuration("0s"), std::invalid_argument);
+  EXPECT_THROW(parseDuration("soon"), std::invalid_argument);
+}
+
+TEST(ConfigParsers, BoolsAndLists) {
+  EXPECT_TRUE(parseBool("yes"));
+  EXPECT_FALSE(parseBool("Off"));
+  EXPECT_THROW(parseBool("maybe"), std::invalid_argument);
+  EXPECT_EQ(splitList(" a, b  c,,d "), (std::vector<std::string>{"a", "b", "c", "d"}));
+}
