@@ -10,8 +10,8 @@ packages=(
   libboost-program-options-dev
   libgtest-dev googletest
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
-  libssl-dev sqlite3 openssl
-  postfix swaks
+  libssl-dev sqlite3 openssl jq iproute2
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
   clamav-daemon clamav-testfiles
 )
 

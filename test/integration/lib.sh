@@ -1,0 +1,91 @@
+# Shared helpers for the integration scenarios (sourced by each t-*/run.sh).
+# Every server a scenario starts is registered here and stopped by PID on exit.
+set -euo pipefail
+
+BCCSINK=${BCCSINK:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bccsink}
+T=$(mktemp -d /tmp/bccsink-it.XXXXXX)
+PIDS=()
+PASSED=0
+
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ $rc -ne 0 ] && [ -f "$T/sink.log" ]; then
+    echo "--- last lines of the daemon's log:"
+    tail -20 "$T/sink.log"
+  fi
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+ok() {
+  PASSED=$((PASSED + 1))
+  echo "ok - $*"
+}
+
+# A scenario whose tool is missing fails loudly instead of passing silently.
+need() {
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || fail "required tool '$tool' is not installed (deploy/install-deps.sh)"
+  done
+  [ -x "$BCCSINK" ] || fail "no bccsink binary at $BCCSINK"
+}
+
+# start_sink DATADIR [--Name value ...]: starts the daemon on a free loopback port and
+# sets SINK_PID, SINK_PORT. The log goes to $T/sink.log (appended across restarts).
+start_sink() {
+  local data=$1
+  shift
+  local mark
+  mark=0
+  [ -f "$T/sink.log" ] && mark=$(wc -l <"$T/sink.log")
+  "$BCCSINK" serve --BccSocket "${SOCKET:-127.0.0.1:0}" --BccDomains "${DOMAINS:-bcc.test}" \
+    --DataDir "$data" --BccHostname sink.test "$@" >>"$T/sink.log" 2>&1 &
+  SINK_PID=$!
+  PIDS+=("$SINK_PID")
+  for _ in $(seq 1 100); do
+    local line
+    line=$(tail -n +"$((mark + 1))" "$T/sink.log" | grep -m1 "listening on" || true)
+    if [ -n "$line" ]; then
+      SINK_PORT=$(echo "$line" | sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/')
+      return 0
+    fi
+    kill -0 "$SINK_PID" 2>/dev/null || fail "bccsink exited at start: $(tail -3 "$T/sink.log")"
+    sleep 0.1
+  done
+  fail "bccsink did not start listening"
+}
+
+stop_sink() {
+  kill -TERM "$SINK_PID"
+  wait "$SINK_PID" || fail "bccsink did not stop cleanly"
+}
+
+# smtp_dialogue PORT: sends stdin (CRLF added per line) in one write, as a pipelining
+# client does, and prints the server's replies.
+smtp_dialogue() {
+  local port=$1
+  exec 9<>"/dev/tcp/127.0.0.1/$port"
+  sed 's/$/\r/' >&9
+  timeout 10 cat <&9 | tr -d '\r' || true
+  exec 9<&-
+}
+
+queue_json() {
+  "$BCCSINK" queue list --json --DataDir "$1"
+}
+
+finish() {
+  echo "$PASSED passed, 0 failed"
+}
