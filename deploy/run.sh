@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian 12 machine: install the dependencies, build Release,
+# and run bccsink in the foreground on 127.0.0.1:2525 with etc/bccsink.conf and its
+# data under ./var. Stop it with Ctrl-C.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [ "$(id -u)" -eq 0 ]; then
+  deploy/install-deps.sh
+else
+  sudo deploy/install-deps.sh
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+cmake --build build -j"$(nproc)" --target bccsink
+mkdir -p var
+exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "$@"
