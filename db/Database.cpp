@@ -55,11 +55,17 @@ void Database::beginWrite() {
   *session_ << (engine_ == Engine::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN"), now;
 }
 
-void Database::commit() { *session_ << "COMMIT", now; }
+void Database::commit() {
+  *session_ << "COMMIT", now;
+}
 
-void Database::rollback() { *session_ << "ROLLBACK", now; }
+void Database::rollback() {
+  *session_ << "ROLLBACK", now;
+}
 
-void Database::migrate() { applyMigrations(*this); }
+void Database::migrate() {
+  applyMigrations(*this);
+}
 
 WriteTransaction::~WriteTransaction() {
   if (!done_) {

@@ -15,7 +15,7 @@ namespace bccsink::db {
 class Database;
 
 struct ListFilter {
-  std::string state;  // '' = every state
+  std::string state;      // '' = every state
   std::size_t limit = 0;  // 0 = no limit
 };
 

@@ -20,23 +20,23 @@ const std::vector<std::vector<std::string>>& migrations() {
       {
           // 1: the intake queue.
           "CREATE TABLE messages ("
-          " id TEXT PRIMARY KEY,"            // ULID, unique across sinks
-          " sink TEXT NOT NULL,"             // the instance that received and spooled it
-          " state TEXT NOT NULL,"            // pending, analyzing, checked, reported, failed
-          " reason TEXT,"                    // why it failed, or what went wrong
+          " id TEXT PRIMARY KEY,"  // ULID, unique across sinks
+          " sink TEXT NOT NULL,"   // the instance that received and spooled it
+          " state TEXT NOT NULL,"  // pending, analyzing, checked, reported, failed
+          " reason TEXT,"          // why it failed, or what went wrong
           " attempts INTEGER NOT NULL DEFAULT 0,"
           " lease_owner TEXT,"
-          " lease_until BIGINT,"             // ms since the epoch
-          " received_at TEXT NOT NULL,"      // ISO 8601 UTC with ms
+          " lease_until BIGINT,"         // ms since the epoch
+          " received_at TEXT NOT NULL,"  // ISO 8601 UTC with ms
           " updated_at TEXT NOT NULL,"
-          " sender TEXT NOT NULL,"           // envelope MAIL FROM, '' for <>
+          " sender TEXT NOT NULL,"  // envelope MAIL FROM, '' for <>
           " client_ip TEXT NOT NULL,"
           " helo TEXT NOT NULL,"
           " tls INTEGER NOT NULL,"
           " header_message_id TEXT,"
           " size BIGINT NOT NULL,"
           " sha256 TEXT NOT NULL,"
-          " spool_file TEXT NOT NULL,"       // file name inside DataDir/spool
+          " spool_file TEXT NOT NULL,"  // file name inside DataDir/spool
           " envid TEXT,"
           " ret TEXT,"
           " body TEXT)",
@@ -55,7 +55,9 @@ const std::vector<std::vector<std::string>>& migrations() {
 
 }  // namespace
 
-int latestSchemaVersion() { return static_cast<int>(migrations().size()); }
+int latestSchemaVersion() {
+  return static_cast<int>(migrations().size());
+}
 
 void applyMigrations(Database& db) {
   auto& s = db.session();

@@ -1,8 +1,7 @@
-#include "Commands.h"
-
 #include <algorithm>
 #include <sstream>
 
+#include "Commands.h"
 #include "Config.h"
 
 namespace bccsink {

@@ -111,9 +111,8 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.databaseUrl = v; }},
       {{"LogLevel", "information", "error, warning, notice, information, debug."},
        [](Config& c, const std::string& v) {
-         static const std::vector<std::string> levels = {"fatal",  "critical",    "error",
-                                                         "warning", "notice", "information",
-                                                         "debug",  "trace"};
+         static const std::vector<std::string> levels = {
+             "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"};
          if (std::find(levels.begin(), levels.end(), v) == levels.end()) {
            throw std::invalid_argument("must be one of error, warning, notice, information, debug");
          }
@@ -252,10 +251,17 @@ std::uint64_t parseSize(const std::string& text) {
   std::uint64_t n = std::stoull(m[1].str());
   std::uint64_t mult = 1;
   switch (m[2].str().empty() ? ' ' : std::tolower(m[2].str()[0])) {
-    case 'k': mult = 1ull << 10; break;
-    case 'm': mult = 1ull << 20; break;
-    case 'g': mult = 1ull << 30; break;
-    default: break;
+    case 'k':
+      mult = 1ull << 10;
+      break;
+    case 'm':
+      mult = 1ull << 20;
+      break;
+    case 'g':
+      mult = 1ull << 30;
+      break;
+    default:
+      break;
   }
   if (n > (~0ull) / mult) throw std::invalid_argument("too large");
   return n * mult;

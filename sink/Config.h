@@ -14,23 +14,23 @@
 namespace bccsink {
 
 struct Config {
-  std::string bccSocket;                  // BccSocket
-  std::vector<std::string> bccDomains;    // BccDomains, lower-cased
-  std::vector<Cidr> bccAllowedClients;    // BccAllowedClients, empty = any
-  std::uint64_t bccMaxMessageSize = 0;    // BccMaxMessageSize, bytes
-  unsigned bccMaxConnections = 0;         // BccMaxConnections
-  unsigned bccMaxRecipients = 0;          // BccMaxRecipients
-  std::size_t bccMaxLineLength = 0;       // BccMaxLineLength, bytes incl. CRLF
+  std::string bccSocket;                      // BccSocket
+  std::vector<std::string> bccDomains;        // BccDomains, lower-cased
+  std::vector<Cidr> bccAllowedClients;        // BccAllowedClients, empty = any
+  std::uint64_t bccMaxMessageSize = 0;        // BccMaxMessageSize, bytes
+  unsigned bccMaxConnections = 0;             // BccMaxConnections
+  unsigned bccMaxRecipients = 0;              // BccMaxRecipients
+  std::size_t bccMaxLineLength = 0;           // BccMaxLineLength, bytes incl. CRLF
   std::chrono::seconds bccCommandTimeout{0};  // BccCommandTimeout
   std::chrono::seconds bccDataTimeout{0};     // BccDataTimeout
-  std::string bccHostname;                // BccHostname
-  std::string bccTlsCertificate;          // BccTlsCertificate
-  std::string bccTlsKey;                  // BccTlsKey
-  std::uint64_t bccMinFreeSpace = 0;      // BccMinFreeSpace, bytes
-  std::uint64_t bccMaxPending = 0;        // BccMaxPending, messages, 0 = no limit
-  std::string dataDir;                    // DataDir
-  std::string databaseUrl;                // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
-  std::string logLevel;                   // LogLevel
+  std::string bccHostname;                    // BccHostname
+  std::string bccTlsCertificate;              // BccTlsCertificate
+  std::string bccTlsKey;                      // BccTlsKey
+  std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
+  std::uint64_t bccMaxPending = 0;            // BccMaxPending, messages, 0 = no limit
+  std::string dataDir;                        // DataDir
+  std::string databaseUrl;                    // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string logLevel;                       // LogLevel
 
   std::string spoolDir() const { return dataDir + "/spool"; }
   std::string effectiveDatabaseUrl() const {
@@ -62,7 +62,7 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
 std::string describeConfig(const std::string& path, const std::vector<std::string>& overrides);
 
 // Parsers shared with the tests; each throws std::invalid_argument with a reason.
-std::uint64_t parseSize(const std::string& text);            // "10M", "512k", "1G", "123"
+std::uint64_t parseSize(const std::string& text);             // "10M", "512k", "1G", "123"
 std::chrono::seconds parseDuration(const std::string& text);  // "30s", "5m", "1h", "90"
 bool parseBool(const std::string& text);                      // yes/no, true/false, on/off, 1/0
 std::vector<std::string> splitList(const std::string& text);  // comma and/or space separated

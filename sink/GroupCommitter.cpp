@@ -32,7 +32,9 @@ GroupCommitter::GroupCommitter(std::string databaseUrl, Spool& spool)
   }
 }
 
-GroupCommitter::~GroupCommitter() { stop(); }
+GroupCommitter::~GroupCommitter() {
+  stop();
+}
 
 void GroupCommitter::stop() {
   {
@@ -103,8 +105,7 @@ void GroupCommitter::run() {
           log.error("intake: commit of %z messages failed: %s", rows.size(), e.displayText());
         } catch (const std::exception& e) {
           result = {Outcome::TempFail, "database error"};
-          log.error("intake: commit of %z messages failed: %s", rows.size(),
-                    std::string(e.what()));
+          log.error("intake: commit of %z messages failed: %s", rows.size(), std::string(e.what()));
         }
       }
       {

@@ -70,13 +70,13 @@ int check(db::MessageQueue& queue, const Config& cfg) {
   }
   for (const auto& r : rows) {
     if (!files.count(r)) {
-      std::cout << "row without spool file: " << r.substr(0, r.size() - 4) << " ("
-                << cfg.spoolDir() << "/" << r << ")\n";
+      std::cout << "row without spool file: " << r.substr(0, r.size() - 4) << " (" << cfg.spoolDir()
+                << "/" << r << ")\n";
       ++problems;
     }
   }
-  std::cout << "check: " << rows.size() << " rows, " << files.size() << " spool files, "
-            << problems << " problems\n";
+  std::cout << "check: " << rows.size() << " rows, " << files.size() << " spool files, " << problems
+            << " problems\n";
   return problems;
 }
 
@@ -115,9 +115,9 @@ int runQueue(const std::vector<std::string>& args) {
         } else {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
           if (m.recipients.size() > 1) rcpt += " +" + std::to_string(m.recipients.size() - 1);
-          std::cout << m.id << "  " << std::left << std::setw(9) << m.state << " "
-                    << m.receivedAt << " " << std::right << std::setw(9) << m.size << "  <"
-                    << m.sender << "> -> " << rcpt << "\n";
+          std::cout << m.id << "  " << std::left << std::setw(9) << m.state << " " << m.receivedAt
+                    << " " << std::right << std::setw(9) << m.size << "  <" << m.sender << "> -> "
+                    << rcpt << "\n";
         }
       }
       if (cl.has("check")) return check(queue, cfg) > 0 ? 1 : 0;

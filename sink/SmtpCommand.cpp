@@ -8,7 +8,9 @@ namespace {
 // RFC 5321 section 4.5.3.1.3: a path is at most 256 octets including the brackets.
 constexpr std::size_t kMaxPath = 256;
 
-bool isHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool isHex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 }  // namespace
 

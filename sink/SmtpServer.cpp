@@ -9,6 +9,7 @@
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace bccsink {
@@ -85,11 +86,38 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
     }
   }
 
+  // Waits for bytes from the client in short slices, so that a stopping server is
+  // noticed at once and an idle client is told 421 after its timeout.
+  enum class Wait { Readable, TimedOut, Stopping };
+  Wait waitReadable(StreamSocket& io, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (shared_->stopping) return Wait::Stopping;
+      // available() counts bytes TLS has already decrypted, which poll() cannot see.
+      if (io.available() > 0 ||
+          io.poll(Poco::Timespan(0, 250000), Poco::Net::Socket::SELECT_READ)) {
+        return Wait::Readable;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return Wait::TimedOut;
+    }
+  }
+
   void serve(StreamSocket& io, SmtpSession& session) {
     std::string buf(kReadBuffer, '\0');
     const auto& st = shared_->settings;
     while (!session.closing()) {
       auto timeout = session.inData() ? st.dataTimeout : st.commandTimeout;
+      switch (waitReadable(io, timeout)) {
+        case Wait::Stopping:
+          sendAll(io, "421 4.3.2 " + st.session.hostname + " Service shutting down\r\n");
+          return;
+        case Wait::TimedOut:
+          sendAll(io, session.timeout());
+          return;
+        case Wait::Readable:
+          break;
+      }
+      // A guard for TLS records that poll() saw but that hold no application data.
       io.setReceiveTimeout(Poco::Timespan(static_cast<long>(timeout.count()), 0));
       int n = 0;
       try {
@@ -135,10 +163,9 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
     try {
       shared_->tls = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, st.tlsKey,
                                             st.tlsCertificate, "", Poco::Net::Context::VERIFY_NONE);
-      shared_->tls->disableProtocols(Poco::Net::Context::PROTO_SSLV2 |
-                                     Poco::Net::Context::PROTO_SSLV3 |
-                                     Poco::Net::Context::PROTO_TLSV1 |
-                                     Poco::Net::Context::PROTO_TLSV1_1);
+      shared_->tls->disableProtocols(
+          Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
+          Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
     } catch (const Poco::Exception& e) {
       throw std::runtime_error("BccTlsCertificate/BccTlsKey: " + e.displayText());
     }
@@ -168,18 +195,25 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
   server_ = std::make_unique<Poco::Net::TCPServer>(new Factory(shared_), pool_, socket, params);
 }
 
-SmtpServer::~SmtpServer() { stop(); }
+SmtpServer::~SmtpServer() {
+  stop();
+}
 
-void SmtpServer::start() { server_->start(); }
+void SmtpServer::start() {
+  server_->start();
+}
 
 void SmtpServer::stop() {
   if (server_) {
+    shared_->stopping = true;
     server_->stop();
     pool_.joinAll();
     server_.reset();
   }
 }
 
-std::string SmtpServer::boundAddress() const { return bound_; }
+std::string SmtpServer::boundAddress() const {
+  return bound_;
+}
 
 }  // namespace bccsink

@@ -48,6 +48,7 @@ class SmtpServer {
     MessageStore& store;
     Poco::Net::Context::Ptr tls;
     std::atomic<int> active{0};
+    std::atomic<bool> stopping{false};
     bool unixSocket = false;
   };
 

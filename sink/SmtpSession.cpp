@@ -38,8 +38,8 @@ bool validNotify(const std::string& v) {
 
 }  // namespace
 
-SmtpSession::SmtpSession(const SessionSettings& settings, MessageStore& store,
-                         std::string clientIp, bool clientAllowed)
+SmtpSession::SmtpSession(const SessionSettings& settings, MessageStore& store, std::string clientIp,
+                         bool clientAllowed)
     : settings_(settings),
       store_(store),
       clientIp_(std::move(clientIp)),
@@ -157,7 +157,8 @@ void SmtpSession::command(std::string_view line) {
 }
 
 void SmtpSession::onHelo(std::string_view arg, bool extended) {
-  if (arg.empty()) return error(501, "5.5.4", "Syntax: " + std::string(extended ? "EHLO" : "HELO") + " hostname");
+  if (arg.empty())
+    return error(501, "5.5.4", "Syntax: " + std::string(extended ? "EHLO" : "HELO") + " hostname");
   resetTransaction();
   helo_ = smtp::printable(arg.substr(0, arg.find(' ')));
   esmtp_ = extended;
@@ -262,8 +263,9 @@ void SmtpSession::onRcpt(std::string_view arg) {
   }
   if (!recipientAccepted(rcpt.address)) {
     // Not a relay: only the BCC domains are ours.
-    return error(550, "5.1.1", "<" + smtp::printable(rcpt.address) +
-                                   ">: Recipient address rejected: not a BCC domain here");
+    return error(550, "5.1.1",
+                 "<" + smtp::printable(rcpt.address) +
+                     ">: Recipient address rejected: not a BCC domain here");
   }
   if (envelope_.recipients.size() >= settings_.maxRecipients) {
     return reply(452, "4.5.3", "Too many recipients");
@@ -387,8 +389,8 @@ void SmtpSession::finishData() {
   if (tooBig_) {
     reply(552, "5.3.4", "Message size exceeds fixed limit");
   } else if (lineTooLong_) {
-    reply(552, "5.3.4", "Message line longer than " + std::to_string(settings_.maxLineLength) +
-                            " bytes");
+    reply(552, "5.3.4",
+          "Message line longer than " + std::to_string(settings_.maxLineLength) + " bytes");
   } else if (writeFailed_) {
     reply(451, "4.3.0", "Local error in processing: cannot write the spool");
   } else {

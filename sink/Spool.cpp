@@ -16,7 +16,9 @@ namespace {
 
 constexpr std::size_t kBufferSize = 64 * 1024;
 
-std::string errnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errnoText(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 void makeDir(const std::string& path) {
   if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
@@ -159,6 +161,8 @@ std::vector<std::string> Spool::removeTemporaries() {
   return names;
 }
 
-std::vector<std::string> Spool::files() const { return listEml(dir_); }
+std::vector<std::string> Spool::files() const {
+  return listEml(dir_);
+}
 
 }  // namespace bccsink

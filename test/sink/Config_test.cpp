@@ -152,3 +152,13 @@ TEST(ConfigParsers, BoolsAndLists) {
   EXPECT_THROW(parseBool("maybe"), std::invalid_argument);
   EXPECT_EQ(splitList(" a, b  c,,d "), (std::vector<std::string>{"a", "b", "c", "d"}));
 }
+
+TEST(Config, ShippedSampleLoadsAndDocumentsEveryOption) {
+  std::string path = std::string(BCCSINK_SOURCE_DIR) + "/etc/bccsink.conf";
+  EXPECT_NO_THROW(loadConfig(path, {}));
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& o : configOptions()) {
+    EXPECT_NE(text.find("\n" + o.name + " ="), std::string::npos) << o.name << " missing";
+  }
+}

@@ -75,4 +75,22 @@ grep -q "BccAllowedClients" "$T/conf2.out" || fail "bad CIDR error lacks the opt
 grep -q "secret" "$T/conf3.out" && fail "check-config shows a secret"
 ok "configuration errors name option (and file line); check-config masks secrets"
 
+# --- timeouts and shutdown: an idle client is told 421, never left hanging.
+start_sink "$T/e" --BccCommandTimeout 1s
+exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT"
+read -r -t 5 greeting <&3 || fail "no greeting"
+read -r -t 5 late <&3 || fail "no reply after the command timeout"
+[[ $late == "421 4.4.2"* ]] || fail "idle client got '$late'"
+exec 3<&-
+ok "client silent beyond BccCommandTimeout gets 421 4.4.2"
+exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT"
+read -r -t 5 greeting <&3 || fail "no greeting"
+started=$(date +%s%N)
+stop_sink
+read -r -t 5 bye <&3 || fail "no reply at shutdown"
+[[ $bye == "421 4.3.2"* ]] || fail "connected client got '$bye' at shutdown"
+[ $(( ($(date +%s%N) - started) / 1000000 )) -lt 3000 ] || fail "shutdown waited for an idle client"
+exec 3<&-
+ok "SIGTERM tells connected clients 421 4.3.2 and stops within a second"
+
 finish
