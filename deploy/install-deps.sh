@@ -11,7 +11,7 @@ packages=(
   libgtest-dev googletest
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
   libssl-dev sqlite3 openssl jq iproute2
-  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl
+  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
   clamav-daemon clamav-testfiles
 )
 

@@ -16,6 +16,14 @@ ok "client inside BccAllowedClients delivers"
 [ "$(queue_json "$T/a" | jq -r .client_ip)" = 127.0.0.2 ] || fail "client ip not recorded"
 stop_sink
 
+# --- the same over IPv6: ::1 is on the list.
+SOCKET="[::1]:0" start_sink "$T/a6" --BccAllowedClients "127.0.0.2/32, ::1/128"
+swaks --server ::1 --port "$SINK_PORT" --to watch@bcc.test >"$T/v6.out" 2>&1 ||
+  fail "IPv6 client refused: $(tail -3 "$T/v6.out")"
+[ "$(queue_json "$T/a6" | jq -r .client_ip)" = ::1 ] || fail "IPv6 client ip not recorded"
+ok "IPv6 listener and an IPv6 entry of BccAllowedClients"
+stop_sink
+
 # --- connection limit, message size, recipients.
 start_sink "$T/b" --BccMaxConnections 2 --BccMaxMessageSize 10k --BccMaxRecipients 2
 exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT"
