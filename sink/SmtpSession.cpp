@@ -1,5 +1,6 @@
 #include "SmtpSession.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "SmtpCommand.h"
@@ -34,6 +35,14 @@ bool validNotify(const std::string& v) {
     start = comma + 1;
   }
   return !u.empty();
+}
+
+// Header text for the log and the queue: printable, but a tab (folding white space)
+// becomes a space rather than '?', so that it is trimmed like one.
+std::string headerText(std::string_view s, std::size_t max) {
+  std::string text(s.substr(0, max));
+  std::replace(text.begin(), text.end(), '\t', ' ');
+  return smtp::printable(text, max);
 }
 
 }  // namespace
@@ -90,7 +99,8 @@ void SmtpSession::feed(std::string_view bytes) {
     }
     auto nl = in_.find('\n', pos);
     if (nl == std::string::npos) {
-      if (in_.size() - pos > kMaxCommandLine) {
+      // + 1: the CR of a CRLF whose LF has not arrived yet is not part of the line.
+      if (in_.size() - pos > kMaxCommandLine + 1) {
         if (!discardingLine_) error(500, "5.5.2", "Line too long");
         discardingLine_ = true;
         pos = in_.size();
@@ -369,12 +379,12 @@ void SmtpSession::dataLine(std::string_view line) {
       inHeaders_ = false;
     } else if (line.front() == ' ' || line.front() == '\t') {
       if (inMessageIdHeader_ && messageId_.size() < kMaxMessageIdLength) {
-        messageId_ += smtp::printable(line, kMaxMessageIdLength - messageId_.size());
+        messageId_ += headerText(line, kMaxMessageIdLength - messageId_.size());
       }
     } else {
       inMessageIdHeader_ = smtp::startsWithNoCase(line, "Message-ID:");
       if (inMessageIdHeader_ && messageId_.empty()) {
-        messageId_ = smtp::printable(line.substr(11), kMaxMessageIdLength);
+        messageId_ = headerText(line.substr(11), kMaxMessageIdLength);
       } else {
         inMessageIdHeader_ = false;
       }
