@@ -46,12 +46,13 @@ void GroupCommitter::stop() {
 }
 
 StoreResult GroupCommitter::commit(db::MessageRecord record) {
-  Item item{std::move(record)};
+  Item item;
+  item.record = std::move(record);
   std::unique_lock lock(mutex_);
   if (stopping_) return {Outcome::TempFail, "shutting down"};
   queue_.push_back(&item);
   wake_.notify_one();
-  doneCv_.wait(lock, [&] { return item.done; });
+  item.doneCv.wait(lock, [&] { return item.done; });
   return item.result;
 }
 
@@ -113,9 +114,9 @@ void GroupCommitter::run() {
         for (auto* item : batch) {
           item->result = result;
           item->done = true;
+          item->doneCv.notify_one();
         }
       }
-      doneCv_.notify_all();
       batch.clear();
     }
     if (std::chrono::steady_clock::now() - lastCount >= kRecount) {
@@ -132,9 +133,9 @@ void GroupCommitter::run() {
   for (auto* item : queue_) {
     item->result = {Outcome::TempFail, "shutting down"};
     item->done = true;
+    item->doneCv.notify_one();
   }
   queue_.clear();
-  doneCv_.notify_all();
 }
 
 }  // namespace bccsink

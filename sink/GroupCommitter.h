@@ -35,6 +35,7 @@ class GroupCommitter {
     db::MessageRecord record;
     bool done = false;
     StoreResult result;
+    std::condition_variable doneCv;  // wakes just this caller, not every waiting session
   };
   void run();
 
@@ -42,7 +43,6 @@ class GroupCommitter {
   Spool& spool_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable doneCv_;
   std::deque<Item*> queue_;
   bool stopping_ = false;
   std::atomic<std::int64_t> pending_{0};

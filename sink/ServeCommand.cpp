@@ -48,10 +48,10 @@ void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
   db::MessageQueue queue(database);
   int released = queue.releaseExpiredLeases(nowMs());
   if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
-  // Files still in tmp/ were never acknowledged with 250: the MTA holds the message and
+  // Files still named *.tmp were never acknowledged with 250: the MTA holds the message and
   // sends it again, so they are removed, by name in the log.
   for (const auto& name : spool.removeTemporaries()) {
-    log.notice("recovery: removed unfinished spool/tmp/%s (never acknowledged)", name);
+    log.notice("recovery: removed unfinished spool/%s (never acknowledged)", name);
   }
 }
 

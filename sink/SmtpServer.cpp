@@ -8,7 +8,9 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <chrono>
 #include <stdexcept>
 
@@ -21,6 +23,8 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 // Threads beyond BccMaxConnections, so that the connection one too many still gets a
 // thread to be told 421 instead of waiting in Poco's queue.
 constexpr int kSpareThreads = 16;
+// How often a waiting session looks at the stop flag.
+constexpr int kPollSliceMs = 250;
 
 class SmtpConnection : public Poco::Net::TCPServerConnection {
  public:
@@ -87,17 +91,19 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
   }
 
   // Waits for bytes from the client in short slices, so that a stopping server is
-  // noticed at once and an idle client is told 421 after its timeout.
+  // noticed at once and an idle client is told 421 after its timeout. One poll(2) per
+  // slice: Poco's Socket::poll makes an epoll instance per call.
   enum class Wait { Readable, TimedOut, Stopping };
-  Wait waitReadable(StreamSocket& io, std::chrono::seconds timeout) {
+  Wait waitReadable(StreamSocket& io, bool tls, std::chrono::seconds timeout) {
+    // available() counts bytes TLS has already decrypted, which poll() cannot see.
+    if (tls && io.available() > 0) return Wait::Readable;
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    pollfd p{io.impl()->sockfd(), POLLIN, 0};
     while (true) {
       if (shared_->stopping) return Wait::Stopping;
-      // available() counts bytes TLS has already decrypted, which poll() cannot see.
-      if (io.available() > 0 ||
-          io.poll(Poco::Timespan(0, 250000), Poco::Net::Socket::SELECT_READ)) {
-        return Wait::Readable;
-      }
+      int rc = ::poll(&p, 1, kPollSliceMs);
+      if (rc > 0) return Wait::Readable;  // data, end of stream or an error: recv tells
+      if (rc < 0 && errno != EINTR) throw Poco::Net::NetException("poll failed");
       if (std::chrono::steady_clock::now() >= deadline) return Wait::TimedOut;
     }
   }
@@ -105,9 +111,11 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
   void serve(StreamSocket& io, SmtpSession& session) {
     std::string buf(kReadBuffer, '\0');
     const auto& st = shared_->settings;
+    bool tls = false;
+    std::chrono::seconds receiveTimeout{0};
     while (!session.closing()) {
       auto timeout = session.inData() ? st.dataTimeout : st.commandTimeout;
-      switch (waitReadable(io, timeout)) {
+      switch (waitReadable(io, tls, timeout)) {
         case Wait::Stopping:
           sendAll(io, "421 4.3.2 " + st.session.hostname + " Service shutting down\r\n");
           return;
@@ -118,7 +126,10 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
           break;
       }
       // A guard for TLS records that poll() saw but that hold no application data.
-      io.setReceiveTimeout(Poco::Timespan(static_cast<long>(timeout.count()), 0));
+      if (timeout != receiveTimeout) {
+        io.setReceiveTimeout(Poco::Timespan(static_cast<long>(timeout.count()), 0));
+        receiveTimeout = timeout;
+      }
       int n = 0;
       try {
         n = io.receiveBytes(buf.data(), static_cast<int>(buf.size()));
@@ -134,6 +145,8 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
       }
       if (session.tlsPending()) {
         io = Poco::Net::SecureStreamSocket::attach(io, shared_->tls);
+        tls = true;
+        receiveTimeout = std::chrono::seconds{0};
         session.tlsStarted();
       }
     }

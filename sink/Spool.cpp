@@ -15,6 +15,9 @@ namespace bccsink {
 namespace {
 
 constexpr std::size_t kBufferSize = 64 * 1024;
+// A file being received: same folder as the finished ones, so that finishing it is a
+// rename inside one directory (no cross-directory rename lock).
+constexpr const char* kTempSuffix = ".tmp";
 
 std::string errnoText(const std::string& what) {
   return what + ": " + std::strerror(errno);
@@ -41,7 +44,7 @@ SpoolFile::SpoolFile(std::string dir, std::string id, int fd)
 
 SpoolFile::~SpoolFile() {
   if (fd_ >= 0) close(fd_);
-  if (!finished_) unlink((dir_ + "/tmp/" + fileName()).c_str());
+  if (!finished_) unlink((dir_ + "/" + fileName() + kTempSuffix).c_str());
 }
 
 bool SpoolFile::write(std::string_view bytes) {
@@ -84,7 +87,7 @@ bool SpoolFile::finish() {
   }
   close(fd_);
   fd_ = -1;
-  std::string from = dir_ + "/tmp/" + fileName(), to = dir_ + "/" + fileName();
+  std::string to = dir_ + "/" + fileName(), from = to + kTempSuffix;
   if (rename(from.c_str(), to.c_str()) != 0) {
     error_ = errnoText("rename " + id_);
     return false;
@@ -108,7 +111,6 @@ void SpoolFile::discard() {
 
 Spool::Spool(std::string dir) : dir_(std::move(dir)) {
   makeDir(dir_);
-  makeDir(dir_ + "/tmp");
   dirFd_ = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirFd_ < 0) throw std::runtime_error(errnoText("cannot open " + dir_));
 }
@@ -118,7 +120,7 @@ Spool::~Spool() {
 }
 
 std::unique_ptr<SpoolFile> Spool::create(const std::string& id, std::string& error) {
-  std::string path = dir_ + "/tmp/" + id + ".eml";
+  std::string path = dir_ + "/" + id + ".eml" + kTempSuffix;
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) {
     error = errnoText("cannot create spool file");
@@ -142,13 +144,16 @@ std::uint64_t Spool::freeBytes() const {
 }
 
 namespace {
-std::vector<std::string> listEml(const std::string& dir) {
+std::vector<std::string> listSuffix(const std::string& dir, std::string_view suffix) {
   std::vector<std::string> out;
   DIR* d = opendir(dir.c_str());
   if (!d) return out;
   while (auto* e = readdir(d)) {
     std::string name = e->d_name;
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".eml") == 0) out.push_back(name);
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      out.push_back(name);
+    }
   }
   closedir(d);
   return out;
@@ -156,13 +161,13 @@ std::vector<std::string> listEml(const std::string& dir) {
 }  // namespace
 
 std::vector<std::string> Spool::removeTemporaries() {
-  auto names = listEml(dir_ + "/tmp");
-  for (const auto& n : names) unlink((dir_ + "/tmp/" + n).c_str());
+  auto names = listSuffix(dir_, kTempSuffix);
+  for (const auto& n : names) unlink((dir_ + "/" + n).c_str());
   return names;
 }
 
 std::vector<std::string> Spool::files() const {
-  return listEml(dir_);
+  return listSuffix(dir_, ".eml");
 }
 
 }  // namespace bccsink

@@ -1,7 +1,7 @@
 #pragma once
-// The spool: one file per accepted message under DataDir/spool, written to tmp/ first,
-// fsync'd, then renamed into place (a commit is a rename). The directory entry is made
-// durable by the group committer with one fsync of the directory per batch.
+// The spool: one file per accepted message under DataDir/spool, written as ID.eml.tmp
+// first, fsync'd, then renamed to ID.eml in the same folder (a commit is a rename). The directory
+// entry is made durable by the group committer with one fsync of the directory per batch.
 
 #include <cstdint>
 #include <memory>
@@ -49,7 +49,7 @@ class SpoolFile {
 
 class Spool {
  public:
-  // Creates DataDir/spool and its tmp/ folder when missing; throws on failure.
+  // Creates DataDir/spool when missing; throws on failure.
   explicit Spool(std::string dir);
   ~Spool();
 

@@ -28,11 +28,11 @@ TEST(Spool, FinishedFileIsRenamedIntoPlaceWithItsDigest) {
   std::string error;
   auto f = spool.create("01TESTID", error);
   ASSERT_TRUE(f) << error;
-  EXPECT_TRUE(fs::exists(dir / "spool/tmp/01TESTID.eml"));
+  EXPECT_TRUE(fs::exists(dir / "spool/01TESTID.eml.tmp"));
   EXPECT_FALSE(fs::exists(dir / "spool/01TESTID.eml"));
   ASSERT_TRUE(f->write("abc"));
   ASSERT_TRUE(f->finish()) << f->error();
-  EXPECT_FALSE(fs::exists(dir / "spool/tmp/01TESTID.eml"));
+  EXPECT_FALSE(fs::exists(dir / "spool/01TESTID.eml.tmp"));
   EXPECT_EQ(slurp(dir / "spool/01TESTID.eml"), "abc");
   // SHA-256("abc"), FIPS 180-2 appendix B.1.
   EXPECT_EQ(f->sha256(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -65,7 +65,7 @@ TEST(Spool, UnfinishedFileIsRemovedWhenDropped) {
     auto f = spool.create("GONE", error);
     f->write("partial");
   }
-  EXPECT_FALSE(fs::exists(dir / "spool/tmp/GONE.eml"));
+  EXPECT_FALSE(fs::exists(dir / "spool/GONE.eml.tmp"));
   EXPECT_TRUE(spool.files().empty());
 }
 
@@ -94,11 +94,11 @@ TEST(Spool, CreatingTheSameIdTwiceFails) {
 TEST(Spool, TemporariesOfACrashedRunAreListedAndRemoved) {
   bccsink::test::TempDir dir;
   { Spool spool(dir / "spool"); }
-  std::ofstream(dir / "spool/tmp/A.eml") << "half";
+  std::ofstream(dir / "spool/A.eml.tmp") << "half";
   std::ofstream(dir / "spool/DONE.eml") << "whole";
   Spool spool(dir / "spool");
-  EXPECT_EQ(spool.removeTemporaries(), std::vector<std::string>{"A.eml"});
-  EXPECT_FALSE(fs::exists(dir / "spool/tmp/A.eml"));
+  EXPECT_EQ(spool.removeTemporaries(), std::vector<std::string>{"A.eml.tmp"});
+  EXPECT_FALSE(fs::exists(dir / "spool/A.eml.tmp"));
   EXPECT_EQ(spool.files(), std::vector<std::string>{"DONE.eml"});
 }
 

@@ -28,9 +28,9 @@ n=$(echo "$acked" | grep -c . || true)
 [ "$n" -lt 2000 ] || fail "the kill came too late to test anything ($n acknowledged)"
 ok "SIGKILL after $n acknowledged messages"
 
-touch "$T/data/spool/tmp/01LEFTOVER000000000000000.eml"
+touch "$T/data/spool/01LEFTOVER000000000000000.eml.tmp"
 start_sink "$T/data"
-grep -q "recovery: removed unfinished spool/tmp/01LEFTOVER" "$T/sink.log" || fail "leftover temp file not reported"
+grep -q "recovery: removed unfinished spool/01LEFTOVER" "$T/sink.log" || fail "leftover temp file not reported"
 queue_json "$T/data" >"$T/rows.json"
 missing=0
 for id in $acked; do
