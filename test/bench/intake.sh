@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# intake.sh: how fast bccsink takes in mail, against a ceiling and a durable peer.
+#
+# One run sends the same load with Postfix's load client
+#     smtp-source -s SESSIONS -m COUNT -l SIZE -f sender@example.org -t RCPT 127.0.0.1:PORT
+# (defaults: 20 sessions, 5000 messages of 10240 bytes) to three servers on loopback and
+# times smtp-source from start to exit, i.e. until every message has been acknowledged:
+#   1. smtp-sink      Postfix's test server. It stores nothing, so its rate is the ceiling
+#                     of what smtp-source and this machine can push through SMTP at all.
+#   2. postfix        a real private Postfix smtpd queueing every message to disk (fsync
+#                     per message in cleanup): the durable peer bccsink must keep up with,
+#                     since in production that Postfix is what sends bccsink its copies.
+#   3. bccsink        `bccsink serve`: 250 only once the copy is on disk (spool file
+#                     fdatasync'd, SQLite row committed). Afterwards `queue list --check`
+#                     must report COUNT rows, COUNT spool files and 0 problems.
+# It then runs bccsink a second time with COUNT/5 messages (fresh data dir) and prints
+# both peak RSS figures (VmHWM), to show memory stays flat as the count grows.
+#
+# The private Postfix follows shared/postfix-test-recipe.md: its own config dir, queue and
+# data directory in a mktemp folder under /tmp, inet_interfaces loopback-only,
+# maillog_file written by the postlog service, every master.cf service chroot n, and
+# relayhost pointing at a second local smtp-sink so nothing leaves the machine.
+# always_bcc/transport_maps are left out: this measures Postfix's own intake only. It
+# relays to bob@example.net, which mynetworks = 127.0.0.0/8 permits.
+#
+# Postfix runs at most default_process_limit (100) smtpd and cleanup processes; a client
+# beyond that waits about a second for one, and with 150 sessions Postfix fell from ~900
+# to ~100 msg/s. So with SESSIONS > 100 the one line added to the recipe's main.cf is
+# default_process_limit = SESSIONS, as an administrator would size it. bccsink refuses
+# more than 200 connections (--BccMaxConnections) with 421, which fails the run.
+#
+# Env: COUNT, SESSIONS, SIZE (load); LIMIT (seconds one smtp-source run may take, 1800);
+# BCCSINK (binary; default ROOT/build/bccsink, built with cmake as in the README when
+# missing). Needs root (Postfix, smtp-sink -u nobody). Every server it
+# starts is stopped by PID (Postfix with `postfix -c DIR stop`) on exit, error included,
+# and its temp folder is removed. Only 127.0.0.1 is used.
+#
+# The last line is machine-readable:
+#   RESULT bccsink=X msg/s smtp-sink=Y msg/s postfix=Z msg/s ratio_sink=R1 ratio_postfix=R2 rss_small_kb=A rss_large_kb=B
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BCCSINK=${BCCSINK:-$ROOT/build/bccsink}
+COUNT=${COUNT:-5000}
+SESSIONS=${SESSIONS:-20}
+SIZE=${SIZE:-10240}
+LIMIT=${LIMIT:-1800}
+SMALL=$((COUNT / 5))
+[ "$SMALL" -ge 1 ] || SMALL=1
+
+die() {
+  echo "intake.sh: $*" >&2
+  exit 1
+}
+
+for v in COUNT SESSIONS SIZE LIMIT; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
+done
+[ "$(id -u)" -eq 0 ] || die "needs root (private Postfix, smtp-sink -u nobody)"
+for tool in smtp-source smtp-sink postfix ss awk timeout; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (deploy/install-deps.sh)"
+done
+
+if [ ! -x "$BCCSINK" ]; then
+  [ "$BCCSINK" = "$ROOT/build/bccsink" ] || die "no bccsink binary at BCCSINK=$BCCSINK"
+  echo "== no binary at $BCCSINK: building it"
+  cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  make -C "$ROOT/build" -j2 bccsink >/dev/null
+  [ -x "$BCCSINK" ] || die "build did not produce $BCCSINK"
+fi
+
+# Under /tmp: the recipe's maillog_file_prefixes = /tmp.
+T=$(mktemp -d /tmp/bccsink-bench.XXXXXX)
+chmod 755 "$T"
+PIDS=()      # background servers, stopped by PID
+PF_DIR=""    # private Postfix config dir, once started
+
+stop_postfix() {
+  [ -n "$PF_DIR" ] || return 0
+  local conf=$PF_DIR pidfile=$T/postfix/spool/pid/master.pid master=""
+  PF_DIR=""
+  [ -f "$pidfile" ] && master=$(tr -dc 0-9 <"$pidfile")
+  postfix -c "$conf" stop >/dev/null 2>&1 || true
+  if [ -n "$master" ]; then
+    for _ in $(seq 1 100); do
+      kill -0 "$master" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    kill -KILL "$master" 2>/dev/null || true
+  fi
+}
+
+# stop_pid PID: SIGTERM (SIGKILL after 10 s), reaps it, forgets it; returns its status.
+stop_pid() {
+  local pid=$1 p rest=() rc=0
+  for p in "${PIDS[@]}"; do
+    [ "$p" = "$pid" ] || rest+=("$p")
+  done
+  PIDS=("${rest[@]}")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  return $rc
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  stop_postfix
+  for pid in "${PIDS[@]}"; do
+    stop_pid "$pid" || true
+  done
+  if [ $rc -ne 0 ]; then
+    for f in "$T"/*.log "$T"/postfix/maillog; do
+      [ -s "$f" ] || continue
+      echo "--- last lines of $f:" >&2
+      tr '\r' '\n' <"$f" | tail -5 >&2
+    done
+  fi
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port VAR: a loopback TCP port below the ephemeral range (so smtp-source's own
+# connections cannot take it), with no socket on it at all, not handed out before.
+TAKEN=" "
+free_port() {
+  local low p
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
+  [ "$low" -gt 12000 ] || low=60000
+  for _ in $(seq 1 200); do
+    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+    case $TAKEN in *" $p "*) continue ;; esac
+    [ -z "$(ss -tanH "sport = :$p")" ] || continue
+    TAKEN+="$p "
+    printf -v "$1" '%s' "$p"
+    return 0
+  done
+  die "no free port found"
+}
+
+# wait_listen PORT [PID]: until something listens on 127.0.0.1:PORT (and PID still lives).
+wait_listen() {
+  local port=$1 pid=${2:-}
+  for _ in $(seq 1 200); do
+    [ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$port")" ] && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      die "server (pid $pid) for port $port exited before listening"
+    fi
+    sleep 0.05
+  done
+  die "nothing listening on 127.0.0.1:$port after 10 s"
+}
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# send NAME PORT RCPT MESSAGES: times smtp-source until its exit (every message
+# acknowledged) and sets SECONDS_TAKEN. smtp-source exits non-zero on any refusal; a
+# server that stops answering fails the run after LIMIT seconds.
+send() {
+  local name=$1 port=$2 rcpt=$3 n=$4 t0 t1
+  echo "== $name: $n messages of $SIZE bytes, $SESSIONS sessions -> 127.0.0.1:$port"
+  sync # the previous run's dirty pages are not this one's to write back
+  t0=$(now)
+  timeout "$LIMIT" smtp-source -s "$SESSIONS" -m "$n" -l "$SIZE" -f sender@example.org -t "$rcpt" \
+    "127.0.0.1:$port" >"$T/source-$name.log" 2>&1 ||
+    die "smtp-source against $name failed: $(tail -3 "$T/source-$name.log")"
+  t1=$(now)
+  SECONDS_TAKEN=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# ---------------------------------------------------------------- 1. smtp-sink (ceiling)
+free_port SINK_PORT
+smtp-sink -u nobody -c "127.0.0.1:$SINK_PORT" 256 >"$T/smtp-sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+wait_listen "$SINK_PORT" "$SINK_PID"
+send smtp-sink "$SINK_PORT" watch@bcc.test "$COUNT"
+SINK_S=$SECONDS_TAKEN
+sleep 0.2
+SINK_SEEN=$(tr '\r' '\n' <"$T/smtp-sink.log" | grep -o 'mesg=[0-9]*' | tail -1 | cut -d= -f2)
+[ "${SINK_SEEN:-0}" -eq "$COUNT" ] || die "smtp-sink counted ${SINK_SEEN:-0} messages, not $COUNT"
+stop_pid "$SINK_PID" || true
+
+# ------------------------------------------------------- 2. private Postfix (durable peer)
+P=$T/postfix
+mkdir -p "$P/etc" "$P/spool" "$P/data"
+chown postfix "$P/data"
+free_port RELAY_PORT
+free_port SMTPD_PORT
+cat >"$P/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $P/spool
+data_directory = $P/data
+maillog_file = $P/maillog
+maillog_file_prefixes = /tmp
+myhostname = mta.test.local
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$RELAY_PORT
+alias_maps =
+alias_database =
+EOF
+[ "$SESSIONS" -le 100 ] || echo "default_process_limit = $SESSIONS" >>"$P/etc/main.cf"
+cat >"$P/etc/master.cf" <<EOF
+127.0.0.1:$SMTPD_PORT inet n - n - - smtpd
+pickup    unix n - n 60 1 pickup
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+flush     unix n - n 1000? 0 flush
+proxymap  unix - - n - - proxymap
+smtp      unix - - n - - smtp
+relay     unix - - n - - smtp
+showq     unix n - n - - showq
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+local     unix - n n - - local
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+# The relayhost: a second smtp-sink, so the queued mail goes nowhere.
+smtp-sink -u nobody -4 "127.0.0.1:$RELAY_PORT" 100 >"$T/relay-sink.log" 2>&1 &
+RELAY_PID=$!
+PIDS+=("$RELAY_PID")
+wait_listen "$RELAY_PORT" "$RELAY_PID"
+postfix -c "$P/etc" check >"$T/postfix-start.log" 2>&1 || die "postfix check: $(tail -3 "$T/postfix-start.log")"
+PF_DIR=$P/etc
+postfix -c "$P/etc" start >>"$T/postfix-start.log" 2>&1 || die "postfix start: $(tail -3 "$T/postfix-start.log")"
+wait_listen "$SMTPD_PORT"
+send postfix "$SMTPD_PORT" bob@example.net "$COUNT"
+PF_S=$SECONDS_TAKEN
+# Every message was queued (qmgr logs each once as it enters the active queue) and went
+# on to the local relay sink; wait for the queue to drain so bccsink gets an idle machine.
+t0=$(now)
+for _ in $(seq 1 1200); do
+  [ "$(grep -c 'status=sent' "$P/maillog" 2>/dev/null || true)" -ge "$COUNT" ] && break
+  sleep 0.1
+done
+PF_DRAIN=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+PF_QUEUED=$(grep -c 'nrcpt=1 (queue active)' "$P/maillog" || true)
+PF_SENT=$(grep -c 'status=sent' "$P/maillog" || true)
+[ "$PF_QUEUED" -eq "$COUNT" ] || die "postfix queued $PF_QUEUED messages, not $COUNT"
+[ "$PF_SENT" -eq "$COUNT" ] || echo "   warning: only $PF_SENT of $COUNT relayed on after ${PF_DRAIN} s"
+echo "   postfix: $PF_QUEUED queued, $PF_SENT relayed to the local sink (${PF_DRAIN} s after the last acknowledgement)"
+stop_postfix
+stop_pid "$RELAY_PID" || true
+
+# ---------------------------------------------------------------------------- 3. bccsink
+# run_bccsink NAME MESSAGES: sets BCC_S (seconds) and BCC_HWM (peak RSS, kB).
+run_bccsink() {
+  local name=$1 n=$2 port pid data=$T/$1 check
+  free_port port
+  "$BCCSINK" serve --BccSocket "127.0.0.1:$port" --BccDomains bcc.test --DataDir "$data" \
+    --BccMaxConnections 200 >"$T/$name.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_listen "$port" "$pid"
+  send "$name" "$port" watch@bcc.test "$n"
+  BCC_S=$SECONDS_TAKEN
+  BCC_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  stop_pid "$pid" || die "$name: bccsink did not stop cleanly on SIGTERM (status $?)"
+  check=$("$BCCSINK" queue list --DataDir "$data" --check | tail -1) || true
+  echo "   $check"
+  [ "$check" = "check: $n rows, $n spool files, 0 problems" ] ||
+    die "$name: expected 'check: $n rows, $n spool files, 0 problems', got '$check'"
+}
+
+run_bccsink bccsink "$COUNT"
+BCC_LARGE_S=$BCC_S
+RSS_LARGE=$BCC_HWM
+run_bccsink bccsink-small "$SMALL"
+BCC_SMALL_S=$BCC_S
+RSS_SMALL=$BCC_HWM
+
+# -------------------------------------------------------------------------------- report
+SINK_R=$(rate "$COUNT" "$SINK_S")
+PF_R=$(rate "$COUNT" "$PF_S")
+BCC_R=$(rate "$COUNT" "$BCC_LARGE_S")
+SMALL_R=$(rate "$SMALL" "$BCC_SMALL_S")
+RATIO_SINK=$(ratio "$BCC_R" "$SINK_R")
+RATIO_PF=$(ratio "$BCC_R" "$PF_R")
+
+echo
+echo "intake: smtp-source -s $SESSIONS -l $SIZE, $(nproc) CPUs, $(uname -r)"
+printf '%-26s %10s %10s %10s\n' server messages seconds msg/s
+printf '%-26s %10s %10s %10s\n' "smtp-sink (ceiling)" "$COUNT" "$SINK_S" "$SINK_R"
+printf '%-26s %10s %10s %10s\n' "postfix smtpd (durable)" "$COUNT" "$PF_S" "$PF_R"
+printf '%-26s %10s %10s %10s\n' "bccsink" "$COUNT" "$BCC_LARGE_S" "$BCC_R"
+printf '%-26s %10s %10s %10s\n' "bccsink (count/5)" "$SMALL" "$BCC_SMALL_S" "$SMALL_R"
+echo
+echo "bccsink / smtp-sink: $RATIO_SINK"
+echo "bccsink / postfix:   $RATIO_PF"
+echo "bccsink peak RSS (VmHWM): $RSS_SMALL kB with $SMALL messages, $RSS_LARGE kB with $COUNT messages"
+echo "RESULT bccsink=$BCC_R msg/s smtp-sink=$SINK_R msg/s postfix=$PF_R msg/s ratio_sink=$RATIO_SINK ratio_postfix=$RATIO_PF rss_small_kb=$RSS_SMALL rss_large_kb=$RSS_LARGE"
