@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libpoco-dev
   libmimetic-dev
   libboost-program-options-dev
@@ -12,7 +12,7 @@ packages=(
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
   libssl-dev sqlite3 openssl jq iproute2
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
-  clamav-daemon clamav-testfiles
+  clamav-daemon clamav-testfiles libpython3.11-testsuite
 )
 
 missing=()
