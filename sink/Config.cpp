@@ -30,6 +30,19 @@ std::string lower(std::string s) {
   return s;
 }
 
+unsigned positive(const std::string& v, unsigned max) {
+  auto n = parseSize(v);
+  if (n == 0 || n > max) {
+    throw std::invalid_argument("must be between 1 and " + std::to_string(max));
+  }
+  return static_cast<unsigned>(n);
+}
+
+std::chrono::seconds nonZero(std::chrono::seconds d) {
+  if (d.count() == 0) throw std::invalid_argument("must be more than 0");
+  return d;
+}
+
 // The schema: every option once, with its default and what it does.
 const std::vector<Option>& schema() {
   static const std::vector<Option> options = {
@@ -100,6 +113,64 @@ const std::vector<Option>& schema() {
       {{"BccMaxPending", "100000",
         "Most messages waiting in `pending`; above it new mail gets 452 4.3.1. 0 = no limit."},
        [](Config& c, const std::string& v) { c.bccMaxPending = parseSize(v); }},
+      {{"VxcubeFileTypes", "default",
+        "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "
+        "ooxml-macro pdf rtf script lnk disk-image archive html image text other) and "
+        "extensions written with a dot (.js); 'default' is the built-in list of what mail "
+        "attackers send and may be combined with more entries."},
+       [](Config& c, const std::string& v) {
+         if (splitList(v).empty()) throw std::invalid_argument("must not be empty");
+         c.vxcubeFileTypes = v;
+       }},
+      {{"VxcubeMaxFileSize", "100M", "Largest file sent for analysis; 0 = no limit."},
+       [](Config& c, const std::string& v) { c.vxcubeMaxFileSize = parseSize(v); }},
+      {{"BccMaxNesting", "10",
+        "Archives and attached messages inside each other, and MIME multipart depth times two; "
+        "deeper contents are unscanned with the reason."},
+       [](Config& c, const std::string& v) { c.bccMaxNesting = positive(v, 1000); }},
+      {{"BccMaxMimeParts", "10000", "MIME parts read in one message."},
+       [](Config& c, const std::string& v) { c.bccMaxMimeParts = positive(v, 1000000); }},
+      {{"BccArchiveMaxMembers", "10000", "Members read from one archive."},
+       [](Config& c, const std::string& v) { c.bccArchiveMaxMembers = positive(v, 100000000); }},
+      {{"BccArchiveMaxFileSize", "100M", "Largest archive member unpacked; larger: unscanned."},
+       [](Config& c, const std::string& v) { c.bccArchiveMaxFileSize = parseSize(v); }},
+      {{"BccArchiveMaxUnpackedSize", "500M", "Bytes unpacked from one archive."},
+       [](Config& c, const std::string& v) { c.bccArchiveMaxUnpackedSize = parseSize(v); }},
+      {{"BccArchiveMaxRatio", "100",
+        "Unpacked/packed size above which unpacking stops (zip bombs)."},
+       [](Config& c, const std::string& v) {
+         double r = 0;
+         try {
+           std::size_t used = 0;
+           r = std::stod(v, &used);
+           if (used != v.size()) throw std::invalid_argument("");
+         } catch (...) {
+           throw std::invalid_argument("must be a number");
+         }
+         if (!(r >= 1)) throw std::invalid_argument("must be at least 1");
+         c.bccArchiveMaxRatio = r;
+       }},
+      {{"BccMaxUnpackedSize", "1G", "Decoded bytes of all files of one message."},
+       [](Config& c, const std::string& v) { c.bccMaxUnpackedSize = parseSize(v); }},
+      {{"BccWorkers", "2", "Worker threads that extract and analyse messages."},
+       [](Config& c, const std::string& v) { c.bccWorkers = positive(v, 256); }},
+      {{"BccLeaseTime", "10m",
+        "How long a worker holds a message before another may take it (a crashed worker's "
+        "message returns to the queue after this)."},
+       [](Config& c, const std::string& v) { c.bccLeaseTime = nonZero(parseDuration(v)); }},
+      {{"BccMaxAttempts", "3",
+        "Claims of one message before it goes to `failed` (a message that crashes workers)."},
+       [](Config& c, const std::string& v) { c.bccMaxAttempts = positive(v, 1000); }},
+      {{"BccAnalysisTimeout", "30m",
+        "Most time from claim to `checked`; files without a verdict by then are unscanned."},
+       [](Config& c, const std::string& v) { c.bccAnalysisTimeout = nonZero(parseDuration(v)); }},
+      {{"BccCleanVerdictMaxAge", "7d",
+        "A cached clean verdict older than this is asked again (new signatures); 0 = never."},
+       [](Config& c, const std::string& v) { c.bccCleanVerdictMaxAge = parseDuration(v); }},
+      {{"HashListFile", "",
+        "Local hash list: lines of '<sha256 or md5> <suspicious|dangerous> [threat name]'; "
+        "'' = off."},
+       [](Config& c, const std::string& v) { c.hashListFile = v; }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");

@@ -28,9 +28,25 @@ struct Config {
   std::string bccTlsKey;                      // BccTlsKey
   std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
   std::uint64_t bccMaxPending = 0;            // BccMaxPending, messages, 0 = no limit
-  std::string dataDir;                        // DataDir
-  std::string databaseUrl;                    // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
-  std::string logLevel;                       // LogLevel
+  // Analysis (sandbox/): what is extracted, what is sent, how workers run.
+  std::string vxcubeFileTypes;                    // VxcubeFileTypes ("default" = built-in list)
+  std::uint64_t vxcubeMaxFileSize = 0;            // VxcubeMaxFileSize, bytes, 0 = no limit
+  unsigned bccMaxNesting = 0;                     // BccMaxNesting: archives/messages in each other
+  unsigned bccMaxMimeParts = 0;                   // BccMaxMimeParts
+  std::uint64_t bccArchiveMaxMembers = 0;         // BccArchiveMaxMembers
+  std::uint64_t bccArchiveMaxFileSize = 0;        // BccArchiveMaxFileSize, bytes per member
+  std::uint64_t bccArchiveMaxUnpackedSize = 0;    // BccArchiveMaxUnpackedSize, bytes per archive
+  double bccArchiveMaxRatio = 0;                  // BccArchiveMaxRatio, unpacked/packed
+  std::uint64_t bccMaxUnpackedSize = 0;           // BccMaxUnpackedSize, bytes per message
+  unsigned bccWorkers = 0;                        // BccWorkers
+  std::chrono::seconds bccLeaseTime{0};           // BccLeaseTime
+  unsigned bccMaxAttempts = 0;                    // BccMaxAttempts
+  std::chrono::seconds bccAnalysisTimeout{0};     // BccAnalysisTimeout: a message's deadline
+  std::chrono::seconds bccCleanVerdictMaxAge{0};  // BccCleanVerdictMaxAge, 0 = never expires
+  std::string hashListFile;                       // HashListFile ('' = off)
+  std::string dataDir;                            // DataDir
+  std::string databaseUrl;                        // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string logLevel;                           // LogLevel
 
   std::string spoolDir() const { return dataDir + "/spool"; }
   std::string effectiveDatabaseUrl() const {

@@ -1,0 +1,51 @@
+#include "Verdict.h"
+
+namespace bccsink::sandbox {
+namespace {
+
+int rank(VerdictKind k) {
+  switch (k) {
+    case VerdictKind::Clean:
+      return 0;
+    case VerdictKind::Unscanned:
+      return 1;
+    case VerdictKind::Suspicious:
+      return 2;
+    case VerdictKind::Dangerous:
+      return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string_view toString(VerdictKind kind) {
+  switch (kind) {
+    case VerdictKind::Clean:
+      return "clean";
+    case VerdictKind::Suspicious:
+      return "suspicious";
+    case VerdictKind::Dangerous:
+      return "dangerous";
+    case VerdictKind::Unscanned:
+      return "unscanned";
+  }
+  return "unscanned";
+}
+
+bool parseVerdict(std::string_view text, VerdictKind& kind) {
+  for (auto k : {VerdictKind::Clean, VerdictKind::Suspicious, VerdictKind::Dangerous,
+                 VerdictKind::Unscanned}) {
+    if (text == toString(k)) {
+      kind = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+VerdictKind worse(VerdictKind a, VerdictKind b) {
+  return rank(a) >= rank(b) ? a : b;
+}
+
+}  // namespace bccsink::sandbox
