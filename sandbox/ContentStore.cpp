@@ -1,0 +1,77 @@
+#include "ContentStore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace bccsink::sandbox {
+namespace {
+
+void makeDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+    throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
+  }
+}
+
+bool validHash(const std::string& h) {
+  if (h.size() != 64) return false;
+  for (char c : h) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ContentStore::ContentStore(std::string dir) : dir_(std::move(dir)) {
+  makeDir(dir_);
+}
+
+std::string ContentStore::pathOf(const std::string& sha256) const {
+  if (!validHash(sha256)) throw std::invalid_argument("not a SHA-256: " + sha256);
+  return dir_ + "/" + sha256.substr(0, 2) + "/" + sha256;
+}
+
+bool ContentStore::has(const std::string& sha256) const {
+  struct stat st {};
+  return stat(pathOf(sha256).c_str(), &st) == 0;
+}
+
+std::string ContentStore::put(const std::string& sha256, std::string_view bytes) const {
+  std::string path = pathOf(sha256);
+  if (has(sha256)) return path;
+  makeDir(dir_ + "/" + sha256.substr(0, 2));
+  static std::atomic<unsigned> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  bool synced = fdatasync(fd) == 0;
+  int err = errno;
+  bool closed = close(fd) == 0;
+  if (closed && !synced) errno = err;
+  if (!synced || !closed || rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    unlink(tmp.c_str());
+    throw std::runtime_error("cannot store " + path + ": " + std::strerror(err));
+  }
+  return path;
+}
+
+}  // namespace bccsink::sandbox

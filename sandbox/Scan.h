@@ -1,0 +1,40 @@
+#pragma once
+// One message through extraction, selection and the analyzers, without the queue: what
+// `bccsink scan FILE.eml` prints, and what tests drive. Each distinct selected file is
+// submitted once per analyzer, all at once, and waited for until the deadline.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "AnalyzerRunner.h"
+#include "ContentStore.h"
+#include "Extractor.h"
+#include "Verdict.h"
+
+namespace bccsink::sandbox {
+
+struct ScannedFile {
+  ExtractedFile file;
+  bool analysed = false;                         // selected, readable, and given to the analyzers
+  VerdictKind verdict = VerdictKind::Unscanned;  // worst of the answers (when analysed)
+  std::vector<Verdict> answers;                  // each analyzer's own
+};
+
+struct ScanReport {
+  VerdictKind verdict = VerdictKind::Clean;  // worst over analysed and unreadable files
+  std::vector<ScannedFile> files;
+  std::vector<std::string> errors;
+};
+
+// The file's verdict from its analyzers' answers, and the message's from its files'.
+VerdictKind fileVerdict(const std::vector<Verdict>& answers);
+
+ScanReport scanMessage(std::string_view message, const Extractor& extractor,
+                       const ContentStore& store,
+                       const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
+                       std::chrono::steady_clock::time_point deadline);
+
+}  // namespace bccsink::sandbox
