@@ -16,6 +16,7 @@ const char* kUsage =
     "  check-config   print the effective configuration, or the error\n"
     "  queue list     list queued messages (--json, --check, --state S, --limit N)\n"
     "  queue show ID  show one message\n"
+    "  scan FILE.eml  extract and analyse one message offline (--json)\n"
     "\n"
     "Every command takes --config FILE and --help; every configuration option can be\n"
     "given as --Name value (see `bccsink serve --help`).\n";
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return bccsink::runServe(args);
   if (command == "check-config") return bccsink::runCheckConfig(args);
   if (command == "queue") return bccsink::runQueue(args);
+  if (command == "scan") return bccsink::runScan(args);
   std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

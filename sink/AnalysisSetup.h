@@ -1,0 +1,42 @@
+#pragma once
+// Wires the configuration into sandbox/: the file typer, the selection rules, the
+// extraction limits and the enabled analyzers. Used by `scan` and by the daemon's
+// workers, so both analyse alike. Part of the executable, not of the sink library
+// (which must not know sandbox/).
+
+#include <memory>
+#include <vector>
+
+#include "AnalyzerRunner.h"
+#include "Config.h"
+#include "Extractor.h"
+#include "FileType.h"
+#include "Selection.h"
+
+namespace bccsink {
+
+class AnalysisSetup {
+ public:
+  // Throws ConfigError naming the option when a value only sandbox/ can judge is wrong
+  // (VxcubeFileTypes, HashListFile).
+  explicit AnalysisSetup(const Config& cfg);
+
+  const sandbox::Extractor& extractor() const { return *extractor_; }
+  const sandbox::SelectionRules& rules() const { return rules_; }
+  // One runner per enabled analyzer, in a fixed order; empty when none is enabled.
+  std::vector<std::unique_ptr<sandbox::AnalyzerRunner>> makeRunners() const;
+  // Names of the enabled analyzers (the cache keys), in the same order.
+  std::vector<std::string> analyzerNames() const;
+
+ private:
+  const Config& cfg_;
+  sandbox::FileTyper typer_;
+  sandbox::SelectionRules rules_;
+  std::unique_ptr<sandbox::Extractor> extractor_;
+  std::vector<std::shared_ptr<sandbox::Analyzer>> analyzers_;
+};
+
+// VxcubeFileTypes with "default" replaced by the built-in list.
+std::string expandFileTypes(const std::string& configured);
+
+}  // namespace bccsink
