@@ -25,6 +25,12 @@ class Database {
   // Starts a transaction that takes the write lock at once (SQLite's DEFERRED default
   // would fail with SQLITE_BUSY on upgrade instead of waiting for busy_timeout).
   void beginWrite();
+  // What a claim's row choice appends so that many claimers each get another row:
+  // " FOR UPDATE SKIP LOCKED" on PostgreSQL; nothing on SQLite, whose write transaction
+  // already serialises claimers.
+  const char* claimLock() const {
+    return engine_ == Engine::Sqlite ? "" : " FOR UPDATE SKIP LOCKED";
+  }
   void commit();
   void rollback();
 

@@ -27,7 +27,8 @@ std::int64_t integer(RecordSet& rs, const std::string& column) {
 
 const char* kColumns =
     "id, sink, state, reason, attempts, received_at, updated_at, sender, client_ip, helo, tls,"
-    " header_message_id, size, sha256, spool_file, envid, ret, body";
+    " header_message_id, size, sha256, spool_file, envid, ret, body, lease_owner, deadline_at,"
+    " verdict, checked_at, errors";
 
 }  // namespace
 
@@ -117,6 +118,11 @@ std::vector<MessageRecord> MessageQueue::select(const std::string& where, const 
     m.envid = text(rs, "envid");
     m.ret = text(rs, "ret");
     m.body = text(rs, "body");
+    m.leaseOwner = text(rs, "lease_owner");
+    m.deadlineMs = integer(rs, "deadline_at");
+    m.verdict = text(rs, "verdict");
+    m.checkedAt = text(rs, "checked_at");
+    m.errors = text(rs, "errors");
     out.push_back(std::move(m));
   }
   std::string msgId;
@@ -179,6 +185,89 @@ int MessageQueue::releaseExpiredLeases(std::int64_t nowMs) {
   std::size_t n = stmt.execute();
   tx.commit();
   return static_cast<int>(n);
+}
+
+int MessageQueue::releaseLeasesOf(const std::string& sink) {
+  std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
+          " WHERE state = ? AND lease_owner = ?",
+      use(pending), use(analyzing), use(owner);
+  std::size_t n = stmt.execute();
+  tx.commit();
+  return static_cast<int>(n);
+}
+
+std::optional<MessageRecord> MessageQueue::claimNext(const std::string& sink,
+                                                     std::int64_t leaseUntilMs,
+                                                     std::int64_t deadlineMs,
+                                                     const std::string& nowIso) {
+  std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing, at = nowIso;
+  Poco::Int64 until = leaseUntilMs, deadline = deadlineMs;
+  std::vector<std::string> ids;
+  {
+    WriteTransaction tx(db_);
+    // One statement: the row is chosen and taken together (DESIGN.md, "Scale-out").
+    db_.session() << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
+                     " attempts = attempts + 1, deadline_at = ?, updated_at = ?"
+                     " WHERE id = (SELECT id FROM messages WHERE state = ? AND sink = ?"
+                     " ORDER BY received_at, id LIMIT 1"
+                  << db_.claimLock() << ") RETURNING id",
+        use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
+        into(ids), now;
+    tx.commit();
+  }
+  if (ids.empty()) return std::nullopt;
+  return find(ids.front());
+}
+
+int MessageQueue::renewLeases(const std::string& owner, std::int64_t leaseUntilMs) {
+  std::string who = owner, analyzing = state::kAnalyzing;
+  Poco::Int64 until = leaseUntilMs;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET lease_until = ? WHERE state = ? AND lease_owner = ?", use(until),
+      use(analyzing), use(who);
+  std::size_t n = stmt.execute();
+  tx.commit();
+  return static_cast<int>(n);
+}
+
+std::vector<MessageRecord> MessageQueue::analyzingBy(const std::string& owner) {
+  // Two bound values do not fit select()'s one; the owner is matched after the state.
+  auto rows = select("state = ?", state::kAnalyzing, 0);
+  std::vector<MessageRecord> out;
+  for (auto& r : rows) {
+    if (r.leaseOwner == owner) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool MessageQueue::markChecked(const std::string& id, const std::string& owner,
+                               const std::string& verdict, const std::string& nowIso) {
+  std::string key = id, who = owner, v = verdict, at = nowIso, checked = state::kChecked,
+              analyzing = state::kAnalyzing;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET state = ?, verdict = ?, checked_at = ?, updated_at = ?,"
+          " lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = ? AND lease_owner = ?",
+      use(checked), use(v), use(at), use(at), use(key), use(analyzing), use(who);
+  std::size_t n = stmt.execute();
+  tx.commit();
+  return n == 1;
+}
+
+void MessageQueue::markFailed(const std::string& id, const std::string& reason,
+                              const std::string& nowIso) {
+  std::string key = id, why = reason, at = nowIso, failed = state::kFailed,
+              reported = state::kReported, unscanned = "unscanned";
+  WriteTransaction tx(db_);
+  db_.session() << "UPDATE messages SET state = ?, reason = ?, verdict = ?, checked_at = ?,"
+                   " updated_at = ?, lease_owner = NULL, lease_until = NULL"
+                   " WHERE id = ? AND state <> ?",
+      use(failed), use(why), use(unscanned), use(at), use(at), use(key), use(reported), now;
+  tx.commit();
 }
 
 }  // namespace bccsink::db

@@ -37,6 +37,24 @@ class MessageQueue {
   // Work that a crashed run left half-done: `analyzing` rows whose lease ran out
   // return to `pending`. Returns how many.
   int releaseExpiredLeases(std::int64_t nowMs);
+  // At start: every `analyzing` row of this sink returns to `pending` (its only claimer,
+  // the previous run, is gone). Returns how many.
+  int releaseLeasesOf(const std::string& sink);
+
+  // The oldest `pending` message this sink received, now `analyzing` under a lease held
+  // by `sink`, its attempts counted and its deadline set; nullopt when none waits.
+  std::optional<MessageRecord> claimNext(const std::string& sink, std::int64_t leaseUntilMs,
+                                         std::int64_t deadlineMs, const std::string& nowIso);
+  // Extends every lease `owner` holds (workers still on their messages).
+  int renewLeases(const std::string& owner, std::int64_t leaseUntilMs);
+  // `analyzing` messages whose lease `owner` holds.
+  std::vector<MessageRecord> analyzingBy(const std::string& owner);
+  // analyzing -> checked with the message's verdict, if `owner` still holds it. False
+  // when it does not (another worker finished it, or the lease was lost).
+  bool markChecked(const std::string& id, const std::string& owner, const std::string& verdict,
+                   const std::string& nowIso);
+  // -> failed with the reason (and verdict unscanned), from any state but reported.
+  void markFailed(const std::string& id, const std::string& reason, const std::string& nowIso);
 
  private:
   std::vector<MessageRecord> select(const std::string& where, const std::string& arg,

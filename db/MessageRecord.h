@@ -34,6 +34,12 @@ struct MessageRecord {
   std::string envid;  // DSN ENVID=
   std::string ret;    // DSN RET=
   std::string body;   // BODY= (7BIT, 8BITMIME)
+  // Analysis (schema 2).
+  std::string leaseOwner;       // the sink whose worker holds it, '' when none
+  std::int64_t deadlineMs = 0;  // ms since the epoch; 0 until claimed
+  std::string verdict;          // worst of its files' once checked, '' before
+  std::string checkedAt;        // ISO 8601 UTC, '' before
+  std::string errors;           // what extraction could not read, one a line
 };
 
 namespace state {

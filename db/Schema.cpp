@@ -49,6 +49,58 @@ const std::vector<std::vector<std::string>>& migrations() {
           " notify TEXT,"
           " PRIMARY KEY (msg_id, position))",
       },
+      {
+          // 2: analysis. A message's outcome; the files found in it; the verdict cache
+          // keyed by SHA-256 and analyzer, shared by every sink; in-flight submissions as
+          // rows with a lease, so that a file is analysed once across the site.
+          "ALTER TABLE messages ADD COLUMN verdict TEXT",  // worst of its files' when checked
+          "ALTER TABLE messages ADD COLUMN checked_at TEXT",
+          "ALTER TABLE messages ADD COLUMN deadline_at BIGINT",  // ms; set by the first claim
+          "ALTER TABLE messages ADD COLUMN errors TEXT",         // what extraction could not read
+          "CREATE INDEX messages_lease ON messages (state, lease_owner)",
+          "CREATE TABLE files ("
+          " sha256 TEXT PRIMARY KEY,"
+          " md5 TEXT NOT NULL,"
+          " size BIGINT NOT NULL,"
+          " true_type TEXT NOT NULL,"  // libmagic's MIME type
+          " description TEXT NOT NULL,"
+          " family TEXT NOT NULL,"
+          " first_seen TEXT NOT NULL,"
+          " last_seen TEXT NOT NULL,"
+          " seen_count BIGINT NOT NULL)",
+          "CREATE TABLE file_verdicts ("
+          " sha256 TEXT NOT NULL REFERENCES files (sha256),"
+          " analyzer TEXT NOT NULL,"
+          " verdict TEXT NOT NULL,"  // clean, suspicious, dangerous, unscanned
+          " score INTEGER NOT NULL,"
+          " threats TEXT NOT NULL,"  // one name a line
+          " report_url TEXT,"
+          " task_id TEXT,"
+          " reason TEXT,"
+          " decided_at TEXT NOT NULL,"
+          " decided_ms BIGINT NOT NULL,"
+          " PRIMARY KEY (sha256, analyzer))",
+          "CREATE TABLE file_submissions ("
+          " sha256 TEXT NOT NULL,"
+          " analyzer TEXT NOT NULL,"
+          " owner TEXT NOT NULL,"  // the sink process that submitted it
+          " lease_until BIGINT NOT NULL,"
+          " PRIMARY KEY (sha256, analyzer))",
+          "CREATE TABLE message_files ("
+          " msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+          " position INTEGER NOT NULL,"
+          " sha256 TEXT REFERENCES files (sha256),"  // NULL: the bytes could not be read
+          " name TEXT NOT NULL,"
+          " path TEXT NOT NULL,"  // containers and name, joined with ' > '
+          " extension TEXT NOT NULL,"
+          " extension_mismatch INTEGER NOT NULL,"
+          " size BIGINT NOT NULL,"
+          " selected INTEGER NOT NULL,"
+          " verdict TEXT,"  // for this message; NULL while analysis is outstanding
+          " reason TEXT,"
+          " PRIMARY KEY (msg_id, position))",
+          "CREATE INDEX message_files_sha256 ON message_files (sha256)",
+      },
   };
   return list;
 }

@@ -3,8 +3,11 @@
 #include <Poco/Data/Statement.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "../TempDir.h"
@@ -239,4 +242,79 @@ TEST(Intake, RefusesWhenTheDiskIsNearlyFull) {
   // The announced SIZE counts too.
   EXPECT_EQ(Intake(spool, committer, {0, 0, "s"}).admit(free + (1ull << 30)).outcome,
             Outcome::TempFail);
+}
+
+TEST(MessageQueueClaim, ClaimsOldestOfItsOwnSinkCountsAttemptsAndChecks) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  auto a = record("01A"), b = record("01B"), other = record("01C");
+  a.receivedAt = "2026-11-25T04:00:02.000Z";
+  b.receivedAt = "2026-11-25T04:00:01.000Z";
+  other.sink = "sink-b";
+  other.receivedAt = "2026-11-25T04:00:00.000Z";
+  q.insertPending({a, b, other});
+  auto first = q.claimNext("sink-a", 5000, 9000, "2026-11-25T04:01:00.000Z");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, "01B");  // oldest of sink-a; sink-b's is not ours
+  EXPECT_EQ(first->state, "analyzing");
+  EXPECT_EQ(first->attempts, 1);
+  EXPECT_EQ(first->leaseOwner, "sink-a");
+  EXPECT_EQ(first->deadlineMs, 9000);
+  EXPECT_EQ(q.claimNext("sink-a", 5000, 9000, "x")->id, "01A");
+  EXPECT_FALSE(q.claimNext("sink-a", 5000, 9000, "x"));
+  EXPECT_EQ(q.analyzingBy("sink-a").size(), 2u);
+  EXPECT_EQ(q.renewLeases("sink-a", 7000), 2);
+
+  EXPECT_FALSE(q.markChecked("01B", "sink-b", "clean", "t"));  // not its lease
+  EXPECT_TRUE(q.markChecked("01B", "sink-a", "dangerous", "2026-11-25T04:02:00.000Z"));
+  EXPECT_FALSE(q.markChecked("01B", "sink-a", "clean", "t"));  // once
+  auto checked = q.find("01B");
+  EXPECT_EQ(checked->state, "checked");
+  EXPECT_EQ(checked->verdict, "dangerous");
+  EXPECT_EQ(checked->checkedAt, "2026-11-25T04:02:00.000Z");
+  EXPECT_EQ(checked->leaseOwner, "");
+
+  // A restart returns what the previous run held; the next claim counts attempt 2.
+  EXPECT_EQ(q.releaseLeasesOf("sink-a"), 1);
+  auto again = q.claimNext("sink-a", 5000, 9000, "x");
+  EXPECT_EQ(again->id, "01A");
+  EXPECT_EQ(again->attempts, 2);
+  q.markFailed("01A", "gave up after 2 attempts", "2026-11-25T04:03:00.000Z");
+  EXPECT_EQ(q.find("01A")->state, "failed");
+  EXPECT_EQ(q.find("01A")->reason, "gave up after 2 attempts");
+  EXPECT_EQ(q.find("01A")->verdict, "unscanned");
+}
+
+TEST(MessageQueueClaim, ConcurrentClaimersEachGetDifferentMessages) {
+  test::TempDir dir;
+  const std::string url = "sqlite:" + (dir / "q.db");
+  db::Database database(url);
+  database.migrate();
+  db::MessageQueue q(database);
+  std::vector<db::MessageRecord> rows;
+  for (int i = 0; i < 200; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "M%03d", i);
+    rows.push_back(record(id));
+  }
+  q.insertPending(rows);
+  std::mutex mutex;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      db::Database own(url);
+      db::MessageQueue mine(own);
+      while (auto m = mine.claimNext("sink-a", 1, 2, "x")) {
+        std::lock_guard lock(mutex);
+        claimed.push_back(m->id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), 200u);
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());
 }

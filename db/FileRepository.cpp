@@ -1,0 +1,220 @@
+#include "FileRepository.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+
+#include "Database.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+
+namespace bccsink::db {
+namespace {
+
+std::string text(RecordSet& rs, const std::string& column) {
+  return rs[column].isEmpty() ? std::string() : rs[column].convert<std::string>();
+}
+
+std::int64_t integer(RecordSet& rs, const std::string& column) {
+  return rs[column].isEmpty() ? 0 : rs[column].convert<std::int64_t>();
+}
+
+Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
+  return s.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(s);
+}
+
+std::string joinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
+std::vector<std::string> splitLines(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    auto end = s.find('\n', start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+const char* kVerdictColumns =
+    "sha256, analyzer, verdict, score, threats, report_url, task_id, reason, decided_at, "
+    "decided_ms";
+
+StoredVerdict readVerdict(RecordSet& rs) {
+  StoredVerdict v;
+  v.sha256 = text(rs, "sha256");
+  v.analyzer = text(rs, "analyzer");
+  v.verdict = text(rs, "verdict");
+  v.score = static_cast<int>(integer(rs, "score"));
+  v.threats = splitLines(text(rs, "threats"));
+  v.reportUrl = text(rs, "report_url");
+  v.taskId = text(rs, "task_id");
+  v.reason = text(rs, "reason");
+  v.decidedAt = text(rs, "decided_at");
+  v.decidedMs = integer(rs, "decided_ms");
+  return v;
+}
+
+bool fresh(const StoredVerdict& v, const Freshness& f, std::int64_t nowMs) {
+  const auto age = nowMs - v.decidedMs;
+  if (v.verdict == "clean") return f.cleanMaxAgeMs == 0 || age < f.cleanMaxAgeMs;
+  if (v.verdict == "unscanned") return f.unscannedMaxAgeMs > 0 && age < f.unscannedMaxAgeMs;
+  return true;  // suspicious and dangerous stand
+}
+
+}  // namespace
+
+FileRepository::FileRepository(Database& db) : db_(db) {}
+
+void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::string& nowIso) {
+  if (files.empty()) return;
+  auto& s = db_.session();
+  std::string sha256, md5, trueType, description, family, seen = nowIso;
+  Poco::Int64 size = 0;
+  Statement upsert =
+      (s << "INSERT INTO files (sha256, md5, size, true_type, description, family, first_seen,"
+            " last_seen, seen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (sha256) DO UPDATE SET last_seen = excluded.last_seen,"
+            " seen_count = files.seen_count + 1",
+       use(sha256), use(md5), use(size), use(trueType), use(description), use(family), use(seen),
+       use(seen));
+  WriteTransaction tx(db_);
+  for (const auto& f : files) {
+    sha256 = f.sha256;
+    md5 = f.md5;
+    size = f.size;
+    trueType = f.trueType;
+    description = f.description;
+    family = f.family;
+    upsert.execute();
+  }
+  tx.commit();
+}
+
+std::optional<FileRow> FileRepository::find(const std::string& sha256) {
+  std::string key = sha256;
+  Statement stmt(db_.session());
+  stmt << "SELECT sha256, md5, size, true_type, description, family, first_seen, last_seen,"
+          " seen_count FROM files WHERE sha256 = ?",
+      use(key);
+  stmt.execute();
+  RecordSet rs(stmt);
+  if (!rs.moveFirst()) return std::nullopt;
+  FileRow f;
+  f.sha256 = text(rs, "sha256");
+  f.md5 = text(rs, "md5");
+  f.size = integer(rs, "size");
+  f.trueType = text(rs, "true_type");
+  f.description = text(rs, "description");
+  f.family = text(rs, "family");
+  f.firstSeen = text(rs, "first_seen");
+  f.lastSeen = text(rs, "last_seen");
+  f.seenCount = integer(rs, "seen_count");
+  return f;
+}
+
+std::optional<StoredVerdict> FileRepository::freshVerdict(const std::string& sha256,
+                                                          const std::string& analyzer,
+                                                          const Freshness& freshness,
+                                                          std::int64_t nowMs) {
+  std::string key = sha256, name = analyzer;
+  Statement stmt(db_.session());
+  stmt << "SELECT " << kVerdictColumns << " FROM file_verdicts WHERE sha256 = ? AND analyzer = ?",
+      use(key), use(name);
+  stmt.execute();
+  RecordSet rs(stmt);
+  if (!rs.moveFirst()) return std::nullopt;
+  auto v = readVerdict(rs);
+  if (!fresh(v, freshness, nowMs)) return std::nullopt;
+  return v;
+}
+
+std::vector<StoredVerdict> FileRepository::verdicts(const std::string& sha256) {
+  std::string key = sha256;
+  Statement stmt(db_.session());
+  stmt << "SELECT " << kVerdictColumns << " FROM file_verdicts WHERE sha256 = ? ORDER BY analyzer",
+      use(key);
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::vector<StoredVerdict> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(readVerdict(rs));
+  return out;
+}
+
+bool FileRepository::claimSubmission(const std::string& sha256, const std::string& analyzer,
+                                     const std::string& owner, const Freshness& freshness,
+                                     std::int64_t nowMs, std::int64_t leaseUntilMs) {
+  WriteTransaction tx(db_);
+  // Under the write lock: a verdict that arrived since the caller looked wins.
+  if (freshVerdict(sha256, analyzer, freshness, nowMs)) return false;
+  std::string key = sha256, name = analyzer, who = owner;
+  Poco::Int64 until = leaseUntilMs, at = nowMs;
+  std::vector<std::string> claimed;
+  // Inserted, or taken over from a lease that ran out; a live lease returns no row.
+  db_.session() << "INSERT INTO file_submissions (sha256, analyzer, owner, lease_until)"
+                   " VALUES (?, ?, ?, ?) ON CONFLICT (sha256, analyzer) DO UPDATE SET"
+                   " owner = excluded.owner, lease_until = excluded.lease_until"
+                   " WHERE file_submissions.lease_until < ? RETURNING owner",
+      use(key), use(name), use(who), use(until), use(at), into(claimed), now;
+  tx.commit();
+  return !claimed.empty();
+}
+
+void FileRepository::recordVerdict(const StoredVerdict& v) {
+  auto& s = db_.session();
+  std::string sha256 = v.sha256, analyzer = v.analyzer, verdict = v.verdict,
+              threats = joinLines(v.threats), decidedAt = v.decidedAt;
+  Poco::Nullable<std::string> reportUrl = nullIfEmpty(v.reportUrl), taskId = nullIfEmpty(v.taskId),
+                              reason = nullIfEmpty(v.reason);
+  int score = v.score;
+  Poco::Int64 decidedMs = v.decidedMs;
+  WriteTransaction tx(db_);
+  s << "INSERT INTO file_verdicts (" << kVerdictColumns
+    << ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256, analyzer) DO UPDATE SET"
+       " verdict = excluded.verdict, score = excluded.score, threats = excluded.threats,"
+       " report_url = excluded.report_url, task_id = excluded.task_id,"
+       " reason = excluded.reason, decided_at = excluded.decided_at,"
+       " decided_ms = excluded.decided_ms",
+      use(sha256), use(analyzer), use(verdict), use(score), use(threats), use(reportUrl),
+      use(taskId), use(reason), use(decidedAt), use(decidedMs), now;
+  s << "DELETE FROM file_submissions WHERE sha256 = ? AND analyzer = ?", use(sha256), use(analyzer),
+      now;
+  tx.commit();
+}
+
+void FileRepository::releaseSubmission(const std::string& sha256, const std::string& analyzer,
+                                       const std::string& owner) {
+  std::string key = sha256, name = analyzer, who = owner;
+  WriteTransaction tx(db_);
+  db_.session() << "DELETE FROM file_submissions WHERE sha256 = ? AND analyzer = ? AND owner = ?",
+      use(key), use(name), use(who), now;
+  tx.commit();
+}
+
+int FileRepository::releaseSubmissionsOf(const std::string& owner) {
+  std::string who = owner;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "DELETE FROM file_submissions WHERE owner = ?", use(who);
+  auto n = stmt.execute();
+  tx.commit();
+  return static_cast<int>(n);
+}
+
+std::int64_t FileRepository::submissionsInFlight() {
+  Poco::Int64 n = 0;
+  db_.session() << "SELECT COUNT(*) FROM file_submissions", into(n), now;
+  return n;
+}
+
+}  // namespace bccsink::db

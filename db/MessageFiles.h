@@ -1,0 +1,50 @@
+#pragma once
+// The files found in one message, in the order extraction found them: what the report
+// lists, each pointing at its row in `files` (type, MD5) and, through it, at the cached
+// verdicts. A file's verdict here is the one this message got: the worst of its
+// analyzers' answers, or unscanned with the reason (unreadable, deadline passed).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bccsink::db {
+
+class Database;
+
+struct MessageFile {
+  int position = 0;
+  std::string sha256;  // '' when the bytes could not be read
+  std::string name;
+  std::string path;  // "invoice.zip > docs/a.exe"
+  std::string extension;
+  bool extensionMismatch = false;
+  std::int64_t size = 0;
+  bool selected = false;
+  std::string verdict;  // '' while analysis is outstanding (or not selected)
+  std::string reason;   // why not selected, or why unscanned
+  // From `files`, when read back ('' for unreadable files).
+  std::string md5, trueType, description, family;
+};
+
+class MessageFiles {
+ public:
+  explicit MessageFiles(Database& db);
+
+  // Replaces the message's files and extraction errors (a re-claimed message starts
+  // over) in one write transaction. Every non-empty sha256 must have a `files` row.
+  void save(const std::string& msgId, const std::vector<MessageFile>& files,
+            const std::string& errors);
+  std::vector<MessageFile> list(const std::string& msgId);
+  // Sets the verdict of the message's file at `position` unless it has one already.
+  void setVerdict(const std::string& msgId, int position, const std::string& verdict,
+                  const std::string& reason);
+  // Messages in `analyzing` held by `owner` with a selected file of this digest that has
+  // no verdict yet: the ones an arriving verdict may complete.
+  std::vector<std::string> waitingOn(const std::string& sha256, const std::string& owner);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace bccsink::db

@@ -1,0 +1,195 @@
+#include "FileRepository.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "../TempDir.h"
+#include "Database.h"
+#include "MessageFiles.h"
+#include "MessageQueue.h"
+
+using namespace bccsink;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'800'000'000'000;  // ms since the epoch
+constexpr std::int64_t kDay = 86'400'000;
+
+db::FileRow file(char fill) {
+  db::FileRow f;
+  f.sha256 = std::string(64, fill);
+  f.md5 = std::string(32, fill);
+  f.size = 100;
+  f.trueType = "application/vnd.microsoft.portable-executable";
+  f.description = "PE32 executable";
+  f.family = "pe";
+  return f;
+}
+
+db::StoredVerdict verdict(char fill, const std::string& analyzer, const std::string& kind,
+                          std::int64_t at) {
+  db::StoredVerdict v;
+  v.sha256 = std::string(64, fill);
+  v.analyzer = analyzer;
+  v.verdict = kind;
+  v.score = kind == "dangerous" ? 100 : 0;
+  if (kind == "dangerous") v.threats = {"Win.Test.One", "Second Name"};
+  v.reportUrl = kind == "dangerous" ? "https://vx.test/report/1" : "";
+  v.decidedAt = "2027-01-15T08:00:00.000Z";
+  v.decidedMs = at;
+  return v;
+}
+
+struct Fixture : ::testing::Test {
+  test::TempDir dir;
+  std::string url = "sqlite:" + (dir / "q.db");
+  db::Database database{url};
+  db::FileRepository files{database};
+  void SetUp() override { database.migrate(); }
+};
+
+}  // namespace
+
+using FileRepositoryTest = Fixture;
+
+TEST_F(FileRepositoryTest, RecordSeenInsertsOnceAndCountsEveryArrival) {
+  files.recordSeen({file('a'), file('b')}, "2027-01-15T08:00:00.000Z");
+  files.recordSeen({file('a')}, "2027-01-16T08:00:00.000Z");
+  auto a = files.find(std::string(64, 'a'));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->md5, std::string(32, 'a'));
+  EXPECT_EQ(a->family, "pe");
+  EXPECT_EQ(a->seenCount, 2);
+  EXPECT_EQ(a->firstSeen, "2027-01-15T08:00:00.000Z");
+  EXPECT_EQ(a->lastSeen, "2027-01-16T08:00:00.000Z");
+  EXPECT_EQ(files.find(std::string(64, 'b'))->seenCount, 1);
+  EXPECT_FALSE(files.find(std::string(64, 'c')));
+}
+
+TEST_F(FileRepositoryTest, VerdictsComeBackWithEveryField) {
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  files.recordVerdict(verdict('a', "clamd", "dangerous", kT0));
+  auto v = files.freshVerdict(std::string(64, 'a'), "clamd", {}, kT0 + 1);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->verdict, "dangerous");
+  EXPECT_EQ(v->score, 100);
+  EXPECT_EQ(v->threats, (std::vector<std::string>{"Win.Test.One", "Second Name"}));
+  EXPECT_EQ(v->reportUrl, "https://vx.test/report/1");
+  EXPECT_EQ(v->decidedMs, kT0);
+  EXPECT_FALSE(files.freshVerdict(std::string(64, 'a'), "yara", {}, kT0 + 1));
+  // A later answer of the same analyzer replaces the earlier one.
+  files.recordVerdict(verdict('a', "clamd", "clean", kT0 + 5));
+  EXPECT_EQ(files.freshVerdict(std::string(64, 'a'), "clamd", {}, kT0 + 6)->verdict, "clean");
+  EXPECT_EQ(files.verdicts(std::string(64, 'a')).size(), 1u);
+}
+
+TEST_F(FileRepositoryTest, CleanVerdictsExpireAfterTheConfiguredAgeBadOnesNever) {
+  files.recordSeen({file('a'), file('b'), file('c')}, "2027-01-15T08:00:00.000Z");
+  files.recordVerdict(verdict('a', "yara", "clean", kT0));
+  files.recordVerdict(verdict('b', "yara", "dangerous", kT0));
+  files.recordVerdict(verdict('c', "yara", "unscanned", kT0));
+  db::Freshness week{7 * kDay, 300'000};
+  auto at = [&](char c, std::int64_t t) {
+    return files.freshVerdict(std::string(64, c), "yara", week, t).has_value();
+  };
+  EXPECT_TRUE(at('a', kT0 + 7 * kDay - 1));
+  EXPECT_FALSE(at('a', kT0 + 7 * kDay));
+  EXPECT_TRUE(at('b', kT0 + 365 * kDay));
+  EXPECT_TRUE(at('c', kT0 + 299'999));
+  EXPECT_FALSE(at('c', kT0 + 300'000));
+  // 0: clean never expires; unscanned is never reused.
+  EXPECT_TRUE(files.freshVerdict(std::string(64, 'a'), "yara", {}, kT0 + 365 * kDay));
+  EXPECT_FALSE(files.freshVerdict(std::string(64, 'c'), "yara", {}, kT0 + 1));
+}
+
+TEST_F(FileRepositoryTest, OneClaimerSubmitsOthersWaitAndAnExpiredLeaseIsTakenOver) {
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  const std::string sha(64, 'a');
+  EXPECT_TRUE(files.claimSubmission(sha, "vxcube", "sink-1", {}, kT0, kT0 + 1000));
+  EXPECT_FALSE(files.claimSubmission(sha, "vxcube", "sink-2", {}, kT0 + 10, kT0 + 1010));
+  // Another analyzer is another submission.
+  EXPECT_TRUE(files.claimSubmission(sha, "clamd", "sink-2", {}, kT0 + 10, kT0 + 1010));
+  EXPECT_EQ(files.submissionsInFlight(), 2);
+  // sink-1 died: once its lease is over, sink-2 takes the file over.
+  EXPECT_TRUE(files.claimSubmission(sha, "vxcube", "sink-2", {}, kT0 + 1001, kT0 + 2001));
+  // The verdict ends the submission, and from then on nobody submits.
+  files.recordVerdict(verdict('a', "vxcube", "dangerous", kT0 + 1500));
+  EXPECT_EQ(files.submissionsInFlight(), 1);
+  EXPECT_FALSE(files.claimSubmission(sha, "vxcube", "sink-1", {}, kT0 + 5000, kT0 + 6000));
+  EXPECT_EQ(files.releaseSubmissionsOf("sink-2"), 1);
+  EXPECT_EQ(files.submissionsInFlight(), 0);
+}
+
+TEST_F(FileRepositoryTest, ManySessionsClaimingOneFileAtOnceGiveExactlyOneSubmitter) {
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      db::Database own(url);  // a Session per thread
+      db::FileRepository repo(own);
+      for (int round = 0; round < 20; ++round) {
+        if (repo.claimSubmission(std::string(64, 'a'), "vxcube", "sink-" + std::to_string(i), {},
+                                 kT0, kT0 + 60'000)) {
+          ++winners;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners.load(), 1);
+}
+
+TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
+  db::MessageQueue queue(database);
+  db::MessageRecord m;
+  m.id = "01M";
+  m.sink = "sink-a";
+  m.receivedAt = "2027-01-15T08:00:00.000Z";
+  m.sha256 = std::string(64, 'f');
+  m.spoolFile = "01M.eml";
+  queue.insertPending({m});
+  ASSERT_TRUE(queue.claimNext("sink-a", kT0 + 60'000, kT0 + 600'000, "2027-01-15T08:00:01Z"));
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  db::MessageFiles mf(database);
+  db::MessageFile exe;
+  exe.position = 0;
+  exe.sha256 = std::string(64, 'a');
+  exe.name = "a.exe";
+  exe.path = "x.zip > a.exe";
+  exe.extension = "exe";
+  exe.size = 100;
+  exe.selected = true;
+  db::MessageFile locked;
+  locked.position = 1;
+  locked.name = "secret.doc";
+  locked.path = "secret.doc";
+  locked.extension = "doc";
+  locked.extensionMismatch = true;
+  locked.verdict = "unscanned";
+  locked.reason = "encrypted";
+  mf.save("01M", {exe, locked}, "part 3: base64 truncated");
+  auto back = mf.list("01M");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].path, "x.zip > a.exe");
+  EXPECT_EQ(back[0].family, "pe");
+  EXPECT_EQ(back[0].md5, std::string(32, 'a'));
+  EXPECT_EQ(back[0].verdict, "");
+  EXPECT_EQ(back[1].sha256, "");
+  EXPECT_TRUE(back[1].extensionMismatch);
+  EXPECT_EQ(back[1].reason, "encrypted");
+  EXPECT_EQ(queue.find("01M")->errors, "part 3: base64 truncated");
+
+  EXPECT_EQ(mf.waitingOn(std::string(64, 'a'), "sink-a"), std::vector<std::string>{"01M"});
+  EXPECT_TRUE(mf.waitingOn(std::string(64, 'a'), "sink-b").empty());
+  mf.setVerdict("01M", 0, "dangerous", "");
+  mf.setVerdict("01M", 0, "clean", "");  // the first verdict stays
+  EXPECT_EQ(mf.list("01M")[0].verdict, "dangerous");
+  EXPECT_TRUE(mf.waitingOn(std::string(64, 'a'), "sink-a").empty());
+  // Saving again (a re-claimed message) replaces the list.
+  mf.save("01M", {exe}, "");
+  EXPECT_EQ(mf.list("01M").size(), 1u);
+  EXPECT_EQ(queue.find("01M")->errors, "");
+}
