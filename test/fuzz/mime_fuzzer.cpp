@@ -1,0 +1,29 @@
+// libFuzzer target: any bytes as a message through the MIME walker. Every file it hands
+// on is read to the last byte, so that a wrong range shows up under AddressSanitizer.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "MimeWalker.h"
+
+namespace {
+
+class Touch : public bccsink::sandbox::FileVisitor {
+ public:
+  unsigned sum = 0;
+  void onFile(const bccsink::sandbox::FoundFile& f) override {
+    for (char c : f.content) sum += static_cast<unsigned char>(c);
+    for (char c : f.name) sum += static_cast<unsigned char>(c);
+  }
+  void onError(const std::string& what) override { sum += what.size(); }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Touch touch;
+  bccsink::sandbox::MimeWalker walker({8, 200});
+  walker.walk(std::string_view(reinterpret_cast<const char*>(data), size), {}, touch);
+  return 0;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded
+# time on the committed corpus in test/fuzz/corpus/NAME and on seeds from Debian's
+# packages. New inputs go to build-fuzz/corpus/NAME (copy the good ones into the committed
+# corpus by hand). Exit non-zero on any crash, leak or sanitizer report; the crashing
+# input is left in build-fuzz/.
+#   FUZZ_SECONDS  seconds per target (default 60)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+seconds=${FUZZ_SECONDS:-60}
+command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (deploy/install-deps.sh)" >&2; exit 1; }
+CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBCCSINK_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$root/build-fuzz" -j"$(nproc)" --target mime_fuzzer archive_fuzzer
+cd "$root/build-fuzz"
+# Seeds from Debian's packages (read, never committed): ClamAV's test mails and archives,
+# CPython's MIME regression messages.
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+mkdir -p "$seeds/mime" "$seeds/archive"
+cp /usr/share/clamav-testfiles/clam.mail /usr/share/clamav-testfiles/clam.exe.mbox.* "$seeds/mime/"
+cp /usr/lib/python3.11/test/test_email/data/msg_*.txt "$seeds/mime/"
+for f in clam.zip clam.7z clam.cab clam.tar.gz clam.exe.bz2 clam.bz2.zip clam.arj clam.newc.cpio; do
+  cp "/usr/share/clamav-testfiles/$f" "$seeds/archive/"
+done
+for target in mime_fuzzer archive_fuzzer; do
+  name=${target%_fuzzer}
+  corpus=$root/build-fuzz/corpus/$name  # grows: new inputs are written here
+  mkdir -p "$corpus" "$root/test/fuzz/corpus/$name"
+  echo "== fuzz: $target for ${seconds}s"
+  rc=0
+  ./"$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+    -print_final_stats=1 "$corpus" "$root/test/fuzz/corpus/$name" "$seeds/$name" \
+    >"$name.log" 2>&1 || rc=$?
+  grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY)" "$name.log" || true
+  if [ "$rc" -ne 0 ]; then
+    tail -60 "$name.log" >&2
+    echo "fuzz: $target failed (exit $rc); log in build-fuzz/$name.log" >&2
+    exit 1
+  fi
+done
