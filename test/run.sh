@@ -15,3 +15,6 @@ cmake --build build -j"$(nproc)"
 cd build
 # Unit tests run in parallel; the integration scenarios are marked RUN_SERIAL.
 ctest --output-on-failure -j"$(nproc)" "$@"
+# The parsers of hostile input, fuzzed for a bounded time (clang, ASan + UBSan).
+cd "$root"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} test/fuzz/run.sh
