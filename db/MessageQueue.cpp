@@ -258,6 +258,20 @@ bool MessageQueue::markChecked(const std::string& id, const std::string& owner,
   return n == 1;
 }
 
+bool MessageQueue::release(const std::string& id, const std::string& owner,
+                           const std::string& reason) {
+  std::string key = id, who = owner, why = reason, pending = state::kPending,
+              analyzing = state::kAnalyzing;
+  WriteTransaction tx(db_);
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET state = ?, reason = ?, lease_owner = NULL, lease_until = NULL"
+          " WHERE id = ? AND state = ? AND lease_owner = ?",
+      use(pending), use(why), use(key), use(analyzing), use(who);
+  std::size_t n = stmt.execute();
+  tx.commit();
+  return n == 1;
+}
+
 void MessageQueue::markFailed(const std::string& id, const std::string& reason,
                               const std::string& nowIso) {
   std::string key = id, why = reason, at = nowIso, failed = state::kFailed,

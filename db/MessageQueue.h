@@ -53,6 +53,9 @@ class MessageQueue {
   // when it does not (another worker finished it, or the lease was lost).
   bool markChecked(const std::string& id, const std::string& owner, const std::string& verdict,
                    const std::string& nowIso);
+  // analyzing -> pending (a worker hit an error that may pass: disk full, database busy),
+  // with the reason for `queue show`; the next claim counts another attempt.
+  bool release(const std::string& id, const std::string& owner, const std::string& reason);
   // -> failed with the reason (and verdict unscanned), from any state but reported.
   void markFailed(const std::string& id, const std::string& reason, const std::string& nowIso);
 

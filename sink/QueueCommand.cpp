@@ -11,6 +11,8 @@
 #include "Commands.h"
 #include "Config.h"
 #include "Database.h"
+#include "FileRepository.h"
+#include "MessageFiles.h"
 #include "MessageQueue.h"
 #include "Spool.h"
 
@@ -47,7 +49,51 @@ Poco::JSON::Object::Ptr toJson(const db::MessageRecord& m) {
   if (!m.envid.empty()) o->set("envid", m.envid);
   if (!m.ret.empty()) o->set("ret", m.ret);
   if (!m.body.empty()) o->set("body", m.body);
+  o->set("verdict", m.verdict.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(m.verdict));
+  if (!m.checkedAt.empty()) o->set("checked_at", m.checkedAt);
+  if (!m.errors.empty()) o->set("errors", m.errors);
   return o;
+}
+
+// The files found in the message, each with its verdict and every analyzer's answer.
+Poco::JSON::Array::Ptr filesJson(db::Database& database, const std::string& id) {
+  db::MessageFiles messageFiles(database);
+  db::FileRepository cache(database);
+  Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
+  for (const auto& f : messageFiles.list(id)) {
+    Poco::JSON::Object::Ptr j = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    j->set("name", f.name);
+    j->set("path", f.path);
+    j->set("size", f.size);
+    j->set("md5", f.md5);
+    j->set("sha256", f.sha256);
+    j->set("true_type", f.trueType);
+    j->set("family", f.family);
+    j->set("extension", f.extension);
+    j->set("extension_mismatch", f.extensionMismatch);
+    j->set("selected", f.selected);
+    j->set("verdict", f.verdict.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(f.verdict));
+    j->set("reason", f.reason);
+    Poco::JSON::Array::Ptr analyzers = new Poco::JSON::Array;
+    if (f.selected && !f.sha256.empty()) {
+      for (const auto& v : cache.verdicts(f.sha256)) {
+        Poco::JSON::Object::Ptr a = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        a->set("analyzer", v.analyzer);
+        a->set("verdict", v.verdict);
+        a->set("score", v.score);
+        Poco::JSON::Array::Ptr threats = new Poco::JSON::Array;
+        for (const auto& t : v.threats) threats->add(t);
+        a->set("threats", threats);
+        if (!v.reportUrl.empty()) a->set("report_url", v.reportUrl);
+        if (!v.reason.empty()) a->set("reason", v.reason);
+        a->set("decided_at", v.decidedAt);
+        analyzers->add(a);
+      }
+    }
+    j->set("analyzers", analyzers);
+    out->add(j);
+  }
+  return out;
 }
 
 // Rows whose spool file is missing, and spool files no row names: reported, never
@@ -88,7 +134,8 @@ const char* kHelp =
     "      sender, recipients, message_id, size, sha256, received_at, ...).\n"
     "      --check compares the spool with the rows and reports files without rows and\n"
     "      rows without files (exit 1 when there are any); nothing is deleted.\n"
-    "show: every field of one message.\n";
+    "show: every field of one message, and the files found in it with their verdicts\n"
+    "      (each analyzer's answer, from the verdict cache).\n";
 
 }  // namespace
 
@@ -115,9 +162,10 @@ int runQueue(const std::vector<std::string>& args) {
         } else {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
           if (m.recipients.size() > 1) rcpt += " +" + std::to_string(m.recipients.size() - 1);
-          std::cout << m.id << "  " << std::left << std::setw(9) << m.state << " " << m.receivedAt
-                    << " " << std::right << std::setw(9) << m.size << "  <" << m.sender << "> -> "
-                    << rcpt << "\n";
+          std::cout << m.id << "  " << std::left << std::setw(9) << m.state << " " << std::setw(10)
+                    << (m.verdict.empty() ? "-" : m.verdict) << " " << m.receivedAt << " "
+                    << std::right << std::setw(9) << m.size << "  <" << m.sender << "> -> " << rcpt
+                    << "\n";
         }
       }
       if (cl.has("check")) return check(queue, cfg) > 0 ? 1 : 0;
@@ -130,6 +178,7 @@ int runQueue(const std::vector<std::string>& args) {
         return 1;
       }
       auto o = toJson(*m);
+      o->set("files", filesJson(database, m->id));
       if (cl.has("json")) {
         o->stringify(std::cout);
         std::cout << "\n";

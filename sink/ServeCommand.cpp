@@ -1,5 +1,5 @@
-// `bccsink serve`: wires configuration, database, spool, committer and listener, then
-// waits for SIGTERM or SIGINT.
+// `bccsink serve`: wires configuration, database, spool, committer, listener and the
+// analysis workers, then waits for SIGTERM or SIGINT.
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -13,12 +13,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "AnalysisSetup.h"
 #include "Commands.h"
 #include "Config.h"
 #include "Database.h"
 #include "GroupCommitter.h"
 #include "Intake.h"
 #include "MessageQueue.h"
+#include "Pipeline.h"
 #include "SmtpServer.h"
 #include "Spool.h"
 
@@ -89,6 +91,28 @@ int runServe(const std::vector<std::string>& args) {
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
     Intake intake(spool, committer, {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname});
 
+    // Analysis: a wrong selection or hash list stops start-up here, before the listener.
+    AnalysisSetup analysis(cfg);
+    sandbox::ContentStore store(cfg.dataDir + "/files");
+    sandbox::PipelineSettings ps;
+    ps.databaseUrl = cfg.effectiveDatabaseUrl();
+    ps.spoolDir = cfg.spoolDir();
+    ps.owner = cfg.bccHostname;
+    ps.workers = cfg.bccWorkers;
+    ps.lease = cfg.bccLeaseTime;
+    ps.analysisTimeout = cfg.bccAnalysisTimeout;
+    ps.maxAttempts = cfg.bccMaxAttempts;
+    ps.freshness.cleanMaxAgeMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bccCleanVerdictMaxAge).count();
+    // An analyzer that could not answer is asked again by messages after this.
+    ps.freshness.unscannedMaxAgeMs = 5 * 60 * 1000;
+    sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
+    pipeline.start();
+    std::string names;
+    for (const auto& n : analysis.analyzerNames()) names += (names.empty() ? "" : ", ") + n;
+    log.notice("analysis: %z workers, analyzers: %s", ps.workers,
+               names.empty() ? std::string("none") : names);
+
     ServerSettings st;
     st.socket = cfg.bccSocket;
     st.maxConnections = cfg.bccMaxConnections;
@@ -111,6 +135,7 @@ int runServe(const std::vector<std::string>& args) {
     log.notice("signal %d: stopping", sig);
     server.stop();
     committer.stop();
+    pipeline.stop();
     log.notice("stopped");
   } catch (const Poco::Exception& e) {
     log.fatal("cannot start: %s", e.displayText());

@@ -1,0 +1,416 @@
+#include "Pipeline.h"
+
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
+#include <Poco/Logger.h>
+#include <Poco/Timestamp.h>
+
+#include <map>
+
+#include "Database.h"
+#include "MappedFile.h"
+#include "MessageFiles.h"
+#include "MessageQueue.h"
+#include "Scan.h"
+
+namespace bccsink::sandbox {
+
+struct Pipeline::Repos {
+  explicit Repos(const std::string& url) : db(url), queue(db), files(db), cache(db) {}
+  db::Database db;
+  db::MessageQueue queue;
+  db::MessageFiles files;
+  db::FileRepository cache;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string isoNow() {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+// The runner's clock for a deadline kept as wall-clock ms in the database.
+Clock::time_point steadyDeadline(std::int64_t deadlineMs) {
+  return Clock::now() + std::chrono::milliseconds(deadlineMs - nowMs());
+}
+
+Poco::Logger& log() {
+  return Poco::Logger::get("bccsink.analysis");
+}
+
+Verdict fromStored(const db::StoredVerdict& s) {
+  Verdict v;
+  parseVerdict(s.verdict, v.kind);
+  v.analyzer = s.analyzer;
+  v.score = s.score;
+  v.threats = s.threats;
+  v.reportUrl = s.reportUrl;
+  v.taskId = s.taskId;
+  v.reason = s.reason;
+  return v;
+}
+
+db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
+                           const Verdict& v) {
+  db::StoredVerdict s;
+  s.sha256 = sha256;
+  s.analyzer = analyzer;
+  s.verdict = std::string(toString(v.kind));
+  s.score = v.score;
+  s.threats = v.threats;
+  s.reportUrl = v.reportUrl;
+  s.taskId = v.taskId;
+  s.reason = v.reason;
+  s.decidedAt = isoNow();
+  s.decidedMs = nowMs();
+  return s;
+}
+
+std::string errorText(const std::exception& e) {
+  if (auto p = dynamic_cast<const Poco::Exception*>(&e)) return p->displayText();
+  return e.what();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineSettings settings, const Extractor& extractor, const ContentStore& store,
+                   std::vector<std::unique_ptr<AnalyzerRunner>> runners)
+    : settings_(std::move(settings)),
+      extractor_(extractor),
+      store_(store),
+      runners_(std::move(runners)) {}
+
+Pipeline::~Pipeline() {
+  stop();
+}
+
+void Pipeline::start() {
+  {
+    Repos r(settings_.databaseUrl);
+    int back = r.queue.releaseLeasesOf(settings_.owner);
+    int forgotten = r.cache.releaseSubmissionsOf(settings_.owner);
+    if (back > 0 || forgotten > 0) {
+      log().notice("recovery: %d messages returned to pending, %d submissions forgotten", back,
+                   forgotten);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  started_ = true;
+  for (std::size_t i = 0; i < settings_.workers; ++i)
+    workers_.emplace_back([this, i] { workerLoop(i); });
+  completer_ = std::thread([this] { completerLoop(); });
+}
+
+void Pipeline::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+  }
+  workCv_.notify_all();
+  for (auto& t : workers_) t.join();
+  // Every submission in flight is answered "shutting down" (not stored: see record()).
+  for (auto& runner : runners_) runner->stop();
+  answerCv_.notify_all();
+  completer_.join();
+}
+
+void Pipeline::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    ++wakeups_;
+  }
+  workCv_.notify_one();
+}
+
+void Pipeline::post(Answer a) {
+  {
+    std::lock_guard lock(mutex_);
+    answers_.push_back(std::move(a));
+  }
+  answerCv_.notify_one();
+}
+
+void Pipeline::workerLoop(std::size_t index) {
+  std::unique_ptr<Repos> r;
+  std::uint64_t seen = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      seen = wakeups_;
+    }
+    bool worked = false;
+    try {
+      if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
+      const auto now = nowMs();
+      auto m = r->queue.claimNext(settings_.owner, now + settings_.lease.count(),
+                                  now + settings_.analysisTimeout.count(), isoNow());
+      if (m) {
+        worked = true;
+        ++counters_.claimed;
+        process(*r, *m);
+      }
+    } catch (const std::exception& e) {
+      // The database is gone or locked for longer than its busy timeout: try again later
+      // with a fresh session. The message, if one was claimed, keeps its lease and comes
+      // back when it runs out.
+      log().error("worker %z: %s", index, errorText(e));
+      r.reset();
+    }
+    if (worked) continue;
+    std::unique_lock lock(mutex_);
+    workCv_.wait_for(lock, settings_.idlePoll, [&] { return stopping_ || wakeups_ != seen; });
+  }
+}
+
+void Pipeline::process(Repos& r, const db::MessageRecord& m) {
+  if (m.attempts > settings_.maxAttempts) {
+    auto reason = "gave up after " + std::to_string(settings_.maxAttempts) +
+                  " attempts (each ended without a result: a worker crashed or the daemon "
+                  "stopped); the spool file is kept";
+    r.queue.markFailed(m.id, reason, isoNow());
+    ++counters_.failed;
+    log().error("failed id=%s: %s", m.id, reason);
+    return;
+  }
+  Extraction extraction;
+  try {
+    MappedFile spooled(settings_.spoolDir + "/" + m.spoolFile);
+    extraction =
+        extractor_.extract(spooled.bytes(), [&](const ExtractedFile& f, std::string_view bytes) {
+          try {
+            if (!store_.has(f.sha256)) store_.put(f.sha256, bytes);
+          } catch (const std::exception&) {
+            // Found below: the file is not in the store.
+          }
+        });
+  } catch (const std::exception& e) {
+    // The spool file is gone or unreadable: nothing later can change that.
+    r.queue.markFailed(m.id, "cannot read the spool file: " + errorText(e), isoNow());
+    ++counters_.failed;
+    log().error("failed id=%s: cannot read the spool file: %s", m.id, errorText(e));
+    return;
+  }
+  // A file the store could not keep (disk full) cannot be analysed now, but may be later.
+  for (const auto& f : extraction.files) {
+    if (f.selected && !f.unreadable && !store_.has(f.sha256)) {
+      auto reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
+      r.queue.release(m.id, settings_.owner, reason);
+      ++counters_.released;
+      log().error("released id=%s: %s", m.id, reason);
+      return;
+    }
+  }
+
+  std::map<std::string, db::FileRow> distinct;
+  std::vector<db::MessageFile> rows;
+  for (const auto& f : extraction.files) {
+    db::MessageFile row;
+    row.position = static_cast<int>(rows.size());
+    row.sha256 = f.sha256;
+    row.name = f.name;
+    row.path = f.path();
+    row.extension = f.extension;
+    row.extensionMismatch = f.extensionMismatch;
+    row.size = static_cast<std::int64_t>(f.size);
+    row.selected = f.selected;
+    row.reason = f.reason;
+    if (f.unreadable) {
+      row.sha256.clear();
+      row.verdict = "unscanned";
+    } else {
+      db::FileRow file;
+      file.sha256 = f.sha256;
+      file.md5 = f.md5;
+      file.size = static_cast<std::int64_t>(f.size);
+      file.trueType = f.type.mimeType;
+      file.description = f.type.description;
+      file.family = f.type.family;
+      distinct.emplace(f.sha256, std::move(file));
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<db::FileRow> seen;
+  for (auto& [sha, row] : distinct) seen.push_back(std::move(row));
+  std::string errors;
+  for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
+  r.cache.recordSeen(seen, isoNow());
+  r.files.save(m.id, rows, errors);
+  counters_.files += rows.size();
+  advance(r, m.id, m.deadlineMs);
+}
+
+void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+  const auto now = nowMs();
+  std::set<std::string> asked;
+  for (const auto& f : r.files.list(msgId)) {
+    if (!f.selected || !f.verdict.empty() || f.sha256.empty() || !asked.insert(f.sha256).second)
+      continue;
+    for (auto& runner : runners_) {
+      const auto& name = runner->name();
+      if (r.cache.freshVerdict(f.sha256, name, settings_.freshness, now)) {
+        ++counters_.cacheHits;
+        continue;
+      }
+      const auto key = f.sha256 + "/" + name;
+      {
+        std::lock_guard lock(mutex_);
+        if (inFlight_.count(key)) continue;  // this process asked already
+      }
+      if (now >= deadlineMs) continue;      // too late to ask: tryComplete gives up on it
+      if (!store_.has(f.sha256)) continue;  // not ours to submit (kept by another sink)
+      const auto leaseUntil = now + settings_.analysisTimeout.count();
+      if (!r.cache.claimSubmission(f.sha256, name, settings_.owner, settings_.freshness, now,
+                                   leaseUntil))
+        continue;  // a verdict just arrived, or a live submission elsewhere
+      {
+        std::lock_guard lock(mutex_);
+        inFlight_.insert(key);
+      }
+      ++counters_.submissions;
+      Submission s{f.sha256,
+                   f.md5,
+                   f.name,
+                   f.family,
+                   static_cast<std::uint64_t>(f.size),
+                   store_.pathOf(f.sha256)};
+      runner->submit(std::move(s), steadyDeadline(deadlineMs),
+                     [this, sha = f.sha256, name](Verdict v) {
+                       post({sha, name, std::move(v)});
+                     });
+    }
+  }
+  tryComplete(r, msgId, deadlineMs);
+}
+
+bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+  const auto now = nowMs();
+  const bool late = now >= deadlineMs;
+  bool open = false;
+  VerdictKind overall = VerdictKind::Clean;
+  std::size_t analysed = 0;
+  auto files = r.files.list(msgId);
+  for (auto& f : files) {
+    if (f.verdict.empty() && f.selected) {
+      std::vector<Verdict> answers;
+      std::string missing, notes;
+      for (auto& runner : runners_) {
+        if (auto v = r.cache.freshVerdict(f.sha256, runner->name(), settings_.freshness, now)) {
+          answers.push_back(fromStored(*v));
+          if (v->verdict == "unscanned")
+            notes += (notes.empty() ? "" : "; ") + v->analyzer + ": " + v->reason;
+        } else {
+          missing += (missing.empty() ? "" : ", ") + runner->name();
+        }
+      }
+      if (runners_.empty()) {
+        f.verdict = "unscanned";
+        notes = "no analyzer is enabled";
+      } else if (missing.empty()) {
+        f.verdict = std::string(toString(fileVerdict(answers)));
+      } else if (late) {
+        auto partial = answers.empty() ? VerdictKind::Unscanned
+                                       : worse(fileVerdict(answers), VerdictKind::Unscanned);
+        f.verdict = std::string(toString(partial));
+        notes += (notes.empty() ? "" : "; ") +
+                 ("no answer from " + missing + " by the message's deadline (BccAnalysisTimeout)");
+      } else {
+        open = true;
+        continue;
+      }
+      r.files.setVerdict(msgId, f.position, f.verdict, notes);
+    }
+    if (!f.verdict.empty()) {
+      VerdictKind k = VerdictKind::Unscanned;
+      parseVerdict(f.verdict, k);
+      overall = worse(overall, k);
+      ++analysed;
+    }
+  }
+  if (open) return false;
+  const auto verdict = std::string(toString(overall));
+  if (r.queue.markChecked(msgId, settings_.owner, verdict, isoNow())) {
+    ++counters_.checked;
+    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", msgId, verdict,
+                      files.size(), analysed);
+  }
+  return true;
+}
+
+void Pipeline::record(Repos& r, Answer& a) {
+  {
+    std::lock_guard lock(mutex_);
+    inFlight_.erase(a.sha256 + "/" + a.analyzer);
+  }
+  bool stopping;
+  {
+    std::lock_guard lock(mutex_);
+    stopping = stopping_;
+  }
+  if (stopping && a.verdict.kind == VerdictKind::Unscanned) {
+    // "shutting down": not a verdict on the file. The next run asks again.
+    r.cache.releaseSubmission(a.sha256, a.analyzer, settings_.owner);
+    return;
+  }
+  if (a.verdict.kind != VerdictKind::Clean)
+    log().notice("verdict %s on %s: %s %s", a.analyzer, a.sha256,
+                 std::string(toString(a.verdict.kind)), a.verdict.reason);
+  r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
+  for (const auto& id : r.files.waitingOn(a.sha256, settings_.owner)) {
+    auto m = r.queue.find(id);
+    if (m) tryComplete(r, id, m->deadlineMs);
+  }
+}
+
+void Pipeline::completerLoop() {
+  std::unique_ptr<Repos> r;
+  auto nextSweep = Clock::now();
+  auto nextRenewal = Clock::now() + settings_.lease / 4;
+  while (true) {
+    std::deque<Answer> batch;
+    bool stopping;
+    {
+      std::unique_lock lock(mutex_);
+      answerCv_.wait_until(lock, nextSweep, [&] { return stopping_ || !answers_.empty(); });
+      batch.swap(answers_);
+      stopping = stopping_;
+    }
+    try {
+      if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
+      for (auto& a : batch) record(*r, a);
+      batch.clear();
+      if (stopping) return;  // the runners were stopped: every answer is in
+      const auto now = Clock::now();
+      if (now >= nextSweep) {
+        for (const auto& m : r->queue.analyzingBy(settings_.owner)) advance(*r, m.id, m.deadlineMs);
+        nextSweep = now + settings_.sweepInterval;
+      }
+      if (now >= nextRenewal) {
+        r->queue.renewLeases(settings_.owner, nowMs() + settings_.lease.count());
+        nextRenewal = now + settings_.lease / 4;
+      }
+    } catch (const std::exception& e) {
+      log().error("completer: %s", errorText(e));
+      r.reset();
+      {
+        // Answers not yet stored go back to the front; the cache row is an upsert.
+        std::lock_guard lock(mutex_);
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it)
+          answers_.push_front(std::move(*it));
+      }
+      if (stopping) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+}
+
+}  // namespace bccsink::sandbox

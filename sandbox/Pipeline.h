@@ -1,0 +1,113 @@
+#pragma once
+// The daemon's analysis stage (DESIGN.md, "Data flow"): worker threads claim the sink's
+// `pending` messages with a lease, extract every file from the memory-mapped spool file,
+// record the files, and ask each enabled analyzer about each selected file unless the
+// verdict cache already knows it or a submission of it is in flight (here or on another
+// sink). A message is `checked` when every selected file has every analyzer's answer, or
+// when its deadline passes (what is missing is unscanned). A message claimed more than
+// BccMaxAttempts times goes to `failed`: one hostile message never becomes a crash loop.
+//
+// Workers never wait for analyzers. Answers arrive on a completer thread, which stores
+// them in the cache and completes every message waiting on that file; it also sweeps
+// the messages this sink holds (deadlines, verdicts that other sinks stored, submissions
+// whose lease ran out) and renews their leases.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "AnalyzerRunner.h"
+#include "ContentStore.h"
+#include "Extractor.h"
+#include "FileRepository.h"
+
+namespace bccsink::db {
+struct MessageRecord;
+}
+
+namespace bccsink::sandbox {
+
+struct PipelineSettings {
+  std::string databaseUrl;
+  std::string spoolDir;
+  std::string owner;  // this sink's name: it claims only the messages it received
+  std::size_t workers = 2;
+  std::chrono::milliseconds lease{std::chrono::minutes(10)};
+  std::chrono::milliseconds analysisTimeout{std::chrono::minutes(30)};  // claim to deadline
+  int maxAttempts = 3;
+  db::Freshness freshness;
+  std::chrono::milliseconds idlePoll{200};        // an idle worker looks for work this often
+  std::chrono::milliseconds sweepInterval{1000};  // the completer's rounds
+};
+
+struct PipelineCounters {
+  std::atomic<std::uint64_t> claimed{0}, checked{0}, failed{0}, released{0};
+  std::atomic<std::uint64_t> files{0};        // files found in messages
+  std::atomic<std::uint64_t> submissions{0};  // files given to an analyzer
+  std::atomic<std::uint64_t> cacheHits{0};    // (file, analyzer) answered by the cache
+};
+
+class Pipeline {
+ public:
+  // Takes the runners (one per enabled analyzer); `extractor` and `store` must outlive it.
+  Pipeline(PipelineSettings settings, const Extractor& extractor, const ContentStore& store,
+           std::vector<std::unique_ptr<AnalyzerRunner>> runners);
+  ~Pipeline();  // stop()
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Takes back what a previous run of this sink held (its messages return to `pending`,
+  // its submissions are forgotten), then starts the threads. Throws when the database
+  // cannot be opened.
+  void start();
+  // Workers finish the message in hand; analyses in flight are abandoned (their messages
+  // stay `analyzing` and return to `pending` at the next start). Idempotent.
+  void stop();
+  // New work was queued: an idle worker looks now instead of at its next poll.
+  void wake();
+
+  const PipelineCounters& counters() const { return counters_; }
+
+ private:
+  struct Repos;
+  struct Answer {
+    std::string sha256, analyzer;
+    Verdict verdict;
+  };
+
+  void workerLoop(std::size_t index);
+  void completerLoop();
+  void process(Repos& r, const db::MessageRecord& m);
+  // Submits what is missing, then completes the message if it can.
+  void advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
+  bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
+  void record(Repos& r, Answer& a);
+  void post(Answer a);
+
+  PipelineSettings settings_;
+  const Extractor& extractor_;
+  const ContentStore& store_;
+  std::vector<std::unique_ptr<AnalyzerRunner>> runners_;
+  PipelineCounters counters_;
+
+  std::mutex mutex_;
+  std::condition_variable workCv_;    // workers: wake() or stop
+  std::condition_variable answerCv_;  // completer: an answer or stop
+  std::deque<Answer> answers_;
+  std::set<std::string> inFlight_;  // "sha256/analyzer" this process submitted
+  bool stopping_ = false;
+  bool started_ = false;
+  std::uint64_t wakeups_ = 0;
+  std::vector<std::thread> workers_;
+  std::thread completer_;
+};
+
+}  // namespace bccsink::sandbox
