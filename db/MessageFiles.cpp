@@ -30,7 +30,7 @@ Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
 MessageFiles::MessageFiles(Database& db) : db_(db) {}
 
 void MessageFiles::save(const std::string& msgId, const std::vector<MessageFile>& files,
-                        const std::string& errors) {
+                        const std::string& errors, const std::string& nowIso) {
   auto& s = db_.session();
   std::string id = msgId, name, path, extension;
   Poco::Nullable<std::string> sha256, verdict, reason, errorText = nullIfEmpty(errors);
@@ -44,7 +44,9 @@ void MessageFiles::save(const std::string& msgId, const std::vector<MessageFile>
        use(size), use(selected), use(verdict), use(reason));
   WriteTransaction tx(db_);
   s << "DELETE FROM message_files WHERE msg_id = ?", use(id), now;
-  s << "UPDATE messages SET errors = ? WHERE id = ?", use(errorText), use(id), now;
+  std::string at = nowIso;
+  s << "UPDATE messages SET errors = ?, extracted_at = ? WHERE id = ?", use(errorText), use(at),
+      use(id), now;
   for (const auto& f : files) {
     position = f.position;
     sha256 = nullIfEmpty(f.sha256);

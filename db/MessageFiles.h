@@ -32,9 +32,10 @@ class MessageFiles {
   explicit MessageFiles(Database& db);
 
   // Replaces the message's files and extraction errors (a re-claimed message starts
-  // over) in one write transaction. Every non-empty sha256 must have a `files` row.
+  // over) and marks it extracted, in one write transaction. Every non-empty sha256 must
+  // have a `files` row.
   void save(const std::string& msgId, const std::vector<MessageFile>& files,
-            const std::string& errors);
+            const std::string& errors, const std::string& nowIso);
   std::vector<MessageFile> list(const std::string& msgId);
   // Sets the verdict of the message's file at `position` unless it has one already.
   void setVerdict(const std::string& msgId, int position, const std::string& verdict,

@@ -28,7 +28,7 @@ std::int64_t integer(RecordSet& rs, const std::string& column) {
 const char* kColumns =
     "id, sink, state, reason, attempts, received_at, updated_at, sender, client_ip, helo, tls,"
     " header_message_id, size, sha256, spool_file, envid, ret, body, lease_owner, deadline_at,"
-    " verdict, checked_at, errors";
+    " verdict, checked_at, errors, extracted_at";
 
 }  // namespace
 
@@ -123,6 +123,7 @@ std::vector<MessageRecord> MessageQueue::select(const std::string& where, const 
     m.verdict = text(rs, "verdict");
     m.checkedAt = text(rs, "checked_at");
     m.errors = text(rs, "errors");
+    m.extractedAt = text(rs, "extracted_at");
     out.push_back(std::move(m));
   }
   std::string msgId;
@@ -209,11 +210,12 @@ std::optional<MessageRecord> MessageQueue::claimNext(const std::string& sink,
   {
     WriteTransaction tx(db_);
     // One statement: the row is chosen and taken together (DESIGN.md, "Scale-out").
-    db_.session() << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
-                     " attempts = attempts + 1, deadline_at = ?, updated_at = ?"
-                     " WHERE id = (SELECT id FROM messages WHERE state = ? AND sink = ?"
-                     " ORDER BY received_at, id LIMIT 1"
-                  << db_.claimLock() << ") RETURNING id",
+    db_.session()
+        << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
+           " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
+           " WHERE id = (SELECT id FROM messages WHERE state = ? AND sink = ?"
+           " ORDER BY received_at, id LIMIT 1"
+        << db_.claimLock() << ") RETURNING id",
         use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
         into(ids), now;
     tx.commit();

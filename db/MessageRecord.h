@@ -40,6 +40,7 @@ struct MessageRecord {
   std::string verdict;          // worst of its files' once checked, '' before
   std::string checkedAt;        // ISO 8601 UTC, '' before
   std::string errors;           // what extraction could not read, one a line
+  std::string extractedAt;      // when this claim's files were saved, '' before
 };
 
 namespace state {

@@ -57,6 +57,10 @@ const std::vector<std::vector<std::string>>& migrations() {
           "ALTER TABLE messages ADD COLUMN checked_at TEXT",
           "ALTER TABLE messages ADD COLUMN deadline_at BIGINT",  // ms; set by the first claim
           "ALTER TABLE messages ADD COLUMN errors TEXT",         // what extraction could not read
+                                                          // Set when this claim's files are saved:
+                                                          // until then there is nothing to
+                                                          // complete.
+          "ALTER TABLE messages ADD COLUMN extracted_at TEXT",
           "CREATE INDEX messages_lease ON messages (state, lease_owner)",
           "CREATE TABLE files ("
           " sha256 TEXT PRIMARY KEY,"

@@ -142,6 +142,7 @@ void Pipeline::post(Answer a) {
 void Pipeline::workerLoop(std::size_t index) {
   std::unique_ptr<Repos> r;
   std::uint64_t seen = 0;
+  std::string claimed;
   while (true) {
     {
       std::lock_guard lock(mutex_);
@@ -157,14 +158,25 @@ void Pipeline::workerLoop(std::size_t index) {
       if (m) {
         worked = true;
         ++counters_.claimed;
+        {
+          std::lock_guard lock(mutex_);
+          inHand_.insert(m->id);
+        }
+        claimed = m->id;
         process(*r, *m);
+        std::lock_guard lock(mutex_);
+        inHand_.erase(m->id);
+        claimed.clear();
       }
     } catch (const std::exception& e) {
       // The database is gone or locked for longer than its busy timeout: try again later
-      // with a fresh session. The message, if one was claimed, keeps its lease and comes
-      // back when it runs out.
+      // with a fresh session. A message in hand is let go; the sweep returns it to the
+      // queue.
       log().error("worker %z: %s", index, errorText(e));
       r.reset();
+      std::lock_guard lock(mutex_);
+      if (!claimed.empty()) inHand_.erase(claimed);
+      claimed.clear();
     }
     if (worked) continue;
     std::unique_lock lock(mutex_);
@@ -244,7 +256,7 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
   std::string errors;
   for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
   r.cache.recordSeen(seen, isoNow());
-  r.files.save(m.id, rows, errors);
+  r.files.save(m.id, rows, errors, isoNow());
   counters_.files += rows.size();
   advance(r, m.id, m.deadlineMs);
 }
@@ -371,6 +383,26 @@ void Pipeline::record(Repos& r, Answer& a) {
   }
 }
 
+void Pipeline::sweep(Repos& r) {
+  for (const auto& m : r.queue.analyzingBy(settings_.owner)) {
+    if (m.extractedAt.empty()) {
+      bool inHand;
+      {
+        std::lock_guard lock(mutex_);
+        inHand = inHand_.count(m.id) > 0;
+      }
+      // Claimed and never extracted, and no worker has it: its worker hit an error. (A
+      // claim just made is not in inHand_ yet for a moment: those are left alone.)
+      const auto claimedMs = m.deadlineMs - settings_.analysisTimeout.count();
+      if (!inHand && nowMs() - claimedMs > 10'000 &&
+          r.queue.release(m.id, settings_.owner, "its worker stopped before extracting it"))
+        ++counters_.released;
+      continue;
+    }
+    advance(r, m.id, m.deadlineMs);
+  }
+}
+
 void Pipeline::completerLoop() {
   std::unique_ptr<Repos> r;
   auto nextSweep = Clock::now();
@@ -391,7 +423,7 @@ void Pipeline::completerLoop() {
       if (stopping) return;  // the runners were stopped: every answer is in
       const auto now = Clock::now();
       if (now >= nextSweep) {
-        for (const auto& m : r->queue.analyzingBy(settings_.owner)) advance(*r, m.id, m.deadlineMs);
+        sweep(*r);
         nextSweep = now + settings_.sweepInterval;
       }
       if (now >= nextRenewal) {

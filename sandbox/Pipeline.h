@@ -90,6 +90,7 @@ class Pipeline {
   void advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
   bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
   void record(Repos& r, Answer& a);
+  void sweep(Repos& r);
   void post(Answer a);
 
   PipelineSettings settings_;
@@ -103,6 +104,7 @@ class Pipeline {
   std::condition_variable answerCv_;  // completer: an answer or stop
   std::deque<Answer> answers_;
   std::set<std::string> inFlight_;  // "sha256/analyzer" this process submitted
+  std::set<std::string> inHand_;    // messages a worker is extracting
   bool stopping_ = false;
   bool started_ = false;
   std::uint64_t wakeups_ = 0;

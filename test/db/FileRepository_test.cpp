@@ -170,7 +170,9 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   locked.extensionMismatch = true;
   locked.verdict = "unscanned";
   locked.reason = "encrypted";
-  mf.save("01M", {exe, locked}, "part 3: base64 truncated");
+  EXPECT_EQ(queue.find("01M")->extractedAt, "");
+  mf.save("01M", {exe, locked}, "part 3: base64 truncated", "2027-01-15T08:00:02.000Z");
+  EXPECT_EQ(queue.find("01M")->extractedAt, "2027-01-15T08:00:02.000Z");
   auto back = mf.list("01M");
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].path, "x.zip > a.exe");
@@ -189,7 +191,7 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   EXPECT_EQ(mf.list("01M")[0].verdict, "dangerous");
   EXPECT_TRUE(mf.waitingOn(std::string(64, 'a'), "sink-a").empty());
   // Saving again (a re-claimed message) replaces the list.
-  mf.save("01M", {exe}, "");
+  mf.save("01M", {exe}, "", "t2");
   EXPECT_EQ(mf.list("01M").size(), 1u);
   EXPECT_EQ(queue.find("01M")->errors, "");
 }
