@@ -59,6 +59,7 @@ class IntakeWriter : public MessageWriter {
                     file_->id(), smtp::printable(env.sender), env.recipients.size(),
                     std::to_string(file_->size()), env.clientIp, env.helo,
                     std::string(env.tls ? " tls" : ""), headerMessageId);
+    intake_.notifyQueued();
     return result;
   }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,11 +30,18 @@ class Intake : public MessageStore {
   Spool& spool() { return spool_; }
   GroupCommitter& committer() { return committer_; }
   const IntakeLimits& limits() const { return limits_; }
+  // Called after each message is queued (the workers look for work at once). Set before
+  // the listener starts.
+  void onQueued(std::function<void()> f) { onQueued_ = std::move(f); }
+  void notifyQueued() {
+    if (onQueued_) onQueued_();
+  }
 
  private:
   Spool& spool_;
   GroupCommitter& committer_;
   IntakeLimits limits_;
+  std::function<void()> onQueued_;
   // statvfs is cheap but not free: read it at most every 250 ms.
   std::atomic<std::uint64_t> freeBytes_{0};
   std::atomic<std::int64_t> freeCheckedAtMs_{0};

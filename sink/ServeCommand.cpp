@@ -108,6 +108,7 @@ int runServe(const std::vector<std::string>& args) {
     ps.freshness.unscannedMaxAgeMs = 5 * 60 * 1000;
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
     pipeline.start();
+    intake.onQueued([&pipeline] { pipeline.wake(); });
     std::string names;
     for (const auto& n : analysis.analyzerNames()) names += (names.empty() ? "" : ", ") + n;
     log.notice("analysis: %z workers, analyzers: %s", ps.workers,
