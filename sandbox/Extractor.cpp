@@ -69,8 +69,13 @@ class Visit : public FileVisitor {
     std::vector<std::string> inside = found.where;
     inside.push_back(f.name);
     if (inside.size() > limits_.maxDepth) {
-      onError("'" + f.path() + "': nested deeper than " + std::to_string(limits_.maxDepth) +
-              " containers: its contents were not read");
+      // Its contents could not be read: the container is unscanned, and says why.
+      auto reason = "nested deeper than " + std::to_string(limits_.maxDepth) +
+                    " containers (BccMaxNesting): its contents were not read";
+      onError("'" + f.path() + "': " + reason);
+      auto& listed = out_.files.back();
+      listed.unreadable = true;
+      listed.reason = reason;
       return;
     }
     if (isMessage) {

@@ -33,8 +33,10 @@ struct ExtractedFile {
   std::string extension;
   bool extensionMismatch = false;
   bool selected = false;
-  std::string reason;       // why not selected, or why unscanned
-  bool unreadable = false;  // the bytes could not be read: the file is unscanned
+  std::string reason;  // why not selected, or why unscanned
+  // The bytes, or a container's contents, could not be read: the file is unscanned
+  // (digests and type are kept when the file itself was read).
+  bool unreadable = false;
 
   // "invoice.zip > docs/a.exe": the containers and the name, as reports show it.
   std::string path() const;

@@ -135,9 +135,14 @@ class RangeParser : public RandomAccessParser {
   std::size_t calls_ = 0;
 };
 
+// `needle` is lowercase ASCII letters and digits.
 std::size_t countNoCase(std::string_view text, std::string_view needle) {
   std::size_t n = 0;
+  const char first = needle[0];
   for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    // Cheap first-byte test before the case-folding compare (this runs over the whole
+    // message: tolower on every byte was a tenth of the time of a 50 MB attachment).
+    if ((text[i] | 0x20) != first) continue;
     std::size_t k = 0;
     while (k < needle.size() &&
            std::tolower(static_cast<unsigned char>(text[i + k])) == needle[k]) {

@@ -236,10 +236,8 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
     row.size = static_cast<std::int64_t>(f.size);
     row.selected = f.selected;
     row.reason = f.reason;
-    if (f.unreadable) {
-      row.sha256.clear();
-      row.verdict = "unscanned";
-    } else {
+    if (f.unreadable) row.verdict = "unscanned";
+    if (!f.sha256.empty()) {
       db::FileRow file;
       file.sha256 = f.sha256;
       file.md5 = f.md5;

@@ -76,3 +76,45 @@ write("encrypted.eml", message("encrypted", [("locked.zip", local + central + en
 
 # A non-ASCII file name (RFC 2231 by Python's email package).
 write("utf8-name.eml", message("utf8", [("счёт.exe", exe, "application", "octet-stream")]))
+
+# An encoded-word (RFC 2047) file name in Latin-1, written by hand as old mailers do.
+raw = (b"From: alice@example.org\r\nTo: bob@example.com\r\nSubject: ew\r\n"
+       b"Message-ID: <ew@t-06.test>\r\nMIME-Version: 1.0\r\n"
+       b"Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\n"
+       b"Content-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\n"
+       b"Content-Type: application/octet-stream; name=\"=?ISO-8859-1?Q?r=E9sum=E9.exe?=\"\r\n"
+       b"Content-Disposition: attachment; filename=\"=?ISO-8859-1?Q?r=E9sum=E9.exe?=\"\r\n"
+       b"Content-Transfer-Encoding: base64\r\n\r\n" +
+       base64.encodebytes(exe).replace(b"\n", b"\r\n") + b"--XX--\r\n")
+write("encoded-word.eml", raw)
+
+# Every file of clamav-testfiles attached to one message.
+names = sorted(n for n in os.listdir(TESTFILES) if os.path.isfile(os.path.join(TESTFILES, n)))
+write("all-testfiles.eml", message("all testfiles",
+                                   [(n, read(n), "application", "octet-stream") for n in names]))
+
+# clam.exe at the bottom of 20 zips inside each other.
+data, inner_name = exe, "payload.exe"
+for level in range(20, 0, -1):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(inner_name, data)
+    data, inner_name = buf.getvalue(), "level%02d.zip" % level
+write("nest20.eml", message("nest20", [(inner_name, data, "application", "zip")]))
+
+# A zip bomb: 2 GiB of zeros in a 2 MB member, next to clam.exe.
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("zeros.bin", "w", force_zip64=True) as f:
+        chunk = bytes(1 << 24)
+        for _ in range(128):
+            f.write(chunk)
+    z.writestr("clam.exe", exe)
+write("bomb.eml", message("bomb", [("bomb.zip", buf.getvalue(), "application", "zip")]))
+
+# A 50 MB attachment of random bytes behind a PE header: selected, hashed, kept whole.
+big = exe + os.urandom(50 * 1024 * 1024 - len(exe))
+with open(os.path.join(out, "big.sha256"), "w") as f:
+    import hashlib
+    f.write(hashlib.sha256(big).hexdigest() + "\n")
+write("big.eml", message("big", [("big.exe", big, "application", "octet-stream")]))

@@ -73,6 +73,50 @@ jq -e '.files[] | select(.name == "счёт.exe") | .verdict == "dangerous"' "$T
   fail "utf8 name: $(jq -c '[.files[].name]' "$T/out.json")"
 ok "RFC 2231 UTF-8 file name decoded"
 
+scan "$T/msg/encoded-word.eml"
+jq -e '.files[] | select(.name == "résumé.exe") | .verdict == "dangerous"' "$T/out.json" >/dev/null ||
+  fail "encoded-word name: $(jq -c '[.files[].name]' "$T/out.json")"
+ok "RFC 2047 Latin-1 encoded-word file name decoded"
+
+# Every file of clamav-testfiles in one message: clam.exe found inside each container.
+scan "$T/msg/all-testfiles.eml"
+[ "$RC" -eq 2 ] || fail "all-testfiles: exit $RC"
+for c in clam.7z clam.bin-be.cpio clam.bin-le.cpio clam.bz2.zip clam.cab clam.exe.bz2 clam.mail \
+  clam.newc.cpio clam.odc.cpio clam.tar.gz clam.zip; do
+  jq -e --arg s "$CLAM" --arg p "$c > clam.exe" 'any(.files[]; .sha256 == $s and .path == $p)' \
+    "$T/out.json" >/dev/null || fail "all-testfiles: no '$c > clam.exe'"
+done
+n=$(ls /usr/share/clamav-testfiles | wc -l)
+jq -e --argjson n "$n" '[.files[] | select(.path | contains(" > ") | not)] | length >= $n' \
+  "$T/out.json" >/dev/null || fail "all-testfiles: fewer top-level files than the $n attached"
+ok "all $n clamav-testfiles in one message: each listed, clam.exe found in 11 containers"
+
+# 20 zips inside each other: past BccMaxNesting the innermost container is unscanned, named.
+scan "$T/msg/nest20.eml"
+jq -e '.verdict == "unscanned" and any(.files[]; .verdict == "unscanned" and (.reason | test("BccMaxNesting")))
+  and any(.errors[]; test("nested deeper than 10"))' "$T/out.json" >/dev/null ||
+  fail "nest20: $(jq -c '[.verdict, .errors]' "$T/out.json")"
+ok "20-level nesting: the container past the limit is unscanned with the reason"
+scan "$T/msg/nest20.eml" --BccMaxNesting 25
+path=$(jq -r --arg s "$CLAM" '[.files[] | select(.sha256 == $s) | .path][0]' "$T/out.json")
+[ "$RC" -eq 2 ] && [ "$(grep -o ' > ' <<<"$path" | wc -l)" -eq 20 ] || fail "nest20 with limit 25: exit $RC, '$path'"
+ok "20-level nesting with BccMaxNesting 25: clam.exe found under 20 containers"
+
+# A 2 GiB zip bomb member: unscanned without being inflated; the member after it is read.
+scan "$T/msg/bomb.eml"
+jq -e --arg s "$CLAM" 'any(.files[]; .name == "zeros.bin" and .verdict == "unscanned" and (.reason | length > 0))
+  and any(.files[]; .sha256 == $s and .path == "bomb.zip > clam.exe")' "$T/out.json" >/dev/null ||
+  fail "bomb: $(jq -c '[.files[] | {path, verdict, reason}]' "$T/out.json")"
+ok "zip bomb: the member is unscanned with its reason, clam.exe beside it found"
+
+# A 50 MB attachment: decoded whole, hashed right.
+scan "$T/msg/big.eml" --BccMaxMessageSize 100M
+jq -e --arg s "$(cat "$T/msg/big.sha256")" 'any(.files[]; .name == "big.exe" and .sha256 == $s and .size == 52428800)' \
+  "$T/out.json" >/dev/null || fail "big: $(jq -c '[.files[] | {name, size, sha256}]' "$T/out.json")"
+scan "$T/msg/big.eml"
+[ "$RC" -eq 3 ] && grep -q BccMaxMessageSize "$T/err" || fail "big over BccMaxMessageSize: exit $RC"
+ok "50 MB attachment: size and SHA-256 right; over BccMaxMessageSize it is an error naming the option"
+
 # Suspicious via the list: exit 1. Then the errors: exit 3 with the reason.
 printf '%s suspicious\n' "$CLAM" >"$T/hashes"
 scan "$T/msg/archive-clam.zip.eml"
