@@ -44,12 +44,18 @@ std::chrono::milliseconds backoffDelay(const RunnerSettings& settings, unsigned 
                                        double jitter) {
   const auto cap = std::max(settings.backoffCap, milliseconds(0));
   auto delay = std::max(settings.backoffBase, milliseconds(0));
-  // Doubling stops at the cap, so it cannot overflow however many retries there were.
-  for (unsigned i = 1; i < retry && delay < cap; ++i) delay *= 2;
+  // Doubling stops at the cap, without doubling past it (a cap above half the largest
+  // duration would overflow), and at once for a zero base, which doubles to nothing: at most
+  // 63 rounds however many retries there were.
+  for (unsigned i = 1; i < retry && delay > milliseconds(0) && delay < cap; ++i)
+    delay = delay > cap / 2 ? cap : delay * 2;
   delay = std::min(delay, cap);
   jitter = std::clamp(jitter, 0.0, 1.0);
-  return milliseconds(
-      static_cast<std::int64_t>(static_cast<double>(delay.count()) * (0.75 + 0.25 * jitter)));
+  const double scaled = static_cast<double>(delay.count()) * (0.75 + 0.25 * jitter);
+  // Near the largest duration the double rounds up past it, and the conversion back would
+  // overflow.
+  if (scaled >= static_cast<double>(milliseconds::max().count())) return milliseconds::max();
+  return milliseconds(static_cast<std::int64_t>(scaled));
 }
 
 // Everything the scheduler thread and the analyzer's callbacks share. Jobs are found by
@@ -237,7 +243,10 @@ struct AnalyzerRunner::Core {
         if (timers.empty()) {
           wake.wait(lock);
         } else {
-          wake.wait_until(lock, timers.top().at);
+          // A copy: wait_until reads the time again after waking, when submit() or stop()
+          // may have moved or freed the queue's storage.
+          const auto next = timers.top().at;
+          wake.wait_until(lock, next);
         }
         continue;
       }
