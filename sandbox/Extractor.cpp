@@ -61,7 +61,10 @@ class Visit : public FileVisitor {
     // Into containers, within the depth limit: attached messages (a message/rfc822 part,
     // or a saved .eml inside an archive), archives and disk images (an ISO with an LNK in
     // it is a favourite). Office documents are zips too, but are analysed whole.
-    const bool isMessage = found.attachedMessage || f.type.mimeType == "message/rfc822";
+    // libmagic calls a saved message that starts with MIME-Version text/plain: the
+    // extension says what it is.
+    const bool isMessage = found.attachedMessage || f.type.mimeType == "message/rfc822" ||
+                           (f.extension == "eml" && f.type.family == "text");
     const bool container =
         isMessage || ((f.type.family == "archive" || f.type.family == "disk-image") &&
                       archives_.isArchive(found.content));

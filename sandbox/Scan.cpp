@@ -18,13 +18,12 @@ ScanReport scanMessage(std::string_view message, const Extractor& extractor,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
                        std::chrono::steady_clock::time_point deadline) {
   ScanReport report;
-  std::map<std::string, Submission> distinct;  // sha256 -> what the analyzers get
+  std::map<std::string, std::string> stored;  // sha256 -> path in the store
   std::vector<std::string> storeErrors;
   auto extraction = extractor.extract(message, [&](const ExtractedFile& f, std::string_view bytes) {
-    if (distinct.count(f.sha256)) return;
+    if (stored.count(f.sha256)) return;
     try {
-      distinct[f.sha256] = {f.sha256,      f.md5,  f.name,
-                            f.type.family, f.size, store.put(f.sha256, bytes)};
+      stored[f.sha256] = store.put(f.sha256, bytes);
     } catch (const std::exception& e) {
       storeErrors.push_back(std::string("cannot keep '") + f.path() +
                             "' for analysis: " + e.what());
@@ -32,6 +31,14 @@ ScanReport scanMessage(std::string_view message, const Extractor& extractor,
   });
   report.errors = std::move(extraction.errors);
   report.errors.insert(report.errors.end(), storeErrors.begin(), storeErrors.end());
+  // What the analyzers get: each distinct selected file that was read whole and kept (a
+  // container past the nesting limit was kept, then found unreadable: not sent).
+  std::map<std::string, Submission> distinct;
+  for (const auto& f : extraction.files) {
+    auto it = stored.find(f.sha256);
+    if (!f.selected || f.unreadable || it == stored.end() || distinct.count(f.sha256)) continue;
+    distinct[f.sha256] = {f.sha256, f.md5, f.name, f.type.family, f.size, it->second};
+  }
 
   // Every distinct file to every analyzer at once. The answers' state is shared with
   // the callbacks, so that one arriving after we stopped waiting finds it alive.
