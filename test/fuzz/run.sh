@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a bounded
-# time on the committed corpus in test/fuzz/corpus/NAME and on seeds from Debian's
-# packages. New inputs go to build-fuzz/corpus/NAME (copy the good ones into the committed
-# corpus by hand). Exit non-zero on any crash, leak or sanitizer report; the crashing
-# input is left in build-fuzz/.
+# time on its corpus in test/fuzz/corpus/NAME, which it grows (commit what it adds), and
+# on seeds from Debian's packages. Exit non-zero on any crash, leak or sanitizer report;
+# the crashing input is left in build-fuzz/.
 #   FUZZ_SECONDS  seconds per target (default 60)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,12 +24,12 @@ for f in clam.zip clam.7z clam.cab clam.tar.gz clam.exe.bz2 clam.bz2.zip clam.ar
 done
 for target in mime_fuzzer archive_fuzzer; do
   name=${target%_fuzzer}
-  corpus=$root/build-fuzz/corpus/$name  # grows: new inputs are written here
-  mkdir -p "$corpus" "$root/test/fuzz/corpus/$name"
+  corpus=$root/test/fuzz/corpus/$name  # grows: new inputs are written here
+  mkdir -p "$corpus"
   echo "== fuzz: $target for ${seconds}s"
   rc=0
   ./"$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 "$corpus" "$root/test/fuzz/corpus/$name" "$seeds/$name" \
+    -print_final_stats=1 "$corpus" "$seeds/$name" \
     >"$name.log" 2>&1 || rc=$?
   grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY)" "$name.log" || true
   if [ "$rc" -ne 0 ]; then
