@@ -42,7 +42,7 @@ bool haveTestFiles() {
 
 #define REQUIRE_CLAMAV_TESTFILES()                                                     \
   if (!haveTestFiles()) {                                                              \
-    GTEST_SKIP() << "Debian package clamav-testfiles is not installed (" << kTestFiles \
+    GTEST_FAIL() << "Debian package clamav-testfiles is not installed (" << kTestFiles \
                  << "); these tests need its real archives";                           \
   }
 

@@ -137,7 +137,7 @@ class ExtractorTest : public ::testing::Test {
 
   void SetUp() override {
     if (!std::filesystem::exists(kClamExe)) {
-      GTEST_SKIP() << "Debian package clamav-testfiles is not installed (" << kClamavTestfiles
+      GTEST_FAIL() << "Debian package clamav-testfiles is not installed (" << kClamavTestfiles
                    << "); these tests need its clam.exe";
     }
     exe_ = clamExe();

@@ -204,7 +204,7 @@ class FileTypeClam : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::is_directory(kClamDir)) {
-      GTEST_SKIP() << kClamDir
+      GTEST_FAIL() << kClamDir
                    << " is missing: install Debian's clamav-testfiles (deploy/install-deps.sh)";
     }
   }
