@@ -4,6 +4,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include "Columns.h"
 #include "Database.h"
 
 using namespace Poco::Data::Keywords;
@@ -12,18 +13,6 @@ using Poco::Data::Statement;
 
 namespace bccsink::db {
 namespace {
-
-std::string text(RecordSet& rs, const std::string& column) {
-  return rs[column].isEmpty() ? std::string() : rs[column].convert<std::string>();
-}
-
-std::int64_t integer(RecordSet& rs, const std::string& column) {
-  return rs[column].isEmpty() ? 0 : rs[column].convert<std::int64_t>();
-}
-
-Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
-  return s.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(s);
-}
 
 std::string joinLines(const std::vector<std::string>& lines) {
   std::string out;

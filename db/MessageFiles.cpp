@@ -4,6 +4,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include "Columns.h"
 #include "Database.h"
 
 using namespace Poco::Data::Keywords;
@@ -11,21 +12,7 @@ using Poco::Data::RecordSet;
 using Poco::Data::Statement;
 
 namespace bccsink::db {
-namespace {
-
-std::string text(RecordSet& rs, std::size_t column) {
-  return rs.value(column).isEmpty() ? std::string() : rs.value(column).convert<std::string>();
-}
-
-std::int64_t integer(RecordSet& rs, std::size_t column) {
-  return rs.value(column).isEmpty() ? 0 : rs.value(column).convert<std::int64_t>();
-}
-
-Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
-  return s.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(s);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 MessageFiles::MessageFiles(Database& db) : db_(db) {}
 

@@ -1,12 +1,11 @@
 #include "Pipeline.h"
 
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
-#include <Poco/Timestamp.h>
 
 #include <map>
 
+#include "Clock.h"
 #include "Database.h"
 #include "MappedFile.h"
 #include "MessageFiles.h"
@@ -26,16 +25,8 @@ struct Pipeline::Repos {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string isoNow() {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
-}
+using db::isoNow;
+using db::nowMs;
 
 // The runner's clock for a deadline kept as wall-clock ms in the database.
 Clock::time_point steadyDeadline(std::int64_t deadlineMs) {

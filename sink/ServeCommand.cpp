@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "AnalysisSetup.h"
+#include "Clock.h"
 #include "Commands.h"
 #include "Config.h"
 #include "Database.h"
@@ -37,18 +38,12 @@ void setUpLogging(const std::string& level) {
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
 }
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Brings the data folder back to a state the queue can trust after any stop.
 void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
   db::Database database(cfg.effectiveDatabaseUrl());
   database.migrate();
   db::MessageQueue queue(database);
-  int released = queue.releaseExpiredLeases(nowMs());
+  int released = queue.releaseExpiredLeases(db::nowMs());
   if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
   // Files still named *.tmp were never acknowledged with 250: the MTA holds the message and
   // sends it again, so they are removed, by name in the log.

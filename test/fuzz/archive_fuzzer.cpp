@@ -6,20 +6,9 @@
 #include <string_view>
 
 #include "ArchiveWalker.h"
+#include "Touch.h"
 
-namespace {
-
-class Touch : public bccsink::sandbox::FileVisitor {
- public:
-  unsigned sum = 0;
-  void onFile(const bccsink::sandbox::FoundFile& f) override {
-    for (char c : f.content) sum += static_cast<unsigned char>(c);
-    for (char c : f.name) sum += static_cast<unsigned char>(c);
-  }
-  void onError(const std::string& what) override { sum += what.size(); }
-};
-
-}  // namespace
+using bccsink::fuzz::Touch;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   bccsink::sandbox::ArchiveLimits limits;
