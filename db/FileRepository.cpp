@@ -65,18 +65,19 @@ bool fresh(const StoredVerdict& v, const Freshness& f, std::int64_t nowMs) {
 
 FileRepository::FileRepository(Database& db) : db_(db) {}
 
-void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::string& nowIso) {
+void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::string& nowIso,
+                                bool newArrival) {
   if (files.empty()) return;
   auto& s = db_.session();
   std::string sha256, md5, trueType, description, family, seen = nowIso;
-  Poco::Int64 size = 0;
+  Poco::Int64 size = 0, bump = newArrival ? 1 : 0;
   Statement upsert =
       (s << "INSERT INTO files (sha256, md5, size, true_type, description, family, first_seen,"
             " last_seen, seen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
             " ON CONFLICT (sha256) DO UPDATE SET last_seen = excluded.last_seen,"
-            " seen_count = files.seen_count + 1",
+            " seen_count = files.seen_count + ?",
        use(sha256), use(md5), use(size), use(trueType), use(description), use(family), use(seen),
-       use(seen));
+       use(seen), use(bump));
   WriteTransaction tx(db_);
   for (const auto& f : files) {
     sha256 = f.sha256;

@@ -45,8 +45,10 @@ class FileRepository {
  public:
   explicit FileRepository(Database& db);
 
-  // Inserts new files; bumps last_seen and seen_count of known ones. One transaction.
-  void recordSeen(const std::vector<FileRow>& files, const std::string& nowIso);
+  // Inserts new files; bumps last_seen and, when `newArrival` (not a message claimed
+  // again), seen_count of known ones. One transaction.
+  void recordSeen(const std::vector<FileRow>& files, const std::string& nowIso,
+                  bool newArrival = true);
   std::optional<FileRow> find(const std::string& sha256);
 
   // The analyzer's stored verdict on the file if it still answers at `nowMs`.

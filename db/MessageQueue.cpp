@@ -264,9 +264,9 @@ bool MessageQueue::release(const std::string& id, const std::string& owner,
 }
 
 void MessageQueue::markFailed(const std::string& id, const std::string& reason,
-                              const std::string& nowIso) {
+                              const std::string& verdict, const std::string& nowIso) {
   std::string key = id, why = reason, at = nowIso, failed = state::kFailed,
-              reported = state::kReported, unscanned = "unscanned";
+              reported = state::kReported, unscanned = verdict;
   WriteTransaction tx(db_);
   db_.session() << "UPDATE messages SET state = ?, reason = ?, verdict = ?, checked_at = ?,"
                    " updated_at = ?, lease_owner = NULL, lease_until = NULL"

@@ -56,8 +56,10 @@ class MessageQueue {
   // analyzing -> pending (a worker hit an error that may pass: disk full, database busy),
   // with the reason for `queue show`; the next claim counts another attempt.
   bool release(const std::string& id, const std::string& owner, const std::string& reason);
-  // -> failed with the reason (and verdict unscanned), from any state but reported.
-  void markFailed(const std::string& id, const std::string& reason, const std::string& nowIso);
+  // -> failed with the reason and the verdict known so far (at least unscanned: the
+  // caller passes the worst of the files it could judge), from any state but reported.
+  void markFailed(const std::string& id, const std::string& reason, const std::string& verdict,
+                  const std::string& nowIso);
 
  private:
   std::vector<MessageRecord> select(const std::string& where, const std::string& arg,

@@ -55,7 +55,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           // rows with a lease, so that a file is analysed once across the site.
           "ALTER TABLE messages ADD COLUMN verdict TEXT",  // worst of its files' when checked
           "ALTER TABLE messages ADD COLUMN checked_at TEXT",
-          "ALTER TABLE messages ADD COLUMN deadline_at BIGINT",  // ms; set by the first claim
+          "ALTER TABLE messages ADD COLUMN deadline_at BIGINT",  // ms; set by each claim
           "ALTER TABLE messages ADD COLUMN errors TEXT",         // what extraction could not read
                                                           // Set when this claim's files are saved:
                                                           // until then there is nothing to

@@ -177,10 +177,11 @@ void Pipeline::workerLoop(std::size_t index) {
 
 void Pipeline::process(Repos& r, const db::MessageRecord& m) {
   if (m.attempts > settings_.maxAttempts) {
-    auto reason = "gave up after " + std::to_string(settings_.maxAttempts) +
-                  " attempts (each ended without a result: a worker crashed or the daemon "
-                  "stopped); the spool file is kept";
-    r.queue.markFailed(m.id, reason, isoNow());
+    auto reason = "gave up after " + std::to_string(m.attempts - 1) + " attempts (BccMaxAttempts " +
+                  std::to_string(settings_.maxAttempts) +
+                  "; each ended without a result: a worker crashed or the daemon stopped); "
+                  "the spool file is kept";
+    r.queue.markFailed(m.id, reason, knownVerdict(r, m.id), isoNow());
     ++counters_.failed;
     log().error("failed id=%s: %s", m.id, reason);
     return;
@@ -198,7 +199,8 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
         });
   } catch (const std::exception& e) {
     // The spool file is gone or unreadable: nothing later can change that.
-    r.queue.markFailed(m.id, "cannot read the spool file: " + errorText(e), isoNow());
+    r.queue.markFailed(m.id, "cannot read the spool file: " + errorText(e), knownVerdict(r, m.id),
+                       isoNow());
     ++counters_.failed;
     log().error("failed id=%s: cannot read the spool file: %s", m.id, errorText(e));
     return;
@@ -244,10 +246,22 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
   for (auto& [sha, row] : distinct) seen.push_back(std::move(row));
   std::string errors;
   for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
-  r.cache.recordSeen(seen, isoNow());
+  // A message claimed again (after a restart) has its files already: not a new arrival.
+  const bool firstTime = r.files.list(m.id).empty();
+  r.cache.recordSeen(seen, isoNow(), firstTime);
   r.files.save(m.id, rows, errors, isoNow());
   counters_.files += rows.size();
   advance(r, m.id, m.deadlineMs);
+}
+
+std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
+  // A failed message is unscanned, unless an earlier claim already found worse.
+  VerdictKind worst = VerdictKind::Unscanned;
+  for (const auto& f : r.files.list(msgId)) {
+    VerdictKind k;
+    if (parseVerdict(f.verdict, k)) worst = worse(worst, k);
+  }
+  return std::string(toString(worst));
 }
 
 void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {

@@ -91,6 +91,7 @@ class Pipeline {
   bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
   void record(Repos& r, Answer& a);
   void sweep(Repos& r);
+  std::string knownVerdict(Repos& r, const std::string& msgId);
   void post(Answer a);
 
   PipelineSettings settings_;

@@ -281,7 +281,7 @@ TEST(MessageQueueClaim, ClaimsOldestOfItsOwnSinkCountsAttemptsAndChecks) {
   auto again = q.claimNext("sink-a", 5000, 9000, "x");
   EXPECT_EQ(again->id, "01A");
   EXPECT_EQ(again->attempts, 2);
-  q.markFailed("01A", "gave up after 2 attempts", "2026-11-25T04:03:00.000Z");
+  q.markFailed("01A", "gave up after 2 attempts", "unscanned", "2026-11-25T04:03:00.000Z");
   EXPECT_EQ(q.find("01A")->state, "failed");
   EXPECT_EQ(q.find("01A")->reason, "gave up after 2 attempts");
   EXPECT_EQ(q.find("01A")->verdict, "unscanned");

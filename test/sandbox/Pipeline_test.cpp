@@ -359,4 +359,32 @@ TEST_F(PipelineTest, StopAbandonsAnalysesInFlightAndTheNextRunFinishesThem) {
   ASSERT_TRUE(again->waitForSubmissions(1));
   again->answerAll(digest(clamExe()).sha256);
   EXPECT_EQ(waitFor(id, "checked").verdict, "dangerous");
+  // Claimed twice, arrived once.
+  EXPECT_EQ(cache.find(digest(clamExe()).sha256)->seenCount, 1);
+}
+
+TEST_F(PipelineTest, AFailedMessageKeepsTheWorstVerdictAnEarlierClaimFound) {
+  auto id = enqueue(message("known", {{"a.exe", clamExe()}}));
+  ASSERT_TRUE(queue.claimNext("sink-a", 1, 2, "t"));
+  db::FileRepository cache(database);
+  db::FileRow row;
+  row.sha256 = digest(clamExe()).sha256;
+  row.md5 = digest(clamExe()).md5;
+  row.family = "pe";
+  cache.recordSeen({row}, "t");
+  db::MessageFile f;
+  f.sha256 = row.sha256;
+  f.name = f.path = "a.exe";
+  f.selected = true;
+  f.verdict = "dangerous";
+  messageFiles.save(id, {f}, "", "t");
+  for (int i = 0; i < 3; ++i) {
+    queue.releaseLeasesOf("sink-a");
+    ASSERT_TRUE(queue.claimNext("sink-a", 1, 2, "t"));
+  }
+  queue.releaseLeasesOf("sink-a");
+  start();
+  auto m = waitFor(id, "failed");
+  EXPECT_EQ(m.verdict, "dangerous");  // unscanned never hides a worse verdict
+  EXPECT_NE(m.reason.find("gave up after 4 attempts"), std::string::npos) << m.reason;
 }
