@@ -158,6 +158,14 @@ std::int64_t MessageQueue::countInState(const std::string& st) {
   return n;
 }
 
+std::int64_t MessageQueue::countBacklog() {
+  Poco::Int64 n = 0;
+  std::string pending = state::kPending, analyzing = state::kAnalyzing;
+  db_.session() << "SELECT COUNT(*) FROM messages WHERE state IN (?, ?)", use(pending),
+      use(analyzing), into(n), now;
+  return n;
+}
+
 std::vector<std::string> MessageQueue::spoolFiles() {
   std::vector<std::string> files;
   db_.session() << "SELECT spool_file FROM messages", into(files), now;

@@ -31,6 +31,8 @@ class MessageQueue {
   std::optional<MessageRecord> find(const std::string& id);
   std::map<std::string, std::int64_t> countByState();
   std::int64_t countInState(const std::string& state);
+  // Messages waiting for analysis: pending or analyzing.
+  std::int64_t countBacklog();
   // Every spool file name the queue refers to (for the consistency check).
   std::vector<std::string> spoolFiles();
 

@@ -111,7 +111,8 @@ const std::vector<Option>& schema() {
         "announced SIZE) new mail gets 452 4.3.1 and the MTA retries."},
        [](Config& c, const std::string& v) { c.bccMinFreeSpace = parseSize(v); }},
       {{"BccMaxPending", "100000",
-        "Most messages waiting in `pending`; above it new mail gets 452 4.3.1. 0 = no limit."},
+        "Most messages waiting for analysis (pending or analyzing); above it new mail gets 452 "
+        "4.3.1. 0 = no limit."},
        [](Config& c, const std::string& v) { c.bccMaxPending = parseSize(v); }},
       {{"VxcubeFileTypes", "default",
         "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "

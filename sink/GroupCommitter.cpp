@@ -62,7 +62,7 @@ void GroupCommitter::run() {
   try {
     database = std::make_unique<db::Database>(url_);
     db::MessageQueue q(*database);
-    pending_ = q.countInState(db::state::kPending);
+    pending_ = q.countBacklog();
   } catch (...) {
     std::lock_guard lock(mutex_);
     startError_ = std::current_exception();
@@ -122,7 +122,7 @@ void GroupCommitter::run() {
     if (std::chrono::steady_clock::now() - lastCount >= kRecount) {
       lastCount = std::chrono::steady_clock::now();
       try {
-        pending_ = queue.countInState(db::state::kPending);
+        pending_ = queue.countBacklog();
       } catch (...) {
         // Keep the last count; the next commit will report the database's trouble.
       }

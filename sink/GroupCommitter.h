@@ -26,7 +26,8 @@ class GroupCommitter {
 
   // Blocks until `record` is committed (Ok) or its batch failed (TempFail).
   StoreResult commit(db::MessageRecord record);
-  // Messages in `pending`, as last counted plus what was committed since.
+  // Messages waiting for analysis (pending or analyzing), as last counted plus what was
+  // committed since.
   std::int64_t pendingCount() const { return pending_.load(); }
   void stop();
 

@@ -3,7 +3,7 @@
 # too many connections (421), too big (552), too many recipients (452), disk nearly full
 # and pending queue full (452 4.3.1: the MTA keeps the copy), and bad configuration.
 . "${TESTLIB:-$(dirname "$0")/../lib.sh}"
-need swaks jq
+need swaks jq sqlite3
 
 # --- allow-list: only 127.0.0.2 (and ::1) may connect.
 start_sink "$T/a" --BccAllowedClients "127.0.0.2/32, ::1/128"
@@ -66,8 +66,13 @@ swaks --server "127.0.0.1:$SINK_PORT" --to watch@bcc.test >"$T/disk.out" 2>&1 &&
 grep -q "<\*\* 452 4.3.1" "$T/disk.out" || fail "no 452 4.3.1 for a full disk: $(tail -5 "$T/disk.out")"
 ok "disk nearly full: 452 4.3.1"
 stop_sink
-start_sink "$T/c" --BccMaxPending 1
+# A backlog of one message that this sink's workers do not take (another sink received it,
+# as when several sinks share a database).
+start_sink "$T/c"
 swaks --server "127.0.0.1:$SINK_PORT" --to watch@bcc.test >/dev/null 2>&1 || fail "first message refused"
+stop_sink
+sqlite3 "$T/c/bccsink.db" "UPDATE messages SET state = 'pending', sink = 'sink.elsewhere'"
+start_sink "$T/c" --BccMaxPending 1
 swaks --server "127.0.0.1:$SINK_PORT" --to watch@bcc.test >"$T/pending.out" 2>&1 && fail "accepted over BccMaxPending"
 grep -q "<\*\* 452 4.3.1" "$T/pending.out" || fail "no 452 4.3.1 for a full queue"
 ok "pending queue over BccMaxPending: 452 4.3.1"
