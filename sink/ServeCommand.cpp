@@ -77,7 +77,6 @@ int runServe(const std::vector<std::string>& args) {
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   try {
     std::filesystem::create_directories(cfg.dataDir);
     Poco::Net::initializeSSL();

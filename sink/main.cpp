@@ -1,5 +1,7 @@
 // bccsink: the daemon and the administrator's commands. This file only dispatches.
 
+#include <signal.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,6 +26,9 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a socket (clamd, vxCube, an SMTP client) is an error to handle
+  // where it happens, not a signal that ends the process.
+  signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;
