@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install the dependencies, build Release,
 # and run bccsink in the foreground on 127.0.0.1:2525 with etc/bccsink.conf and its
-# data under ./var. Stop it with Ctrl-C.
+# data under ./var, YARA on, clamd when it runs. Stop it with Ctrl-C.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,4 +14,11 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
 cmake --build build -j"$(nproc)" --target bccsink
 mkdir -p var
-exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "$@"
+# YARA is on (the rules built in); clamd is used when one is running (Debian's
+# clamav-daemon, with a signature database from freshclam).
+analyzers=()
+if [ -S /run/clamav/clamd.ctl ]; then
+  echo "deploy/run.sh: clamd is running: UseClamd yes" >&2
+  analyzers=(--UseClamd yes --ClamdSocket unix:/run/clamav/clamd.ctl)
+fi
+exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "${analyzers[@]}" "$@"

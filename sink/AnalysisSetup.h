@@ -4,7 +4,9 @@
 // workers, so both analyse alike. Part of the executable, not of the sink library
 // (which must not know sandbox/).
 
+#include <chrono>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "AnalyzerRunner.h"
@@ -12,13 +14,14 @@
 #include "Extractor.h"
 #include "FileType.h"
 #include "Selection.h"
+#include "YaraAnalyzer.h"
 
 namespace bccsink {
 
 class AnalysisSetup {
  public:
   // Throws ConfigError naming the option when a value only sandbox/ can judge is wrong
-  // (VxcubeFileTypes, HashListFile).
+  // (VxcubeFileTypes, YaraRules, ClamdSocket, Vxcube*, HashListFile).
   explicit AnalysisSetup(const Config& cfg);
 
   const sandbox::Extractor& extractor() const { return *extractor_; }
@@ -27,13 +30,23 @@ class AnalysisSetup {
   std::vector<std::unique_ptr<sandbox::AnalyzerRunner>> makeRunners() const;
   // Names of the enabled analyzers (the cache keys), in the same order.
   std::vector<std::string> analyzerNames() const;
+  // Compiles the YARA rules again and swaps them in (SIGHUP). Returns the rule count (0
+  // when YARA is off). Throws ConfigError and keeps the old rules when they do not compile.
+  std::size_t reloadYara();
+  // How long `scan` waits for the analyzers: BccAnalysisTimeout, or less when every
+  // enabled analyzer gives up sooner (VxcubeTimeout, ClamdTimeout).
+  std::chrono::milliseconds scanTimeout() const;
 
  private:
   const Config& cfg_;
   sandbox::FileTyper typer_;
   sandbox::SelectionRules rules_;
   std::unique_ptr<sandbox::Extractor> extractor_;
-  std::vector<std::shared_ptr<sandbox::Analyzer>> analyzers_;
+  std::shared_ptr<const sandbox::YaraRules> compileYara() const;
+
+  std::vector<std::pair<std::shared_ptr<sandbox::Analyzer>, sandbox::RunnerSettings>> analyzers_;
+  std::shared_ptr<sandbox::YaraAnalyzer> yara_;
+  std::chrono::milliseconds longest_{0};  // the longest attempt of an enabled analyzer
 };
 
 // VxcubeFileTypes with "default" replaced by the built-in list.

@@ -38,6 +38,12 @@ unsigned positive(const std::string& v, unsigned max) {
   return static_cast<unsigned>(n);
 }
 
+unsigned percent(const std::string& v) {
+  auto n = parseSize(v);
+  if (n > 100) throw std::invalid_argument("must be between 0 and 100");
+  return static_cast<unsigned>(n);
+}
+
 std::chrono::seconds nonZero(std::chrono::seconds d) {
   if (d.count() == 0) throw std::invalid_argument("must be more than 0");
   return d;
@@ -172,6 +178,71 @@ const std::vector<Option>& schema() {
         "Local hash list: lines of '<sha256 or md5> <suspicious|dangerous> [threat name]'; "
         "'' = off."},
        [](Config& c, const std::string& v) { c.hashListFile = v; }},
+      {{"UseYara", "yes",
+        "Scan selected files with the YARA rules built into bccsink (or those of YaraRules)."},
+       [](Config& c, const std::string& v) { c.useYara = parseBool(v); }},
+      {{"YaraRules", "",
+        "Folder of *.yar files to use instead of the built-in rules (etc/rules); a rule's meta "
+        "verdict = \"suspicious\" or \"dangerous\" sets the verdict. Reloaded on SIGHUP."},
+       [](Config& c, const std::string& v) { c.yaraRules = v; }},
+      {{"UseClamd", "no", "Scan selected files with ClamAV's clamd (INSTREAM)."},
+       [](Config& c, const std::string& v) { c.useClamd = parseBool(v); }},
+      {{"ClamdSocket", "unix:/run/clamav/clamd.ctl",
+        "clamd's LocalSocket (unix:PATH) or TCPSocket (HOST:PORT)."},
+       [](Config& c, const std::string& v) {
+         if (v.empty()) throw std::invalid_argument("must not be empty");
+         c.clamdSocket = v;
+       }},
+      {{"ClamdTimeout", "130s",
+        "Most time for one file, connecting and clamd's scan included (above clamd's "
+        "MaxScanTime, 120 s on Debian); then the file is retried until its deadline."},
+       [](Config& c, const std::string& v) { c.clamdTimeout = nonZero(parseDuration(v)); }},
+      {{"ClamdMaxStreamSize", "25M",
+        "Larger files are unscanned by clamd without being sent; keep it at or below clamd's "
+        "StreamMaxLength and MaxFileSize (25M on Debian: clamd calls a file over its own "
+        "limits clean). 0 = no limit of ours."},
+       [](Config& c, const std::string& v) { c.clamdMaxStreamSize = parseSize(v); }},
+      {{"ClamdMaxConcurrent", "4", "Files sent to clamd at once."},
+       [](Config& c, const std::string& v) { c.clamdMaxConcurrent = positive(v, 256); }},
+      {{"UseVxcube", "no",
+        "Send selected files to a Dr.Web vxCube sandbox (VxcubeApiAddress, VxcubeApiKey)."},
+       [](Config& c, const std::string& v) { c.useVxcube = parseBool(v); }},
+      {{"VxcubeApiAddress", "",
+        "vxCube's host (https://HOST/api-2.0/) or a full base URL, e.g. "
+        "http://127.0.0.1:8081/api-2.0/ for the emulator."},
+       [](Config& c, const std::string& v) { c.vxcubeApiAddress = v; }},
+      {{"VxcubeApiKey", "", "The API key (Authorization: api-key KEY); never logged.", true},
+       [](Config& c, const std::string& v) { c.vxcubeApiKey = v; }},
+      {{"VxcubePlatforms", "win7x64 win10x64",
+        "Platform codes to run samples on (those the sample supports); '' = every one it "
+        "supports."},
+       [](Config& c, const std::string& v) { c.vxcubePlatforms = splitList(v); }},
+      {{"VxcubeAnalysisTime", "60s",
+        "How long a sample runs in the sandbox; 0 = vxCube's default."},
+       [](Config& c, const std::string& v) { c.vxcubeAnalysisTime = parseDuration(v); }},
+      {{"VxcubePollInterval", "20s", "How often an analysis in progress is asked about."},
+       [](Config& c, const std::string& v) { c.vxcubePollInterval = nonZero(parseDuration(v)); }},
+      {{"VxcubeTimeout", "15m",
+        "Most time one file's analysis may take (upload to the last task); then it is "
+        "unscanned. `scan` honours it too."},
+       [](Config& c, const std::string& v) { c.vxcubeTimeout = nonZero(parseDuration(v)); }},
+      {{"VxcubeRequestTimeout", "30s", "Most time one HTTP call may take."},
+       [](Config& c, const std::string& v) { c.vxcubeRequestTimeout = nonZero(parseDuration(v)); }},
+      {{"VxcubeMaxConcurrent", "32",
+        "Files in analysis at once (an analysis in progress costs no thread)."},
+       [](Config& c, const std::string& v) { c.vxcubeMaxConcurrent = positive(v, 10000); }},
+      {{"VxcubeSuspiciousThreshold", "50",
+        "A task's maliciousness (0-100) from which the file is suspicious."},
+       [](Config& c, const std::string& v) { c.vxcubeSuspiciousThreshold = percent(v); }},
+      {{"VxcubeDangerousThreshold", "80",
+        "A task's maliciousness (0-100) from which the file is dangerous."},
+       [](Config& c, const std::string& v) { c.vxcubeDangerousThreshold = percent(v); }},
+      {{"VxcubeCaFile", "",
+        "PEM file of the CAs that may sign vxCube's certificate; '' = the "
+        "system's."},
+       [](Config& c, const std::string& v) { c.vxcubeCaFile = v; }},
+      {{"VxcubeVerifyTls", "yes", "Check vxCube's certificate and host name (no only in a lab)."},
+       [](Config& c, const std::string& v) { c.vxcubeVerifyTls = parseBool(v); }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");

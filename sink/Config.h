@@ -44,9 +44,30 @@ struct Config {
   std::chrono::seconds bccAnalysisTimeout{0};     // BccAnalysisTimeout: a message's deadline
   std::chrono::seconds bccCleanVerdictMaxAge{0};  // BccCleanVerdictMaxAge, 0 = never expires
   std::string hashListFile;                       // HashListFile ('' = off)
-  std::string dataDir;                            // DataDir
-  std::string databaseUrl;                        // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
-  std::string logLevel;                           // LogLevel
+  // Analyzers (sandbox/): YARA built in, clamd where installed, vxCube with a licence.
+  bool useYara = true;                           // UseYara
+  std::string yaraRules;                         // YaraRules ('' = the rules built into bccsink)
+  bool useClamd = false;                         // UseClamd
+  std::string clamdSocket;                       // ClamdSocket: unix:PATH or HOST:PORT
+  std::chrono::seconds clamdTimeout{0};          // ClamdTimeout: one file, all included
+  std::uint64_t clamdMaxStreamSize = 0;          // ClamdMaxStreamSize, bytes, 0 = no limit
+  unsigned clamdMaxConcurrent = 0;               // ClamdMaxConcurrent
+  bool useVxcube = false;                        // UseVxcube
+  std::string vxcubeApiAddress;                  // VxcubeApiAddress: host or full base URL
+  std::string vxcubeApiKey;                      // VxcubeApiKey (secret)
+  std::vector<std::string> vxcubePlatforms;      // VxcubePlatforms
+  std::chrono::seconds vxcubeAnalysisTime{0};    // VxcubeAnalysisTime, 0 = server default
+  std::chrono::seconds vxcubePollInterval{0};    // VxcubePollInterval
+  std::chrono::seconds vxcubeTimeout{0};         // VxcubeTimeout: one file's analysis
+  std::chrono::seconds vxcubeRequestTimeout{0};  // VxcubeRequestTimeout: one HTTP call
+  unsigned vxcubeMaxConcurrent = 0;              // VxcubeMaxConcurrent: files in analysis
+  unsigned vxcubeSuspiciousThreshold = 0;        // VxcubeSuspiciousThreshold, 0-100
+  unsigned vxcubeDangerousThreshold = 0;         // VxcubeDangerousThreshold, 0-100
+  std::string vxcubeCaFile;                      // VxcubeCaFile ('' = the system's CAs)
+  bool vxcubeVerifyTls = true;                   // VxcubeVerifyTls
+  std::string dataDir;                           // DataDir
+  std::string databaseUrl;                       // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string logLevel;                          // LogLevel
 
   std::string spoolDir() const { return dataDir + "/spool"; }
   std::string effectiveDatabaseUrl() const {

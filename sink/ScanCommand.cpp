@@ -136,7 +136,7 @@ int runScan(const std::vector<std::string>& args) {
     tmp.createDirectories();
     ContentStore store(tmp.path());
     auto runners = setup.makeRunners();
-    auto deadline = std::chrono::steady_clock::now() + cfg.bccAnalysisTimeout;
+    auto deadline = std::chrono::steady_clock::now() + setup.scanTimeout();
     auto report = scanMessage(message.bytes(), setup.extractor(), store, runners, deadline);
     for (auto& r : runners) r->stop();
     if (cl.has("json")) {

@@ -76,6 +76,7 @@ int runServe(const std::vector<std::string>& args) {
   sigemptyset(&stopSignals);
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
+  sigaddset(&stopSignals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   try {
     std::filesystem::create_directories(cfg.dataDir);
@@ -126,7 +127,14 @@ int runServe(const std::vector<std::string>& args) {
     log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
 
     int sig = 0;
-    sigwait(&stopSignals, &sig);
+    while (sigwait(&stopSignals, &sig) == 0 && sig == SIGHUP) {
+      // SIGHUP: the YARA rules again; rules that do not compile leave the old ones on.
+      try {
+        log.notice("SIGHUP: YARA rules reloaded (%z rules)", analysis.reloadYara());
+      } catch (const std::exception& e) {
+        log.error("SIGHUP: keeping the old YARA rules: %s", std::string(e.what()));
+      }
+    }
     log.notice("signal %d: stopping", sig);
     server.stop();
     committer.stop();

@@ -229,7 +229,7 @@ sql() { sqlite3 -batch "$DB" "$@"; }
 
 echo "== daemon: $WORKERS workers, hash list analyzer"
 "$BCCSINK" serve --BccSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$DATA" \
-  --BccHostname bench.test --BccWorkers "$WORKERS" --HashListFile "$T/hashes" \
+  --BccHostname bench.test --BccWorkers "$WORKERS" --HashListFile "$T/hashes" --UseYara no \
   --BccMaxConnections 200 >"$T/sink.log" 2>&1 &
 SINK_PID=$!
 PORT=""
