@@ -12,7 +12,7 @@ packages=(
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
   libssl-dev sqlite3 openssl jq iproute2 python3
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
-  clamav-daemon clamav-testfiles libpython3.11-testsuite
+  clamav clamav-daemon clamav-testfiles libpython3.11-testsuite
 )
 
 missing=()

@@ -3,10 +3,10 @@
 // unix socket and a loopback TCP port, and a signature database the test writes itself,
 // so no downloaded database is needed and nothing of the machine's clamd is touched.
 //
-// The database: BccSink.Test.ClamExe, an MD5 signature (.hdb, `md5:size:name`, what
-// `sigtool --md5` prints) of Debian's clamav-testfiles/clam.exe, which clamd also finds
-// inside every archive, packer and document of that package; and BccSink.Test.Marker, a
-// body signature (.ndb) of kMarker anywhere in any file. clamd reports both with
+// The database: BccSink.Test.ClamExe, the MD5 signature (.hdb, `md5:size:name`) that
+// ClamAV's own `sigtool --md5` writes for Debian's clamav-testfiles/clam.exe, which clamd also
+// finds inside every archive, packer and document of that package; and BccSink.Test.Marker, a body
+// signature (.ndb) of kMarker anywhere in any file. clamd reports both with
 // ".UNOFFICIAL" appended (they are not ClamAV's own).
 //
 // clamd runs in the foreground as our child, as whoever runs the tests (root needs no
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,7 +33,6 @@
 #include <vector>
 
 #include "Collect.h"
-#include "Digest.h"
 
 namespace bccsink::test {
 
@@ -60,9 +60,7 @@ class ClamdProcess {
     std::filesystem::create_directories(dir_ + "/db");
     std::filesystem::create_directories(dir_ + "/tmp");
 
-    auto bytes = readFile(clamExe);
-    std::ofstream(dir_ + "/db/bccsink-test.hdb")
-        << sandbox::digest(bytes).md5 << ":" << bytes.size() << ":BccSink.Test.ClamExe\n";
+    std::ofstream(dir_ + "/db/bccsink-test.hdb") << hashSignature(clamExe, "BccSink.Test.ClamExe");
     std::ostringstream hex;
     for (unsigned char c : kMarker) hex << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
     std::ofstream(dir_ + "/db/bccsink-test.ndb") << "BccSink.Test.Marker:0:*:" << hex.str() << "\n";
@@ -122,6 +120,24 @@ class ClamdProcess {
       if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
     return {};
+  }
+
+  // `sigtool --md5 FILE` prints `md5:size:FILE`; the name becomes `name`.
+  static std::string hashSignature(const std::string& file, const std::string& name) {
+    auto sigtool = findProgram("sigtool");
+    if (sigtool.empty())
+      throw std::runtime_error(
+          "sigtool is not installed: install Debian's clamav (deploy/install-deps.sh)");
+    std::string line;
+    if (FILE* out = ::popen((sigtool + " --md5 '" + file + "'").c_str(), "r")) {
+      char buf[512];
+      while (std::fgets(buf, sizeof buf, out)) line += buf;
+      if (::pclose(out) != 0) line.clear();
+    }
+    auto second = line.find(':', line.find(':') + 1);
+    if (second == std::string::npos)
+      throw std::runtime_error("sigtool --md5 " + file + " printed no signature: " + line);
+    return line.substr(0, second + 1) + name + "\n";
   }
 
   std::string socketPath() const { return dir_ + "/clamd.sock"; }

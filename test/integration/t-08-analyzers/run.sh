@@ -8,7 +8,7 @@
 #   build/vxcube-emulator --scan --UseVxcube--> dangerous with a report link; a wrong key is
 #     unscanned, said once as a configuration error
 source "$TESTLIB"
-need jq python3 swaks md5sum clamd
+need jq python3 swaks md5sum clamd sigtool
 TF=/usr/share/clamav-testfiles
 [ -f "$TF/clam.exe" ] || fail "clamav-testfiles is not installed (deploy/install-deps.sh)"
 EMULATOR=$(dirname "$BCCSINK")/vxcube-emulator
@@ -99,8 +99,8 @@ stop_sink
 
 # --- 3. clamd, real, with signatures written here ---------------------------------------
 mkdir -p "$T/clamd/db" "$T/clamd/tmp"
-printf '%s:%s:BccSink.Test.ClamExe\n' "$(md5sum "$TF/clam.exe" | cut -d' ' -f1)" \
-  "$(stat -c %s "$TF/clam.exe")" >"$T/clamd/db/t08.hdb"
+sigtool --md5 "$TF/clam.exe" | sed 's/:[^:]*$/:BccSink.Test.ClamExe/' >"$T/clamd/db/t08.hdb"
+grep -q '^[0-9a-f]\{32\}:'"$(stat -c %s "$TF/clam.exe")"':BccSink.Test.ClamExe$' "$T/clamd/db/t08.hdb" || fail "sigtool --md5 gave $(cat "$T/clamd/db/t08.hdb")"
 cat >"$T/clamd/clamd.conf" <<CONF
 Foreground yes
 LocalSocket $T/clamd/clamd.sock
