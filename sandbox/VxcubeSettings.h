@@ -32,6 +32,9 @@ struct VxcubeSettings {
   // VxcubeMaxConcurrent: files in analysis at once (the AnalyzerRunner's limit; an analysis
   // in progress costs no thread, so this can be large).
   std::size_t maxConcurrent = 32;
+  // VxcubeMaxConnections: HTTP calls at once, each on its own thread; with slow answers
+  // (a far or busy server) this, not maxConcurrent, bounds the files per second.
+  std::size_t httpWorkers = 8;
   // VxcubeSuspiciousThreshold, VxcubeDangerousThreshold: a task's maliciousness (0-100) at
   // or above which the file is suspicious or dangerous, whatever its verdict word says.
   int suspiciousThreshold = 50;
@@ -43,7 +46,6 @@ struct VxcubeSettings {
   bool verifyTls = true;
 
   // ---- tuning, no option ----
-  std::size_t httpWorkers = 4;                        // HTTP calls at once (threads)
   unsigned breakerThreshold = 5;                      // consecutive outages that open the circuit
   std::chrono::milliseconds breakerCooldown{30000};   // open this long, then one probe
   std::chrono::milliseconds defaultRetryAfter{5000};  // a 429 without Retry-After

@@ -95,6 +95,7 @@ AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
     vs.timeout = ms(cfg.vxcubeTimeout);
     vs.requestTimeout = ms(cfg.vxcubeRequestTimeout);
     vs.maxConcurrent = cfg.vxcubeMaxConcurrent;
+    vs.httpWorkers = cfg.vxcubeMaxConnections;
     vs.suspiciousThreshold = static_cast<int>(cfg.vxcubeSuspiciousThreshold);
     vs.dangerousThreshold = static_cast<int>(cfg.vxcubeDangerousThreshold);
     vs.caFile = cfg.vxcubeCaFile;

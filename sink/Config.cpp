@@ -231,6 +231,10 @@ const std::vector<Option>& schema() {
       {{"VxcubeMaxConcurrent", "32",
         "Files in analysis at once (an analysis in progress costs no thread)."},
        [](Config& c, const std::string& v) { c.vxcubeMaxConcurrent = positive(v, 10000); }},
+      {{"VxcubeMaxConnections", "8",
+        "HTTP calls to vxCube at once (a thread each); what bounds throughput when each "
+        "call is slow."},
+       [](Config& c, const std::string& v) { c.vxcubeMaxConnections = positive(v, 256); }},
       {{"VxcubeSuspiciousThreshold", "50",
         "A task's maliciousness (0-100) from which the file is suspicious."},
        [](Config& c, const std::string& v) { c.vxcubeSuspiciousThreshold = percent(v); }},

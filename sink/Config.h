@@ -61,6 +61,7 @@ struct Config {
   std::chrono::seconds vxcubeTimeout{0};         // VxcubeTimeout: one file's analysis
   std::chrono::seconds vxcubeRequestTimeout{0};  // VxcubeRequestTimeout: one HTTP call
   unsigned vxcubeMaxConcurrent = 0;              // VxcubeMaxConcurrent: files in analysis
+  unsigned vxcubeMaxConnections = 0;             // VxcubeMaxConnections: HTTP calls at once
   unsigned vxcubeSuspiciousThreshold = 0;        // VxcubeSuspiciousThreshold, 0-100
   unsigned vxcubeDangerousThreshold = 0;         // VxcubeDangerousThreshold, 0-100
   std::string vxcubeCaFile;                      // VxcubeCaFile ('' = the system's CAs)

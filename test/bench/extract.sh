@@ -41,10 +41,9 @@ WORKERS=${WORKERS:-2}
 LIMIT=${LIMIT:-600}
 TIMEBIN=${TIMEBIN:-/usr/bin/time}
 
-die() {
-  echo "extract.sh: $*" >&2
-  exit 1
-}
+BENCH=extract.sh
+# shellcheck source=lib.sh
+. "$ROOT/test/bench/lib.sh"
 
 for v in RUNS COUNT CLIENTS WORKERS LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
@@ -53,17 +52,7 @@ for tool in python3 smtp-source sqlite3 jq xargs awk; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (deploy/install-deps.sh)"
 done
 
-if [ ! -x "$BCCSINK" ]; then
-  [ "$BCCSINK" = "$BUILD/bccsink" ] || die "no bccsink binary at BCCSINK=$BCCSINK"
-  echo "== no binary at $BCCSINK: building it (Release)"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target bccsink >/dev/null
-  [ -x "$BCCSINK" ] || die "build did not produce $BCCSINK"
-fi
-if [ -f "$(dirname "$BCCSINK")/CMakeCache.txt" ]; then
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$BCCSINK")/CMakeCache.txt")
-  [ "$type" = Release ] || echo "   warning: $BCCSINK is a '${type:-no type}' build, not Release"
-fi
+need_binary
 
 T=$(mktemp -d /tmp/bccsink-extract.XXXXXX)
 SINK_PID=""
@@ -85,19 +74,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
-
 # ------------------------------------------------------------------------ the material
 echo "== making the messages"
-python3 - "$T" "$COUNT" <<'PY'
-import base64, hashlib, io, os, random, sys, zipfile
+python3 - "$T" <<'PY'
+import base64, hashlib, io, os, sys, zipfile
 from email.message import EmailMessage
 from email.policy import SMTP
 
-out, count = sys.argv[1], int(sys.argv[2])
-rng = random.Random(7)  # the same messages every run
+out = sys.argv[1]
 
 
 def message(subject, attachments):
@@ -127,36 +111,10 @@ with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("notes/n%04d.txt" % i, "note %d: %s\n" % (i, base64.b64encode(os.urandom(300)).decode()))
 write("zip.eml", message("zip", [("notes.zip", buf.getvalue(), "zip")]))
 write("tiny.eml", message("tiny", [("tiny.txt", b"tiny\n", "octet-stream")]))
-
-# 3. COUNT messages of 3 PDFs each; a slot takes a pool file with probability 0.3.
-def pdf(tag):
-    body = base64.b64encode(os.urandom(rng.randrange(3000, 12000)))
-    return (b"%PDF-1.4\n% " + tag.encode() + b"\n1 0 obj\n<< /Length " + str(len(body)).encode() +
-            b" >>\nstream\n" + body + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
-
-
-pool = [pdf("pool-%d" % i) for i in range(50)]
-listed = {hashlib.sha256(p).hexdigest() for p in pool[:5]}
-os.mkdir(os.path.join(out, "msg"))
-distinct, repeats, expected = set(), 0, []
-for n in range(count):
-    files = []
-    for slot in range(3):
-        if rng.random() < 0.3:
-            data = rng.choice(pool)
-            repeats += 1
-        else:
-            data = pdf("msg-%d-%d" % (n, slot))
-        files.append(("doc%d.pdf" % slot, data, "pdf"))
-    digests = {hashlib.sha256(d).hexdigest() for _, d, _ in files}
-    distinct |= digests
-    expected.append("<m%04d@extract.bench>\t%s\n" % (n, "dangerous" if digests & listed else "clean"))
-    write("msg/m%04d.eml" % n, message("m%04d" % n, files))
-write("expected.tsv", "".join(expected).encode())
-write("hashes", "".join("%s dangerous Bench-Listed\n" % h for h in sorted(listed)).encode())
-write("daemon.txt", ("%d %d %d\n" % (3 * count, repeats, len(distinct))).encode())
 PY
-read -r SLOTS REPEATS DISTINCT <"$T/daemon.txt"
+python3 "$ROOT/test/bench/make_messages.py" "$T" "$COUNT"
+read -r SLOTS REPEATS DISTINCT <"$T/counts"
+sed 's/$/ dangerous Bench-Listed/' "$T/listed" >"$T/hashes"
 
 # ------------------------------------------------------------------------- 1. and 2.
 # measure FILE: runs `bccsink scan --json` on it and sets SECS (wall clock) and RSS (kB,
@@ -223,57 +181,10 @@ n=$(jq '[.files[] | select(.path | startswith("notes.zip > "))] | length' "$T/sc
 ZIP_FILES_S=$(rate 1000 "$ZIP_SECS")
 
 # ---------------------------------------------------------------------------- 3. daemon
-DATA=$T/data
-DB=$DATA/bccsink.db
-sql() { sqlite3 -batch "$DB" "$@"; }
-
 echo "== daemon: $WORKERS workers, hash list analyzer"
-"$BCCSINK" serve --BccSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$DATA" \
-  --BccHostname bench.test --BccWorkers "$WORKERS" --HashListFile "$T/hashes" --UseYara no \
-  --BccMaxConnections 200 >"$T/sink.log" 2>&1 &
-SINK_PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\) .*/\1/p' "$T/sink.log" | head -1)
-  [ -n "$PORT" ] && break
-  kill -0 "$SINK_PID" 2>/dev/null || die "bccsink exited at start: $(tail -3 "$T/sink.log")"
-  sleep 0.1
-done
-[ -n "$PORT" ] || die "bccsink did not start listening"
+start_sink --BccWorkers "$WORKERS" --HashListFile "$T/hashes" --UseYara no
 
-# pass NAME: sends the COUNT messages, CLIENTS at a time, and waits until the queue holds
-# `want` checked messages. Sets SEND_SECS (until the last 250) and PASS_SECS (until the
-# last message is checked).
-want=0
-pass() {
-  local t0 checked failed
-  want=$((want + COUNT))
-  echo "== daemon, $1: $COUNT messages, $CLIENTS smtp-source at a time -> 127.0.0.1:$PORT"
-  t0=$(now)
-  find "$T/msg" -name 'm*.eml' | sort | xargs -P "$CLIENTS" -I{} \
-    smtp-source -m 1 -F {} -f alice@example.org -t watch@bcc.test "127.0.0.1:$PORT" \
-    >"$T/source-$1.log" 2>&1 || die "smtp-source: $(tail -3 "$T/source-$1.log")"
-  SEND_SECS=$(since "$t0")
-  while :; do
-    checked=$(sql "SELECT COUNT(*) FROM messages WHERE state = 'checked'")
-    [ "$checked" -ge "$want" ] && break
-    failed=$(sql "SELECT COUNT(*) FROM messages WHERE state = 'failed'")
-    [ "$failed" -eq 0 ] || die "$failed messages failed: $(sql "SELECT reason FROM messages WHERE state = 'failed' LIMIT 1")"
-    awk -v s="$(since "$t0")" -v l="$LIMIT" 'BEGIN { exit !(s > l) }' &&
-      die "$1: only $checked of $want checked after $LIMIT s"
-    sleep 0.05
-  done
-  PASS_SECS=$(since "$t0")
-}
-
-# wrong_verdicts: messages whose verdict differs from the generator's.
-wrong_verdicts() {
-  sql -separator $'\t' "SELECT header_message_id, verdict FROM messages" | sort >"$T/got.tsv"
-  awk -F'\t' 'NR == FNR { want[$1] = $2; next } want[$1] != $2 { bad++ } END { print bad + 0 }' \
-    <(sort "$T/expected.tsv") "$T/got.tsv"
-}
-
-pass first
+pass first "$COUNT" "$CLIENTS"
 FIRST_SEND=$SEND_SECS
 FIRST_SECS=$PASS_SECS
 ROWS_FIRST=$(sql "SELECT COUNT(*) FROM file_verdicts")
@@ -284,7 +195,7 @@ BAD=$(wrong_verdicts)
 [ "$SEEN" -eq "$DISTINCT" ] || die "the daemon found $SEEN distinct selected files, the generator made $DISTINCT"
 [ "$ROWS_FIRST" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_FIRST rows after the first pass, $DISTINCT distinct attachments"
 
-pass second
+pass second "$COUNT" "$CLIENTS"
 SECOND_SEND=$SEND_SECS
 SECOND_SECS=$PASS_SECS
 ROWS_SECOND=$(sql "SELECT COUNT(*) FROM file_verdicts")
@@ -296,9 +207,7 @@ BAD=$(wrong_verdicts)
 SUBMITTED=$(sql "SELECT COUNT(*) FROM file_submissions")
 [ "$SUBMITTED" -eq 0 ] || die "$SUBMITTED submissions still in flight"
 DAEMON_RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SINK_PID/status")
-kill -TERM "$SINK_PID"
-wait "$SINK_PID" || die "bccsink did not stop cleanly on SIGTERM"
-SINK_PID=""
+stop_sink
 
 # -------------------------------------------------------------------------------- report
 FIRST_R=$(rate "$COUNT" "$FIRST_SECS")
