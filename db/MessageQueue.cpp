@@ -17,7 +17,8 @@ namespace {
 const char* kColumns =
     "id, sink, state, reason, attempts, received_at, updated_at, sender, client_ip, helo, tls,"
     " header_message_id, size, sha256, spool_file, envid, ret, body, lease_owner, deadline_at,"
-    " verdict, checked_at, errors, extracted_at";
+    " verdict, checked_at, errors, extracted_at, spoofed, spoof_reason, report_status,"
+    " report_attempts, report_next_at, report_error, reported_at";
 
 }  // namespace
 
@@ -113,6 +114,14 @@ std::vector<MessageRecord> MessageQueue::select(const std::string& where, const 
     m.checkedAt = text(rs, "checked_at");
     m.errors = text(rs, "errors");
     m.extractedAt = text(rs, "extracted_at");
+    m.reportStatus = text(rs, "report_status");
+    m.judged = !m.reportStatus.empty();
+    m.spoofed = integer(rs, "spoofed") != 0;
+    m.spoofReason = text(rs, "spoof_reason");
+    m.reportAttempts = static_cast<int>(integer(rs, "report_attempts"));
+    m.reportNextMs = integer(rs, "report_next_at");
+    m.reportError = text(rs, "report_error");
+    m.reportedAt = text(rs, "reported_at");
     out.push_back(std::move(m));
   }
   std::string msgId;

@@ -41,6 +41,15 @@ struct MessageRecord {
   std::string checkedAt;        // ISO 8601 UTC, '' before
   std::string errors;           // what extraction could not read, one a line
   std::string extractedAt;      // when this claim's files were saved, '' before
+  // Reports (schema 3).
+  bool judged = false;  // the reporter has looked at it (spoofed and reportStatus are set)
+  bool spoofed = false;
+  std::string spoofReason;
+  std::string reportStatus;  // '' (not judged), none, due, sent, undeliverable
+  int reportAttempts = 0;
+  std::int64_t reportNextMs = 0;  // ms since the epoch; 0 = at once
+  std::string reportError;        // the last delivery failure
+  std::string reportedAt;         // ISO 8601 UTC, '' before
 };
 
 namespace state {
@@ -50,5 +59,12 @@ inline constexpr const char* kChecked = "checked";
 inline constexpr const char* kReported = "reported";
 inline constexpr const char* kFailed = "failed";
 }  // namespace state
+
+namespace report_status {
+inline constexpr const char* kNone = "none";
+inline constexpr const char* kDue = "due";
+inline constexpr const char* kSent = "sent";
+inline constexpr const char* kUndeliverable = "undeliverable";
+}  // namespace report_status
 
 }  // namespace bccsink::db

@@ -105,6 +105,20 @@ const std::vector<std::vector<std::string>>& migrations() {
           " PRIMARY KEY (msg_id, position))",
           "CREATE INDEX message_files_sha256 ON message_files (sha256)",
       },
+      {
+          // 3: reports. The reporter judges each checked message once (spoof finding,
+          // whether it needs a report) and delivers what is due, with retries.
+          "ALTER TABLE messages ADD COLUMN spoofed INTEGER",  // NULL until judged
+          "ALTER TABLE messages ADD COLUMN spoof_reason TEXT",
+          // NULL: not judged yet; none: nothing to report; due: to be delivered; sent;
+          // undeliverable: the server refused it for good (resend puts it back to due).
+          "ALTER TABLE messages ADD COLUMN report_status TEXT",
+          "ALTER TABLE messages ADD COLUMN report_attempts INTEGER NOT NULL DEFAULT 0",
+          "ALTER TABLE messages ADD COLUMN report_next_at BIGINT",  // ms; the next try
+          "ALTER TABLE messages ADD COLUMN report_error TEXT",      // the last failure
+          "ALTER TABLE messages ADD COLUMN reported_at TEXT",
+          "CREATE INDEX messages_report ON messages (state, report_status)",
+      },
   };
   return list;
 }

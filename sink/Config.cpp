@@ -247,6 +247,83 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.vxcubeCaFile = v; }},
       {{"VxcubeVerifyTls", "yes", "Check vxCube's certificate and host name (no only in a lab)."},
        [](Config& c, const std::string& v) { c.vxcubeVerifyTls = parseBool(v); }},
+      {{"BccReportThreshold", "suspicious",
+        "The verdict from which a message is reported: suspicious or dangerous. A spoofed "
+        "or failed message is reported whatever its verdict."},
+       [](Config& c, const std::string& v) {
+         if (v != "suspicious" && v != "dangerous") {
+           throw std::invalid_argument("must be suspicious or dangerous");
+         }
+         c.bccReportThreshold = v;
+       }},
+      {{"BccReportDigestInterval", "0",
+        "0: one mail per message. Else one digest mail per interval (e.g. 1h) listing every "
+        "message to report since the last."},
+       [](Config& c, const std::string& v) {
+         c.bccReportDigestInterval = v == "0" ? std::chrono::seconds(0) : parseDuration(v);
+       }},
+      {{"BccSmtpServer", "",
+        "Where reports are sent: HOST:PORT, [IPv6]:PORT or unix:PATH; '' = written to "
+        "BccReportMaildir instead."},
+       [](Config& c, const std::string& v) { c.bccSmtpServer = v; }},
+      {{"BccReporterAddress", "bccsink@localhost",
+        "The reports' sender (From and MAIL FROM), and the AUTH user with BccReporterPassword."},
+       [](Config& c, const std::string& v) {
+         if (v.find('@') == std::string::npos) throw std::invalid_argument("must be an address");
+         c.bccReporterAddress = v;
+       }},
+      {{"BccReporterPassword", "",
+        "AUTH PLAIN/LOGIN password at BccSmtpServer; '' = no AUTH. Sent only over TLS, a "
+        "unix socket or loopback.",
+        true},
+       [](Config& c, const std::string& v) { c.bccReporterPassword = v; }},
+      {{"BccReportRecipientAddress", "postmaster@localhost",
+        "Who gets the reports: addresses, comma or space separated."},
+       [](Config& c, const std::string& v) {
+         c.bccReportRecipientAddress = splitList(v);
+         if (c.bccReportRecipientAddress.empty()) throw std::invalid_argument("must not be empty");
+         for (const auto& a : c.bccReportRecipientAddress) {
+           if (a.find('@') == std::string::npos)
+             throw std::invalid_argument(a + " is not an address");
+         }
+       }},
+      {{"BccSmtpTls", "auto", "STARTTLS to BccSmtpServer: auto (when offered), required, or no."},
+       [](Config& c, const std::string& v) {
+         if (v != "auto" && v != "required" && v != "no") {
+           throw std::invalid_argument("must be auto, required or no");
+         }
+         c.bccSmtpTls = v;
+       }},
+      {{"BccSmtpCaFile", "", "PEM file of the CAs that may sign BccSmtpServer's certificate."},
+       [](Config& c, const std::string& v) { c.bccSmtpCaFile = v; }},
+      {{"BccSmtpVerifyTls", "yes", "Check BccSmtpServer's certificate and host name."},
+       [](Config& c, const std::string& v) { c.bccSmtpVerifyTls = parseBool(v); }},
+      {{"BccSmtpTimeout", "5m", "Most time BccSmtpServer may take for one reply."},
+       [](Config& c, const std::string& v) { c.bccSmtpTimeout = nonZero(parseDuration(v)); }},
+      {{"BccReportMaildir", "",
+        "Maildir the reports are written to when BccSmtpServer is ''; '' = DataDir/reports."},
+       [](Config& c, const std::string& v) { c.bccReportMaildir = v; }},
+      {{"BccReportTemplates", "",
+        "Folder of report templates (report.txt.mustache...) to use instead of the built-in "
+        "ones; '' = built in."},
+       [](Config& c, const std::string& v) { c.bccReportTemplates = v; }},
+      {{"InternalDomains", "",
+        "The site's own domains: a message whose sender and recipient share one of them and "
+        "that passed an untrusted global hop is a spoof. '' = no spoof check."},
+       [](Config& c, const std::string& v) {
+         c.internalDomains.clear();
+         for (auto& d : splitList(v)) c.internalDomains.push_back(lower(d));
+       }},
+      {{"TrustedRelays", "",
+        "CIDR list (IPv4, IPv6) of global relays allowed to carry internal mail; private, "
+        "loopback, link-local and CGNAT addresses are always trusted."},
+       [](Config& c, const std::string& v) {
+         c.trustedRelays.clear();
+         for (auto& n : splitList(v)) c.trustedRelays.push_back(Cidr::parse(n));
+       }},
+      {{"TrustedRelaysFile", "",
+        "A file of more TrustedRelays, one CIDR a line, # comments; read at start."},
+       [](Config& c, const std::string& v) { c.trustedRelaysFile = v; }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");

@@ -66,11 +66,30 @@ struct Config {
   unsigned vxcubeDangerousThreshold = 0;         // VxcubeDangerousThreshold, 0-100
   std::string vxcubeCaFile;                      // VxcubeCaFile ('' = the system's CAs)
   bool vxcubeVerifyTls = true;                   // VxcubeVerifyTls
-  std::string dataDir;                           // DataDir
-  std::string databaseUrl;                       // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
-  std::string logLevel;                          // LogLevel
+  // Reports (report/): when, to whom, how; the spoofed-internal check.
+  std::string bccReportThreshold;                      // BccReportThreshold: suspicious|dangerous
+  std::chrono::seconds bccReportDigestInterval{0};     // BccReportDigestInterval, 0 = per message
+  std::string bccSmtpServer;                           // BccSmtpServer ('' = BccReportMaildir)
+  std::string bccReporterAddress;                      // BccReporterAddress
+  std::string bccReporterPassword;                     // BccReporterPassword (secret)
+  std::vector<std::string> bccReportRecipientAddress;  // BccReportRecipientAddress
+  std::string bccSmtpTls;                              // BccSmtpTls: auto|required|no
+  std::string bccSmtpCaFile;                           // BccSmtpCaFile ('' = the system's)
+  bool bccSmtpVerifyTls = true;                        // BccSmtpVerifyTls
+  std::chrono::seconds bccSmtpTimeout{0};              // BccSmtpTimeout: each reply
+  std::string bccReportMaildir;                        // BccReportMaildir ('' = DataDir/reports)
+  std::string bccReportTemplates;                      // BccReportTemplates ('' = built in)
+  std::vector<std::string> internalDomains;            // InternalDomains, lower-cased
+  std::vector<Cidr> trustedRelays;                     // TrustedRelays
+  std::string trustedRelaysFile;                       // TrustedRelaysFile ('' = none)
+  std::string dataDir;                                 // DataDir
+  std::string databaseUrl;  // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string logLevel;     // LogLevel
 
   std::string spoolDir() const { return dataDir + "/spool"; }
+  std::string reportMaildir() const {
+    return bccReportMaildir.empty() ? dataDir + "/reports" : bccReportMaildir;
+  }
   std::string effectiveDatabaseUrl() const {
     return databaseUrl.empty() ? "sqlite:" + dataDir + "/bccsink.db" : databaseUrl;
   }

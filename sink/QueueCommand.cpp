@@ -52,7 +52,21 @@ Poco::JSON::Object::Ptr toJson(const db::MessageRecord& m) {
   o->set("verdict", m.verdict.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(m.verdict));
   if (!m.checkedAt.empty()) o->set("checked_at", m.checkedAt);
   if (!m.errors.empty()) o->set("errors", m.errors);
+  // The reporter's view (schema 3): null until it has judged the message.
+  o->set("spoofed", m.judged ? Poco::Dynamic::Var(m.spoofed) : Poco::Dynamic::Var());
+  if (!m.spoofReason.empty()) o->set("spoof_reason", m.spoofReason);
+  o->set("report", m.judged ? Poco::Dynamic::Var(m.reportStatus) : Poco::Dynamic::Var());
+  if (m.reportAttempts > 0) o->set("report_attempts", m.reportAttempts);
+  if (!m.reportError.empty()) o->set("report_error", m.reportError);
+  if (!m.reportedAt.empty()) o->set("reported_at", m.reportedAt);
   return o;
+}
+
+// The report column: '-' before the reporter judged it, else the report's status, with
+// "spoofed" when it is one.
+std::string reportColumn(const db::MessageRecord& m) {
+  if (!m.judged) return "-";
+  return m.reportStatus + (m.spoofed ? ",spoof" : "");
 }
 
 // The files found in the message, each with its verdict and every analyzer's answer.
@@ -163,9 +177,13 @@ int runQueue(const std::vector<std::string>& args) {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
           if (m.recipients.size() > 1) rcpt += " +" + std::to_string(m.recipients.size() - 1);
           std::cout << m.id << "  " << std::left << std::setw(9) << m.state << " " << std::setw(10)
-                    << (m.verdict.empty() ? "-" : m.verdict) << " " << m.receivedAt << " "
-                    << std::right << std::setw(9) << m.size << "  <" << m.sender << "> -> " << rcpt
-                    << "\n";
+                    << (m.verdict.empty() ? "-" : m.verdict) << " " << std::setw(13)
+                    << reportColumn(m) << " " << m.receivedAt << " " << std::right << std::setw(9)
+                    << m.size << "  <" << m.sender << "> -> " << rcpt << "\n";
+          // A report that is not getting through says why, under its message.
+          if (!m.reportError.empty() && m.reportStatus != db::report_status::kSent) {
+            std::cout << "    report: " << m.reportAttempts << " tries: " << m.reportError << "\n";
+          }
         }
       }
       if (cl.has("check")) return check(queue, cfg) > 0 ? 1 : 0;

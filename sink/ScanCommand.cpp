@@ -3,8 +3,6 @@
 // Exit code: 0 clean, 1 suspicious, 2 dangerous, 3 error (unscanned alone is 0: the
 // report says what could not be checked).
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
 #include <Poco/TemporaryFile.h>
 
 #include <iomanip>
@@ -14,7 +12,11 @@
 #include "Commands.h"
 #include "Config.h"
 #include "MappedFile.h"
+#include "MessageHeaders.h"
+#include "ReportJson.h"
+#include "ReportSetup.h"
 #include "Scan.h"
+#include "SpoofCheck.h"
 
 namespace bccsink {
 namespace {
@@ -22,6 +24,20 @@ namespace {
 using namespace sandbox;
 
 constexpr int kExitError = 3;
+
+// The spoof check as the daemon's reporter runs it, but on every Received header: a file
+// given to `scan` has no Received header of bccsink's own on top.
+report::SpoofFinding spoofCheck(const Config& cfg, const report::MessageHeaders& h) {
+  auto settings = ReportSetup(cfg).spoof();
+  settings.skipTopReceived = 0;
+  report::SpoofInput in;
+  // The envelope of a file is unknown: the From header stands for the sender.
+  in.from = h.all("From");
+  in.to = h.all("To");
+  in.cc = h.all("Cc");
+  in.received = h.all("Received");
+  return report::SpoofCheck(settings).check(in);
+}
 
 const char* kHelp =
     "usage: bccsink scan FILE.eml [--json] [--config FILE] [--Name value ...]\n"
@@ -31,63 +47,50 @@ const char* kHelp =
     "the enabled analyzers and prints the report. Exit code 0 clean, 1 suspicious,\n"
     "2 dangerous, 3 error.\n";
 
-Poco::JSON::Array::Ptr strings(const std::vector<std::string>& list) {
-  Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
-  for (const auto& s : list) a->add(s);
-  return a;
-}
-
-Poco::JSON::Object::Ptr toJson(const ScanReport& r) {
-  Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("verdict", std::string(toString(r.verdict)));
-  o->set("spoofed", false);
-  Poco::JSON::Array::Ptr files = new Poco::JSON::Array;
-  for (const auto& s : r.files) {
+// The scan as a report (report/Report.h): the same JSON as the report mail's attachment,
+// with the message's headers and the spoof check.
+report::Report toReport(const ScanReport& scan, const report::MessageHeaders& h,
+                        const report::SpoofFinding& spoof) {
+  report::Report r;
+  r.messageId = h.first("Message-ID");
+  r.date = h.decoded("Date");
+  r.subject = h.decoded("Subject");
+  r.from = h.decoded("From");
+  if (auto to = h.decoded("To"); !to.empty()) r.to = {to};
+  if (auto cc = h.decoded("Cc"); !cc.empty()) r.cc = {cc};
+  r.verdict = std::string(toString(scan.verdict));
+  r.spoof = spoof;
+  r.errors = scan.errors;
+  for (const auto& s : scan.files) {
     const auto& f = s.file;
-    Poco::JSON::Object::Ptr j = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    j->set("name", f.name);
-    j->set("path", f.path());
-    j->set("size", f.size);
-    j->set("md5", f.md5);
-    j->set("sha256", f.sha256);
-    j->set("true_type", f.type.mimeType);
-    j->set("description", f.type.description);
-    j->set("family", f.type.family);
-    j->set("extension", f.extension);
-    j->set("extension_mismatch", f.extensionMismatch);
-    j->set("selected", f.selected);
-    if (s.analysed || f.unreadable) {
-      j->set("verdict", std::string(toString(s.verdict)));
-    } else {
-      j->set("verdict", Poco::Dynamic::Var());  // not analysed: no verdict to give
-    }
-    std::string reason = f.reason;
-    std::vector<std::string> threats;
-    Poco::JSON::Array::Ptr analyzers = new Poco::JSON::Array;
+    report::ReportFile rf;
+    rf.name = f.name;
+    rf.path = f.path();
+    rf.size = static_cast<std::int64_t>(f.size);
+    rf.md5 = f.md5;
+    rf.sha256 = f.sha256;
+    rf.trueType = f.type.mimeType;
+    rf.description = f.type.description;
+    rf.family = f.type.family;
+    rf.extension = f.extension;
+    rf.extensionMismatch = f.extensionMismatch;
+    rf.selected = f.selected;
+    if (s.analysed || f.unreadable) rf.verdict = std::string(toString(s.verdict));
+    rf.reason = f.reason;
     for (const auto& a : s.answers) {
-      threats.insert(threats.end(), a.threats.begin(), a.threats.end());
-      if (reason.empty() && a.kind == VerdictKind::Unscanned) reason = a.analyzer + ": " + a.reason;
-      Poco::JSON::Object::Ptr aj = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-      aj->set("analyzer", a.analyzer);
-      aj->set("verdict", std::string(toString(a.kind)));
-      aj->set("score", a.score);
-      aj->set("threats", strings(a.threats));
-      if (!a.reportUrl.empty()) aj->set("report_url", a.reportUrl);
-      if (!a.reason.empty()) aj->set("reason", a.reason);
-      analyzers->add(aj);
+      if (rf.reason.empty() && a.kind == VerdictKind::Unscanned)
+        rf.reason = a.analyzer + ": " + a.reason;
+      rf.answers.push_back(
+          {a.analyzer, std::string(toString(a.kind)), a.score, a.threats, a.reportUrl, a.reason});
     }
-    j->set("reason", reason);
-    j->set("threats", strings(threats));
-    j->set("analyzers", analyzers);
-    files->add(j);
+    r.files.push_back(std::move(rf));
   }
-  o->set("files", files);
-  o->set("errors", strings(r.errors));
-  return o;
+  return r;
 }
 
-void printTable(const ScanReport& r, std::ostream& out) {
+void printTable(const ScanReport& r, const report::SpoofFinding& spoof, std::ostream& out) {
   out << "verdict: " << toString(r.verdict) << "\n";
+  if (spoof.spoofed) out << "spoofed: " << spoof.reason << "\n";
   out << std::left << std::setw(11) << "verdict" << std::setw(12) << "family" << std::setw(10)
       << "size" << std::setw(18) << "sha256"
       << "path\n";
@@ -139,11 +142,12 @@ int runScan(const std::vector<std::string>& args) {
     auto deadline = std::chrono::steady_clock::now() + setup.scanTimeout();
     auto report = scanMessage(message.bytes(), setup.extractor(), store, runners, deadline);
     for (auto& r : runners) r->stop();
+    auto headers = report::MessageHeaders::parse(message.bytes());
+    auto spoof = spoofCheck(cfg, headers);
     if (cl.has("json")) {
-      toJson(report)->stringify(std::cout);
-      std::cout << "\n";
+      std::cout << report::toJsonText(toReport(report, headers, spoof), 0) << "\n";
     } else {
-      printTable(report, std::cout);
+      printTable(report, spoof, std::cout);
     }
     switch (report.verdict) {
       case VerdictKind::Suspicious:

@@ -1,5 +1,5 @@
 // `bccsink serve`: wires configuration, database, spool, committer, listener and the
-// analysis workers, then waits for SIGTERM or SIGINT.
+// analysis workers and the reporter, then waits for SIGTERM or SIGINT.
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -22,6 +22,8 @@
 #include "Intake.h"
 #include "MessageQueue.h"
 #include "Pipeline.h"
+#include "ReportSetup.h"
+#include "Reporter.h"
 #include "SmtpServer.h"
 #include "Spool.h"
 
@@ -86,8 +88,10 @@ int runServe(const std::vector<std::string>& args) {
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
     Intake intake(spool, committer, {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname});
 
-    // Analysis: a wrong selection or hash list stops start-up here, before the listener.
+    // Analysis and reports: a wrong selection, hash list, template or trusted-relays file
+    // stops start-up here, before the listener.
     AnalysisSetup analysis(cfg);
+    ReportSetup reporting(cfg);
     sandbox::ContentStore store(cfg.dataDir + "/files");
     sandbox::PipelineSettings ps;
     ps.databaseUrl = cfg.effectiveDatabaseUrl();
@@ -108,6 +112,15 @@ int runServe(const std::vector<std::string>& args) {
     for (const auto& n : analysis.analyzerNames()) names += (names.empty() ? "" : ", ") + n;
     log.notice("analysis: %z workers, analyzers: %s", ps.workers,
                names.empty() ? std::string("none") : names);
+
+    report::Reporter reporter(reporting.reporterSettings(), reporting.templates(),
+                              reporting.deliverer());
+    reporter.start();
+    log.notice(
+        "reports: %s messages to %s%s", cfg.bccReportThreshold, reporting.receiverName(),
+        cfg.bccReportDigestInterval.count() > 0
+            ? ", a digest every " + std::to_string(cfg.bccReportDigestInterval.count()) + " s"
+            : std::string());
 
     ServerSettings st;
     st.socket = cfg.bccSocket;
@@ -139,6 +152,7 @@ int runServe(const std::vector<std::string>& args) {
     server.stop();
     committer.stop();
     pipeline.stop();
+    reporter.stop();
     log.notice("stopped");
   } catch (const Poco::Exception& e) {
     log.fatal("cannot start: %s", e.displayText());

@@ -19,6 +19,8 @@ const char* kUsage =
     "  queue list     list queued messages (--json, --check, --state S, --limit N)\n"
     "  queue show ID  show one message\n"
     "  scan FILE.eml  extract and analyse one message offline (--json)\n"
+    "  report show ID    print a message's report (--json, --mail)\n"
+    "  report resend ID  deliver a message's report again, now\n"
     "\n"
     "Every command takes --config FILE and --help; every configuration option can be\n"
     "given as --Name value (see `bccsink serve --help`).\n";
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "check-config") return bccsink::runCheckConfig(args);
   if (command == "queue") return bccsink::runQueue(args);
   if (command == "scan") return bccsink::runScan(args);
+  if (command == "report") return bccsink::runReport(args);
   std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -1,0 +1,135 @@
+#include "ReportQueue.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+
+#include "Columns.h"
+#include "Database.h"
+#include "MessageRecord.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+
+namespace bccsink::db {
+namespace {
+
+std::vector<std::string> ids(Statement& stmt) {
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::vector<std::string> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(text(rs, 0));
+  return out;
+}
+
+}  // namespace
+
+ReportQueue::ReportQueue(Database& db) : db_(db) {}
+
+std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::size_t limit) {
+  std::string owner = sink, checked = state::kChecked, failed = state::kFailed;
+  auto n = static_cast<std::int64_t>(limit);
+  Statement stmt = (db_.session() << "SELECT id FROM messages WHERE state IN (?, ?)"
+                                     " AND report_status IS NULL AND sink = ?"
+                                     " ORDER BY received_at, id LIMIT ?",
+                    use(checked), use(failed), use(owner), use(n));
+  return ids(stmt);
+}
+
+void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& spoofReason,
+                        bool due) {
+  std::string key = id, status = due ? report_status::kDue : report_status::kNone;
+  auto reason = nullIfEmpty(spoofReason);
+  int flag = spoofed ? 1 : 0;
+  WriteTransaction tx(db_);
+  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?, report_status = ?,"
+                   " report_attempts = 0, report_next_at = NULL, report_error = NULL"
+                   " WHERE id = ?",
+      use(flag), use(reason), use(status), use(key), now;
+  tx.commit();
+}
+
+std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t nowMs,
+                                          std::size_t limit) {
+  std::string owner = sink, status = report_status::kDue;
+  auto n = static_cast<std::int64_t>(limit);
+  std::int64_t t = nowMs;
+  Statement stmt = (db_.session() << "SELECT id FROM messages WHERE report_status = ?"
+                                     " AND sink = ? AND (report_next_at IS NULL OR"
+                                     " report_next_at <= ?) ORDER BY received_at, id LIMIT ?",
+                    use(status), use(owner), use(t), use(n));
+  return ids(stmt);
+}
+
+void ReportQueue::markSent(const std::vector<std::string>& list, const std::string& nowIso) {
+  if (list.empty()) return;
+  std::string key, at = nowIso, sent = report_status::kSent, checked = state::kChecked,
+                   reported = state::kReported;
+  WriteTransaction tx(db_);
+  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?, reported_at = ?,"
+                                     " report_error = NULL, report_next_at = NULL,"
+                                     " report_attempts = report_attempts + 1,"
+                                     " state = CASE WHEN state = ? THEN ? ELSE state END,"
+                                     " updated_at = ? WHERE id = ?",
+                    use(sent), use(at), use(checked), use(reported), use(at), use(key));
+  for (const auto& id : list) {
+    key = id;
+    stmt.execute();
+  }
+  tx.commit();
+}
+
+void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::string& error,
+                               std::int64_t nextMs) {
+  if (list.empty()) return;
+  std::string key, why = error;
+  std::int64_t next = nextMs;
+  WriteTransaction tx(db_);
+  Statement stmt = (db_.session() << "UPDATE messages SET report_attempts = report_attempts + 1,"
+                                     " report_error = ?, report_next_at = ? WHERE id = ?",
+                    use(why), use(next), use(key));
+  for (const auto& id : list) {
+    key = id;
+    stmt.execute();
+  }
+  tx.commit();
+}
+
+void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
+                                    const std::string& error) {
+  if (list.empty()) return;
+  std::string key, why = error, status = report_status::kUndeliverable;
+  WriteTransaction tx(db_);
+  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
+                                     " report_attempts = report_attempts + 1,"
+                                     " report_error = ?, report_next_at = NULL WHERE id = ?",
+                    use(status), use(why), use(key));
+  for (const auto& id : list) {
+    key = id;
+    stmt.execute();
+  }
+  tx.commit();
+}
+
+bool ReportQueue::requeue(const std::string& id) {
+  std::string key = id, due = report_status::kDue, checked = state::kChecked,
+              reported = state::kReported, failed = state::kFailed;
+  WriteTransaction tx(db_);
+  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
+                                     " report_attempts = 0, report_next_at = NULL,"
+                                     " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
+                                     " AND report_status IS NOT NULL",
+                    use(due), use(key), use(checked), use(reported), use(failed));
+  auto changed = stmt.execute();
+  tx.commit();
+  return changed > 0;
+}
+
+std::int64_t ReportQueue::countWithStatus(const std::string& status) {
+  std::string s = status;
+  std::int64_t n = 0;
+  db_.session() << "SELECT COUNT(*) FROM messages WHERE report_status = ?", use(s), into(n), now;
+  return n;
+}
+
+}  // namespace bccsink::db

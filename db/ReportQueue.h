@@ -1,0 +1,46 @@
+#pragma once
+// The reporter's side of the queue (DESIGN.md: checked -> reported). The reporter judges
+// each checked (or failed) message once: whether it is a spoof and whether it needs a
+// report; then it delivers what is due, retrying with back-off, and a message becomes
+// `reported` only after the server took the report. Every method is one transaction.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bccsink::db {
+
+class Database;
+
+class ReportQueue {
+ public:
+  explicit ReportQueue(Database& db);
+
+  // Ids of this sink's checked or failed messages the reporter has not judged yet,
+  // oldest first.
+  std::vector<std::string> unjudged(const std::string& sink, std::size_t limit);
+  // Records the judgement: the spoof finding and report_status none or due.
+  void judge(const std::string& id, bool spoofed, const std::string& spoofReason, bool due);
+  // Ids of this sink's messages whose report is due and whose next try has come, oldest
+  // first.
+  std::vector<std::string> due(const std::string& sink, std::int64_t nowMs, std::size_t limit);
+  // The server took the report: report_status sent, a checked message becomes reported
+  // (a failed one stays failed, its report sent).
+  void markSent(const std::vector<std::string>& ids, const std::string& nowIso);
+  // A try failed and another will come at nextMs: counts the attempt, keeps the error.
+  void markDeferred(const std::vector<std::string>& ids, const std::string& error,
+                    std::int64_t nextMs);
+  // The server refused the report for good (or tries ran out): report_status
+  // undeliverable with the error; `report resend` puts it back.
+  void markUndeliverable(const std::vector<std::string>& ids, const std::string& error);
+  // `report resend`: the message's report is due again at once, whatever it was.
+  // False when the message does not exist or is not checked, reported or failed.
+  bool requeue(const std::string& id);
+  // Messages per report_status of the messages judged so far (for `queue list`, metrics).
+  std::int64_t countWithStatus(const std::string& status);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace bccsink::db

@@ -1,0 +1,62 @@
+#pragma once
+// One message's report as plain data (DESIGN.md, "Data flow": one report per message):
+// who and what, the verdict, every file with each analyzer's answer, the spoof finding.
+// Built from the database (ReportBuilder) or from `bccsink scan`; rendered by ReportJson
+// and ReportMail. Every string is UTF-8 as decoded from the message, not yet escaped.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "SpoofCheck.h"
+
+namespace bccsink::report {
+
+struct AnalyzerAnswer {
+  std::string analyzer;  // "yara", "clamd", "vxcube", ...
+  std::string verdict;   // clean, suspicious, dangerous, unscanned
+  int score = 0;
+  std::vector<std::string> threats;
+  std::string reportUrl;  // the analyzer's own report, '' when it has none
+  std::string reason;     // why unscanned, '' otherwise
+};
+
+struct ReportFile {
+  std::string name;  // decoded file name
+  std::string path;  // inside archives and attached messages: "invoice.zip > a.exe"
+  std::int64_t size = 0;
+  std::string md5, sha256;  // '' when the bytes could not be read
+  std::string trueType, description, family;
+  std::string extension;
+  bool extensionMismatch = false;
+  bool selected = false;
+  std::string verdict;  // '' when not analysed
+  std::string reason;   // why not selected, or why unscanned
+  std::vector<AnalyzerAnswer> answers;
+};
+
+struct Report {
+  std::string id;  // the queue id; '' for `bccsink scan`
+  std::string state;
+  // The original message, from its headers (decoded).
+  std::string messageId, date, subject, from;
+  std::vector<std::string> to, cc;
+  // The copy as it reached bccsink: the envelope and the client that sent it.
+  std::string envelopeSender;
+  std::vector<std::string> envelopeRecipients;
+  std::string clientIp, helo;
+  // Where the original came from: the first hop the site's MTA recorded.
+  std::string originIp, originHelo;
+  std::string receivedAt, checkedAt;  // ISO 8601 UTC
+  std::string verdict;                // the worst of the files' (clean when none)
+  SpoofFinding spoof;                 // read back from the queue: spoofed and reason only
+  std::vector<ReportFile> files;
+  std::vector<std::string> errors;  // what could not be read
+  std::string failure;              // why the message failed, when it did
+};
+
+// Verdict order: clean < suspicious < dangerous; unscanned and '' rank below clean here
+// (unscanned never hides a worse verdict, DESIGN.md "Verdicts").
+int verdictRank(const std::string& verdict);
+
+}  // namespace bccsink::report

@@ -1,0 +1,20 @@
+#pragma once
+// A message's report from what the stages left in the database (the queue row, its files,
+// the cached verdicts) and the header section of its spooled copy.
+
+#include "MessageHeaders.h"
+#include "MessageRecord.h"
+#include "Report.h"
+
+namespace bccsink::db {
+class Database;
+}
+
+namespace bccsink::report {
+
+// The spoof finding is the row's (ReportQueue::judge); origin* stay '' (the caller that
+// parsed the Received chain fills them).
+Report buildReport(db::Database& db, const db::MessageRecord& message,
+                   const MessageHeaders& headers);
+
+}  // namespace bccsink::report

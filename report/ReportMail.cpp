@@ -1,0 +1,174 @@
+#include "ReportMail.h"
+
+#include <Poco/Base64Encoder.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Random.h>
+#include <Poco/Timestamp.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "ReportJson.h"
+#include "ReportView.h"
+
+namespace bccsink::report {
+namespace {
+
+std::string oneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? ' ' : c;
+  }
+  return out;
+}
+
+bool plainAscii(const std::string& s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) return false;
+  }
+  // "=?" could be read back as an encoded-word: encode it too.
+  return s.find("=?") == std::string::npos;
+}
+
+// Base64 of `bytes` in lines of 76 characters, CRLF line ends (RFC 2045 section 6.8).
+std::string base64Lines(const std::string& bytes) {
+  std::ostringstream out;
+  {
+    Poco::Base64Encoder enc(out);
+    enc.rdbuf()->setLineLength(76);
+    enc << bytes;
+    enc.close();
+  }
+  std::string text = out.str(), crlf;
+  for (char c : text) {
+    if (c == '\n') crlf += '\r';
+    crlf += c;
+  }
+  return crlf + "\r\n";
+}
+
+std::string boundary(const char* tag) {
+  Poco::Random random;
+  random.seed();
+  std::ostringstream b;
+  b << "=_bccsink_" << tag << "_" << std::hex << random.next() << random.next();
+  return b.str();  // "=_" never occurs in base64, the only encoding of the parts
+}
+
+std::string addressList(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& a : list) out += (out.empty() ? "" : ",\r\n ") + oneLine(a);
+  return out;
+}
+
+std::string compose(const std::string& subject, const Rendered& body, const std::string& json,
+                    const std::string& jsonName, const std::vector<std::string>& extraHeaders,
+                    const MailSettings& s, std::time_t now) {
+  auto mixed = boundary("mixed"), alt = boundary("alt");
+  Poco::Timestamp ts = Poco::Timestamp::fromEpochTime(now);
+  Poco::Random random;
+  random.seed();
+  std::ostringstream id;
+  id << "<" << std::hex << now << "." << random.next() << random.next() << ".bccsink@"
+     << (s.hostname.empty() ? "localhost" : oneLine(s.hostname)) << ">";
+
+  std::string m;
+  m += "From: bccsink <" + oneLine(s.from) + ">\r\n";
+  m += "To: " + addressList(s.to) + "\r\n";
+  m += "Subject: " + encodeHeaderText(subject, 9) + "\r\n";
+  m +=
+      "Date: " + Poco::DateTimeFormatter::format(ts, Poco::DateTimeFormat::RFC1123_FORMAT) + "\r\n";
+  m += "Message-ID: " + id.str() + "\r\n";
+  m += "Auto-Submitted: auto-generated\r\n";  // RFC 3834: no auto-replies to this
+  for (const auto& h : extraHeaders) m += h + "\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\n";
+  m += "This is a MIME message: a text and an HTML report, and the report as JSON.\r\n";
+  m += "\r\n--" + mixed + "\r\n";
+  m += "Content-Type: multipart/alternative; boundary=\"" + alt + "\"\r\n\r\n";
+  m += "--" + alt + "\r\n";
+  m += "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+  m += base64Lines(body.text);
+  m += "--" + alt + "\r\n";
+  m += "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+  m += base64Lines(body.html);
+  m += "--" + alt + "--\r\n";
+  m += "\r\n--" + mixed + "\r\n";
+  m += "Content-Type: application/json; name=\"" + jsonName + "\"\r\n";
+  m += "Content-Disposition: attachment; filename=\"" + jsonName + "\"\r\n";
+  m += "Content-Transfer-Encoding: base64\r\n\r\n";
+  m += base64Lines(json);
+  m += "--" + mixed + "--\r\n";
+  return m;
+}
+
+}  // namespace
+
+std::string encodeHeaderText(const std::string& utf8, std::size_t used) {
+  auto text = oneLine(utf8);
+  if (plainAscii(text) && used + text.size() <= 998) return text;
+  // Encoded-words of at most 75 characters (RFC 2047 section 2), each holding whole UTF-8
+  // characters (section 5: a word must not split a character), joined by folding white
+  // space, which a reader drops between adjacent encoded-words (section 6.2).
+  const std::size_t maxChunk = 45;  // bytes: base64 of 45 is 60, + "=?utf-8?B?" "?=" = 72
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t end = std::min(text.size(), i + maxChunk);
+    while (end < text.size() && end > i + 1 &&
+           (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+      --end;  // back to the start of a character
+    }
+    std::ostringstream b64;
+    {
+      Poco::Base64Encoder enc(b64);
+      enc.rdbuf()->setLineLength(0);
+      enc << text.substr(i, end - i);
+      enc.close();
+    }
+    out += (out.empty() ? "" : "\r\n ") + std::string("=?utf-8?B?") + b64.str() + "?=";
+    i = end;
+  }
+  return out;
+}
+
+std::string composeReportMail(const Report& r, const Templates& templates, const MailSettings& s,
+                              std::time_t now) {
+  std::string subject = "[bccsink] " + r.verdict;
+  if (r.spoof.spoofed) subject += ", spoofed";
+  std::string original = r.subject.empty() ? "(no subject)" : r.subject;
+  if (original.size() > 200) original = original.substr(0, 200) + "...";
+  subject += ": " + original;
+  std::vector<std::string> extra = {
+      "X-Bccsink-Verdict: " + oneLine(r.verdict),
+      "X-Bccsink-Spoofed: " + std::string(r.spoof.spoofed ? "yes" : "no")};
+  if (!r.id.empty()) extra.push_back("X-Bccsink-Queue-Id: " + oneLine(r.id));
+  return compose(subject, renderReport(r, templates), toJsonText(r), "report.json", extra, s, now);
+}
+
+std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
+                              const std::string& until, const Templates& templates,
+                              const MailSettings& s, std::time_t now) {
+  int dangerous = 0, suspicious = 0, spoofed = 0;
+  Poco::JSON::Array::Ptr all = new Poco::JSON::Array;
+  for (const auto& r : reports) {
+    dangerous += r.verdict == "dangerous";
+    suspicious += r.verdict == "suspicious";
+    spoofed += r.spoof.spoofed;
+    all->add(toJson(r));
+  }
+  std::ostringstream json;
+  Poco::JSON::Stringifier::stringify(all, json, 2);
+  std::string subject = "[bccsink] digest: " + std::to_string(reports.size()) + " messages (" +
+                        std::to_string(dangerous) + " dangerous, " + std::to_string(suspicious) +
+                        " suspicious, " + std::to_string(spoofed) + " spoofed)";
+  return compose(subject, renderDigest(reports, since, until, templates), json.str(),
+                 "reports.json", {"X-Bccsink-Digest: " + std::to_string(reports.size())}, s, now);
+}
+
+}  // namespace bccsink::report

@@ -1,0 +1,36 @@
+#pragma once
+// The report as a mail (RFC 5322, MIME): multipart/mixed of a multipart/alternative
+// (text/plain, text/html) and the JSON as an attachment. Headers are built here, never by
+// a template, and every value that comes from a message is one line (CR, LF and other
+// controls removed) and RFC 2047-encoded when it is not plain ASCII: nothing an attacker
+// writes in a subject or file name can add a header.
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "Report.h"
+#include "Templates.h"
+
+namespace bccsink::report {
+
+struct MailSettings {
+  std::string from;             // BccReporterAddress
+  std::vector<std::string> to;  // BccReportRecipientAddress
+  std::string hostname;         // for Message-ID
+};
+
+// Subject: "[bccsink] dangerous: <the message's subject>" (spoofed too when it is one).
+std::string composeReportMail(const Report& report, const Templates& templates,
+                              const MailSettings& settings, std::time_t now);
+// Subject: "[bccsink] digest: N messages (D dangerous, S suspicious, P spoofed)".
+std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
+                              const std::string& until, const Templates& templates,
+                              const MailSettings& settings, std::time_t now);
+
+// A header value as RFC 2047 encoded-words (UTF-8, B encoding) when it holds anything but
+// printable ASCII, else as is; control characters removed first. `used` is the length of
+// the header line before the value, for folding (RFC 5322 section 2.1.1: 78 characters).
+std::string encodeHeaderText(const std::string& utf8, std::size_t used);
+
+}  // namespace bccsink::report

@@ -1,0 +1,181 @@
+#include "ReportView.h"
+
+#include <kainjow/mustache.hpp>
+#include <stdexcept>
+
+namespace bccsink::report {
+namespace {
+
+using kainjow::mustache::data;
+using kainjow::mustache::mustache;
+
+#ifndef BCCSINK_VERSION
+#define BCCSINK_VERSION "0"
+#endif
+
+// A value for a text part: one line (every control character becomes a space).
+std::string textEscape(const std::string& s) {
+  std::string out = s;
+  for (auto& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+// A value for the HTML part: markup-free, also inside attribute values.
+std::string htmlEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (char c : textEscape(s)) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& list, const std::string& sep) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+// Only non-empty strings are set: an empty string is still "true" to a mustache section.
+void setIf(data& d, const std::string& key, const std::string& value) {
+  if (!value.empty()) d.set(key, value);
+}
+
+data strings(const std::vector<std::string>& list) {
+  data l{data::type::list};
+  for (const auto& s : list) l.push_back(data{s});
+  return l;
+}
+
+data fileView(const ReportFile& f) {
+  data d;
+  d.set("name", f.name);
+  d.set("path", f.path);
+  d.set("size", std::to_string(f.size));
+  d.set("md5", f.md5.empty() ? "-" : f.md5);
+  d.set("sha256", f.sha256.empty() ? "-" : f.sha256);
+  d.set("true_type", f.trueType);
+  d.set("description", f.description);
+  d.set("family", f.family);
+  d.set("extension", f.extension);
+  d.set("mismatch", f.extensionMismatch);
+  std::string verdict = f.verdict.empty() ? (f.selected ? "pending" : "not analysed") : f.verdict;
+  d.set("verdict_text", verdict);
+  d.set("verdict_class", f.verdict.empty() ? "unscanned" : f.verdict);
+  d.set("flagged", verdictRank(f.verdict) >= 2);
+  setIf(d, "reason", f.reason);
+  std::vector<std::string> all;
+  data answers{data::type::list};
+  for (const auto& a : f.answers) {
+    data ad;
+    ad.set("analyzer", a.analyzer);
+    ad.set("verdict", a.verdict);
+    if (a.score > 0) ad.set("score", std::to_string(a.score));
+    setIf(ad, "threats", join(a.threats, ", "));
+    setIf(ad, "report_url", a.reportUrl);
+    setIf(ad, "reason", a.reason);
+    answers.push_back(ad);
+    all.insert(all.end(), a.threats.begin(), a.threats.end());
+  }
+  d.set("answers", answers);
+  setIf(d, "threats", join(all, ", "));
+  return d;
+}
+
+data reportView(const Report& r) {
+  data d;
+  d.set("version", BCCSINK_VERSION);
+  d.set("id", r.id.empty() ? "-" : r.id);
+  d.set("verdict", r.verdict);
+  d.set("spoofed", r.spoof.spoofed);
+  setIf(d, "spoof_reason", r.spoof.reason);
+  d.set("subject", r.subject.empty() ? "(no subject)" : r.subject);
+  d.set("from", r.from);
+  d.set("to", strings(r.to));
+  d.set("cc", strings(r.cc));
+  d.set("date", r.date);
+  d.set("message_id", r.messageId);
+  d.set("envelope_sender", r.envelopeSender.empty() ? "<>" : r.envelopeSender);
+  d.set("envelope_recipients", join(r.envelopeRecipients, ", "));
+  d.set("has_origin", !r.originIp.empty());
+  d.set("origin_ip", r.originIp);
+  d.set("origin_helo", r.originHelo.empty() ? "unknown" : r.originHelo);
+  d.set("client_ip", r.clientIp);
+  d.set("helo", r.helo);
+  d.set("received_at", r.receivedAt);
+  d.set("checked_at", r.checkedAt);
+  setIf(d, "failure", r.failure);
+  d.set("file_count", std::to_string(r.files.size()));
+  data files{data::type::list};
+  for (const auto& f : r.files) files.push_back(fileView(f));
+  d.set("files", files);
+  d.set("has_errors", !r.errors.empty());
+  d.set("errors", strings(r.errors));
+  return d;
+}
+
+std::string render(const Templates& templates, const char* name, const data& view,
+                   std::string (*escape)(const std::string&)) {
+  mustache m(templates.get(name));
+  m.set_custom_escape(escape);
+  auto out = m.render(view);
+  if (!m.is_valid()) throw std::runtime_error(std::string(name) + ": " + m.error_message());
+  return out;
+}
+
+// Template lines that only held a section tag leave blank lines behind (this mustache
+// does not drop "standalone" tag lines): at most one blank line in a row is kept.
+std::string tidyText(const std::string& text) {
+  std::string out;
+  int newlines = 0;
+  for (char c : text) {
+    newlines = c == '\n' ? newlines + 1 : 0;
+    if (newlines <= 2) out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Rendered renderReport(const Report& report, const Templates& templates) {
+  auto view = reportView(report);
+  return {tidyText(render(templates, Templates::kReportText, view, textEscape)),
+          render(templates, Templates::kReportHtml, view, htmlEscape)};
+}
+
+Rendered renderDigest(const std::vector<Report>& reports, const std::string& since,
+                      const std::string& until, const Templates& templates) {
+  data view;
+  view.set("version", BCCSINK_VERSION);
+  view.set("count", std::to_string(reports.size()));
+  view.set("since", since);
+  view.set("until", until);
+  data list{data::type::list};
+  for (const auto& r : reports) list.push_back(reportView(r));
+  view.set("reports", list);
+  return {tidyText(render(templates, Templates::kDigestText, view, textEscape)),
+          render(templates, Templates::kDigestHtml, view, htmlEscape)};
+}
+
+}  // namespace bccsink::report

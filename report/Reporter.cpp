@@ -1,0 +1,229 @@
+#include "Reporter.h"
+
+#include <Poco/Logger.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "Clock.h"
+#include "Database.h"
+#include "MessageHeaders.h"
+#include "MessageQueue.h"
+#include "ReceivedHeader.h"
+#include "ReportBuilder.h"
+#include "ReportQueue.h"
+
+namespace bccsink::report {
+namespace {
+
+using std::chrono::milliseconds;
+
+Poco::Logger& log() {
+  return Poco::Logger::get("bccsink.report");
+}
+
+std::string errorText(const std::exception& e) {
+  return e.what();
+}
+
+// The first Received header below the ones skipped: the hop at which the site's MTA took
+// the original message, i.e. where it came from.
+void setOrigin(Report& r, const MessageHeaders& h, std::size_t skip) {
+  auto hops = h.all("Received");
+  if (hops.size() <= skip) return;
+  auto hop = parseReceived(hops[skip]);
+  r.originIp = hop.ip;
+  r.originHelo = hop.helo;
+}
+
+}  // namespace
+
+milliseconds reportRetryDelay(int attempts, milliseconds base, milliseconds cap) {
+  auto d = base;
+  for (int i = 1; i < attempts && d < cap; ++i) d *= 2;
+  return std::min(d, cap);
+}
+
+Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliver)
+    : settings_(std::move(settings)),
+      templates_(std::move(templates)),
+      deliver_(std::move(deliver)),
+      spoof_(settings_.spoof),
+      lastDigest_(std::chrono::steady_clock::now()),
+      lastDigestIso_(db::isoNow()) {
+  if (verdictRank(settings_.threshold) < 2) {
+    throw std::invalid_argument("BccReportThreshold: must be suspicious or dangerous, not '" +
+                                settings_.threshold + "'");
+  }
+}
+
+Reporter::~Reporter() {
+  stop();
+}
+
+void Reporter::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Reporter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reporter::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Reporter::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      runOnce();
+    } catch (const std::exception& e) {
+      // The database was busy or gone for a moment: the next round tries again, and
+      // nothing was marked that did not happen.
+      log().error("report round: %s", errorText(e));
+      db_.reset();
+    }
+    lock.lock();
+    cv_.wait_for(lock, settings_.idlePoll, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+std::size_t Reporter::runOnce() {
+  if (!db_) db_ = std::make_unique<db::Database>(settings_.databaseUrl);
+  judgeNew(*db_);
+  return deliverDue(*db_);
+}
+
+Report Reporter::load(db::Database& db, const db::MessageRecord& m, const std::string& spoolDir,
+                      std::size_t skipTopReceived) {
+  MessageHeaders h;
+  std::string unreadable;
+  try {
+    h = MessageHeaders::read((std::filesystem::path(spoolDir) / m.spoolFile).string());
+  } catch (const std::exception& e) {
+    unreadable = errorText(e);
+  }
+  auto r = buildReport(db, m, h);
+  setOrigin(r, h, skipTopReceived);
+  if (!unreadable.empty()) r.errors.push_back(unreadable);
+  return r;
+}
+
+std::size_t Reporter::judgeNew(db::Database& db) {
+  db::MessageQueue queue(db);
+  db::ReportQueue reports(db);
+  const int threshold = verdictRank(settings_.threshold);
+  std::size_t judged = 0;
+  for (const auto& id : reports.unjudged(settings_.owner, settings_.batch)) {
+    auto m = queue.find(id);
+    if (!m) continue;
+    SpoofFinding finding;
+    try {
+      auto h =
+          MessageHeaders::read((std::filesystem::path(settings_.spoolDir) / m->spoolFile).string());
+      SpoofInput in;
+      in.envelopeSender = m->sender;
+      // Not the envelope recipients: those are the BCC address, not the original's.
+      in.from = h.all("From");
+      in.to = h.all("To");
+      in.cc = h.all("Cc");
+      in.received = h.all("Received");
+      finding = spoof_.check(in);
+    } catch (const std::exception& e) {
+      // No spool file (an administrator removed it): judged on its verdict alone.
+      log().warning("report id=%s: no spoof check: %s", id, errorText(e));
+    }
+    bool failed = m->state == db::state::kFailed;
+    bool due = failed || finding.spoofed || verdictRank(m->verdict) >= threshold;
+    reports.judge(id, finding.spoofed, finding.reason, due);
+    if (finding.spoofed) log().notice("spoofed id=%s: %s", id, finding.reason);
+    ++judged;
+  }
+  return judged;
+}
+
+std::size_t Reporter::deliverDue(db::Database& db) {
+  db::MessageQueue queue(db);
+  db::ReportQueue reports(db);
+  auto now = std::chrono::steady_clock::now();
+  if (settings_.digestInterval.count() > 0 && now - lastDigest_ < settings_.digestInterval) {
+    return 0;  // the digest is not due yet
+  }
+  auto ids = reports.due(settings_.owner, db::nowMs(), settings_.batch);
+  if (ids.empty()) return 0;
+  std::size_t sent = 0;
+  if (settings_.digestInterval.count() > 0) {
+    std::vector<Report> list;
+    for (const auto& id : ids) {
+      if (auto m = queue.find(id)) {
+        list.push_back(load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived));
+      }
+    }
+    auto until = db::isoNow();
+    auto mail = composeDigestMail(list, lastDigestIso_, until, templates_, settings_.mail,
+                                  std::time(nullptr));
+    auto result = deliver_(mail);
+    record(db, ids, result);
+    if (result.ok()) {
+      lastDigest_ = now;
+      lastDigestIso_ = until;
+      sent = ids.size();
+    }
+    return sent;
+  }
+  for (const auto& id : ids) {
+    auto m = queue.find(id);
+    if (!m) continue;
+    auto r = load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived);
+    auto result = deliver_(composeReportMail(r, templates_, settings_.mail, std::time(nullptr)));
+    record(db, {id}, result);
+    if (result.ok()) ++sent;
+    if (result.outcome == Outcome::TempFail) break;  // the receiver is down: wait for it
+  }
+  return sent;
+}
+
+void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
+                      const DeliveryResult& r) {
+  db::ReportQueue reports(db);
+  const std::string list = ids.size() == 1 ? ids[0] : std::to_string(ids.size()) + " messages";
+  switch (r.outcome) {
+    case Outcome::Ok:
+      reports.markSent(ids, db::isoNow());
+      for (const auto& id : ids) log().information("reported id=%s: %s", id, r.receipt);
+      for (const auto& x : r.rejected) {
+        log().warning("report %s: recipient %s refused: %s", list, x.address, x.reply);
+      }
+      break;
+    case Outcome::TempFail: {
+      // Every message of the batch waits as long as the one tried most often.
+      int attempts = 1;
+      db::MessageQueue queue(db);
+      if (auto m = queue.find(ids.front())) attempts = m->reportAttempts + 1;
+      auto next =
+          db::nowMs() + reportRetryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
+      reports.markDeferred(ids, r.reason, next);
+      log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);
+      break;
+    }
+    case Outcome::PermFail:
+      reports.markUndeliverable(ids, r.reason);
+      log().error("report %s undeliverable: %s (bccsink report resend ID tries again)", list,
+                  r.reason);
+      break;
+  }
+}
+
+}  // namespace bccsink::report

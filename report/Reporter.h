@@ -1,0 +1,95 @@
+#pragma once
+// The daemon's report stage (DESIGN.md, "Data flow": checked -> reported). One thread
+// takes the sink's checked (and failed) messages from the queue, judges each once (the
+// spoof check on its Received chain; whether its verdict reaches BccReportThreshold), and
+// delivers the reports that are due: one mail per message, or one digest per
+// BccReportDigestInterval listing every message since the last. A message is `reported`
+// only once the receiver took the mail; a temporary failure is retried with back-off (the
+// queue shows the error), a permanent one leaves the report `undeliverable` until
+// `bccsink report resend`.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "Outcome.h"
+#include "Report.h"
+#include "ReportMail.h"
+#include "SpoofCheck.h"
+#include "Templates.h"
+
+namespace bccsink::db {
+class Database;
+struct MessageRecord;
+}  // namespace bccsink::db
+
+namespace bccsink::report {
+
+struct ReporterSettings {
+  std::string databaseUrl;
+  std::string spoolDir;
+  std::string owner;                       // this sink: it reports the messages it received
+  std::string threshold = "suspicious";    // BccReportThreshold: suspicious or dangerous
+  std::chrono::seconds digestInterval{0};  // BccReportDigestInterval; 0 = a mail per message
+  SpoofSettings spoof;                     // skipTopReceived: bccsink's own Received header
+  MailSettings mail;
+  std::chrono::milliseconds retryBase{std::chrono::seconds(30)};  // then doubling
+  std::chrono::milliseconds retryCap{std::chrono::hours(1)};
+  std::chrono::milliseconds idlePoll{1000};
+  std::size_t batch = 200;  // messages judged or delivered per round
+};
+
+// Hands one finished mail to the administrator's receiver (SmtpClient or Maildir).
+using Deliver = std::function<DeliveryResult(const std::string& mail)>;
+
+class Reporter {
+ public:
+  Reporter(ReporterSettings settings, Templates templates, Deliver deliver);
+  ~Reporter();  // stop()
+  Reporter(const Reporter&) = delete;
+  Reporter& operator=(const Reporter&) = delete;
+
+  void start();
+  void stop();
+  // Something may be due now (a message was checked, a resend was asked for).
+  void wake();
+  // One round on the caller's thread (tests, and the thread's own loop): judges what is
+  // new, delivers what is due. Returns the number of messages reported.
+  std::size_t runOnce();
+
+  // A message's report as the database and its spool file give it (spoof finding from
+  // the queue, origin from the Received chain).
+  static Report load(db::Database& db, const db::MessageRecord& message,
+                     const std::string& spoolDir, std::size_t skipTopReceived);
+
+ private:
+  void loop();
+  std::size_t judgeNew(db::Database& db);
+  std::size_t deliverDue(db::Database& db);
+  void record(db::Database& db, const std::vector<std::string>& ids, const DeliveryResult& r);
+
+  ReporterSettings settings_;
+  Templates templates_;
+  Deliver deliver_;
+  SpoofCheck spoof_;
+  std::unique_ptr<db::Database> db_;  // the thread's own session (runOnce opens it)
+  std::chrono::steady_clock::time_point lastDigest_;
+  std::string lastDigestIso_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+// 30 s, 60 s, 120 s... up to the cap: the wait after the n-th failed try (n >= 1).
+std::chrono::milliseconds reportRetryDelay(int attempts, std::chrono::milliseconds base,
+                                           std::chrono::milliseconds cap);
+
+}  // namespace bccsink::report

@@ -1,0 +1,99 @@
+// `bccsink report show|resend ID`: one message's report as the administrator gets it, and
+// sending it again. `resend` delivers at once from this process, so the administrator
+// sees the receiver's answer; the daemon's reporter is not involved.
+
+#include <Poco/Net/SSLManager.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "Clock.h"
+#include "Commands.h"
+#include "Config.h"
+#include "Database.h"
+#include "MessageQueue.h"
+#include "ReportJson.h"
+#include "ReportMail.h"
+#include "ReportQueue.h"
+#include "ReportSetup.h"
+#include "ReportView.h"
+#include "Reporter.h"
+
+namespace bccsink {
+namespace {
+
+const char* kHelp =
+    "usage: bccsink report show ID [--json] [--mail]\n"
+    "       bccsink report resend ID\n"
+    "       (both take --config FILE and --Name value, e.g. --DataDir DIR)\n\n"
+    "show:   the report of one message as text (--json: as JSON; --mail: the whole mail\n"
+    "        as it would be sent, MIME and all).\n"
+    "resend: builds the report again and delivers it now to BccReportRecipientAddress\n"
+    "        (BccSmtpServer, or BccReportMaildir); prints the receiver's answer. Exit 0\n"
+    "        when it was taken, 1 when not (the message's report stays as it was).\n";
+
+}  // namespace
+
+int runReport(const std::vector<std::string>& args) {
+  try {
+    auto cl = parseCommandLine(args, {"json", "mail"}, {});
+    if (cl.help || cl.positional.size() != 2 ||
+        (cl.positional[0] != "show" && cl.positional[0] != "resend")) {
+      std::cout << kHelp;
+      return cl.help ? 0 : 2;
+    }
+    auto cfg = loadConfig(cl.configPath, cl.overrides);
+    Poco::Net::initializeSSL();
+    ReportSetup setup(cfg);
+    db::Database database(cfg.effectiveDatabaseUrl());
+    database.migrate();
+    db::MessageQueue queue(database);
+    const auto& id = cl.positional[1];
+    auto m = queue.find(id);
+    if (!m) {
+      std::cerr << "bccsink: no message " << id << "\n";
+      return 1;
+    }
+    if (m->state == db::state::kPending || m->state == db::state::kAnalyzing) {
+      std::cerr << "bccsink: message " << id << " is " << m->state
+                << ": its report exists once it is checked\n";
+      return 1;
+    }
+    auto settings = setup.reporterSettings();
+    auto r =
+        report::Reporter::load(database, *m, settings.spoolDir, settings.spoof.skipTopReceived);
+    if (cl.positional[0] == "show") {
+      if (cl.has("json")) {
+        std::cout << report::toJsonText(r) << "\n";
+      } else if (cl.has("mail")) {
+        std::cout << report::composeReportMail(r, setup.templates(), settings.mail,
+                                               std::time(nullptr));
+      } else {
+        std::cout << report::renderReport(r, setup.templates()).text;
+      }
+      return 0;
+    }
+    auto mail = report::composeReportMail(r, setup.templates(), settings.mail, std::time(nullptr));
+    auto result = setup.deliverer()(mail);
+    if (!result.ok()) {
+      std::cerr << "bccsink: report " << id << " not delivered (" << toString(result.outcome)
+                << ") via " << setup.receiverName() << ": " << result.reason << "\n";
+      return 1;
+    }
+    db::ReportQueue(database).markSent({id}, db::isoNow());
+    std::cout << "report " << id << " delivered via " << setup.receiverName() << ": "
+              << result.receipt << "\n";
+    for (const auto& x : result.rejected) {
+      std::cout << "  refused by the server: " << x.address << ": " << x.reply << "\n";
+    }
+    return 0;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "bccsink: " << e.displayText() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace bccsink

@@ -1,0 +1,109 @@
+#include "ReportQueue.h"
+
+#include <gtest/gtest.h>
+
+#include "../TempDir.h"
+#include "Database.h"
+#include "MessageQueue.h"
+
+using namespace bccsink;
+
+namespace {
+
+db::MessageRecord record(const std::string& id, const std::string& sink = "sink-a") {
+  db::MessageRecord r;
+  r.id = id;
+  r.sink = sink;
+  r.receivedAt = "2026-11-30T04:00:00.000Z";
+  r.sender = "alice@example.org";
+  r.recipients = {{"watch@bcc.test", "", ""}};
+  r.clientIp = "127.0.0.1";
+  r.helo = "mta.test";
+  r.size = 10;
+  r.sha256 = std::string(64, 'a');
+  r.spoolFile = id + ".eml";
+  return r;
+}
+
+class ReportQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { database.migrate(); }
+
+  // Puts the message through a claim to `checked` with this verdict.
+  void check(const std::string& id, const std::string& verdict) {
+    auto m = queue.claimNext("sink-a", 1000, 2000, "2026-11-30T04:00:01.000Z");
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->id, id);
+    ASSERT_TRUE(queue.markChecked(id, "sink-a", verdict, "2026-11-30T04:00:02.000Z"));
+  }
+
+  test::TempDir dir;
+  db::Database database{"sqlite:" + (dir / "q.db")};
+  db::MessageQueue queue{database};
+  db::ReportQueue reports{database};
+};
+
+}  // namespace
+
+TEST_F(ReportQueueTest, OnlyCheckedAndFailedMessagesOfThisSinkWaitToBeJudged) {
+  queue.insertPending({record("01A"), record("01B"), record("01C"), record("01D", "sink-b")});
+  check("01A", "clean");
+  queue.markFailed("01B", "poison", "unscanned", "2026-11-30T04:00:03.000Z");
+  EXPECT_EQ(reports.unjudged("sink-a", 10), (std::vector<std::string>{"01A", "01B"}));
+  EXPECT_TRUE(reports.unjudged("sink-b", 10).empty());  // 01D is still pending
+  reports.judge("01A", false, "", false);
+  EXPECT_EQ(reports.unjudged("sink-a", 10), (std::vector<std::string>{"01B"}));
+  auto m = queue.find("01A");
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->judged);
+  EXPECT_EQ(m->reportStatus, "none");
+  EXPECT_EQ(m->state, "checked");  // nothing to report: it stays checked
+}
+
+TEST_F(ReportQueueTest, ADueReportIsRetriedAtItsTimeAndSentMakesTheMessageReported) {
+  queue.insertPending({record("01A")});
+  check("01A", "dangerous");
+  reports.judge("01A", true, "hop 2 came from 203.0.113.9", true);
+  EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
+  reports.markDeferred({"01A"}, "421 4.3.2 try later", 5000);
+  EXPECT_TRUE(reports.due("sink-a", 4999, 10).empty());
+  EXPECT_EQ(reports.due("sink-a", 5000, 10), (std::vector<std::string>{"01A"}));
+  auto m = queue.find("01A");
+  EXPECT_EQ(m->reportAttempts, 1);
+  EXPECT_EQ(m->reportError, "421 4.3.2 try later");
+  EXPECT_TRUE(m->spoofed);
+  EXPECT_EQ(m->spoofReason, "hop 2 came from 203.0.113.9");
+  reports.markSent({"01A"}, "2026-11-30T04:01:00.000Z");
+  m = queue.find("01A");
+  EXPECT_EQ(m->state, "reported");
+  EXPECT_EQ(m->reportStatus, "sent");
+  EXPECT_EQ(m->reportAttempts, 2);
+  EXPECT_EQ(m->reportedAt, "2026-11-30T04:01:00.000Z");
+  EXPECT_TRUE(m->reportError.empty());
+  EXPECT_TRUE(reports.due("sink-a", 99999, 10).empty());
+}
+
+TEST_F(ReportQueueTest, AFailedMessageKeepsItsStateWhenItsReportIsSent) {
+  queue.insertPending({record("01A")});
+  queue.markFailed("01A", "poison", "unscanned", "2026-11-30T04:00:03.000Z");
+  reports.judge("01A", false, "", true);
+  reports.markSent({"01A"}, "2026-11-30T04:01:00.000Z");
+  auto m = queue.find("01A");
+  EXPECT_EQ(m->state, "failed");
+  EXPECT_EQ(m->reportStatus, "sent");
+}
+
+TEST_F(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOthers) {
+  queue.insertPending({record("01A"), record("01B")});
+  check("01A", "suspicious");
+  reports.judge("01A", false, "", true);
+  reports.markUndeliverable({"01A"}, "550 5.1.1 no such user");
+  EXPECT_TRUE(reports.due("sink-a", 99999, 10).empty());
+  EXPECT_EQ(queue.find("01A")->reportStatus, "undeliverable");
+  EXPECT_EQ(reports.countWithStatus("undeliverable"), 1);
+  EXPECT_TRUE(reports.requeue("01A"));
+  EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
+  EXPECT_EQ(queue.find("01A")->reportAttempts, 0);
+  EXPECT_FALSE(reports.requeue("01B"));  // pending: not judged, nothing to resend
+  EXPECT_FALSE(reports.requeue("nope"));
+}
