@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install the dependencies, build Release,
 # and run bccsink in the foreground on 127.0.0.1:2525 with etc/bccsink.conf and its
-# data under ./var, YARA on, clamd when it runs. Stop it with Ctrl-C.
+# data under ./var, YARA on, clamd when it runs; reports go to the Maildir
+# ./var/reports (new/ holds one mail per report). Stop it with Ctrl-C.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,4 +22,5 @@ if [ -S /run/clamav/clamd.ctl ]; then
   echo "deploy/run.sh: clamd is running: UseClamd yes" >&2
   analyzers=(--UseClamd yes --ClamdSocket unix:/run/clamav/clamd.ctl)
 fi
+echo "deploy/run.sh: reports are written to $root/var/reports/new/ (no BccSmtpServer)" >&2
 exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "${analyzers[@]}" "$@"
