@@ -1,5 +1,6 @@
 #include "Reporter.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
 #include <algorithm>
@@ -34,6 +35,18 @@ void setOrigin(Report& r, const MessageHeaders& h, std::size_t skip) {
   auto hop = parseReceived(hops[skip]);
   r.originIp = hop.ip;
   r.originHelo = hop.helo;
+}
+
+// The receiver's answer; a receiver that throws (it should not) counts as a transient
+// failure, so the report is tried again instead of the round being lost.
+DeliveryResult safely(const Deliver& deliver, const std::string& mail) {
+  try {
+    return deliver(mail);
+  } catch (const Poco::Exception& e) {
+    return {Outcome::TempFail, e.displayText(), {}, {}, {}};
+  } catch (const std::exception& e) {
+    return {Outcome::TempFail, e.what(), {}, {}, {}};
+  }
 }
 
 }  // namespace
@@ -174,7 +187,7 @@ std::size_t Reporter::deliverDue(db::Database& db) {
     auto until = db::isoNow();
     auto mail = composeDigestMail(list, lastDigestIso_, until, templates_, settings_.mail,
                                   std::time(nullptr));
-    auto result = deliver_(mail);
+    auto result = safely(deliver_, mail);
     record(db, ids, result);
     if (result.ok()) {
       lastDigest_ = now;
@@ -186,8 +199,22 @@ std::size_t Reporter::deliverDue(db::Database& db) {
   for (const auto& id : ids) {
     auto m = queue.find(id);
     if (!m) continue;
-    auto r = load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived);
-    auto result = deliver_(composeReportMail(r, templates_, settings_.mail, std::time(nullptr)));
+    std::string mail;
+    try {
+      auto r = load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived);
+      mail = composeReportMail(r, templates_, settings_.mail, std::time(nullptr));
+    } catch (const Poco::Exception& e) {
+      // One report that cannot be built (a template error, say) must not hold up the
+      // others: it is set aside with the reason; `report resend` tries it again.
+      reports.markUndeliverable({id}, "cannot build the report: " + e.displayText());
+      log().error("report id=%s: cannot build it: %s", id, e.displayText());
+      continue;
+    } catch (const std::exception& e) {
+      reports.markUndeliverable({id}, "cannot build the report: " + errorText(e));
+      log().error("report id=%s: cannot build it: %s", id, errorText(e));
+      continue;
+    }
+    auto result = safely(deliver_, mail);
     record(db, {id}, result);
     if (result.ok()) ++sent;
     if (result.outcome == Outcome::TempFail) break;  // the receiver is down: wait for it

@@ -1,0 +1,205 @@
+#include "Reporter.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "../TempDir.h"
+#include "Clock.h"
+#include "Database.h"
+#include "MessageHeaders.h"
+#include "MessageQueue.h"
+
+using namespace bccsink;
+using namespace bccsink::report;
+
+namespace {
+
+// A receiver that keeps what it was given and answers as told.
+struct Inbox {
+  std::vector<std::string> mails;
+  std::vector<Outcome> answers;  // consumed in order; Ok once empty
+  Deliver deliver() {
+    return [this](const std::string& mail) {
+      mails.push_back(mail);
+      DeliveryResult r;
+      if (!answers.empty()) {
+        r.outcome = answers.front();
+        answers.erase(answers.begin());
+        r.reason = r.outcome == Outcome::Ok ? "" : "421 4.3.2 try later";
+      }
+      if (r.ok()) r.receipt = "250 2.0.0 queued";
+      return r;
+    };
+  }
+};
+
+class ReporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    database.migrate();
+    std::filesystem::create_directories(spool);
+  }
+
+  // A message the listener took (its own Received on top) that the workers checked.
+  void add(const std::string& id, const std::string& verdict, const std::string& headers,
+           const std::string& sender = "alice@example.org") {
+    std::ofstream(spool + "/" + id + ".eml")
+        << "Received: from mta.example.com (unknown [127.0.0.1])\r\n\tby sink.test; Mon, 30 "
+           "Nov 2026 02:00:00 +0000\r\n"
+        << headers << "\r\nbody\r\n";
+    db::MessageRecord r;
+    r.id = id;
+    r.sink = "sink-a";
+    r.receivedAt = "2026-11-30T02:00:00.000Z";
+    r.sender = sender;
+    r.recipients = {{"watch@bcc.test", "", ""}};
+    r.clientIp = "127.0.0.1";
+    r.helo = "mta.example.com";
+    r.size = 10;
+    r.sha256 = std::string(64, 'a');
+    r.spoolFile = id + ".eml";
+    queue.insertPending({r});
+    auto m = queue.claimNext("sink-a", db::nowMs() + 60000, db::nowMs() + 60000, db::isoNow());
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(queue.markChecked(id, "sink-a", verdict, db::isoNow()));
+  }
+
+  ReporterSettings settings() {
+    ReporterSettings s;
+    s.databaseUrl = url;
+    s.spoolDir = spool;
+    s.owner = "sink-a";
+    s.spoof.internalDomains = {"example.com"};
+    s.spoof.skipTopReceived = 1;
+    s.mail = {"bccsink@example.com", {"admin@example.com"}, "sink.test"};
+    s.retryBase = std::chrono::milliseconds(60000);
+    return s;
+  }
+
+  test::TempDir dir;
+  std::string url = "sqlite:" + (dir / "q.db");
+  std::string spool = dir / "spool";
+  db::Database database{url};
+  db::MessageQueue queue{database};
+};
+
+const char* kPlain = "From: alice@example.org\r\nTo: bob@example.com\r\nSubject: hello\r\n";
+const char* kSpoof =
+    "Received: from evil.example.net (evil.example.net [203.0.113.9]) by mx.example.com "
+    "(Postfix) with ESMTP id 1; Mon, 30 Nov 2026 01:59:00 +0000\r\n"
+    "From: ceo@example.com\r\nTo: staff@example.com\r\nSubject: wire\r\n";
+
+}  // namespace
+
+TEST_F(ReporterTest, ReportsWhatReachesTheThresholdAndSpoofsButNotCleanMail) {
+  add("01A", "dangerous", kPlain);
+  add("01B", "clean", kPlain);
+  add("01C", "suspicious", kPlain);
+  add("01D", "clean", kSpoof, "ceo@example.com");
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 3u);
+  ASSERT_EQ(inbox.mails.size(), 3u);
+  EXPECT_EQ(queue.find("01A")->state, "reported");
+  EXPECT_EQ(queue.find("01B")->state, "checked");
+  EXPECT_EQ(queue.find("01B")->reportStatus, "none");
+  EXPECT_EQ(queue.find("01C")->state, "reported");
+  auto spoofed = queue.find("01D");
+  EXPECT_EQ(spoofed->state, "reported");
+  EXPECT_TRUE(spoofed->spoofed);
+  EXPECT_NE(spoofed->spoofReason.find("203.0.113.9"), std::string::npos) << spoofed->spoofReason;
+  auto h = MessageHeaders::parse(inbox.mails[2]);
+  EXPECT_EQ(h.first("X-Bccsink-Queue-Id"), "01D");
+  EXPECT_EQ(h.decoded("Subject"), "[bccsink] clean, spoofed: wire");
+  EXPECT_EQ(reporter.runOnce(), 0u);  // judged once, sent once
+  EXPECT_EQ(inbox.mails.size(), 3u);
+}
+
+TEST_F(ReporterTest, TheDangerousThresholdLeavesSuspiciousMessagesUnreported) {
+  add("01A", "suspicious", kPlain);
+  add("01B", "dangerous", kPlain);
+  Inbox inbox;
+  auto s = settings();
+  s.threshold = "dangerous";
+  Reporter reporter(s, Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  EXPECT_EQ(queue.find("01A")->reportStatus, "none");
+  EXPECT_EQ(queue.find("01B")->reportStatus, "sent");
+  s.threshold = "clean";
+  EXPECT_THROW(Reporter(s, Templates::builtIn(), inbox.deliver()), std::invalid_argument);
+}
+
+TEST_F(ReporterTest, ATemporaryFailureWaitsItsTurnAndAPermanentOneIsSetAside) {
+  add("01A", "dangerous", kPlain);
+  Inbox inbox;
+  inbox.answers = {Outcome::TempFail};
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 0u);
+  auto m = queue.find("01A");
+  EXPECT_EQ(m->state, "checked");
+  EXPECT_EQ(m->reportStatus, "due");
+  EXPECT_EQ(m->reportAttempts, 1);
+  EXPECT_EQ(m->reportError, "421 4.3.2 try later");
+  EXPECT_GE(m->reportNextMs, db::nowMs() + 50000);  // retryBase 60 s
+  EXPECT_EQ(reporter.runOnce(), 0u);                // not due yet: not tried again
+  EXPECT_EQ(inbox.mails.size(), 1u);
+
+  add("01B", "dangerous", kPlain);
+  inbox.answers = {Outcome::PermFail};
+  EXPECT_EQ(reporter.runOnce(), 0u);
+  EXPECT_EQ(queue.find("01B")->reportStatus, "undeliverable");
+  EXPECT_EQ(queue.find("01B")->state, "checked");
+}
+
+TEST_F(ReporterTest, ARetryWaitsLongerEachTimeUpToTheCap) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(reportRetryDelay(1, milliseconds(30000), milliseconds(3600000)), milliseconds(30000));
+  EXPECT_EQ(reportRetryDelay(3, milliseconds(30000), milliseconds(3600000)), milliseconds(120000));
+  EXPECT_EQ(reportRetryDelay(40, milliseconds(30000), milliseconds(3600000)),
+            milliseconds(3600000));
+}
+
+TEST_F(ReporterTest, ADigestCarriesEveryDueMessageInOneMail) {
+  add("01A", "dangerous", kPlain);
+  add("01B", "suspicious", kPlain);
+  add("01C", "clean", kPlain);
+  Inbox inbox;
+  auto s = settings();
+  s.digestInterval = std::chrono::seconds(1);
+  Reporter reporter(s, Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 0u);  // the first interval has not passed
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(reporter.runOnce(), 2u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  auto h = MessageHeaders::parse(inbox.mails[0]);
+  EXPECT_EQ(h.decoded("Subject"),
+            "[bccsink] digest: 2 messages (1 dangerous, 1 suspicious, 0 spoofed)");
+  EXPECT_EQ(queue.find("01A")->state, "reported");
+  EXPECT_EQ(queue.find("01B")->state, "reported");
+}
+
+TEST_F(ReporterTest, AMissingSpoolFileStillGivesAReportThatSaysSo) {
+  add("01A", "dangerous", kPlain);
+  std::filesystem::remove(spool + "/01A.eml");
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  auto m = queue.find("01A");
+  auto r = Reporter::load(database, *m, spool, 1);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors.back().find("cannot read the spooled message"), std::string::npos);
+}
+
+TEST_F(ReporterTest, AReceiverThatThrowsIsATemporaryFailure) {
+  add("01A", "dangerous", kPlain);
+  Reporter reporter(settings(), Templates::builtIn(),
+                    [](const std::string&) -> DeliveryResult { throw std::runtime_error("boom"); });
+  EXPECT_EQ(reporter.runOnce(), 0u);
+  auto m = queue.find("01A");
+  EXPECT_EQ(m->reportStatus, "due");
+  EXPECT_EQ(m->reportError, "boom");
+}
