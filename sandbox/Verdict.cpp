@@ -1,9 +1,7 @@
 #include "Verdict.h"
 
 namespace bccsink::sandbox {
-namespace {
-
-int rank(VerdictKind k) {
+int verdictRank(VerdictKind k) {
   switch (k) {
     case VerdictKind::Clean:
       return 0;
@@ -14,10 +12,8 @@ int rank(VerdictKind k) {
     case VerdictKind::Dangerous:
       return 3;
   }
-  return 0;
+  return 1;
 }
-
-}  // namespace
 
 std::string_view toString(VerdictKind kind) {
   switch (kind) {
@@ -45,7 +41,7 @@ bool parseVerdict(std::string_view text, VerdictKind& kind) {
 }
 
 VerdictKind worse(VerdictKind a, VerdictKind b) {
-  return rank(a) >= rank(b) ? a : b;
+  return verdictRank(a) >= verdictRank(b) ? a : b;
 }
 
 }  // namespace bccsink::sandbox

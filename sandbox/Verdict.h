@@ -19,6 +19,8 @@ bool parseVerdict(std::string_view text, VerdictKind& kind);
 // hides a suspicious or dangerous one, and a clean one never hides that something could
 // not be checked.
 VerdictKind worse(VerdictKind a, VerdictKind b);
+// That order as a number: clean 0, unscanned 1, suspicious 2, dangerous 3.
+int verdictRank(VerdictKind kind);
 
 struct Verdict {
   VerdictKind kind = VerdictKind::Unscanned;

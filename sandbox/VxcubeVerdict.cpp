@@ -37,20 +37,6 @@ TaskVerdict judge(const VxTask& t, const VxcubeSettings& s) {
   return out;
 }
 
-int rank(VerdictKind k) {
-  switch (k) {
-    case VerdictKind::Clean:
-      return 0;
-    case VerdictKind::Unscanned:
-      return 1;
-    case VerdictKind::Suspicious:
-      return 2;
-    case VerdictKind::Dangerous:
-      return 3;
-  }
-  return 1;
-}
-
 }  // namespace
 
 Verdict vxcubeVerdict(const std::vector<VxTask>& tasks, const VxcubeSettings& settings,
@@ -84,8 +70,8 @@ Verdict vxcubeVerdict(const std::vector<VxTask>& tasks, const VxcubeSettings& se
       failures.push_back(t.platform + " task " + t.id + " " + why);
     }
     notes.push_back(note + " " + reportUrl(t.id));
-    if (decider == nullptr || rank(kind) > rank(deciderKind) ||
-        (rank(kind) == rank(deciderKind) &&
+    if (decider == nullptr || verdictRank(kind) > verdictRank(deciderKind) ||
+        (verdictRank(kind) == verdictRank(deciderKind) &&
          t.maliciousness.value_or(-1) > decider->maliciousness.value_or(-1))) {
       decider = &t;
       deciderKind = kind;
