@@ -191,6 +191,9 @@ class Session {
   }
 
  private:
+  // The link does not leave this host (a unix socket, a loopback address).
+  bool local() const { return conn_.local() && !st_.loopbackIsNetworkForTest; }
+
   static std::string rejectedText(const DeliveryResult& result) {
     std::string s;
     for (const auto& x : result.rejected)
@@ -245,7 +248,7 @@ class Session {
                          true);
       // A password would have to go in clear now: a refusal that may pass (454) is worth
       // a retry, not the configuration error authenticate() would report.
-      if (!st_.password.empty() && !conn_.local()) refused(r);
+      if (!st_.password.empty() && !local()) refused(r);
       return;  // auto: go on in clear (RFC 3207 §4: the client decides)
     }
     conn_.startTls(path_.empty() ? host_ : "localhost", context_);
@@ -255,7 +258,7 @@ class Session {
   // RFC 4954: PLAIN (RFC 4616) when offered, else LOGIN. The password goes only over TLS
   // or a link that does not leave the host.
   void authenticate() {
-    if (!conn_.tls() && !conn_.local()) {
+    if (!conn_.tls() && !local()) {
       throwSmtpFailure(
           Outcome::PermFail,
           std::string("BccReporterPassword is set but the connection is not encrypted (") +

@@ -72,6 +72,10 @@ struct SmtpSettings {
   // BccSmtpReplyTimeout: the most the server may take for each reply, the one to the final
   // "." included. RFC 5321 §4.5.3.2 suggests 5 minutes for most commands.
   std::chrono::milliseconds replyTimeout{std::chrono::minutes(5)};
+
+  // Tests only: treat a loopback server as one across a network, so that the rules for a
+  // password over a network can be tested without leaving 127.0.0.1.
+  bool loopbackIsNetworkForTest = false;
 };
 
 class SmtpClient {
