@@ -307,15 +307,18 @@ void SmtpSession::onData(std::string_view arg) {
 }
 
 std::string SmtpSession::receivedHeader(const std::string& id) const {
-  // RFC 5321 section 4.4; the address literal is the connecting client's.
+  // RFC 5321 section 4.4; the address literal is the connecting client's, tagged "IPv6:"
+  // for an IPv6 address (section 4.1.3). The ";" before the date is always there (RFC
+  // 5322 section 3.6.7), with or without a for clause.
   std::string proto = esmtp_ ? (tls_ ? "ESMTPS" : "ESMTP") : "SMTP";
   if (envelope_.smtputf8) proto = tls_ ? "UTF8SMTPS" : "UTF8SMTP";
-  std::string h = "Received: from " + helo_ + " (unknown [" + clientIp_ + "])\r\n\tby " +
+  std::string literal = clientIp_.find(':') != std::string::npos ? "IPv6:" + clientIp_ : clientIp_;
+  std::string h = "Received: from " + helo_ + " (unknown [" + literal + "])\r\n\tby " +
                   settings_.hostname + " (bccsink) with " + proto + " id " + id + "\r\n\t";
   if (envelope_.recipients.size() == 1) {
-    h += "for <" + smtp::printable(envelope_.recipients.front().address) + ">; ";
+    h += "for <" + smtp::printable(envelope_.recipients.front().address) + ">";
   }
-  h += rfc5322Date(settings_.now()) + "\r\n";
+  h += "; " + rfc5322Date(settings_.now()) + "\r\n";
   return h;
 }
 

@@ -649,7 +649,19 @@ TEST_F(SmtpSessionTest, ReceivedHeaderHasNoForClauseWithSeveralRecipients) {
   EXPECT_EQ(send("RCPT TO:<archive@keep.test>\r\n"), kRcptOk);
   EXPECT_EQ(data(kMessage), kGoAhead + queued("MSG1"));
   ASSERT_EQ(store.committed.size(), 1u);
-  EXPECT_EQ(store.committed[0].bytes, received("MSG1", "ESMTP", "") + kMessage);
+  EXPECT_EQ(store.committed[0].bytes, received("MSG1", "ESMTP", "; ") + kMessage);
+}
+
+TEST_F(SmtpSessionTest, AnIPv6ClientIsAnIPv6AddressLiteralInTheReceivedHeader) {
+  FakeStore localStore;
+  SmtpSession s(settings, localStore, "2001:db8::25", true);
+  s.feed("EHLO client.test\r\nMAIL FROM:<s@client.test>\r\nRCPT TO:<watch@bcc.test>\r\n");
+  s.feed("DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n");
+  ASSERT_EQ(localStore.committed.size(), 1u);
+  EXPECT_EQ(localStore.committed[0].bytes.rfind(
+                "Received: from client.test (unknown [IPv6:2001:db8::25])\r\n", 0),
+            0u)
+      << localStore.committed[0].bytes;
 }
 
 TEST_F(SmtpSessionTest, EmptyMessageStoresOnlyTheReceivedHeader) {
