@@ -57,9 +57,15 @@ std::string join(const std::vector<std::string>& list, const std::string& sep) {
   return out;
 }
 
-// Only non-empty strings are set: an empty string is still "true" to a mustache section.
+// An empty string is set as false: to a mustache section an empty string is still true,
+// and a key left out would be looked up in the enclosing context (an analyzer without
+// threats would show its file's).
 void setIf(data& d, const std::string& key, const std::string& value) {
-  if (!value.empty()) d.set(key, value);
+  if (value.empty()) {
+    d.set(key, false);
+  } else {
+    d.set(key, value);
+  }
 }
 
 data strings(const std::vector<std::string>& list) {
@@ -91,7 +97,7 @@ data fileView(const ReportFile& f) {
     data ad;
     ad.set("analyzer", a.analyzer);
     ad.set("verdict", a.verdict);
-    if (a.score > 0) ad.set("score", std::to_string(a.score));
+    setIf(ad, "score", a.score > 0 ? std::to_string(a.score) : "");
     setIf(ad, "threats", join(a.threats, ", "));
     setIf(ad, "report_url", a.reportUrl);
     setIf(ad, "reason", a.reason);

@@ -104,6 +104,9 @@ TEST(ReportMail, TheHtmlPartEscapesEveryValueAndTheTextPartKeepsItReadable) {
   EXPECT_NE(text.find("clamd: dangerous (score 100) Win.Test.EICAR_HDB-1"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("\nBcc: victim"), std::string::npos);  // the subject is one line
+  // vxcube named no threat: its line must not borrow clamd's from the file.
+  EXPECT_NE(text.find("vxcube: suspicious (score 65)\n"), std::string::npos) << text;
+  EXPECT_EQ(html.find("vxcube</th><td>suspicious (score 65) Win.Test"), std::string::npos);
 }
 
 TEST(ReportMail, TheJsonAttachmentIsTheReport) {
