@@ -324,6 +324,30 @@ const std::vector<Option>& schema() {
       {{"TrustedRelaysFile", "",
         "A file of more TrustedRelays, one CIDR a line, # comments; read at start."},
        [](Config& c, const std::string& v) { c.trustedRelaysFile = v; }},
+      {{"StatsInterval", "5m",
+        "Length of one statistics interval; each is kept in the database and, with "
+        "StatsExportUrl, sent."},
+       [](Config& c, const std::string& v) { c.statsInterval = nonZero(parseDuration(v)); }},
+      {{"StatsExportUrl", "",
+        "https:// URL the statistics of each interval are POSTed to as JSON (file names only "
+        "as MD5 or shape); '' = no export."},
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://127.", 0) != 0 &&
+             v.rfind("http://[::1]", 0) != 0 && v.rfind("http://localhost", 0) != 0) {
+           throw std::invalid_argument("must be an https:// URL (plain http only to loopback)");
+         }
+         c.statsExportUrl = v;
+       }},
+      {{"StatsExportCaFile", "", "PEM file of the CAs that may sign the collector's certificate."},
+       [](Config& c, const std::string& v) { c.statsExportCaFile = v; }},
+      {{"HttpSocket", "127.0.0.1:8025",
+        "Where /metrics, the JSON API and the dashboard listen: HOST:PORT; '' = no HTTP port."},
+       [](Config& c, const std::string& v) { c.httpSocket = v; }},
+      {{"HttpToken", "",
+        "Bearer token of the JSON API (Authorization: Bearer TOKEN); '' = API off (/metrics "
+        "stays on).",
+        true},
+       [](Config& c, const std::string& v) { c.httpToken = v; }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");

@@ -82,9 +82,15 @@ struct Config {
   std::vector<std::string> internalDomains;            // InternalDomains, lower-cased
   std::vector<Cidr> trustedRelays;                     // TrustedRelays
   std::string trustedRelaysFile;                       // TrustedRelaysFile ('' = none)
-  std::string dataDir;                                 // DataDir
-  std::string databaseUrl;  // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
-  std::string logLevel;     // LogLevel
+  // Statistics and the HTTP port (report/): /metrics, the JSON API, the dashboard.
+  std::chrono::seconds statsInterval{0};  // StatsInterval
+  std::string statsExportUrl;             // StatsExportUrl ('' = no export)
+  std::string statsExportCaFile;          // StatsExportCaFile ('' = the system's CAs)
+  std::string httpSocket;                 // HttpSocket ('' = no HTTP port)
+  std::string httpToken;                  // HttpToken (secret; '' = JSON API off)
+  std::string dataDir;                    // DataDir
+  std::string databaseUrl;                // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string logLevel;                   // LogLevel
 
   std::string spoolDir() const { return dataDir + "/spool"; }
   std::string reportMaildir() const {

@@ -51,6 +51,7 @@ start_sink() {
   mark=0
   [ -f "$T/sink.log" ] && mark=$(wc -l <"$T/sink.log")
   "$BCCSINK" serve --BccSocket "${SOCKET:-127.0.0.1:0}" --BccDomains "${DOMAINS:-bcc.test}" \
+    --HttpSocket "${HTTP_SOCKET:-127.0.0.1:0}" \
     --DataDir "$data" --BccHostname sink.test "$@" >>"$T/sink.log" 2>&1 &
   SINK_PID=$!
   PIDS+=("$SINK_PID")
