@@ -40,6 +40,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../postfix-private.sh
+. "$ROOT/test/postfix-private.sh"
 BCCSINK=${BCCSINK:-$ROOT/build/bccsink}
 COUNT=${COUNT:-5000}
 SESSIONS=${SESSIONS:-20}
@@ -192,50 +194,10 @@ stop_pid "$SINK_PID" || true
 
 # ------------------------------------------------------- 2. private Postfix (durable peer)
 P=$T/postfix
-mkdir -p "$P/etc" "$P/spool" "$P/data"
-chown postfix "$P/data"
 free_port RELAY_PORT
 free_port SMTPD_PORT
-cat >"$P/etc/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $P/maillog
-maillog_file_prefixes = /tmp
-myhostname = mta.test.local
-mydestination =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$RELAY_PORT
-alias_maps =
-alias_database =
-EOF
+postfix_private_config "$P" "$SMTPD_PORT" "$RELAY_PORT"
 [ "$SESSIONS" -le 100 ] || echo "default_process_limit = $SESSIONS" >>"$P/etc/main.cf"
-cat >"$P/etc/master.cf" <<EOF
-127.0.0.1:$SMTPD_PORT inet n - n - - smtpd
-pickup    unix n - n 60 1 pickup
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-local     unix - n n - - local
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
 # The relayhost: a second smtp-sink, so the queued mail goes nowhere.
 smtp-sink -u nobody -4 "127.0.0.1:$RELAY_PORT" 100 >"$T/relay-sink.log" 2>&1 &
 RELAY_PID=$!

@@ -191,57 +191,14 @@ port_open() { (exec 8<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for 10 "smtp-sink on $RELAYPORT" port_open "$RELAYPORT"
 
 # --- 3. the private Postfix, with the shipped snippets ------------------------------------
-mkdir -p "$P/etc" "$P/spool" "$P/data"
-chown postfix "$P/data"
 adapt() {
   sed -e 's/\[bccsink\.example\.com\]:25/[127.0.0.1]:'"$SINKPORT"'/' \
     -e 's/bcc\.example\.com/bcc.test/g' "$ROOT/deploy/postfix/$1"
 }
-cat >"$P/etc/main.cf" <<CF
-compatibility_level = 3.6
-queue_directory = $P/spool
-data_directory = $P/data
-maillog_file = $P/maillog
-maillog_file_prefixes = /tmp
-myhostname = mta.test.local
-mydestination =
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-relayhost = [127.0.0.1]:$RELAYPORT
-alias_maps =
-alias_database =
-
-CF
+# shellcheck source=../../postfix-private.sh
+. "$ROOT/test/postfix-private.sh"
+postfix_private_config "$P" "$SMTPPORT" "$RELAYPORT"
 adapt main.cf.bccsink >>"$P/etc/main.cf"
-# The recipe's services plus tlsmgr, which every stock master.cf has: the shipped bccsink
-# service sets smtp_tls_security_level=may, and without tlsmgr each of its smtp processes
-# logs "connect to private/tlsmgr" and stalls about a second before giving up on TLS.
-cat >"$P/etc/master.cf" <<CF
-127.0.0.1:$SMTPPORT inet n - n - - smtpd
-pickup    unix n - n 60 1 pickup
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-local     unix - n n - - local
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-tlsmgr    unix - - n 1000? 1 tlsmgr
-CF
 adapt master.cf.bccsink >>"$P/etc/master.cf"
 adapt transport >"$P/etc/transport"
 postmap -c "$P/etc" "hash:$P/etc/transport" || fail "postmap of the shipped transport table"
