@@ -37,15 +37,16 @@ std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::siz
 }
 
 void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& spoofReason,
-                        bool due) {
+                        bool due, const std::string& originIp) {
   std::string key = id, status = due ? report_status::kDue : report_status::kNone;
   auto reason = nullIfEmpty(spoofReason);
+  auto origin = nullIfEmpty(originIp);
   int flag = spoofed ? 1 : 0;
   WriteTransaction tx(db_);
   db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?, report_status = ?,"
-                   " report_attempts = 0, report_next_at = NULL, report_error = NULL"
-                   " WHERE id = ?",
-      use(flag), use(reason), use(status), use(key), now;
+                   " report_attempts = 0, report_next_at = NULL, report_error = NULL,"
+                   " origin_ip = ? WHERE id = ?",
+      use(flag), use(reason), use(status), use(origin), use(key), now;
   tx.commit();
 }
 

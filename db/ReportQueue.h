@@ -19,8 +19,11 @@ class ReportQueue {
   // Ids of this sink's checked or failed messages the reporter has not judged yet,
   // oldest first.
   std::vector<std::string> unjudged(const std::string& sink, std::size_t limit);
-  // Records the judgement: the spoof finding and report_status none or due.
-  void judge(const std::string& id, bool spoofed, const std::string& spoofReason, bool due);
+  // Records the judgement: the spoof finding and report_status none or due; and, for the
+  // statistics, the origin hop's address (the host that connected to the site's MTA;
+  // '' = unknown, the statistics then use the copy's client address).
+  void judge(const std::string& id, bool spoofed, const std::string& spoofReason, bool due,
+             const std::string& originIp = "");
   // Ids of this sink's messages whose report is due and whose next try has come, oldest
   // first.
   std::vector<std::string> due(const std::string& sink, std::int64_t nowMs, std::size_t limit);

@@ -119,6 +119,22 @@ const std::vector<std::vector<std::string>>& migrations() {
           "ALTER TABLE messages ADD COLUMN reported_at TEXT",
           "CREATE INDEX messages_report ON messages (state, report_status)",
       },
+      {
+          // 4: statistics. The origin hop's address (the host that connected to the site's
+          // MTA), set when the reporter judges the message; the counters of each closed
+          // interval as JSON, one row per sink and interval start.
+          "ALTER TABLE messages ADD COLUMN origin_ip TEXT",
+          "CREATE INDEX messages_received ON messages (sink, received_at)",
+          "CREATE TABLE stats_intervals ("
+          " sink TEXT NOT NULL,"
+          " start_ms BIGINT NOT NULL,"  // ms since the epoch, a multiple of the interval
+          " end_ms BIGINT NOT NULL,"
+          " computed_at TEXT NOT NULL,"
+          " counters TEXT NOT NULL,"  // the interval's JSON (report/StatsCounters)
+          " exported_at TEXT,"        // NULL until StatsExportUrl took it
+          " PRIMARY KEY (sink, start_ms))",
+          "CREATE INDEX stats_intervals_export ON stats_intervals (sink, exported_at, start_ms)",
+      },
   };
   return list;
 }

@@ -10,9 +10,13 @@ packages=(
   libboost-program-options-dev
   libgtest-dev googletest
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
-  libssl-dev sqlite3 openssl jq iproute2 python3
+  libssl-dev sqlite3 openssl jq iproute2 python3 curl
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
   clamav clamav-daemon clamav-testfiles libpython3.11-testsuite
+  # the dashboard's browser test (test/dashboard): Debian's chromium, driven by playwright-core
+  # from npm. Node.js >= 20 and npm come with the machine, not from here: Debian 12's nodejs is
+  # 18, which playwright-core does not support.
+  chromium
 )
 
 missing=()

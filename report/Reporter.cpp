@@ -143,6 +143,9 @@ std::size_t Reporter::judgeNew(db::Database& db) {
     auto m = queue.find(id);
     if (!m) continue;
     SpoofFinding finding;
+    // For the statistics: the host that connected to the site's MTA (the origin hop), or
+    // the client that sent the copy when there is no hop below bccsink's own.
+    std::string originIp = m->clientIp;
     try {
       auto h =
           MessageHeaders::read((std::filesystem::path(settings_.spoolDir) / m->spoolFile).string());
@@ -154,13 +157,17 @@ std::size_t Reporter::judgeNew(db::Database& db) {
       in.cc = h.all("Cc");
       in.received = h.all("Received");
       finding = spoof_.check(in);
+      if (in.received.size() > settings_.spoof.skipTopReceived) {
+        auto hop = parseReceived(in.received[settings_.spoof.skipTopReceived]);
+        if (!hop.ip.empty()) originIp = hop.ip;
+      }
     } catch (const std::exception& e) {
       // No spool file (an administrator removed it): judged on its verdict alone.
       log().warning("report id=%s: no spoof check: %s", id, errorText(e));
     }
     bool failed = m->state == db::state::kFailed;
     bool due = failed || finding.spoofed || verdictRank(m->verdict) >= threshold;
-    reports.judge(id, finding.spoofed, finding.reason, due);
+    reports.judge(id, finding.spoofed, finding.reason, due, originIp);
     if (finding.spoofed) log().notice("spoofed id=%s: %s", id, finding.reason);
     ++judged;
   }
@@ -207,10 +214,12 @@ std::size_t Reporter::deliverDue(db::Database& db) {
       // One report that cannot be built (a template error, say) must not hold up the
       // others: it is set aside with the reason; `report resend` tries it again.
       reports.markUndeliverable({id}, "cannot build the report: " + e.displayText());
+      ++undeliverable_;
       log().error("report id=%s: cannot build it: %s", id, e.displayText());
       continue;
     } catch (const std::exception& e) {
       reports.markUndeliverable({id}, "cannot build the report: " + errorText(e));
+      ++undeliverable_;
       log().error("report id=%s: cannot build it: %s", id, errorText(e));
       continue;
     }
@@ -229,6 +238,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
   switch (r.outcome) {
     case Outcome::Ok:
       reports.markSent(ids, db::isoNow());
+      sent_ += ids.size();
       for (const auto& id : ids) log().information("reported id=%s: %s", id, r.receipt);
       for (const auto& x : r.rejected) {
         log().warning("report %s: recipient %s refused: %s", list, x.address, x.reply);
@@ -242,11 +252,13 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
       auto next =
           db::nowMs() + reportRetryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
       reports.markDeferred(ids, r.reason, next);
+      deferred_ += ids.size();
       log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);
       break;
     }
     case Outcome::PermFail:
       reports.markUndeliverable(ids, r.reason);
+      undeliverable_ += ids.size();
       log().error("report %s undeliverable: %s (bccsink report resend ID tries again)", list,
                   r.reason);
       break;

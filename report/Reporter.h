@@ -8,6 +8,7 @@
 // queue shows the error), a permanent one leaves the report `undeliverable` until
 // `bccsink report resend`.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,6 +46,13 @@ struct ReporterSettings {
   std::size_t batch = 200;  // messages judged or delivered per round
 };
 
+// Reports handed over since start, counted per message (/metrics).
+struct ReporterCounts {
+  std::uint64_t sent = 0;           // the receiver took it
+  std::uint64_t deferred = 0;       // a temporary failure: tried again later
+  std::uint64_t undeliverable = 0;  // refused for good, or the report could not be built
+};
+
 // Hands one finished mail to the administrator's receiver (SmtpClient or Maildir).
 using Deliver = std::function<DeliveryResult(const std::string& mail)>;
 
@@ -62,6 +70,8 @@ class Reporter {
   // One round on the caller's thread (tests, and the thread's own loop): judges what is
   // new, delivers what is due. Returns the number of messages reported.
   std::size_t runOnce();
+  // Thread-safe.
+  ReporterCounts counts() const { return {sent_.load(), deferred_.load(), undeliverable_.load()}; }
 
   // A message's report as the database and its spool file give it (spoof finding from
   // the queue, origin from the Received chain).
@@ -86,6 +96,7 @@ class Reporter {
   bool stopping_ = false;
   bool woken_ = false;
   std::thread thread_;
+  std::atomic<std::uint64_t> sent_{0}, deferred_{0}, undeliverable_{0};
 };
 
 // 30 s, 60 s, 120 s... up to the cap: the wait after the n-th failed try (n >= 1).

@@ -66,6 +66,7 @@ struct AnalyzerRunner::Core {
   enum class State { Queued, Running, Waiting };
   struct Job {
     Submission file;
+    Clock::time_point submitted;
     Clock::time_point deadline;
     std::function<void(Verdict)> done;
     State state = State::Queued;
@@ -96,6 +97,14 @@ struct AnalyzerRunner::Core {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::size_t running = 0;
   std::minstd_rand random{std::random_device{}()};
+  AnalyzerStats stats;  // counted under `mutex`
+
+  // An attempt failed (transient answer, timeout, exception): for stats().
+  void attemptFailed(const std::string& why) {
+    ++stats.errors;
+    stats.lastError = why;
+    stats.healthy = false;
+  }
 
   Verdict unscanned(std::string reason) const {
     Verdict v;
@@ -112,6 +121,13 @@ struct AnalyzerRunner::Core {
   void finish(std::uint64_t id, Verdict v, std::vector<Completion>& out) {
     auto it = jobs.find(id);
     if (it->second.state == State::Running) --running;
+    ++stats.answered[static_cast<std::size_t>(v.kind)];
+    const double waited =
+        std::chrono::duration<double>(Clock::now() - it->second.submitted).count();
+    std::size_t bucket = 0;
+    while (bucket < kLatencyBuckets.size() && waited > kLatencyBuckets[bucket]) ++bucket;
+    ++stats.latency[bucket];
+    stats.latencySeconds += waited;
     out.emplace_back(std::move(it->second.done), std::move(v));
     jobs.erase(it);
   }
@@ -158,6 +174,7 @@ struct AnalyzerRunner::Core {
               std::min(job.attemptStart + settings.attemptTimeout, job.deadline) - job.attemptStart;
           job.lastError =
               "timed out after " + seconds(std::chrono::duration_cast<milliseconds>(waited));
+          attemptFailed(job.lastError);
           if (now >= job.deadline) {
             giveUp(t.job, job, out);
           } else {
@@ -190,7 +207,7 @@ struct AnalyzerRunner::Core {
     }
   }
 
-  void onAnswer(std::uint64_t id, unsigned attempt, Verdict v) {
+  void onAnswer(std::uint64_t id, unsigned attempt, Verdict v, bool failedAttempt = false) {
     std::vector<Completion> out;
     {
       std::lock_guard lock(mutex);
@@ -200,9 +217,11 @@ struct AnalyzerRunner::Core {
         return;
       if (v.transient) {
         it->second.lastError = v.reason.empty() ? "transient failure" : v.reason;
+        attemptFailed(it->second.lastError);
         retryLater(id, it->second, Clock::now(), out);
       } else {
         if (v.analyzer.empty()) v.analyzer = name;
+        if (!failedAttempt) stats.healthy = true;
         finish(id, std::move(v), out);
       }
     }
@@ -227,7 +246,12 @@ struct AnalyzerRunner::Core {
       });
     } catch (const std::exception& e) {
       // A bug or a file it cannot take; retrying the same call would not help.
-      onAnswer(id, attempt, unscanned(std::string("analyzer error: ") + e.what()));
+      auto v = unscanned(std::string("analyzer error: ") + e.what());
+      {
+        std::lock_guard lock(mutex);
+        attemptFailed(v.reason);
+      }
+      onAnswer(id, attempt, std::move(v), true);
     }
   }
 
@@ -284,7 +308,9 @@ void AnalyzerRunner::submit(Submission file, std::chrono::steady_clock::time_poi
       auto id = core_->nextId++;
       auto& job = core_->jobs[id];
       job.file = std::move(file);
+      job.submitted = Clock::now();
       job.deadline = deadline;
+      ++core_->stats.submitted;
       job.done = std::move(done);
       core_->fifo.push_back(id);
       core_->setTimer(id, job, deadline);
@@ -303,6 +329,40 @@ std::size_t AnalyzerRunner::inFlight() const {
 std::size_t AnalyzerRunner::queued() const {
   std::lock_guard lock(core_->mutex);
   return core_->jobs.size() - core_->running;
+}
+
+AnalyzerStats AnalyzerRunner::stats() const {
+  std::lock_guard lock(core_->mutex);
+  AnalyzerStats s = core_->stats;
+  s.name = core_->name;
+  s.inFlight = core_->running;
+  s.queued = core_->jobs.size() - core_->running;
+  return s;
+}
+
+std::uint64_t AnalyzerStats::answeredTotal() const {
+  std::uint64_t n = 0;
+  for (auto a : answered) n += a;
+  return n;
+}
+
+double AnalyzerStats::latencyQuantile(double q) const {
+  std::uint64_t total = 0;
+  for (auto n : latency) total += n;
+  if (total == 0) return 0;
+  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(total);
+  std::uint64_t below = 0;
+  for (std::size_t i = 0; i < latency.size(); ++i) {
+    if (latency[i] > 0 && static_cast<double>(below + latency[i]) >= rank) {
+      const double low = i == 0 ? 0 : kLatencyBuckets[i - 1];
+      // The open last bucket has no upper bound: its lower one is the best guess.
+      if (i == kLatencyBuckets.size()) return low;
+      const double within = (rank - static_cast<double>(below)) / static_cast<double>(latency[i]);
+      return low + (kLatencyBuckets[i] - low) * within;
+    }
+    below += latency[i];
+  }
+  return kLatencyBuckets.back();
 }
 
 void AnalyzerRunner::stop() {

@@ -11,8 +11,10 @@
 // once is fine when that is quick, as the hash list does); a backend that blocks on I/O or
 // burns CPU does so on its own threads, or it holds up every timer of this runner.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +37,31 @@ struct RunnerSettings {
 // that failed together do not come back together.
 std::chrono::milliseconds backoffDelay(const RunnerSettings& settings, unsigned retry,
                                        double jitter);
+
+// Upper bounds (seconds) of the latency histogram of AnalyzerStats, from a hash look-up
+// to a sandbox run; one more bucket holds everything slower.
+inline constexpr std::array<double, 15> kLatencyBuckets = {
+    0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
+
+// A snapshot of what a runner did since it started (/metrics, /api/overview).
+struct AnalyzerStats {
+  std::string name;
+  std::uint64_t submitted = 0;                 // submissions accepted
+  std::array<std::uint64_t, 4> answered = {};  // final answers by VerdictKind (index = enum)
+  std::uint64_t errors = 0;  // attempts that failed: transient answers, timeouts, exceptions
+  std::size_t inFlight = 0;  // attempts running
+  std::size_t queued = 0;    // waiting for a slot or a retry
+  // Submission to final answer: per bucket of kLatencyBuckets (not cumulative), the last
+  // entry for slower ones.
+  std::array<std::uint64_t, kLatencyBuckets.size() + 1> latency = {};
+  double latencySeconds = 0;  // their sum
+  std::string lastError;      // the last failed attempt's reason, '' when none yet
+  bool healthy = true;        // the last attempt that ended did not fail
+
+  std::uint64_t answeredTotal() const;
+  // The q-quantile (0..1) of the latency, interpolated inside its bucket; 0 without answers.
+  double latencyQuantile(double q) const;
+};
 
 class AnalyzerRunner {
  public:
@@ -62,6 +89,8 @@ class AnalyzerRunner {
   std::size_t inFlight() const;
   // Submissions accepted and not in flight: waiting for a slot or for a retry.
   std::size_t queued() const;
+  // Counters since start, thread-safe.
+  AnalyzerStats stats() const;
 
   // Answers every queued, waiting and in-flight submission with Unscanned "shutting down"
   // and joins the scheduler thread. Answers that analyzers give later are dropped. Does

@@ -272,6 +272,7 @@ void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadline
       continue;
     for (auto& runner : runners_) {
       const auto& name = runner->name();
+      ++counters_.cacheLookups;
       if (r.cache.freshVerdict(f.sha256, name, settings_.freshness, now)) {
         ++counters_.cacheHits;
         continue;

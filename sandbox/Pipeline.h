@@ -50,9 +50,10 @@ struct PipelineSettings {
 
 struct PipelineCounters {
   std::atomic<std::uint64_t> claimed{0}, checked{0}, failed{0}, released{0};
-  std::atomic<std::uint64_t> files{0};        // files found in messages
-  std::atomic<std::uint64_t> submissions{0};  // files given to an analyzer
-  std::atomic<std::uint64_t> cacheHits{0};    // (file, analyzer) answered by the cache
+  std::atomic<std::uint64_t> files{0};         // files found in messages
+  std::atomic<std::uint64_t> submissions{0};   // files given to an analyzer
+  std::atomic<std::uint64_t> cacheHits{0};     // (file, analyzer) answered by the cache
+  std::atomic<std::uint64_t> cacheLookups{0};  // (file, analyzer) looked up in the cache
 };
 
 class Pipeline {
@@ -75,6 +76,8 @@ class Pipeline {
   void wake();
 
   const PipelineCounters& counters() const { return counters_; }
+  // The analyzers' runners (their stats() for /metrics and the API).
+  const std::vector<std::unique_ptr<AnalyzerRunner>>& runners() const { return runners_; }
 
  private:
   struct Repos;

@@ -31,6 +31,7 @@ int runCheckConfig(const std::vector<std::string>& args);
 int runQueue(const std::vector<std::string>& args);
 int runScan(const std::vector<std::string>& args);
 int runReport(const std::vector<std::string>& args);
+int runStats(const std::vector<std::string>& args);
 
 // The option list for --help texts, built from the configuration schema.
 std::string configHelp();

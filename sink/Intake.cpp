@@ -77,6 +77,7 @@ Intake::Intake(Spool& spool, GroupCommitter& committer, IntakeLimits limits)
 StoreResult Intake::admit(std::uint64_t declaredSize) {
   if (limits_.maxPending > 0 &&
       committer_.pendingCount() >= static_cast<std::int64_t>(limits_.maxPending)) {
+    counters_.refuse(Refusal::Backlog);
     return {Outcome::TempFail, "pending queue full"};
   }
   auto nowMs = steadyMs();
@@ -85,6 +86,7 @@ StoreResult Intake::admit(std::uint64_t declaredSize) {
     freeCheckedAtMs_ = nowMs;
   }
   if (freeBytes_.load() < limits_.minFreeSpace + declaredSize) {
+    counters_.refuse(Refusal::Disk);
     return {Outcome::TempFail, "spool disk nearly full"};
   }
   return {};

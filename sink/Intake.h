@@ -9,6 +9,7 @@
 #include <string>
 
 #include "MessageStore.h"
+#include "SmtpCounters.h"
 
 namespace bccsink {
 
@@ -36,12 +37,15 @@ class Intake : public MessageStore {
   void notifyQueued() {
     if (onQueued_) onQueued_();
   }
+  // Received messages and refusals (the sessions count into it too: SessionSettings).
+  SmtpCounters& counters() { return counters_; }
 
  private:
   Spool& spool_;
   GroupCommitter& committer_;
   IntakeLimits limits_;
   std::function<void()> onQueued_;
+  SmtpCounters counters_;
   // statvfs is cheap but not free: read it at most every 250 ms.
   std::atomic<std::uint64_t> freeBytes_{0};
   std::atomic<std::int64_t> freeCheckedAtMs_{0};

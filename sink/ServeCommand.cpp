@@ -19,13 +19,18 @@
 #include "Config.h"
 #include "Database.h"
 #include "GroupCommitter.h"
+#include "HttpServer.h"
 #include "Intake.h"
 #include "MessageQueue.h"
+#include "Metrics.h"
 #include "Pipeline.h"
+#include "ReportQueue.h"
 #include "ReportSetup.h"
 #include "Reporter.h"
 #include "SmtpServer.h"
 #include "Spool.h"
+#include "StatsCollector.h"
+#include "StatsQuery.h"
 
 namespace bccsink {
 namespace {
@@ -122,6 +127,21 @@ int runServe(const std::vector<std::string>& args) {
             ? ", a digest every " + std::to_string(cfg.bccReportDigestInterval.count()) + " s"
             : std::string());
 
+    // Statistics: each closed StatsInterval counted from the database on the collector's
+    // own thread, stored, and POSTed to StatsExportUrl when set.
+    report::StatsSettings stats;
+    stats.databaseUrl = cfg.effectiveDatabaseUrl();
+    stats.owner = cfg.bccHostname;
+    stats.interval = cfg.statsInterval;
+    stats.grace = cfg.bccAnalysisTimeout;
+    if (!cfg.statsExportUrl.empty()) {
+      stats.exportTo = report::ExportSettings{cfg.statsExportUrl, cfg.statsExportCaFile};
+    }
+    report::StatsCollector statsCollector(stats);
+    statsCollector.start();
+    log.notice("stats: every %s s%s", std::to_string(cfg.statsInterval.count()),
+               cfg.statsExportUrl.empty() ? std::string() : std::string(", exported"));
+
     ServerSettings st;
     st.socket = cfg.bccSocket;
     st.maxConnections = cfg.bccMaxConnections;
@@ -135,9 +155,46 @@ int runServe(const std::vector<std::string>& args) {
     st.session.maxMessageSize = cfg.bccMaxMessageSize;
     st.session.maxRecipients = cfg.bccMaxRecipients;
     st.session.maxLineLength = cfg.bccMaxLineLength;
+    st.session.counters = &intake.counters();
     SmtpServer server(st, intake);
     server.start();
     log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
+
+    // The HTTP port: /metrics from every stage's counters, the JSON API (HttpToken) and the
+    // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
+    std::unique_ptr<report::HttpServer> http;
+    if (!cfg.httpSocket.empty()) {
+      MetricsSources sources{&intake.counters(), &pipeline, &reporter, cfg.spoolDir()};
+      report::ApiContext api;
+      api.spoolDir = cfg.spoolDir();
+      api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
+      api.analyzers = [&pipeline] {
+        std::vector<sandbox::AnalyzerStats> list;
+        for (const auto& runner : pipeline.runners()) list.push_back(runner->stats());
+        return list;
+      };
+      api.resend = [&reporter](db::Database& d, const std::string& id) {
+        if (!db::ReportQueue(d).requeue(id)) return false;
+        reporter.wake();
+        return true;
+      };
+      api.stats = [owner = cfg.bccHostname, interval = cfg.statsInterval](
+                      db::Database& d, const std::string& sinceIso) {
+        return report::statsJson(d, owner, sinceIso, interval);
+      };
+      api.metrics = [sources](db::Database& d) {
+        return formatMetrics(collectMetrics(sources, d));
+      };
+      report::HttpSettings hs;
+      hs.socket = cfg.httpSocket;
+      hs.token = cfg.httpToken;
+      hs.databaseUrl = cfg.effectiveDatabaseUrl();
+      http = std::make_unique<report::HttpServer>(hs, std::move(api));
+      http->start();
+      log.notice(
+          "http listening on %s%s", http->boundAddress(),
+          cfg.httpToken.empty() ? std::string(" (JSON API off: no HttpToken)") : std::string());
+    }
 
     int sig = 0;
     while (sigwait(&stopSignals, &sig) == 0 && sig == SIGHUP) {
@@ -149,10 +206,12 @@ int runServe(const std::vector<std::string>& args) {
       }
     }
     log.notice("signal %d: stopping", sig);
+    if (http) http->stop();
     server.stop();
     committer.stop();
     pipeline.stop();
     reporter.stop();
+    statsCollector.stop();
     log.notice("stopped");
   } catch (const Poco::Exception& e) {
     log.fatal("cannot start: %s", e.displayText());

@@ -47,6 +47,7 @@ class SmtpConnection : public Poco::Net::TCPServerConnection {
     try {
       if (active > static_cast<int>(shared_->settings.maxConnections)) {
         log.warning("refused client=%s reason=too-many-connections (%d)", client, active - 1);
+        if (auto* c = shared_->settings.session.counters) c->refuse(Refusal::Connections);
         sendAll(io, "421 4.3.2 " + shared_->settings.session.hostname +
                         " Too many connections, try again later\r\n");
         return;
@@ -195,7 +196,9 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
       shared_->unixSocket = true;
       bound_ = st.socket;
     } else {
-      socket.bind(Poco::Net::SocketAddress(st.socket), true);
+      // SO_REUSEADDR (a restart binds at once) but not SO_REUSEPORT, which would let a
+      // second daemon share the port silently.
+      socket.bind(Poco::Net::SocketAddress(st.socket), true, false);
       socket.listen(1024);
       bound_ = socket.address().toString();
     }

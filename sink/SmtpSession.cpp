@@ -58,6 +58,7 @@ SmtpSession::~SmtpSession() = default;
 
 std::string SmtpSession::greeting() {
   if (mode_ == Mode::Refused) {
+    count(Refusal::Client);
     // RFC 5321 section 3.1: after a 554 greeting the server waits for QUIT.
     return "554 5.7.1 " + settings_.hostname + " Access denied for " + clientIp_ + "\r\n";
   }
@@ -77,6 +78,7 @@ void SmtpSession::reply(int code, std::string_view enhanced, std::string_view te
 
 void SmtpSession::error(int code, std::string_view enhanced, std::string_view text) {
   if (++errors_ > settings_.maxErrors) {
+    count(Refusal::Errors);
     reply(421, "4.7.0", settings_.hostname + " Too many errors, closing connection");
     closing_ = true;
     return;
@@ -86,6 +88,7 @@ void SmtpSession::error(int code, std::string_view enhanced, std::string_view te
 
 std::string SmtpSession::timeout() {
   closing_ = true;
+  count(Refusal::Timeout);
   return "421 4.4.2 " + settings_.hostname + " Timeout exceeded, closing connection\r\n";
 }
 
@@ -201,6 +204,7 @@ void SmtpSession::onMail(std::string_view arg) {
       }
       env.declaredSize = std::stoull(value);
       if (env.declaredSize > settings_.maxMessageSize) {
+        count(Refusal::Size);
         return error(552, "5.3.4", "Message size exceeds fixed limit");
       }
     } else if (key == "BODY") {
@@ -273,11 +277,13 @@ void SmtpSession::onRcpt(std::string_view arg) {
   }
   if (!recipientAccepted(rcpt.address)) {
     // Not a relay: only the BCC domains are ours.
+    count(Refusal::Relay);
     return error(550, "5.1.1",
                  "<" + smtp::printable(rcpt.address) +
                      ">: Recipient address rejected: not a BCC domain here");
   }
   if (envelope_.recipients.size() >= settings_.maxRecipients) {
+    count(Refusal::Recipients);
     return reply(452, "4.5.3", "Too many recipients");
   }
   envelope_.recipients.push_back(std::move(rcpt));
@@ -290,7 +296,10 @@ void SmtpSession::onData(std::string_view arg) {
   if (envelope_.recipients.empty()) return error(554, "5.5.1", "No valid recipients");
   StoreResult result;
   writer_ = store_.open(result);
-  if (!writer_) return reply(451, "4.3.0", "Local error in processing: " + result.detail);
+  if (!writer_) {
+    count(Refusal::Local);
+    return reply(451, "4.3.0", "Local error in processing: " + result.detail);
+  }
   envelope_.clientIp = clientIp_;
   envelope_.helo = helo_;
   envelope_.esmtp = esmtp_;
@@ -399,12 +408,14 @@ void SmtpSession::dataLine(std::string_view line) {
 void SmtpSession::finishData() {
   mode_ = Mode::Command;
   auto writer = std::move(writer_);
+  if (tooBig_ || lineTooLong_) count(Refusal::Size);
   if (tooBig_) {
     reply(552, "5.3.4", "Message size exceeds fixed limit");
   } else if (lineTooLong_) {
     reply(552, "5.3.4",
           "Message line longer than " + std::to_string(settings_.maxLineLength) + " bytes");
   } else if (writeFailed_) {
+    count(Refusal::Local);
     reply(451, "4.3.0", "Local error in processing: cannot write the spool");
   } else {
     auto b = messageId_.find_first_not_of(" \t");
@@ -412,10 +423,13 @@ void SmtpSession::finishData() {
     std::string id = b == std::string::npos ? "" : messageId_.substr(b, e - b + 1);
     auto result = writer->commit(envelope_, id);
     if (result.outcome == Outcome::Ok) {
+      if (settings_.counters) ++settings_.counters->received;
       reply(250, "2.0.0", "Ok: queued as " + writer->id());
     } else if (result.outcome == Outcome::PermFail) {
+      count(Refusal::Rejected);
       reply(554, "5.3.0", "Transaction failed: " + result.detail);
     } else {
+      count(Refusal::Local);
       reply(451, "4.3.0", "Local error in processing: " + result.detail);
     }
   }

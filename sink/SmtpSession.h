@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "MessageStore.h"
+#include "SmtpCounters.h"
 
 namespace bccsink {
 
@@ -24,6 +25,8 @@ struct SessionSettings {
   std::size_t maxLineLength = 65536;  // data lines, CRLF included
   bool tlsAvailable = false;
   unsigned maxErrors = 20;  // protocol errors before 421
+  // Where received messages and refusals are counted (/metrics); null counts nothing.
+  SmtpCounters* counters = nullptr;
   // The clock for the Received header; tests fix it.
   std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now;
 };
@@ -65,6 +68,9 @@ class SmtpSession {
   void resetTransaction();
   void reply(int code, std::string_view enhanced, std::string_view text);
   void error(int code, std::string_view enhanced, std::string_view text);
+  void count(Refusal why) const {
+    if (settings_.counters) settings_.counters->refuse(why);
+  }
   bool recipientAccepted(const std::string& address) const;
   std::string receivedHeader(const std::string& id) const;
 

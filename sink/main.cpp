@@ -21,6 +21,7 @@ const char* kUsage =
     "  scan FILE.eml  extract and analyse one message offline (--json)\n"
     "  report show ID    print a message's report (--json, --mail)\n"
     "  report resend ID  deliver a message's report again, now\n"
+    "  stats          statistics per interval (--since TIME|DURATION, --json)\n"
     "\n"
     "Every command takes --config FILE and --help; every configuration option can be\n"
     "given as --Name value (see `bccsink serve --help`).\n";
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "queue") return bccsink::runQueue(args);
   if (command == "scan") return bccsink::runScan(args);
   if (command == "report") return bccsink::runReport(args);
+  if (command == "stats") return bccsink::runStats(args);
   std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -37,7 +37,7 @@ start_sink() {
   SINK_PID=$!
   PORT=""
   for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\) .*/\1/p' "$T/sink.log" | head -1)
+    PORT=$(sed -n 's/.* bccsink: listening on [^ ]*:\([0-9]*\) .*/\1/p' "$T/sink.log" | head -1)
     [ -n "$PORT" ] && return 0
     kill -0 "$SINK_PID" 2>/dev/null || die "bccsink exited at start: $(tail -3 "$T/sink.log")"
     sleep 0.1

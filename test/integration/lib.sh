@@ -57,7 +57,7 @@ start_sink() {
   PIDS+=("$SINK_PID")
   for _ in $(seq 1 100); do
     local line
-    line=$(tail -n +"$((mark + 1))" "$T/sink.log" | grep -m1 "listening on" || true)
+    line=$(tail -n +"$((mark + 1))" "$T/sink.log" | grep -m1 " bccsink: listening on " || true)
     if [ -n "$line" ]; then
       SINK_PORT=$(echo "$line" | sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/')
       return 0

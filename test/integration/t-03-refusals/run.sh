@@ -96,6 +96,13 @@ read -r -t 5 late <&3 || fail "no reply after the command timeout"
 [[ $late == "421 4.4.2"* ]] || fail "idle client got '$late'"
 exec 3<&-
 ok "client silent beyond BccCommandTimeout gets 421 4.4.2"
+# A second daemon on the same SMTP port must not start (no silent SO_REUSEPORT sharing).
+if "$BCCSINK" serve --BccSocket "127.0.0.1:$SINK_PORT" --HttpSocket 127.0.0.1:0 \
+  --DataDir "$T/e2" >"$T/second.out" 2>&1; then
+  fail "a second daemon started on port $SINK_PORT"
+fi
+grep -qi "address already in use\|cannot start" "$T/second.out" || fail "second daemon said: $(cat "$T/second.out")"
+ok "a second daemon on a port in use stops at start"
 exec 3<>"/dev/tcp/127.0.0.1/$SINK_PORT"
 read -r -t 5 greeting <&3 || fail "no greeting"
 started=$(date +%s%N)

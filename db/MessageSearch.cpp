@@ -1,0 +1,106 @@
+#include "MessageSearch.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+
+#include "Columns.h"
+#include "Database.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+
+namespace bccsink::db {
+namespace {
+
+// A LIKE pattern that matches `text` literally anywhere (with ESCAPE '\').
+std::string containsPattern(const std::string& text) {
+  std::string out = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+}  // namespace
+
+MessageSearch::MessageSearch(Database& db) : db_(db) {}
+
+std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
+  std::vector<std::string> where, args;
+  if (!q.verdict.empty()) {
+    where.push_back("m.verdict = ?");
+    args.push_back(q.verdict);
+  }
+  if (!q.state.empty()) {
+    where.push_back("m.state = ?");
+    args.push_back(q.state);
+  }
+  if (!q.senderContains.empty()) {
+    // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
+    where.push_back("LOWER(m.sender) LIKE LOWER(?) ESCAPE '\\'");
+    args.push_back(containsPattern(q.senderContains));
+  }
+  if (!q.since.empty()) {
+    where.push_back("m.received_at >= ?");
+    args.push_back(q.since);
+  }
+  if (!q.until.empty()) {
+    where.push_back("m.received_at < ?");
+    args.push_back(q.until);
+  }
+  std::string sql =
+      "SELECT m.id, m.state, m.verdict, m.sender, m.header_message_id, m.received_at,"
+      " m.checked_at, m.spool_file, m.report_status, m.spoofed, m.size,"
+      " (SELECT COUNT(*) FROM message_files f WHERE f.msg_id = m.id) AS files"
+      " FROM messages m";
+  for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+  sql += " ORDER BY m.received_at DESC, m.id DESC LIMIT " +
+         std::to_string(std::max<std::size_t>(q.limit, 1));
+  Statement stmt(db_.session());
+  stmt << sql;
+  for (auto& a : args) stmt, use(a);
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::vector<MessageSummary> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+    MessageSummary m;
+    m.id = text(rs, "id");
+    m.state = text(rs, "state");
+    m.verdict = text(rs, "verdict");
+    m.sender = text(rs, "sender");
+    m.headerMessageId = text(rs, "header_message_id");
+    m.receivedAt = text(rs, "received_at");
+    m.checkedAt = text(rs, "checked_at");
+    m.spoolFile = text(rs, "spool_file");
+    m.reportStatus = text(rs, "report_status");
+    m.spoofed = integer(rs, "spoofed") != 0;
+    m.size = integer(rs, "size");
+    m.files = integer(rs, "files");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<FileSighting> MessageSearch::messagesWithFile(const std::string& sha256,
+                                                          std::size_t limit) {
+  std::string key = sha256;
+  Statement stmt(db_.session());
+  stmt << "SELECT f.msg_id, m.received_at, m.verdict, f.name, f.path"
+          " FROM message_files f JOIN messages m ON m.id = f.msg_id WHERE f.sha256 = ?"
+          " ORDER BY m.received_at DESC, f.msg_id DESC, f.position LIMIT " +
+              std::to_string(std::max<std::size_t>(limit, 1)),
+      use(key);
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::vector<FileSighting> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+    out.push_back({text(rs, 0), text(rs, 1), text(rs, 2), text(rs, 3), text(rs, 4)});
+  }
+  return out;
+}
+
+}  // namespace bccsink::db

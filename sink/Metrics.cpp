@@ -1,0 +1,194 @@
+#include "Metrics.h"
+
+#include <charconv>
+
+#include "ApiHandlers.h"
+#include "Database.h"
+#include "MessageQueue.h"
+#include "MessageRecord.h"
+#include "Pipeline.h"
+#include "ReportQueue.h"
+#include "Verdict.h"
+
+namespace bccsink {
+namespace {
+
+// The shortest text that reads back as the same double ("0.005", "2.5", "3").
+std::string number(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// A label value (exposition format: backslash, double quote and newline escaped).
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class Text {
+ public:
+  void family(const std::string& name, const std::string& type, const std::string& help) {
+    out_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, const std::string& value) {
+    out_ += name;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    out_ += " " + value + "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, std::uint64_t value) {
+    sample(name, labels, std::to_string(value));
+  }
+  void sample(const std::string& name, const std::string& labels, std::int64_t value) {
+    sample(name, labels, std::to_string(value));
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+const char* const kStates[] = {db::state::kPending, db::state::kAnalyzing, db::state::kChecked,
+                               db::state::kReported, db::state::kFailed};
+const char* const kReportStatuses[] = {db::report_status::kNone, db::report_status::kDue,
+                                       db::report_status::kSent, db::report_status::kUndeliverable};
+
+}  // namespace
+
+MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
+  MetricsSnapshot s;
+  s.version = report::bccsinkVersion();
+  if (src.smtp) {
+    s.received = src.smtp->received.load();
+    for (std::size_t i = 0; i < kRefusalKinds; ++i) s.refused[i] = src.smtp->refused[i].load();
+  }
+  auto byState = db::MessageQueue(db).countByState();
+  for (const char* st : kStates) s.queueByState[st] = byState.count(st) ? byState[st] : 0;
+  db::ReportQueue reports(db);
+  for (const char* st : kReportStatuses) s.reportsByStatus[st] = reports.countWithStatus(st);
+  if (src.pipeline) {
+    const auto& c = src.pipeline->counters();
+    s.claimed = c.claimed;
+    s.checked = c.checked;
+    s.failed = c.failed;
+    s.released = c.released;
+    s.files = c.files;
+    s.cacheLookups = c.cacheLookups;
+    s.cacheHits = c.cacheHits;
+    for (const auto& runner : src.pipeline->runners()) s.analyzers.push_back(runner->stats());
+  }
+  if (src.reporter) s.reports = src.reporter->counts();
+  s.spoolFreeBytes = report::diskFreeBytes(src.spoolDir);
+  return s;
+}
+
+std::string formatMetrics(const MetricsSnapshot& s) {
+  Text t;
+  t.family("bccsink_build_info", "gauge", "The running version (always 1).");
+  t.sample("bccsink_build_info", "version=\"" + label(s.version) + "\"", std::uint64_t{1});
+
+  // The listener.
+  t.family("bccsink_messages_received_total", "counter",
+           "Messages acknowledged with 250 after DATA since start.");
+  t.sample("bccsink_messages_received_total", "", s.received);
+  t.family("bccsink_messages_refused_total", "counter",
+           "Refusals (4xx/5xx replies turning away a message, recipient or client) by reason.");
+  for (std::size_t i = 0; i < kRefusalKinds; ++i) {
+    t.sample("bccsink_messages_refused_total",
+             "reason=\"" + std::string(refusalName(static_cast<Refusal>(i))) + "\"", s.refused[i]);
+  }
+
+  // The queue, as the database holds it.
+  t.family("bccsink_queue_messages", "gauge", "Messages in the queue by state.");
+  for (const auto& [state, n] : s.queueByState)
+    t.sample("bccsink_queue_messages", "state=\"" + label(state) + "\"", n);
+  t.family("bccsink_report_queue_messages", "gauge",
+           "Judged messages by report status (none: nothing to report).");
+  for (const auto& [status, n] : s.reportsByStatus)
+    t.sample("bccsink_report_queue_messages", "status=\"" + label(status) + "\"", n);
+
+  // The analysis stage.
+  t.family("bccsink_pipeline_messages_total", "counter",
+           "Analysis events since start: claims, messages checked, failed, released.");
+  t.sample("bccsink_pipeline_messages_total", "event=\"claimed\"", s.claimed);
+  t.sample("bccsink_pipeline_messages_total", "event=\"checked\"", s.checked);
+  t.sample("bccsink_pipeline_messages_total", "event=\"failed\"", s.failed);
+  t.sample("bccsink_pipeline_messages_total", "event=\"released\"", s.released);
+  t.family("bccsink_pipeline_files_total", "counter", "Files found in messages since start.");
+  t.sample("bccsink_pipeline_files_total", "", s.files);
+  t.family("bccsink_cache_lookups_total", "counter",
+           "Verdict cache look-ups (one per file and analyzer) since start.");
+  t.sample("bccsink_cache_lookups_total", "", s.cacheLookups);
+  t.family("bccsink_cache_hits_total", "counter",
+           "Look-ups answered by a cached verdict since start.");
+  t.sample("bccsink_cache_hits_total", "", s.cacheHits);
+  t.family("bccsink_cache_hit_ratio", "gauge", "Hits per look-up since start (0 before any).");
+  t.sample("bccsink_cache_hit_ratio", "",
+           number(s.cacheLookups == 0
+                      ? 0.0
+                      : static_cast<double>(s.cacheHits) / static_cast<double>(s.cacheLookups)));
+
+  // The analyzers.
+  auto per = [](const sandbox::AnalyzerStats& a) { return "analyzer=\"" + label(a.name) + "\""; };
+  t.family("bccsink_analyzer_submissions_total", "counter", "Files submitted since start.");
+  for (const auto& a : s.analyzers)
+    t.sample("bccsink_analyzer_submissions_total", per(a), a.submitted);
+  t.family("bccsink_analyzer_answers_total", "counter", "Final answers since start by verdict.");
+  for (const auto& a : s.analyzers) {
+    for (std::size_t k = 0; k < a.answered.size(); ++k) {
+      auto kind = std::string(sandbox::toString(static_cast<sandbox::VerdictKind>(k)));
+      t.sample("bccsink_analyzer_answers_total", per(a) + ",verdict=\"" + kind + "\"",
+               a.answered[k]);
+    }
+  }
+  t.family("bccsink_analyzer_errors_total", "counter",
+           "Failed attempts (unreachable, timed out, transient errors) since start.");
+  for (const auto& a : s.analyzers) t.sample("bccsink_analyzer_errors_total", per(a), a.errors);
+  t.family("bccsink_analyzer_in_flight", "gauge", "Attempts running now.");
+  for (const auto& a : s.analyzers)
+    t.sample("bccsink_analyzer_in_flight", per(a), static_cast<std::uint64_t>(a.inFlight));
+  t.family("bccsink_analyzer_queued", "gauge", "Submissions waiting for a slot or a retry.");
+  for (const auto& a : s.analyzers)
+    t.sample("bccsink_analyzer_queued", per(a), static_cast<std::uint64_t>(a.queued));
+  t.family("bccsink_analyzer_healthy", "gauge", "1 when the last attempt that ended did not fail.");
+  for (const auto& a : s.analyzers)
+    t.sample("bccsink_analyzer_healthy", per(a), std::uint64_t{a.healthy ? 1u : 0u});
+  t.family("bccsink_analyzer_latency_seconds", "histogram",
+           "Time from submission to final answer, retries and waiting included.");
+  for (const auto& a : s.analyzers) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < a.latency.size(); ++b) {
+      cumulative += a.latency[b];
+      auto le = b < sandbox::kLatencyBuckets.size() ? number(sandbox::kLatencyBuckets[b]) : "+Inf";
+      t.sample("bccsink_analyzer_latency_seconds_bucket", per(a) + ",le=\"" + le + "\"",
+               cumulative);
+    }
+    t.sample("bccsink_analyzer_latency_seconds_sum", per(a), number(a.latencySeconds));
+    t.sample("bccsink_analyzer_latency_seconds_count", per(a), cumulative);
+  }
+
+  // The reporter.
+  t.family("bccsink_reports_sent_total", "counter",
+           "Messages whose report the receiver took since start.");
+  t.sample("bccsink_reports_sent_total", "", s.reports.sent);
+  t.family("bccsink_reports_failed_total", "counter",
+           "Report deliveries that failed since start: deferred (retried) or undeliverable.");
+  t.sample("bccsink_reports_failed_total", "outcome=\"deferred\"", s.reports.deferred);
+  t.sample("bccsink_reports_failed_total", "outcome=\"undeliverable\"", s.reports.undeliverable);
+
+  t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
+  t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
+  return t.take();
+}
+
+}  // namespace bccsink

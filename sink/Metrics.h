@@ -1,0 +1,51 @@
+#pragma once
+// /metrics: the Prometheus text (exposition format 0.0.4) from the counters each stage
+// keeps where its events happen (listener, analyzers, cache, reporter), the queue depths
+// from the database and the spool's free disk. Collecting and formatting are apart, so the
+// text is tested from plain numbers.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "AnalyzerRunner.h"
+#include "Reporter.h"
+#include "SmtpCounters.h"
+
+namespace bccsink::db {
+class Database;
+}
+namespace bccsink::sandbox {
+class Pipeline;
+}
+
+namespace bccsink {
+
+// Every number /metrics shows, at one moment.
+struct MetricsSnapshot {
+  std::string version;
+  std::uint64_t received = 0;
+  std::array<std::uint64_t, kRefusalKinds> refused = {};
+  std::map<std::string, std::int64_t> queueByState;     // every state, 0 when none
+  std::map<std::string, std::int64_t> reportsByStatus;  // none, due, sent, undeliverable
+  std::uint64_t claimed = 0, checked = 0, failed = 0, released = 0, files = 0;
+  std::uint64_t cacheLookups = 0, cacheHits = 0;
+  std::vector<sandbox::AnalyzerStats> analyzers;
+  report::ReporterCounts reports;
+  std::uint64_t spoolFreeBytes = 0;
+};
+
+// The running stages; any may be null (then its numbers are 0).
+struct MetricsSources {
+  SmtpCounters* smtp = nullptr;
+  const sandbox::Pipeline* pipeline = nullptr;
+  const report::Reporter* reporter = nullptr;
+  std::string spoolDir;
+};
+
+MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);
+std::string formatMetrics(const MetricsSnapshot& snapshot);
+
+}  // namespace bccsink

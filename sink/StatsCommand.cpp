@@ -1,0 +1,82 @@
+// `bccsink stats [--since ISO8601|DURATION] [--json]`: this sink's statistics per interval
+// as the daemon stored them, plus the intervals not stored yet counted now ("partial").
+// Reads only; the daemon need not run.
+
+#include <Poco/Exception.h>
+
+#include <iostream>
+
+#include "Clock.h"
+#include "Commands.h"
+#include "Config.h"
+#include "Database.h"
+#include "StatsCounters.h"
+#include "StatsQuery.h"
+#include "StatsText.h"
+
+namespace bccsink {
+namespace {
+
+const char* kHelp =
+    "usage: bccsink stats [--since TIME] [--json] [--config FILE] [--Name value ...]\n\n"
+    "Statistics of this sink (BccHostname) per StatsInterval: messages, recipients, sizes,\n"
+    "connecting IPs, extensions and true types, extension/type mismatches, files inside\n"
+    "archives, verdicts per analyzer, cache hits, file names as MD5 and shape only.\n"
+    "Intervals marked * (\"partial\": true) are counted now: the current one, and any the\n"
+    "daemon has not stored yet.\n\n"
+    "  --since TIME  an ISO 8601 time (2026-11-30T00:00:00Z) or a duration back from now\n"
+    "                (30m, 24h, 7d); default 24h\n"
+    "  --json        the JSON of /api/stats instead of a table\n";
+
+}  // namespace
+
+int runStats(const std::vector<std::string>& args) {
+  try {
+    auto cl = parseCommandLine(args, {"json"}, {"since"});
+    if (cl.help || !cl.positional.empty()) {
+      std::cout << kHelp;
+      return cl.help ? 0 : 2;
+    }
+    auto cfg = loadConfig(cl.configPath, cl.overrides);
+    auto since = cl.value("since", "24h");
+    std::string sinceIso;
+    if (!since.empty() && since.find('T') == std::string::npos) {
+      std::chrono::seconds back;
+      try {
+        back = parseDuration(since);
+      } catch (const std::exception& e) {
+        std::cerr << "bccsink: --since " << since << ": " << e.what()
+                  << " (or an ISO 8601 time such as 2026-11-30T00:00:00Z)\n";
+        return 2;
+      }
+      sinceIso = report::isoSeconds(db::nowMs() - back.count() * 1000);
+    } else {
+      sinceIso = since;
+      try {
+        report::msFromIso(sinceIso);
+      } catch (const std::exception& e) {
+        std::cerr << "bccsink: --since: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    db::Database database(cfg.effectiveDatabaseUrl());
+    database.migrate();
+    if (cl.has("json")) {
+      std::cout << report::statsJson(database, cfg.bccHostname, sinceIso, cfg.statsInterval)
+                << "\n";
+      return 0;
+    }
+    auto view = report::queryStats(database, cfg.bccHostname, report::msFromIso(sinceIso),
+                                   db::nowMs(), cfg.statsInterval);
+    std::cout << report::statsTable(view, cfg.bccHostname);
+    return 0;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "bccsink: " << e.displayText() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace bccsink

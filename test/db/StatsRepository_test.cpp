@@ -1,0 +1,128 @@
+#include "StatsRepository.h"
+
+#include <gtest/gtest.h>
+
+#include "../TempDir.h"
+#include "Database.h"
+#include "MessageQueue.h"
+#include "ReportQueue.h"
+#include "Schema.h"
+
+using namespace bccsink;
+
+namespace {
+
+db::MessageRecord record(const std::string& id, const std::string& receivedAt,
+                         const std::string& sink = "sink-a") {
+  db::MessageRecord r;
+  r.id = id;
+  r.sink = sink;
+  r.receivedAt = receivedAt;
+  r.sender = "alice@example.org";
+  r.recipients = {{"watch@bcc.test", "", ""}, {"audit@bcc.test", "", ""}};
+  r.clientIp = "127.0.0.1";
+  r.helo = "mta.test";
+  r.size = 10;
+  r.sha256 = std::string(64, 'a');
+  r.spoolFile = id + ".eml";
+  return r;
+}
+
+db::StatsRow row(std::int64_t start, std::int64_t end, const std::string& sink = "sink-a") {
+  return {sink, start, end, "2026-11-30T04:10:00.000Z", "{\"start\":" + std::to_string(start) + "}",
+          ""};
+}
+
+class StatsRepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { database.migrate(); }
+
+  test::TempDir dir;
+  db::Database database{"sqlite:" + (dir / "stats.db")};
+  db::StatsRepository repo{database};
+};
+
+}  // namespace
+
+TEST_F(StatsRepositoryTest, SchemaFourIsTheNewest) {
+  EXPECT_EQ(db::latestSchemaVersion(), 4);
+}
+
+TEST_F(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {
+  EXPECT_FALSE(repo.latest("sink-a"));
+  EXPECT_TRUE(repo.save(row(0, 300000)));
+  EXPECT_TRUE(repo.save(row(300000, 600000)));
+  auto again = row(300000, 600000);
+  again.counters = "{\"changed\":true}";
+  EXPECT_FALSE(repo.save(again));  // the first one stays
+  EXPECT_TRUE(repo.save(row(300000, 600000, "sink-b")));
+  auto latest = repo.latest("sink-a");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->startMs, 300000);
+  EXPECT_EQ(latest->endMs, 600000);
+  EXPECT_EQ(latest->counters, "{\"start\":300000}");
+  EXPECT_EQ(latest->computedAt, "2026-11-30T04:10:00.000Z");
+  EXPECT_EQ(latest->exportedAt, "");
+}
+
+TEST_F(StatsRepositoryTest, SinceListsTheIntervalsEndingAfterATimeOldestFirst) {
+  for (std::int64_t s = 0; s < 4; ++s) repo.save(row(s * 1000, s * 1000 + 1000));
+  repo.save(row(5000, 6000, "sink-b"));
+  auto rows = repo.since("sink-a", 1500);  // the one [1000, 2000) overlaps: included
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].startMs, 1000);
+  EXPECT_EQ(rows[2].startMs, 3000);
+  EXPECT_TRUE(repo.since("sink-a", 4000).empty());
+}
+
+TEST_F(StatsRepositoryTest, ExportedIntervalsAreNotOfferedAgain) {
+  for (std::int64_t s = 0; s < 5; ++s) repo.save(row(s * 1000, s * 1000 + 1000));
+  auto batch = repo.unexported("sink-a", 1000, 2);  // from 1000 on, two at a time
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].startMs, 1000);
+  EXPECT_EQ(batch[1].startMs, 2000);
+  repo.markExported("sink-a", {1000, 2000}, "2026-11-30T04:11:00.000Z");
+  batch = repo.unexported("sink-a", 0, 10);
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[0].startMs, 0);
+  EXPECT_EQ(batch[1].startMs, 3000);
+  EXPECT_EQ(repo.since("sink-a", 0)[1].exportedAt, "2026-11-30T04:11:00.000Z");
+  EXPECT_TRUE(repo.unexported("sink-b", 0, 10).empty());
+}
+
+TEST_F(StatsRepositoryTest, UnjudgedCountsTheIntervalsMessagesTheReporterHasNotSeen) {
+  db::MessageQueue queue(database);
+  queue.insertPending(
+      {record("A", "2026-11-30T04:00:00.000Z"), record("B", "2026-11-30T04:04:59.999Z"),
+       record("C", "2026-11-30T04:05:00.000Z"), record("D", "2026-11-30T04:01:00.000Z", "sink-b")});
+  const std::string from = "2026-11-30T04:00:00.000Z", to = "2026-11-30T04:05:00.000Z";
+  EXPECT_EQ(repo.unjudgedIn("sink-a", from, to), 2);
+  db::ReportQueue(database).judge("A", false, "", false, "203.0.113.9");
+  EXPECT_EQ(repo.unjudgedIn("sink-a", from, to), 1);
+  EXPECT_EQ(repo.oldestReceivedSince("sink-a", "2026-11-30T04:00:00.001Z"),
+            "2026-11-30T04:04:59.999Z");
+  EXPECT_EQ(repo.oldestReceivedSince("sink-a", "2026-11-30T05:00:00.000Z"), "");
+
+  // The rows of the interval: A's origin hop, B's client (not judged yet), 2 recipients.
+  auto rows = repo.rowsIn("sink-a", from, to);
+  ASSERT_EQ(rows.messages.size(), 2u);
+  EXPECT_EQ(rows.messages[0].id, "A");
+  EXPECT_EQ(rows.messages[0].ip, "203.0.113.9");
+  EXPECT_EQ(rows.messages[0].recipients, 2);
+  EXPECT_EQ(rows.messages[1].id, "B");
+  EXPECT_EQ(rows.messages[1].ip, "127.0.0.1");
+  EXPECT_EQ(rows.messages[1].state, "pending");
+  EXPECT_TRUE(rows.files.empty());
+  EXPECT_TRUE(rows.verdicts.empty());
+}
+
+TEST_F(StatsRepositoryTest, JudgingWithoutAnOriginKeepsTheOldCallWorking) {
+  db::MessageQueue(database).insertPending({record("A", "2026-11-30T04:00:00.000Z")});
+  db::ReportQueue(database).judge("A", true, "hop from 203.0.113.9", true);
+  auto rows = repo.rowsIn("sink-a", "2026-11-30T04:00:00.000Z", "2026-11-30T04:05:00.000Z");
+  ASSERT_EQ(rows.messages.size(), 1u);
+  EXPECT_EQ(rows.messages[0].ip, "127.0.0.1");  // no origin recorded: the copy's client
+  auto m = db::MessageQueue(database).find("A");
+  EXPECT_TRUE(m->spoofed);
+  EXPECT_EQ(m->reportStatus, "due");
+}
