@@ -5,24 +5,14 @@
 #include "../TempDir.h"
 #include "Database.h"
 #include "MessageQueue.h"
+#include "SampleRecord.h"
 
 using namespace bccsink;
 
 namespace {
 
 db::MessageRecord record(const std::string& id, const std::string& sink = "sink-a") {
-  db::MessageRecord r;
-  r.id = id;
-  r.sink = sink;
-  r.receivedAt = "2026-11-30T04:00:00.000Z";
-  r.sender = "alice@example.org";
-  r.recipients = {{"watch@bcc.test", "", ""}};
-  r.clientIp = "127.0.0.1";
-  r.helo = "mta.test";
-  r.size = 10;
-  r.sha256 = std::string(64, 'a');
-  r.spoolFile = id + ".eml";
-  return r;
+  return test::sampleRecord(id, "2026-11-30T04:00:00.000Z", sink);
 }
 
 class ReportQueueTest : public ::testing::Test {

@@ -6,6 +6,7 @@
 #include "Database.h"
 #include "MessageQueue.h"
 #include "ReportQueue.h"
+#include "SampleRecord.h"
 #include "Schema.h"
 
 using namespace bccsink;
@@ -14,17 +15,8 @@ namespace {
 
 db::MessageRecord record(const std::string& id, const std::string& receivedAt,
                          const std::string& sink = "sink-a") {
-  db::MessageRecord r;
-  r.id = id;
-  r.sink = sink;
-  r.receivedAt = receivedAt;
-  r.sender = "alice@example.org";
-  r.recipients = {{"watch@bcc.test", "", ""}, {"audit@bcc.test", "", ""}};
-  r.clientIp = "127.0.0.1";
-  r.helo = "mta.test";
-  r.size = 10;
-  r.sha256 = std::string(64, 'a');
-  r.spoolFile = id + ".eml";
+  auto r = test::sampleRecord(id, receivedAt, sink);
+  r.recipients.push_back({"audit@bcc.test", "", ""});
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "../TempDir.h"
+#include "../db/SampleRecord.h"
 #include "Clock.h"
 #include "Database.h"
 #include "MessageHeaders.h"
@@ -50,17 +51,9 @@ class ReporterTest : public ::testing::Test {
         << "Received: from mta.example.com (unknown [127.0.0.1])\r\n\tby sink.test; Mon, 30 "
            "Nov 2026 02:00:00 +0000\r\n"
         << headers << "\r\nbody\r\n";
-    db::MessageRecord r;
-    r.id = id;
-    r.sink = "sink-a";
-    r.receivedAt = "2026-11-30T02:00:00.000Z";
+    auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z");
     r.sender = sender;
-    r.recipients = {{"watch@bcc.test", "", ""}};
-    r.clientIp = "127.0.0.1";
     r.helo = "mta.example.com";
-    r.size = 10;
-    r.sha256 = std::string(64, 'a');
-    r.spoolFile = id + ".eml";
     queue.insertPending({r});
     auto m = queue.claimNext("sink-a", db::nowMs() + 60000, db::nowMs() + 60000, db::isoNow());
     ASSERT_TRUE(m);

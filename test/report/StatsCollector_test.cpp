@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "../TempDir.h"
+#include "../db/SampleRecord.h"
 #include "Database.h"
 #include "MessageQueue.h"
 #include "ReportQueue.h"
@@ -31,18 +32,8 @@ class StatsCollectorTest : public ::testing::Test {
   void SetUp() override { database.migrate(); }
 
   void receive(const std::string& id, std::int64_t atMs, const std::string& sink = "sink-a") {
-    db::MessageRecord r;
-    r.id = id;
-    r.sink = sink;
-    r.receivedAt = report::isoMillis(atMs);
-    r.sender = "alice@example.org";
-    r.recipients = {{"watch@bcc.test", "", ""}};
-    r.clientIp = "127.0.0.1";
-    r.helo = "mta.test";
-    r.size = 10;
-    r.sha256 = std::string(64, 'a');
-    r.spoolFile = id + ".eml";
-    db::MessageQueue(database).insertPending({r});
+    db::MessageQueue(database).insertPending(
+        {test::sampleRecord(id, report::isoMillis(atMs), sink)});
   }
   void checkAndJudge(const std::string& id, const std::string& verdict) {
     std::string v = verdict, key = id;

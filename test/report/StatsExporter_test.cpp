@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "../TempDir.h"
+#include "../db/SampleRecord.h"
 #include "Database.h"
 #include "MessageQueue.h"
 #include "ReportQueue.h"
@@ -175,18 +176,8 @@ class StatsExportRetry : public ::testing::Test {
  protected:
   void SetUp() override {
     database.migrate();
-    db::MessageRecord r;
-    r.id = "M1";
-    r.sink = "sink-a";
-    r.receivedAt = "2026-11-30T04:00:01.000Z";
-    r.sender = "alice@example.org";
-    r.recipients = {{"watch@bcc.test", "", ""}};
-    r.clientIp = "127.0.0.1";
-    r.helo = "mta.test";
-    r.size = 10;
-    r.sha256 = std::string(64, 'a');
-    r.spoolFile = "M1.eml";
-    db::MessageQueue(database).insertPending({r});
+    db::MessageQueue(database).insertPending(
+        {test::sampleRecord("M1", "2026-11-30T04:00:01.000Z")});
     database.session() << "UPDATE messages SET state = 'checked', verdict = 'clean'",
         Poco::Data::Keywords::now;
     db::ReportQueue(database).judge("M1", false, "", false, "203.0.113.9");

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "../TempDir.h"
+#include "../db/SampleRecord.h"
 #include "Clock.h"
 #include "Database.h"
 #include "MessageQueue.h"
@@ -33,16 +34,11 @@ class StatsOriginTest : public ::testing::Test {
              "Mon, 30 Nov 2026 02:00:00 +0000\r\n"
           << headers << "From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n";
     }
-    db::MessageRecord r;
-    r.id = id;
-    r.sink = "sink-a";
-    r.receivedAt = "2026-11-30T02:00:00.000Z";
+    auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z");
     r.sender = "a@example.org";
-    r.recipients = {{"watch@bcc.test", "", ""}};
     r.clientIp = "192.0.2.10";
     r.helo = "mta.example.com";
-    r.sha256 = std::string(64, 'a');
-    r.spoolFile = id + ".eml";
+    r.size = 0;
     queue.insertPending({r});
     auto m = queue.claimNext("sink-a", db::nowMs() + 60000, db::nowMs() + 60000, db::isoNow());
     ASSERT_TRUE(m);
