@@ -1,4 +1,7 @@
+#include <Poco/Exception.h>
+
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 #include "Commands.h"
@@ -66,6 +69,17 @@ std::string configHelp() {
     out << "  --" << o.name << " (default: '" << o.defaultValue << "')\n      " << o.help << "\n";
   }
   return out.str();
+}
+
+int withErrorsReported(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Poco::Exception& e) {
+    std::cerr << "bccsink: " << e.displayText() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+  }
+  return 1;
 }
 
 }  // namespace bccsink

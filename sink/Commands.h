@@ -1,6 +1,7 @@
 #pragma once
 // The administrator's subcommands of `bccsink`. main() only picks one.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ int runQueue(const std::vector<std::string>& args);
 int runScan(const std::vector<std::string>& args);
 int runReport(const std::vector<std::string>& args);
 int runStats(const std::vector<std::string>& args);
+
+// Runs a command's body: an exception (a configuration, database or network error) is
+// printed as "bccsink: WHAT" and the exit code is 1.
+int withErrorsReported(const std::function<int()>& body);
 
 // The option list for --help texts, built from the configuration schema.
 std::string configHelp();

@@ -154,7 +154,7 @@ const char* kHelp =
 }  // namespace
 
 int runQueue(const std::vector<std::string>& args) {
-  try {
+  return withErrorsReported([&] {
     auto cl = parseCommandLine(args, {"json", "check"}, {"state", "limit"});
     if (cl.help || cl.positional.empty()) {
       std::cout << kHelp;
@@ -208,13 +208,7 @@ int runQueue(const std::vector<std::string>& args) {
     }
     std::cerr << kHelp;
     return 2;
-  } catch (const Poco::Exception& e) {
-    std::cerr << "bccsink: " << e.displayText() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bccsink: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace bccsink

@@ -35,7 +35,7 @@ const char* kHelp =
 }  // namespace
 
 int runReport(const std::vector<std::string>& args) {
-  try {
+  return withErrorsReported([&] {
     auto cl = parseCommandLine(args, {"json", "mail"}, {});
     if (cl.help || cl.positional.size() != 2 ||
         (cl.positional[0] != "show" && cl.positional[0] != "resend")) {
@@ -87,13 +87,7 @@ int runReport(const std::vector<std::string>& args) {
       std::cout << "  refused by the server: " << x.address << ": " << x.reply << "\n";
     }
     return 0;
-  } catch (const Poco::Exception& e) {
-    std::cerr << "bccsink: " << e.displayText() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bccsink: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace bccsink

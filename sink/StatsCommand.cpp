@@ -31,7 +31,7 @@ const char* kHelp =
 }  // namespace
 
 int runStats(const std::vector<std::string>& args) {
-  try {
+  return withErrorsReported([&] {
     auto cl = parseCommandLine(args, {"json"}, {"since"});
     if (cl.help || !cl.positional.empty()) {
       std::cout << kHelp;
@@ -70,13 +70,7 @@ int runStats(const std::vector<std::string>& args) {
                                    db::nowMs(), cfg.statsInterval);
     std::cout << report::statsTable(view, cfg.bccHostname);
     return 0;
-  } catch (const Poco::Exception& e) {
-    std::cerr << "bccsink: " << e.displayText() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "bccsink: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace bccsink
