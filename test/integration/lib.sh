@@ -90,3 +90,28 @@ queue_json() {
 finish() {
   echo "$PASSED passed, 0 failed"
 }
+
+# start_clamd DIR: a real clamd (Debian's clamav-daemon) in DIR with one signature, the
+# MD5 of clamav-testfiles' clam.exe written by ClamAV's own `sigtool --md5` and named
+# BccSink.Test.ClamExe (clamd reports it with .UNOFFICIAL); no downloaded database is
+# needed. Registered for the stop by PID; sets CLAMD_SOCKET.
+start_clamd() {
+  local dir=$1 exe=/usr/share/clamav-testfiles/clam.exe
+  mkdir -p "$dir/db" "$dir/tmp"
+  sigtool --md5 "$exe" | sed 's/:[^:]*$/:BccSink.Test.ClamExe/' >"$dir/db/test.hdb"
+  grep -q '^[0-9a-f]\{32\}:'"$(stat -c %s "$exe")"':BccSink.Test.ClamExe$' "$dir/db/test.hdb" ||
+    fail "sigtool --md5 gave $(cat "$dir/db/test.hdb")"
+  cat >"$dir/clamd.conf" <<CONF
+Foreground yes
+LocalSocket $dir/clamd.sock
+DatabaseDirectory $dir/db
+TemporaryDirectory $dir/tmp
+LogFile $dir/clamd.log
+PidFile $dir/clamd.pid
+CONF
+  clamd --config-file="$dir/clamd.conf" >"$dir/out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do [ -S "$dir/clamd.sock" ] && break; sleep 0.1; done
+  [ -S "$dir/clamd.sock" ] || fail "clamd did not start: $(tail -5 "$dir/out")"
+  CLAMD_SOCKET=$dir/clamd.sock
+}

@@ -98,21 +98,7 @@ ok "SIGHUP with a new rule: the next file is dangerous by it"
 stop_sink
 
 # --- 3. clamd, real, with signatures written here ---------------------------------------
-mkdir -p "$T/clamd/db" "$T/clamd/tmp"
-sigtool --md5 "$TF/clam.exe" | sed 's/:[^:]*$/:BccSink.Test.ClamExe/' >"$T/clamd/db/t08.hdb"
-grep -q '^[0-9a-f]\{32\}:'"$(stat -c %s "$TF/clam.exe")"':BccSink.Test.ClamExe$' "$T/clamd/db/t08.hdb" || fail "sigtool --md5 gave $(cat "$T/clamd/db/t08.hdb")"
-cat >"$T/clamd/clamd.conf" <<CONF
-Foreground yes
-LocalSocket $T/clamd/clamd.sock
-DatabaseDirectory $T/clamd/db
-TemporaryDirectory $T/clamd/tmp
-LogFile $T/clamd/clamd.log
-PidFile $T/clamd/clamd.pid
-CONF
-clamd --config-file="$T/clamd/clamd.conf" >"$T/clamd/out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do [ -S "$T/clamd/clamd.sock" ] && break; sleep 0.1; done
-[ -S "$T/clamd/clamd.sock" ] || fail "clamd did not start: $(tail -5 "$T/clamd/out")"
+start_clamd "$T/clamd"
 message "$T/clam.eml" invoice.exe "$TF/clam.exe"
 scan "$T/clam.eml" --UseYara no --UseClamd yes --ClamdSocket "unix:$T/clamd/clamd.sock"
 [ "$RC" -eq 2 ] || fail "clamd: exit $RC: $(cat "$T/err")"

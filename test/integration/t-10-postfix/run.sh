@@ -137,21 +137,7 @@ if [ "$RC" -eq 2 ] && jq -e --arg s "$CLAM_SHA" 'any(.files[]; .sha256 == $s and
 else
   echo "# YARA alone calls clam.exe $(jq -r --arg s "$CLAM_SHA" '.files[] | select(.sha256 == $s) | .verdict' "$T/scan.json" 2>/dev/null || echo "?") (scan exit $RC): starting clamd"
   need clamd sigtool
-  mkdir -p "$T/clamd/db" "$T/clamd/tmp"
-  sigtool --md5 "$TF/clam.exe" | sed 's/:[^:]*$/:BccSink.Test.ClamExe/' >"$T/clamd/db/t10.hdb"
-  grep -q '^[0-9a-f]\{32\}:'"$(stat -c %s "$TF/clam.exe")"':BccSink.Test.ClamExe$' "$T/clamd/db/t10.hdb" ||
-    fail "sigtool --md5 gave $(cat "$T/clamd/db/t10.hdb")"
-  cat >"$T/clamd/clamd.conf" <<CONF
-Foreground yes
-LocalSocket $T/clamd/clamd.sock
-DatabaseDirectory $T/clamd/db
-TemporaryDirectory $T/clamd/tmp
-LogFile $T/clamd/clamd.log
-PidFile $T/clamd/clamd.pid
-CONF
-  clamd --config-file="$T/clamd/clamd.conf" >"$T/clamd/out" 2>&1 &
-  PIDS+=($!)
-  wait_for 60 "clamd's socket" test -S "$T/clamd/clamd.sock"
+  start_clamd "$T/clamd"
   ANALYZERS=(--UseClamd yes --ClamdSocket "unix:$T/clamd/clamd.sock")
 fi
 
