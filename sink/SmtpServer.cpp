@@ -6,6 +6,7 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <poll.h>
@@ -190,7 +191,23 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
     if (st.socket.rfind("unix:", 0) == 0) {
       std::string path = st.socket.substr(5);
       Poco::File f(path);
-      if (f.exists()) f.remove();  // a stale socket of an earlier run
+      if (f.exists()) {
+        // A socket file left by an earlier run is removed; one that still takes
+        // connections belongs to a live daemon, which must not lose it.
+        bool live = false;
+        try {
+          Poco::Net::StreamSocket probe;
+          probe.connect(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path),
+                        Poco::Timespan(1, 0));
+          live = true;
+        } catch (const Poco::Exception&) {
+        }
+        if (live) {
+          throw std::runtime_error("BccSocket " + st.socket +
+                                   ": in use (a running daemon answers on it)");
+        }
+        f.remove();
+      }
       socket.bind(Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, path));
       socket.listen(1024);
       shared_->unixSocket = true;
