@@ -23,6 +23,22 @@ report::SmtpSettings smtpSettings(const Config& cfg) {
 
 }  // namespace
 
+report::SpoofSettings spoofSettings(const Config& cfg) {
+  report::SpoofSettings s;
+  s.internalDomains = cfg.internalDomains;
+  s.trustedRelays = cfg.trustedRelays;
+  if (!cfg.trustedRelaysFile.empty()) {
+    try {
+      auto more = report::loadTrustedRelays(cfg.trustedRelaysFile);
+      s.trustedRelays.insert(s.trustedRelays.end(), more.begin(), more.end());
+    } catch (const std::exception& e) {
+      throw ConfigError("option TrustedRelaysFile: " + std::string(e.what()));
+    }
+  }
+  s.skipTopReceived = 1;  // the Received header bccsink's own listener wrote
+  return s;
+}
+
 ReportSetup::ReportSetup(const Config& cfg) : cfg_(cfg) {
   try {
     templates_ = cfg.bccReportTemplates.empty()
@@ -31,17 +47,7 @@ ReportSetup::ReportSetup(const Config& cfg) : cfg_(cfg) {
   } catch (const std::exception& e) {
     throw ConfigError("option BccReportTemplates: " + std::string(e.what()));
   }
-  spoof_.internalDomains = cfg.internalDomains;
-  spoof_.trustedRelays = cfg.trustedRelays;
-  if (!cfg.trustedRelaysFile.empty()) {
-    try {
-      auto more = report::loadTrustedRelays(cfg.trustedRelaysFile);
-      spoof_.trustedRelays.insert(spoof_.trustedRelays.end(), more.begin(), more.end());
-    } catch (const std::exception& e) {
-      throw ConfigError("option TrustedRelaysFile: " + std::string(e.what()));
-    }
-  }
-  spoof_.skipTopReceived = 1;  // the Received header bccsink's own listener wrote
+  spoof_ = spoofSettings(cfg);
   if (!cfg.bccSmtpServer.empty()) {
     try {
       report::SmtpClient check(smtpSettings(cfg));  // checks the address and the CA file

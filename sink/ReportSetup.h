@@ -13,6 +13,10 @@
 
 namespace bccsink {
 
+// The spoof check's settings: InternalDomains, TrustedRelays and TrustedRelaysFile (read
+// now; ConfigError naming it), skipping the Received header bccsink's own listener wrote.
+report::SpoofSettings spoofSettings(const Config& cfg);
+
 class ReportSetup {
  public:
   // Throws ConfigError naming the option when a value only report/ can judge is wrong

@@ -28,7 +28,8 @@ constexpr int kExitError = 3;
 // The spoof check as the daemon's reporter runs it, but on every Received header: a file
 // given to `scan` has no Received header of bccsink's own on top.
 report::SpoofFinding spoofCheck(const Config& cfg, const report::MessageHeaders& h) {
-  auto settings = ReportSetup(cfg).spoof();
+  // Only the spoof settings: no templates or SMTP client are needed to scan a file.
+  auto settings = spoofSettings(cfg);
   settings.skipTopReceived = 0;
   report::SpoofInput in;
   // The envelope of a file is unknown: the From header stands for the sender.
