@@ -89,6 +89,7 @@ struct VxcubeAnalyzer::Core {
     std::vector<VxSample> samples;
     std::size_t nextSample = 0;
     std::vector<std::string> skipped;            // samples without a platform to run on
+    std::size_t notRun = 0;                      // samples past kMaxSamplesPerFile
     std::map<std::string, VxAnalysis> analyses;  // by id, as last polled
     std::string lastPollError;
     unsigned rateLimited = 0;  // 429s in a row
@@ -289,6 +290,9 @@ struct VxcubeAnalyzer::Core {
           return schedule(id, job, now);
         case Stage::Upload:
           job.samples = std::move(o.uploaded);
+          if (job.samples.size() > kMaxSamplesPerFile) {
+            job.notRun = job.samples.size() - kMaxSamplesPerFile;
+          }
           job.stage = Stage::Start;
           return schedule(id, job, now);
         case Stage::Start: {
@@ -310,6 +314,14 @@ struct VxcubeAnalyzer::Core {
           auto v = vxcubeVerdict(tasks, settings,
                                  [this](const std::string& t) { return client.taskReportUrl(t); });
           if (!job.skipped.empty()) v.reason += "; not run: " + join(job.skipped, "; ");
+          if (job.notRun > 0) {
+            // What was not run cannot be called clean: a container vxCube split into more
+            // samples than one file may take is at best unscanned.
+            v.reason += "; " + std::to_string(job.notRun) + " of " +
+                        std::to_string(job.samples.size()) + " samples not analysed (at most " +
+                        std::to_string(kMaxSamplesPerFile) + " a file)";
+            v.kind = worse(v.kind, VerdictKind::Unscanned);
+          }
           return finish(id, std::move(v), out);
         }
       }

@@ -12,10 +12,18 @@ namespace {
 
 using Poco::Dynamic::Var;
 
+// What a server may put in one answer before the rest is ignored: ids, codes, verdict
+// words and rule names are short; a longer one is cut.
+constexpr std::size_t kMaxText = 200;
+constexpr std::size_t kMaxListItems = 64;  // rule names, platform codes per object
+constexpr std::size_t kMaxTasks = 64;      // tasks per analysis (one per platform)
+
+// Every string from a server's answer is made printable and bounded here, once: they reach
+// logs, reasons, threat names and the database.
 std::string str(const Var& v) {
   if (v.isEmpty()) return {};
   try {
-    return v.convert<std::string>();
+    return oneLine(v.convert<std::string>(), kMaxText);
   } catch (const Poco::Exception&) {
     return {};
   }
@@ -35,6 +43,7 @@ std::vector<std::string> strings(const Var& v) {
   std::vector<std::string> out;
   if (auto a = arrayOf(v)) {
     for (const auto& item : *a) {
+      if (out.size() == kMaxListItems) break;
       // A list of codes, or of {code, name} objects.
       if (auto o = objectOf(item)) {
         if (auto code = str(o->get("code")); !code.empty()) out.push_back(code);
@@ -133,7 +142,8 @@ std::optional<VxAnalysis> parseAnalysis(const Var& v) {
   VxAnalysis a;
   a.id = str(o->get("id"));
   auto tasks = arrayOf(o->get("tasks"));
-  if (a.id.empty() || !tasks) return std::nullopt;
+  // More tasks than platforms exist is not an analysis this client can trust.
+  if (a.id.empty() || !tasks || tasks->size() > kMaxTasks) return std::nullopt;
   for (const auto& item : *tasks) {
     auto t = parseTask(item);
     if (!t) return std::nullopt;
