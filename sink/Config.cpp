@@ -1,5 +1,8 @@
 #include "Config.h"
 
+#include <Poco/Exception.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/URI.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -13,6 +16,23 @@ namespace po = boost::program_options;
 
 namespace bccsink {
 namespace {
+
+// StatsExportUrl: https://, or plain http:// to this host only: the host must be
+// "localhost" or a loopback address exactly, not a name that merely starts like one
+// ("http://127.evil.example/").
+bool exportUrlAllowed(const std::string& url) {
+  try {
+    Poco::URI uri(url);
+    if (uri.getHost().empty()) return false;
+    if (uri.getScheme() == "https") return true;
+    if (uri.getScheme() != "http") return false;
+    if (uri.getHost() == "localhost") return true;
+    Poco::Net::IPAddress address;
+    return Poco::Net::IPAddress::tryParse(uri.getHost(), address) && address.isLoopback();
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+}
 
 struct Option {
   OptionInfo info;
@@ -332,8 +352,7 @@ const std::vector<Option>& schema() {
         "https:// URL the statistics of each interval are POSTed to as JSON (file names only "
         "as MD5 or shape); '' = no export."},
        [](Config& c, const std::string& v) {
-         if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://127.", 0) != 0 &&
-             v.rfind("http://[::1]", 0) != 0 && v.rfind("http://localhost", 0) != 0) {
+         if (!v.empty() && !exportUrlAllowed(v)) {
            throw std::invalid_argument("must be an https:// URL (plain http only to loopback)");
          }
          c.statsExportUrl = v;

@@ -162,3 +162,14 @@ TEST(Config, ShippedSampleLoadsAndDocumentsEveryOption) {
     EXPECT_NE(text.find("\n" + o.name + " ="), std::string::npos) << o.name << " missing";
   }
 }
+
+TEST(Config, StatsExportUrlIsHttpsOrPlainHttpToThisHostOnly) {
+  for (const char* ok : {"https://collector.example/stats", "http://127.0.0.1:8080/in",
+                         "http://[::1]:9/x", "http://localhost/x"}) {
+    EXPECT_NO_THROW(loadConfig("", {"--StatsExportUrl", ok})) << ok;
+  }
+  for (const char* bad : {"http://127.evil.example/x", "http://localhost.evil.example/",
+                          "http://collector.example/", "ftp://127.0.0.1/", "https://"}) {
+    EXPECT_THROW(loadConfig("", {"--StatsExportUrl", bad}), ConfigError) << bad;
+  }
+}
