@@ -119,18 +119,22 @@ bool ReportQueue::requeue(const std::string& id) {
   Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
                                      " report_attempts = 0, report_next_at = NULL,"
                                      " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
-                                     " AND report_status IS NOT NULL",
-                    use(due), use(key), use(checked), use(reported), use(failed));
+                                     " AND report_status IS NOT NULL AND report_status <> ?",
+                    use(due), use(key), use(checked), use(reported), use(failed), use(due));
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;
 }
 
-std::int64_t ReportQueue::countWithStatus(const std::string& status) {
-  std::string s = status;
-  std::int64_t n = 0;
-  db_.session() << "SELECT COUNT(*) FROM messages WHERE report_status = ?", use(s), into(n), now;
-  return n;
+std::map<std::string, std::int64_t> ReportQueue::countByStatus() {
+  std::vector<std::string> statuses;
+  std::vector<Poco::Int64> counts;
+  db_.session() << "SELECT report_status, COUNT(*) FROM messages"
+                   " WHERE report_status IS NOT NULL GROUP BY report_status",
+      into(statuses), into(counts), now;
+  std::map<std::string, std::int64_t> out;
+  for (std::size_t i = 0; i < statuses.size(); ++i) out[statuses[i]] = counts[i];
+  return out;
 }
 
 }  // namespace bccsink::db

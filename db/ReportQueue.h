@@ -5,6 +5,7 @@
 // `reported` only after the server took the report. Every method is one transaction.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,12 @@ class ReportQueue {
   // The server refused the report for good (or tries ran out): report_status
   // undeliverable with the error; `report resend` puts it back.
   void markUndeliverable(const std::vector<std::string>& ids, const std::string& error);
-  // `report resend`: the message's report is due again at once, whatever it was.
-  // False when the message does not exist or is not checked, reported or failed.
+  // Resend: the message's report is due again at once. False when the message does not
+  // exist, is not checked, reported or failed, or its report is due already (asking again
+  // must not cut the back-off of a report that is waiting for its receiver).
   bool requeue(const std::string& id);
-  // Messages per report_status of the messages judged so far (for `queue list`, metrics).
-  std::int64_t countWithStatus(const std::string& status);
+  // Messages per report_status, judged ones only (for metrics and the API), in one scan.
+  std::map<std::string, std::int64_t> countByStatus();
 
  private:
   Database& db_;

@@ -168,11 +168,11 @@ ApiResponse ApiHandlers::overview(db::Database& db) const {
     queue->set(s, byState.count(s) ? byState[s] : 0);
   }
   o->set("queue", queue);
-  db::ReportQueue reportQueue(db);
+  auto byStatus = db::ReportQueue(db).countByStatus();
   auto reports = ordered();
   for (const char* s :
        {db::report_status::kDue, db::report_status::kSent, db::report_status::kUndeliverable}) {
-    reports->set(s, reportQueue.countWithStatus(s));
+    reports->set(s, byStatus.count(s) ? byStatus[s] : 0);
   }
   o->set("reports", reports);
   Array::Ptr analyzers = new Array;
@@ -257,6 +257,8 @@ ApiResponse ApiHandlers::resend(const std::string& id, db::Database& db) const {
     auto o = ordered();
     o->set("error", m->reportStatus.empty()
                         ? "message " + id + " is " + m->state + ": not judged by the reporter yet"
+                    : m->reportStatus == db::report_status::kDue
+                        ? "the report of message " + id + " is queued already"
                         : "message " + id + " cannot be resent now");
     o->set("state", m->state);
     return json(409, o);

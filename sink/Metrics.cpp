@@ -74,8 +74,9 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
   }
   auto byState = db::MessageQueue(db).countByState();
   for (const char* st : kStates) s.queueByState[st] = byState.count(st) ? byState[st] : 0;
-  db::ReportQueue reports(db);
-  for (const char* st : kReportStatuses) s.reportsByStatus[st] = reports.countWithStatus(st);
+  auto byStatus = db::ReportQueue(db).countByStatus();
+  for (const char* st : kReportStatuses)
+    s.reportsByStatus[st] = byStatus.count(st) ? byStatus[st] : 0;
   if (src.pipeline) {
     const auto& c = src.pipeline->counters();
     s.claimed = c.claimed;

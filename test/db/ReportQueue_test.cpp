@@ -90,10 +90,13 @@ TEST_F(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOther
   reports.markUndeliverable({"01A"}, "550 5.1.1 no such user");
   EXPECT_TRUE(reports.due("sink-a", 99999, 10).empty());
   EXPECT_EQ(queue.find("01A")->reportStatus, "undeliverable");
-  EXPECT_EQ(reports.countWithStatus("undeliverable"), 1);
+  EXPECT_EQ(reports.countByStatus(), (std::map<std::string, std::int64_t>{{"undeliverable", 1}}));
   EXPECT_TRUE(reports.requeue("01A"));
   EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
   EXPECT_EQ(queue.find("01A")->reportAttempts, 0);
+  reports.markDeferred({"01A"}, "421 try later", 99999);
+  EXPECT_FALSE(reports.requeue("01A"));  // due already: its back-off stands
+  EXPECT_EQ(queue.find("01A")->reportNextMs, 99999);
   EXPECT_FALSE(reports.requeue("01B"));  // pending: not judged, nothing to resend
   EXPECT_FALSE(reports.requeue("nope"));
 }
