@@ -82,10 +82,11 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       route(req, resp);
     } catch (const Poco::Exception& e) {
       log().error("%s %s: %s", req.getMethod(), printable(req.getURI()), e.displayText());
-      sendJson(resp, 500, errorJson("internal error: " + e.displayText()));
+      // The detail (paths, SQL) is for the log, not for a client that may have no token.
+      sendJson(resp, 500, errorJson("internal error (see the daemon's log)"));
     } catch (const std::exception& e) {
       log().error("%s %s: %s", req.getMethod(), printable(req.getURI()), std::string(e.what()));
-      sendJson(resp, 500, errorJson(std::string("internal error: ") + e.what()));
+      sendJson(resp, 500, errorJson("internal error (see the daemon's log)"));
     }
   }
 
@@ -173,6 +174,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (token.empty()) return sendJson(resp, 404, errorJson("the JSON API is off: set HttpToken"));
     auto given = bearerToken(req);
     if (given.empty() || !sameSecret(given, token)) {
+      // A wrong token is logged, so that guessing is seen; a missing one is a browser's
+      // first try and is not.
+      if (!given.empty()) {
+        log().warning("wrong API token from %s for %s", req.clientAddress().host().toString(),
+                      printable(req.getURI()));
+      }
       resp.set("WWW-Authenticate", "Bearer realm=\"bccsink\"");
       return sendJson(
           resp, 401,
