@@ -40,9 +40,18 @@ Object::Ptr countsJson(const Counts& c, const char* const* always = nullptr, std
     auto it = c.find(always[i]);
     j->set(always[i], it == c.end() ? std::int64_t{0} : it->second);
   }
+  std::int64_t other = 0;
+  std::size_t listed = 0;
   for (auto it : byCount(c, [](const auto& kv) { return kv.second; })) {
-    if (!j->has(it->first)) j->set(it->first, it->second);
+    if (j->has(it->first)) continue;
+    if (listed + 1 >= kMaxKeys || it->first == "(other)") {
+      other += it->second;
+    } else {
+      j->set(it->first, it->second);
+      ++listed;
+    }
   }
+  if (other > 0) j->set("(other)", other);
   return j;
 }
 
@@ -156,7 +165,12 @@ Object::Ptr toJson(const IntervalStats& s) {
   j->set("by_true_type", countsJson(s.byTrueType));
 
   Array::Ptr mismatches = new Array;
+  std::int64_t otherMismatches = 0;
   for (auto it : byCount(s.mismatches, [](const auto& kv) { return kv.second; })) {
+    if (mismatches->size() + 1 >= kMaxKeys || std::get<0>(it->first) == "(other)") {
+      otherMismatches += it->second;
+      continue;
+    }
     auto m = ordered();
     m->set("extension", std::get<0>(it->first));
     m->set("family", std::get<1>(it->first));
@@ -164,13 +178,33 @@ Object::Ptr toJson(const IntervalStats& s) {
     m->set("count", it->second);
     mismatches->add(m);
   }
+  if (otherMismatches > 0) {
+    auto m = ordered();
+    m->set("extension", "(other)");
+    m->set("family", "(other)");
+    m->set("true_type", "(other)");
+    m->set("count", otherMismatches);
+    mismatches->add(m);
+  }
   j->set("mismatches", mismatches);
   Array::Ptr inArchive = new Array;
+  std::int64_t otherMembers = 0;
   for (auto it : byCount(s.inArchive, [](const auto& kv) { return kv.second; })) {
+    if (inArchive->size() + 1 >= kMaxKeys || it->first.first == "(other)") {
+      otherMembers += it->second;
+      continue;
+    }
     auto m = ordered();
     m->set("extension", it->first.first);
     m->set("container", it->first.second);
     m->set("count", it->second);
+    inArchive->add(m);
+  }
+  if (otherMembers > 0) {
+    auto m = ordered();
+    m->set("extension", "(other)");
+    m->set("container", "(other)");
+    m->set("count", otherMembers);
     inArchive->add(m);
   }
   j->set("in_archive", inArchive);

@@ -72,6 +72,10 @@ inline constexpr std::pair<const char*, std::int64_t> kSizeBuckets[] = {{"<=10K"
 // rest summed into "(other)" (by_ip) or left out (names).
 inline constexpr std::size_t kMaxIps = 500;
 inline constexpr std::size_t kMaxNames = 200;
+// Extensions, true types, mismatches and archive members per interval: a message decides
+// these keys (a zip of members with random extensions), so past this many the rest are
+// counted under "(other)".
+inline constexpr std::size_t kMaxKeys = 200;
 
 const char* sizeBucket(std::int64_t bytes);
 

@@ -3,6 +3,8 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/MD5Engine.h>
 
+#include <algorithm>
+
 namespace bccsink::report {
 namespace {
 
@@ -32,11 +34,20 @@ std::size_t sequenceLength(std::string_view text, std::size_t i) {
 }  // namespace
 
 std::string shapeOf(std::string_view text) {
+  // A shape says what a name looks like, not all of it: long names are cut (the MD5 still
+  // tells them apart), and control bytes never leave the process.
+  constexpr std::size_t kMaxShape = 128;
   std::string out;
-  out.reserve(text.size());
+  out.reserve(std::min(text.size(), kMaxShape + 3));
   for (std::size_t i = 0; i < text.size();) {
+    if (out.size() >= kMaxShape) {
+      out += "...";
+      break;
+    }
     auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 'a' && c <= 'z') {
+    if (c < 0x20 || c == 0x7f) {
+      out += '?';
+    } else if (c >= 'a' && c <= 'z') {
       out += 'a';
     } else if (c >= 'A' && c <= 'Z') {
       out += 'A';

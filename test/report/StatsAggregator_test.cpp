@@ -333,3 +333,29 @@ TEST(StatsCounters, IsoTimesParseWithOrWithoutFractionAndOffset) {
   EXPECT_EQ(report::alignUp(6, 5), 10);
   EXPECT_EQ(report::alignUp(10, 5), 10);
 }
+
+TEST(StatsCounters, KeysAMessageDecidesAreCappedWithTheRestUnderOther) {
+  report::IntervalStats s;
+  for (std::size_t i = 0; i < report::kMaxKeys + 50; ++i) {
+    auto ext = "e" + std::to_string(i);
+    s.byExtension[ext] = 1;
+    s.mismatches[{ext, "pe", "application/x-dosexec"}] = 1;
+    s.inArchive[{ext, "zip"}] = 1;
+  }
+  s.byExtension["pdf"] = 1000;  // the most frequent stays listed by name
+  auto j = report::toJson(s);
+  auto ext = j->getObject("by_extension");
+  EXPECT_EQ(ext->size(), report::kMaxKeys);
+  EXPECT_EQ(ext->getValue<std::int64_t>("pdf"), 1000);
+  std::int64_t total = 0;
+  for (const auto& [k, v] : *ext) total += v.convert<std::int64_t>();
+  EXPECT_EQ(total, 1000 + static_cast<std::int64_t>(report::kMaxKeys) + 50);  // nothing lost
+  auto mismatches = j->getArray("mismatches");
+  ASSERT_EQ(mismatches->size(), report::kMaxKeys);
+  EXPECT_EQ(mismatches->getObject(report::kMaxKeys - 1)->getValue<std::string>("extension"),
+            "(other)");
+  EXPECT_EQ(mismatches->getObject(report::kMaxKeys - 1)->getValue<std::int64_t>("count"), 51);
+  auto members = j->getArray("in_archive");
+  ASSERT_EQ(members->size(), report::kMaxKeys);
+  EXPECT_EQ(members->getObject(report::kMaxKeys - 1)->getValue<std::int64_t>("count"), 51);
+}

@@ -33,9 +33,16 @@ TEST(StatsShape, InvalidUtf8BytesBecomeXSoAShapeIsAlwaysAscii) {
   EXPECT_EQ(shapeOf("\xFF\xFE"), "xx");
 }
 
-TEST(StatsShape, ControlBytesAreKeptAsOtherBytes) {
-  EXPECT_EQ(shapeOf(std::string("a\tb\r\nc\x01\x7f", 8)), std::string("a\ta\r\na\x01\x7f", 8));
-  EXPECT_EQ(shapeOf(std::string("x\0y", 3)), std::string("a\0a", 3));
+TEST(StatsShape, ControlBytesBecomeQuestionMarks) {
+  // They never leave the process, in an export or a JSON API answer.
+  EXPECT_EQ(shapeOf(std::string("a\tb\r\nc\x01\x7f", 8)), "a?a??a??");
+  EXPECT_EQ(shapeOf(std::string("x\0y", 3)), "a?a");
+}
+
+TEST(StatsShape, ALongNameIsCutAfter128Characters) {
+  EXPECT_EQ(shapeOf(std::string(128, 'q')), std::string(128, 'a'));
+  EXPECT_EQ(shapeOf(std::string(5000, 'Q')), std::string(128, 'A') + "...");
+  EXPECT_EQ(shapeName(std::string(300, 'b') + ".exe"), std::string(128, 'a') + "....exe");
 }
 
 TEST(StatsShape, EmptyStaysEmpty) {
