@@ -299,6 +299,12 @@ ReceivedHeader parseReceived(std::string_view value) {
     }
   }
   if (by < end) parseTail(value, tokens, by, end, out);
+  // What a sender wrote reaches reports, the API and the dashboard: every text field is
+  // one printable line of at most 255 bytes (the address is canonical already).
+  for (auto* field : {&out.fromName, &out.helo, &out.reverseName, &out.by, &out.with, &out.id,
+                      &out.forAddress, &out.date}) {
+    *field = printableHop(*field, 255);
+  }
   return out;
 }
 

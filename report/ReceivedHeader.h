@@ -33,7 +33,8 @@ struct ReceivedHeader {
   std::string date;        // text after the last ';', unfolded
 };
 
-// Parses a header value (without "Received:"), folded or not. Junk yields empty fields.
+// Parses a header value (without "Received:"), folded or not. Junk yields empty fields;
+// every text field is one printable line of at most 255 bytes.
 ReceivedHeader parseReceived(std::string_view value);
 
 // The header on one line for a report or log: CR/LF and tabs become spaces, runs of

@@ -316,5 +316,20 @@ TEST(ReceivedHeader, PrintableHopIsOneBoundedLine) {
   EXPECT_EQ(printableHop("  short  "), "short");
 }
 
+TEST(ReceivedHeaderFields, AreOnePrintableLineOfAtMost255Bytes) {
+  auto longHelo = std::string(5000, 'h');
+  auto r =
+      parseReceived("from " + longHelo +
+                    " (unknown [203.0.113.9])\r\n\tby mx.example.com (\x01x) with ESMTP id A\x7f"
+                    "B; Mon, 30 Nov 2026 02:00:00 +0000");
+  EXPECT_EQ(r.ip, "203.0.113.9");
+  EXPECT_LE(r.helo.size(), 255u);
+  EXPECT_EQ(r.helo.substr(0, 10), std::string(10, 'h'));
+  EXPECT_EQ(r.id, "A?B");
+  for (const auto* f : {&r.fromName, &r.helo, &r.by, &r.with, &r.id, &r.date}) {
+    for (char c : *f) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << *f;
+  }
+}
+
 }  // namespace
 }  // namespace bccsink::report
