@@ -40,8 +40,12 @@ std::string describe(const Poco::Exception& e) {
 
 std::string printableText(std::string_view text) {
   std::string out;
-  for (char c : text.substr(0, kMaxShown))
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+  // Printable ASCII only: a server's bytes reach the queue's report_error, logs and JSON,
+  // and SMTP replies are ASCII (RFC 5321 section 4.2).
+  for (char c : text.substr(0, kMaxShown)) {
+    auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u >= 0x7f ? '?' : c;
+  }
   if (text.size() > kMaxShown) out += "...";
   return out;
 }

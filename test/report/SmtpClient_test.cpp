@@ -12,6 +12,7 @@
 
 #include "../TempDir.h"
 #include "ScriptedSmtpServer.h"
+#include "SmtpConnection.h"
 
 namespace bccsink::report {
 namespace {
@@ -277,6 +278,11 @@ TEST(SmtpClient, SettingsThatCannotWorkAreRefusedAtStart) {
   EXPECT_EQ(parseSmtpTls("auto"), SmtpTls::Auto);
   EXPECT_EQ(parseSmtpTls("no"), SmtpTls::No);
   EXPECT_EQ(parseSmtpTls("yes"), std::nullopt);
+}
+
+TEST(SmtpClient, AServersRepliesReachTheReasonAsPrintableAsciiOnly) {
+  EXPECT_EQ(printableText("550 5.1.1 bad \x01\xff\xc3\xa4 user\r\n"), "550 5.1.1 bad ???? user??");
+  EXPECT_EQ(printableText(std::string(1000, 'x')).size(), 303u);
 }
 
 }  // namespace
