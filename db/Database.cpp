@@ -1,4 +1,4 @@
-#include "Database.h"
+#include "db/Database.h"
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Statement.h>
@@ -6,7 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "Schema.h"
+#include "db/Schema.h"
 
 using namespace Poco::Data::Keywords;
 

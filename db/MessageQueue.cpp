@@ -1,11 +1,11 @@
-#include "MessageQueue.h"
+#include "db/MessageQueue.h"
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
-#include "Columns.h"
-#include "Database.h"
+#include "db/Columns.h"
+#include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "MessageRecord.h"
+#include "db/MessageRecord.h"
 
 namespace bccsink::db {
 

@@ -1,12 +1,12 @@
-#include "MessageSearch.h"
+#include "db/MessageSearch.h"
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
 
-#include "Columns.h"
-#include "Database.h"
+#include "db/Columns.h"
+#include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

@@ -1,11 +1,11 @@
-#include "ReportQueue.h"
+#include "db/ReportQueue.h"
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 
-#include "Columns.h"
-#include "Database.h"
-#include "MessageRecord.h"
+#include "db/Columns.h"
+#include "db/Database.h"
+#include "db/MessageRecord.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

@@ -1,4 +1,4 @@
-#include "Schema.h"
+#include "db/Schema.h"
 
 #include <Poco/Data/Statement.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "Database.h"
+#include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
 

@@ -1,10 +1,10 @@
-#include "StatsRepository.h"
+#include "db/StatsRepository.h"
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
-#include "Columns.h"
-#include "Database.h"
+#include "db/Columns.h"
+#include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "SpoofCheck.h"
+#include "report/spoof/SpoofCheck.h"
 
 namespace bccsink::report {
 

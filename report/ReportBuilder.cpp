@@ -1,10 +1,10 @@
-#include "ReportBuilder.h"
+#include "report/ReportBuilder.h"
 
 #include <map>
 #include <sstream>
 
-#include "FileRepository.h"
-#include "MessageFiles.h"
+#include "db/FileRepository.h"
+#include "db/MessageFiles.h"
 
 namespace bccsink::report {
 namespace {

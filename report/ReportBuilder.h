@@ -2,9 +2,9 @@
 // A message's report from what the stages left in the database (the queue row, its files,
 // the cached verdicts) and the header section of its spooled copy.
 
-#include "MessageHeaders.h"
-#include "MessageRecord.h"
-#include "Report.h"
+#include "db/MessageRecord.h"
+#include "report/Report.h"
+#include "report/spoof/MessageHeaders.h"
 
 namespace bccsink::db {
 class Database;

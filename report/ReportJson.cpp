@@ -1,4 +1,4 @@
-#include "ReportJson.h"
+#include "report/ReportJson.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Stringifier.h>

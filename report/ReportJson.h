@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "Report.h"
+#include "report/Report.h"
 
 namespace bccsink::report {
 

@@ -1,4 +1,4 @@
-#include "ReportMail.h"
+#include "report/ReportMail.h"
 
 #include <Poco/Base64Encoder.h>
 #include <Poco/DateTimeFormat.h>
@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "ReportJson.h"
-#include "ReportView.h"
+#include "report/ReportJson.h"
+#include "report/ReportView.h"
 
 namespace bccsink::report {
 namespace {

@@ -1,4 +1,4 @@
-#include "ReportView.h"
+#include "report/ReportView.h"
 
 #include <kainjow/mustache.hpp>
 #include <stdexcept>

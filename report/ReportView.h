@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "Report.h"
-#include "Templates.h"
+#include "report/Report.h"
+#include "report/Templates.h"
 
 namespace bccsink::report {
 

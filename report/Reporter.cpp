@@ -1,4 +1,4 @@
-#include "Reporter.h"
+#include "report/Reporter.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "Clock.h"
-#include "Database.h"
-#include "MessageHeaders.h"
-#include "MessageQueue.h"
-#include "ReceivedHeader.h"
-#include "ReportBuilder.h"
-#include "ReportQueue.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/ReportQueue.h"
+#include "report/ReportBuilder.h"
+#include "report/spoof/MessageHeaders.h"
+#include "report/spoof/ReceivedHeader.h"
 
 namespace bccsink::report {
 namespace {
@@ -63,7 +63,7 @@ Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliv
       deliver_(std::move(deliver)),
       spoof_(settings_.spoof),
       lastDigest_(std::chrono::steady_clock::now()),
-      lastDigestIso_(db::isoNow()) {
+      lastDigestIso_(isoNow()) {
   if (verdictRank(settings_.threshold) < 2) {
     throw std::invalid_argument("BccReportThreshold: must be suspicious or dangerous, not '" +
                                 settings_.threshold + "'");
@@ -181,7 +181,7 @@ std::size_t Reporter::deliverDue(db::Database& db) {
   if (settings_.digestInterval.count() > 0 && now - lastDigest_ < settings_.digestInterval) {
     return 0;  // the digest is not due yet
   }
-  auto ids = reports.due(settings_.owner, db::nowMs(), settings_.batch);
+  auto ids = reports.due(settings_.owner, nowMs(), settings_.batch);
   if (ids.empty()) return 0;
   std::size_t sent = 0;
   if (settings_.digestInterval.count() > 0) {
@@ -191,7 +191,7 @@ std::size_t Reporter::deliverDue(db::Database& db) {
         list.push_back(load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived));
       }
     }
-    auto until = db::isoNow();
+    auto until = isoNow();
     auto mail = composeDigestMail(list, lastDigestIso_, until, templates_, settings_.mail,
                                   std::time(nullptr));
     auto result = safely(deliver_, mail);
@@ -237,7 +237,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
   const std::string list = ids.size() == 1 ? ids[0] : std::to_string(ids.size()) + " messages";
   switch (r.outcome) {
     case Outcome::Ok:
-      reports.markSent(ids, db::isoNow());
+      reports.markSent(ids, isoNow());
       sent_ += ids.size();
       for (const auto& id : ids) log().information("reported id=%s: %s", id, r.receipt);
       for (const auto& x : r.rejected) {
@@ -250,7 +250,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
       db::MessageQueue queue(db);
       if (auto m = queue.find(ids.front())) attempts = m->reportAttempts + 1;
       auto next =
-          db::nowMs() + reportRetryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
+          nowMs() + reportRetryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
       reports.markDeferred(ids, r.reason, next);
       deferred_ += ids.size();
       log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);

@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "Outcome.h"
-#include "Report.h"
-#include "ReportMail.h"
-#include "SpoofCheck.h"
-#include "Templates.h"
+#include "report/Report.h"
+#include "report/ReportMail.h"
+#include "report/Templates.h"
+#include "report/delivery/DeliveryResult.h"
+#include "report/spoof/SpoofCheck.h"
 
 namespace bccsink::db {
 class Database;

@@ -1,4 +1,4 @@
-#include "Templates.h"
+#include "report/Templates.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "ContentStore.h"
+#include "sandbox/ContentStore.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,16 +1,16 @@
-#include "Pipeline.h"
+#include "sandbox/Pipeline.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
 #include <map>
 
-#include "Clock.h"
-#include "Database.h"
-#include "MappedFile.h"
-#include "MessageFiles.h"
-#include "MessageQueue.h"
-#include "Scan.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "db/MessageFiles.h"
+#include "db/MessageQueue.h"
+#include "sandbox/Scan.h"
+#include "sandbox/extract/MappedFile.h"
 
 namespace bccsink::sandbox {
 
@@ -25,8 +25,6 @@ struct Pipeline::Repos {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using db::isoNow;
-using db::nowMs;
 
 // The runner's clock for a deadline kept as wall-clock ms in the database.
 Clock::time_point steadyDeadline(std::int64_t deadlineMs) {

@@ -24,10 +24,10 @@
 #include <thread>
 #include <vector>
 
-#include "AnalyzerRunner.h"
-#include "ContentStore.h"
-#include "Extractor.h"
-#include "FileRepository.h"
+#include "db/FileRepository.h"
+#include "sandbox/ContentStore.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/extract/Extractor.h"
 
 namespace bccsink::db {
 struct MessageRecord;

@@ -1,4 +1,4 @@
-#include "Scan.h"
+#include "sandbox/Scan.h"
 
 #include <condition_variable>
 #include <map>

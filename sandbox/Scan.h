@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "AnalyzerRunner.h"
-#include "ContentStore.h"
-#include "Extractor.h"
-#include "Verdict.h"
+#include "sandbox/ContentStore.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/analyzers/Verdict.h"
+#include "sandbox/extract/Extractor.h"
 
 namespace bccsink::sandbox {
 

@@ -1,13 +1,13 @@
-#include "AnalysisSetup.h"
+#include "sink/AnalysisSetup.h"
 
 #include <algorithm>
 
-#include "ClamdAnalyzer.h"
-#include "HashListAnalyzer.h"
-#include "ShippedRules.h"
-#include "VxcubeAnalyzer.h"
-#include "YaraAnalyzer.h"
-#include "YaraRules.h"
+#include "sandbox/analyzers/ClamdAnalyzer.h"
+#include "sandbox/analyzers/HashListAnalyzer.h"
+#include "sandbox/analyzers/ShippedRules.h"
+#include "sandbox/analyzers/YaraAnalyzer.h"
+#include "sandbox/analyzers/YaraRules.h"
+#include "sandbox/analyzers/vxcube/VxcubeAnalyzer.h"
 
 namespace bccsink {
 namespace {

@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "AnalyzerRunner.h"
-#include "Config.h"
-#include "Extractor.h"
-#include "FileType.h"
-#include "Selection.h"
-#include "YaraAnalyzer.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/analyzers/YaraAnalyzer.h"
+#include "sandbox/extract/Extractor.h"
+#include "sandbox/extract/FileType.h"
+#include "sandbox/extract/Selection.h"
+#include "sink/Config.h"
 
 namespace bccsink {
 

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "Commands.h"
-#include "Config.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
 
 namespace bccsink {
 

@@ -1,4 +1,4 @@
-#include "Config.h"
+#include "sink/Config.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/IPAddress.h>

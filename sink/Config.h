@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "Cidr.h"
+#include "base/Cidr.h"
 
 namespace bccsink {
 

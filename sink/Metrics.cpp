@@ -1,14 +1,14 @@
-#include "Metrics.h"
+#include "sink/Metrics.h"
 
 #include <charconv>
 
-#include "ApiHandlers.h"
-#include "Database.h"
-#include "MessageQueue.h"
-#include "MessageRecord.h"
-#include "Pipeline.h"
-#include "ReportQueue.h"
-#include "Verdict.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/MessageRecord.h"
+#include "db/ReportQueue.h"
+#include "report/http/ApiHandlers.h"
+#include "sandbox/Pipeline.h"
+#include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink {
 namespace {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "AnalyzerRunner.h"
-#include "Reporter.h"
-#include "SmtpCounters.h"
+#include "report/Reporter.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sink/smtp/SmtpCounters.h"
 
 namespace bccsink::db {
 class Database;

@@ -8,13 +8,13 @@
 #include <iostream>
 #include <set>
 
-#include "Commands.h"
-#include "Config.h"
-#include "Database.h"
-#include "FileRepository.h"
-#include "MessageFiles.h"
-#include "MessageQueue.h"
-#include "Spool.h"
+#include "db/Database.h"
+#include "db/FileRepository.h"
+#include "db/MessageFiles.h"
+#include "db/MessageQueue.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
+#include "sink/smtp/Spool.h"
 
 namespace bccsink {
 namespace {

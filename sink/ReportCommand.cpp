@@ -7,17 +7,17 @@
 #include <ctime>
 #include <iostream>
 
-#include "Clock.h"
-#include "Commands.h"
-#include "Config.h"
-#include "Database.h"
-#include "MessageQueue.h"
-#include "ReportJson.h"
-#include "ReportMail.h"
-#include "ReportQueue.h"
-#include "ReportSetup.h"
-#include "ReportView.h"
-#include "Reporter.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/ReportQueue.h"
+#include "report/ReportJson.h"
+#include "report/ReportMail.h"
+#include "report/ReportView.h"
+#include "report/Reporter.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
+#include "sink/ReportSetup.h"
 
 namespace bccsink {
 namespace {
@@ -80,7 +80,7 @@ int runReport(const std::vector<std::string>& args) {
                 << ") via " << setup.receiverName() << ": " << result.reason << "\n";
       return 1;
     }
-    db::ReportQueue(database).markSent({id}, db::isoNow());
+    db::ReportQueue(database).markSent({id}, isoNow());
     std::cout << "report " << id << " delivered via " << setup.receiverName() << ": "
               << result.receipt << "\n";
     for (const auto& x : result.rejected) {

@@ -1,9 +1,9 @@
-#include "ReportSetup.h"
+#include "sink/ReportSetup.h"
 
 #include <memory>
 
-#include "Maildir.h"
-#include "SmtpClient.h"
+#include "report/delivery/Maildir.h"
+#include "report/delivery/SmtpClient.h"
 
 namespace bccsink {
 namespace {

@@ -6,10 +6,10 @@
 
 #include <string>
 
-#include "Config.h"
-#include "Reporter.h"
-#include "SpoofCheck.h"
-#include "Templates.h"
+#include "report/Reporter.h"
+#include "report/Templates.h"
+#include "report/spoof/SpoofCheck.h"
+#include "sink/Config.h"
 
 namespace bccsink {
 

@@ -8,15 +8,15 @@
 #include <iomanip>
 #include <iostream>
 
-#include "AnalysisSetup.h"
-#include "Commands.h"
-#include "Config.h"
-#include "MappedFile.h"
-#include "MessageHeaders.h"
-#include "ReportJson.h"
-#include "ReportSetup.h"
-#include "Scan.h"
-#include "SpoofCheck.h"
+#include "report/ReportJson.h"
+#include "report/spoof/MessageHeaders.h"
+#include "report/spoof/SpoofCheck.h"
+#include "sandbox/Scan.h"
+#include "sandbox/extract/MappedFile.h"
+#include "sink/AnalysisSetup.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
+#include "sink/ReportSetup.h"
 
 namespace bccsink {
 namespace {

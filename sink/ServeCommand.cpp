@@ -13,24 +13,24 @@
 #include <filesystem>
 #include <iostream>
 
-#include "AnalysisSetup.h"
-#include "Clock.h"
-#include "Commands.h"
-#include "Config.h"
-#include "Database.h"
-#include "GroupCommitter.h"
-#include "HttpServer.h"
-#include "Intake.h"
-#include "MessageQueue.h"
-#include "Metrics.h"
-#include "Pipeline.h"
-#include "ReportQueue.h"
-#include "ReportSetup.h"
-#include "Reporter.h"
-#include "SmtpServer.h"
-#include "Spool.h"
-#include "StatsCollector.h"
-#include "StatsQuery.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/ReportQueue.h"
+#include "report/Reporter.h"
+#include "report/http/HttpServer.h"
+#include "report/stats/StatsCollector.h"
+#include "report/stats/StatsQuery.h"
+#include "sandbox/Pipeline.h"
+#include "sink/AnalysisSetup.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
+#include "sink/Metrics.h"
+#include "sink/ReportSetup.h"
+#include "sink/smtp/GroupCommitter.h"
+#include "sink/smtp/Intake.h"
+#include "sink/smtp/SmtpServer.h"
+#include "sink/smtp/Spool.h"
 
 namespace bccsink {
 namespace {
@@ -50,7 +50,7 @@ void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
   db::Database database(cfg.effectiveDatabaseUrl());
   database.migrate();
   db::MessageQueue queue(database);
-  int released = queue.releaseExpiredLeases(db::nowMs());
+  int released = queue.releaseExpiredLeases(nowMs());
   if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
   // Files still named *.tmp were never acknowledged with 250: the MTA holds the message and
   // sends it again, so they are removed, by name in the log.

@@ -6,13 +6,13 @@
 
 #include <iostream>
 
-#include "Clock.h"
-#include "Commands.h"
-#include "Config.h"
-#include "Database.h"
-#include "StatsCounters.h"
-#include "StatsQuery.h"
-#include "StatsText.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "report/stats/StatsCounters.h"
+#include "report/stats/StatsQuery.h"
+#include "report/stats/StatsText.h"
+#include "sink/Commands.h"
+#include "sink/Config.h"
 
 namespace bccsink {
 namespace {
@@ -49,7 +49,7 @@ int runStats(const std::vector<std::string>& args) {
                   << " (or an ISO 8601 time such as 2026-11-30T00:00:00Z)\n";
         return 2;
       }
-      sinceIso = report::isoSeconds(db::nowMs() - back.count() * 1000);
+      sinceIso = report::isoSeconds(nowMs() - back.count() * 1000);
     } else {
       sinceIso = since;
       try {
@@ -66,8 +66,8 @@ int runStats(const std::vector<std::string>& args) {
                 << "\n";
       return 0;
     }
-    auto view = report::queryStats(database, cfg.bccHostname, report::msFromIso(sinceIso),
-                                   db::nowMs(), cfg.statsInterval);
+    auto view = report::queryStats(database, cfg.bccHostname, report::msFromIso(sinceIso), nowMs(),
+                                   cfg.statsInterval);
     std::cout << report::statsTable(view, cfg.bccHostname);
     return 0;
   });

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "Commands.h"
+#include "sink/Commands.h"
 
 namespace {
 

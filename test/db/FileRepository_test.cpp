@@ -1,14 +1,14 @@
-#include "FileRepository.h"
+#include "db/FileRepository.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "../TempDir.h"
-#include "Database.h"
-#include "MessageFiles.h"
-#include "MessageQueue.h"
+#include "db/Database.h"
+#include "db/MessageFiles.h"
+#include "db/MessageQueue.h"
+#include "test/TempDir.h"
 
 using namespace bccsink;
 

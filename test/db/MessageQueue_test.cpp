@@ -1,4 +1,4 @@
-#include "MessageQueue.h"
+#include "db/MessageQueue.h"
 
 #include <Poco/Data/Statement.h>
 #include <gtest/gtest.h>
@@ -10,12 +10,12 @@
 #include <mutex>
 #include <thread>
 
-#include "../TempDir.h"
-#include "Database.h"
-#include "GroupCommitter.h"
-#include "Intake.h"
-#include "Schema.h"
-#include "Spool.h"
+#include "db/Database.h"
+#include "db/Schema.h"
+#include "sink/smtp/GroupCommitter.h"
+#include "sink/smtp/Intake.h"
+#include "sink/smtp/Spool.h"
+#include "test/TempDir.h"
 
 using namespace bccsink;
 using namespace Poco::Data::Keywords;

@@ -1,11 +1,11 @@
-#include "ReportQueue.h"
+#include "db/ReportQueue.h"
 
 #include <gtest/gtest.h>
 
-#include "../TempDir.h"
-#include "Database.h"
-#include "MessageQueue.h"
-#include "SampleRecord.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
 
 using namespace bccsink;
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "MessageRecord.h"
+#include "db/MessageRecord.h"
 
 namespace bccsink::test {
 

@@ -1,13 +1,13 @@
-#include "StatsRepository.h"
+#include "db/StatsRepository.h"
 
 #include <gtest/gtest.h>
 
-#include "../TempDir.h"
-#include "Database.h"
-#include "MessageQueue.h"
-#include "ReportQueue.h"
-#include "SampleRecord.h"
-#include "Schema.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/ReportQueue.h"
+#include "db/Schema.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
 
 using namespace bccsink;
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "FoundFile.h"
+#include "sandbox/extract/FoundFile.h"
 
 namespace bccsink::fuzz {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ArchiveWalker.h"
-#include "Touch.h"
+#include "sandbox/extract/ArchiveWalker.h"
+#include "test/fuzz/Touch.h"
 
 using bccsink::fuzz::Touch;
 

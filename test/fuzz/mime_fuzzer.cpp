@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "MimeWalker.h"
-#include "Touch.h"
+#include "sandbox/extract/MimeWalker.h"
+#include "test/fuzz/Touch.h"
 
 using bccsink::fuzz::Touch;
 

@@ -1,4 +1,4 @@
-#include "ReportMail.h"
+#include "report/ReportMail.h"
 
 #include <Poco/Base64Decoder.h>
 #include <Poco/JSON/Parser.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "MessageHeaders.h"
-#include "MimeText.h"
-#include "ReportView.h"
+#include "base/MimeText.h"
+#include "report/ReportView.h"
+#include "report/spoof/MessageHeaders.h"
 
 using namespace bccsink;
 using namespace bccsink::report;
@@ -158,7 +158,7 @@ TEST(ReportMail, EncodedHeaderTextRoundTripsWithoutSplittingACharacter) {
     }
     unfolded += encoded[i];
   }
-  EXPECT_EQ(sandbox::decodeEncodedWords(unfolded), long_utf8);
+  EXPECT_EQ(decodeEncodedWords(unfolded), long_utf8);
   EXPECT_EQ(encodeHeaderText("plain words", 9), "plain words");
   EXPECT_NE(encodeHeaderText("looks =?like?= a word", 9).find("=?utf-8?B?"), std::string::npos);
 }

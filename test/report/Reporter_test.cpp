@@ -1,4 +1,4 @@
-#include "Reporter.h"
+#include "report/Reporter.h"
 
 #include <gtest/gtest.h>
 
@@ -6,12 +6,12 @@
 #include <fstream>
 #include <thread>
 
-#include "../TempDir.h"
-#include "../db/SampleRecord.h"
-#include "Clock.h"
-#include "Database.h"
-#include "MessageHeaders.h"
-#include "MessageQueue.h"
+#include "base/Clock.h"
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "report/spoof/MessageHeaders.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
 
 using namespace bccsink;
 using namespace bccsink::report;
@@ -55,9 +55,9 @@ class ReporterTest : public ::testing::Test {
     r.sender = sender;
     r.helo = "mta.example.com";
     queue.insertPending({r});
-    auto m = queue.claimNext("sink-a", db::nowMs() + 60000, db::nowMs() + 60000, db::isoNow());
+    auto m = queue.claimNext("sink-a", nowMs() + 60000, nowMs() + 60000, isoNow());
     ASSERT_TRUE(m);
-    ASSERT_TRUE(queue.markChecked(id, "sink-a", verdict, db::isoNow()));
+    ASSERT_TRUE(queue.markChecked(id, "sink-a", verdict, isoNow()));
   }
 
   ReporterSettings settings() {
@@ -136,8 +136,8 @@ TEST_F(ReporterTest, ATemporaryFailureWaitsItsTurnAndAPermanentOneIsSetAside) {
   EXPECT_EQ(m->reportStatus, "due");
   EXPECT_EQ(m->reportAttempts, 1);
   EXPECT_EQ(m->reportError, "421 4.3.2 try later");
-  EXPECT_GE(m->reportNextMs, db::nowMs() + 50000);  // retryBase 60 s
-  EXPECT_EQ(reporter.runOnce(), 0u);                // not due yet: not tried again
+  EXPECT_GE(m->reportNextMs, nowMs() + 50000);  // retryBase 60 s
+  EXPECT_EQ(reporter.runOnce(), 0u);            // not due yet: not tried again
   EXPECT_EQ(inbox.mails.size(), 1u);
 
   add("01B", "dangerous", kPlain);

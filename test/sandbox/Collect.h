@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "FoundFile.h"
+#include "sandbox/extract/FoundFile.h"
 
 namespace bccsink::test {
 

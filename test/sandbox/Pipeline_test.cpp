@@ -1,7 +1,7 @@
 // The daemon's analysis stage against a real SQLite queue and spool folder, with
 // in-process analyzers whose answers the tests hold back or give.
 
-#include "Pipeline.h"
+#include "sandbox/Pipeline.h"
 
 #include <Poco/Base64Encoder.h>
 #include <gtest/gtest.h>
@@ -11,13 +11,13 @@
 #include <sstream>
 #include <thread>
 
-#include "../TempDir.h"
-#include "Database.h"
-#include "Digest.h"
-#include "FileType.h"
-#include "MessageFiles.h"
-#include "MessageQueue.h"
-#include "Selection.h"
+#include "db/Database.h"
+#include "db/MessageFiles.h"
+#include "db/MessageQueue.h"
+#include "sandbox/extract/Digest.h"
+#include "sandbox/extract/FileType.h"
+#include "sandbox/extract/Selection.h"
+#include "test/TempDir.h"
 
 using namespace bccsink;
 using namespace bccsink::sandbox;

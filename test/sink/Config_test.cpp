@@ -1,4 +1,4 @@
-#include "Config.h"
+#include "sink/Config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
 // The /metrics text from plain numbers, and the listener's counters as the SMTP session
 // and the intake bump them.
 
-#include "Metrics.h"
+#include "sink/Metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "SmtpSession.h"
+#include "sink/smtp/SmtpSession.h"
 
 using namespace bccsink;
 

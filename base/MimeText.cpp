@@ -1,0 +1,298 @@
+#include "base/MimeText.h"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <iconv.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <map>
+
+namespace bccsink {
+namespace {
+
+constexpr std::size_t kMaxFileName = 255;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Length of the valid UTF-8 sequence at s[i], 0 when invalid.
+std::size_t utf8Length(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
+  }
+  if (n == 2 && c < 0xC2) return 0;  // overlong
+  if (n == 3) {
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return 0;  // overlong, surrogate
+  }
+  if (n == 4) {
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xF0 && c1 < 0x90) || c > 0xF4 || (c == 0xF4 && c1 >= 0x90)) return 0;
+  }
+  return n;
+}
+
+bool validUtf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto n = utf8Length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string latin1ToUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi, lo;
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hexValue(s[i + 1])) >= 0 &&
+        (lo = hexValue(s[i + 2])) >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string qDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi, lo;
+    if (s[i] == '_') {
+      out += ' ';
+    } else if (s[i] == '=' && i + 2 < s.size() && (hi = hexValue(s[i + 1])) >= 0 &&
+               (lo = hexValue(s[i + 2])) >= 0) {
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string bDecode(std::string_view s) {
+  std::string out;
+  Poco::MemoryInputStream in(s.data(), s.size());
+  Poco::Base64Decoder decoder(in);
+  std::streambuf* buffer = decoder.rdbuf();
+  try {
+    for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
+      out += static_cast<char>(c);
+    }
+  } catch (const Poco::Exception&) {
+    // A damaged encoded-word keeps what decoded before the damage.
+  }
+  return out;
+}
+
+}  // namespace
+
+HeaderValue parseHeaderValue(std::string_view text) {
+  HeaderValue out;
+  std::size_t i = 0;
+  // The value: up to the first ';' outside quotes (a quoted value there is malformed
+  // but must not hide the parameters).
+  std::string value;
+  while (i < text.size() && text[i] != ';') value += text[i++];
+  out.value = lower(trim(value));
+  while (i < text.size()) {
+    ++i;  // the ';'
+    std::string name;
+    while (i < text.size() && text[i] != '=' && text[i] != ';') name += text[i++];
+    std::string key = lower(trim(name));
+    if (i >= text.size() || text[i] == ';') {
+      continue;  // a parameter without '=': ignored, as RFC 2045 has none
+    }
+    ++i;  // the '='
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    std::string v;
+    if (i < text.size() && text[i] == '"') {
+      ++i;
+      while (i < text.size() && text[i] != '"') {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;  // quoted-pair
+        v += text[i++];
+      }
+      if (i < text.size()) ++i;  // closing quote
+      while (i < text.size() && text[i] != ';') ++i;
+    } else {
+      while (i < text.size() && text[i] != ';') v += text[i++];
+      v = std::string(trim(v));
+    }
+    if (!key.empty()) out.params.emplace_back(key, v);
+  }
+  return out;
+}
+
+std::string paramValue(const HeaderValue& header, std::string_view name) {
+  const std::string base = lower(name);
+  // RFC 2231: name* (extended, one piece) or name*0, name*1... with '*' on encoded pieces.
+  std::map<int, std::pair<std::string, bool>> pieces;  // index -> (text, encoded)
+  std::string plain;
+  bool hasPlain = false;
+  for (const auto& [key, value] : header.params) {
+    if (key == base) {
+      if (!hasPlain) plain = value, hasPlain = true;
+      continue;
+    }
+    if (key.size() <= base.size() || key.compare(0, base.size(), base) != 0 ||
+        key[base.size()] != '*') {
+      continue;
+    }
+    std::string rest = key.substr(base.size() + 1);
+    bool encoded = !rest.empty() && rest.back() == '*';
+    if (encoded) rest.pop_back();
+    if (rest.empty()) {
+      pieces[-1] = {value, true};  // name*= (RFC 2231 section 4)
+      continue;
+    }
+    if (rest.size() > 4 || !std::all_of(rest.begin(), rest.end(), ::isdigit)) continue;
+    pieces.emplace(std::stoi(rest), std::make_pair(value, encoded));
+  }
+  if (pieces.empty()) return hasPlain ? cleanFileName(decodeEncodedWords(plain)) : "";
+  std::string charset, bytes;
+  bool first = true;
+  int expect = pieces.begin()->first == -1 ? -1 : 0;
+  for (const auto& [index, piece] : pieces) {
+    if (index != expect) break;  // a gap ends the value (RFC 2231 section 3)
+    expect = index == -1 ? 0 : index + 1;
+    std::string_view text = piece.first;
+    if (first && piece.second) {
+      // charset'language'value
+      auto q1 = text.find('\'');
+      auto q2 = q1 == std::string_view::npos ? q1 : text.find('\'', q1 + 1);
+      if (q2 != std::string_view::npos) {
+        charset = std::string(text.substr(0, q1));
+        text.remove_prefix(q2 + 1);
+      }
+    }
+    first = false;
+    bytes += piece.second ? percentDecode(text) : std::string(text);
+    if (index == -1) break;
+  }
+  return cleanFileName(toUtf8(bytes, charset.empty() ? "utf-8" : charset));
+}
+
+std::string decodeEncodedWords(std::string_view text) {
+  std::string out;
+  std::string pendingSpace;  // white space after an encoded-word, dropped if another follows
+  bool lastWasEncoded = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "=?") == 0) {
+      // =?charset?E?text?=
+      auto q1 = text.find('?', i + 2);
+      auto q2 = q1 == std::string_view::npos ? q1 : text.find('?', q1 + 1);
+      auto end = q2 == std::string_view::npos ? q2 : text.find("?=", q2 + 1);
+      if (end != std::string_view::npos && q2 == q1 + 2) {
+        std::string charset(text.substr(i + 2, q1 - i - 2));
+        if (auto star = charset.find('*'); star != std::string::npos) charset.resize(star);
+        char enc = static_cast<char>(std::toupper(static_cast<unsigned char>(text[q1 + 1])));
+        auto payload = text.substr(q2 + 1, end - q2 - 1);
+        if ((enc == 'B' || enc == 'Q') && payload.find(' ') == std::string_view::npos) {
+          std::string bytes = enc == 'B' ? bDecode(payload) : qDecode(payload);
+          if (!lastWasEncoded) out += pendingSpace;
+          pendingSpace.clear();
+          out += toUtf8(bytes, charset);
+          lastWasEncoded = true;
+          i = end + 2;
+          continue;
+        }
+      }
+    }
+    if (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n') {
+      pendingSpace += text[i] == '\t' ? '\t' : ' ';
+      ++i;
+      continue;
+    }
+    out += pendingSpace;
+    pendingSpace.clear();
+    lastWasEncoded = false;
+    out += text[i++];
+  }
+  out += pendingSpace;
+  return out;
+}
+
+std::string toUtf8(std::string_view bytes, std::string_view charset) {
+  std::string cs = lower(trim(charset));
+  if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
+    return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+  }
+  iconv_t cd = iconv_open("UTF-8", cs.c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1)) {
+    return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+  }
+  std::string out(bytes.size() * 4 + 16, '\0');
+  char* in = const_cast<char*>(bytes.data());
+  std::size_t inLeft = bytes.size();
+  char* outPtr = out.data();
+  std::size_t outLeft = out.size();
+  bool ok = true;
+  while (inLeft > 0) {
+    if (iconv(cd, &in, &inLeft, &outPtr, &outLeft) == static_cast<std::size_t>(-1)) {
+      ok = false;
+      break;
+    }
+  }
+  if (ok) iconv(cd, nullptr, nullptr, &outPtr, &outLeft);
+  iconv_close(cd);
+  if (!ok) return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+  out.resize(out.size() - outLeft);
+  return out;
+}
+
+std::string cleanFileName(std::string_view name) {
+  std::string in = validUtf8(name) ? std::string(name) : latin1ToUtf8(name);
+  std::string_view t = trim(in);
+  std::string out;
+  for (unsigned char c : t) out += (c < 0x20 || c == 0x7F) ? '_' : static_cast<char>(c);
+  if (out.size() > kMaxFileName) {
+    // Cut at a character boundary.
+    std::size_t cut = kMaxFileName;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) >> 6) == 2) --cut;
+    out.resize(cut);
+  }
+  return out;
+}
+
+}  // namespace bccsink

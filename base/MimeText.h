@@ -1,0 +1,38 @@
+#pragma once
+// Header text of MIME parts as people meant it: parameters (RFC 2045 section 5.1) with
+// RFC 2231 continuations and charsets, RFC 2047 encoded-words, any charset to UTF-8.
+// Everything here takes hostile input and returns valid UTF-8 without control characters.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bccsink {
+
+// "text/plain; charset=utf-8; name=\"a;b.txt\"" -> value "text/plain", params with
+// lowercase names and unquoted values, in order. Never throws.
+struct HeaderValue {
+  std::string value;  // the part before the first ';', trimmed, lowercase
+  std::vector<std::pair<std::string, std::string>> params;
+};
+HeaderValue parseHeaderValue(std::string_view text);
+
+// A parameter's value with RFC 2231 applied (name*=charset'lang'%XX, name*0=, name*1*=),
+// else the plain name= (with RFC 2047 encoded-words decoded, as mail clients write them).
+// '' when absent. Returns UTF-8.
+std::string paramValue(const HeaderValue& header, std::string_view name);
+
+// Decodes RFC 2047 encoded-words (=?charset?B?...?= and ?Q?) in a header's text; white
+// space between adjacent encoded-words is dropped (RFC 2047 section 6.2).
+std::string decodeEncodedWords(std::string_view text);
+
+// Bytes in `charset` to UTF-8 (iconv). An unknown charset or bytes invalid in it: kept when
+// they are valid UTF-8, else read as ISO-8859-1, so that nothing is ever lost or rejected.
+std::string toUtf8(std::string_view bytes, std::string_view charset);
+
+// A file name fit to show: valid UTF-8, control characters (CR, LF, NUL...) replaced by
+// '_', white space at the ends trimmed, at most 255 bytes.
+std::string cleanFileName(std::string_view name);
+
+}  // namespace bccsink

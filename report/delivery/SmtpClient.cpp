@@ -1,0 +1,446 @@
+#include "report/delivery/SmtpClient.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SSLManager.h>
+#include <signal.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "report/delivery/SmtpConnection.h"
+
+namespace bccsink::report {
+namespace {
+
+constexpr std::size_t kMaxCommand = 512;                 // RFC 5321 §4.5.3.1.4, CRLF included
+constexpr std::size_t kMaxPath = 256;                    // RFC 5321 §4.5.3.1.3
+constexpr std::chrono::milliseconds kQuitTimeout{2000};  // QUIT is a courtesy: do not wait long
+
+std::once_flag sslOnce;
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool hasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  auto byte = [&](std::size_t i) { return i < in.size() ? static_cast<unsigned char>(in[i]) : 0u; };
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    out += kAlphabet[v >> 18 & 63];
+    out += kAlphabet[v >> 12 & 63];
+    out += i + 1 < in.size() ? kAlphabet[v >> 6 & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+// RFC 5321 §2.3.8: lines end in CRLF and nothing else. A bare CR or LF becomes CRLF, so
+// no server can see an end of data that we did not send (SMTP smuggling).
+std::string crlfText(std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 32 + 2);
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (c == '\r' || c == '\n') {
+      out += "\r\n";
+      if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ++i;
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && out.back() != '\n') out += "\r\n";
+  return out;
+}
+
+// Blocks SIGPIPE on this thread for its lifetime and swallows one that our writes raised
+// (the way libpq does it): Poco's TLS writes cannot pass MSG_NOSIGNAL.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    sigset_t pending;
+    sigpending(&pending);
+    wasPending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  ~SigpipeBlock() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (!wasPending_ && sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{};
+      sigtimedwait(&pipe_, nullptr, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool wasPending_ = false;
+};
+
+// One connection, one message.
+class Session {
+ public:
+  Session(const SmtpSettings& settings, const std::string& host, std::uint16_t port,
+          const std::string& socketPath, Poco::Net::Context::Ptr context)
+      : st_(settings),
+        host_(host),
+        port_(port),
+        path_(socketPath),
+        context_(context),
+        conn_(settings.replyTimeout) {}
+
+  void transaction(const std::string& from, const std::vector<std::string>& to,
+                   const std::string& message, DeliveryResult& result) {
+    conn_.connect(host_, port_, path_, st_.connectTimeout);
+    conn_.setStep("the greeting");
+    SmtpReply r = conn_.reply(st_.replyTimeout);
+    if (r.code != 220) refused(r);
+    hello();
+    if (st_.tls == SmtpTls::Required ||
+        (st_.tls == SmtpTls::Auto && path_.empty() && ext_.count("STARTTLS") > 0)) {
+      startTls();
+    }
+    if (!st_.password.empty()) authenticate();
+
+    const std::string text = crlfText(message);
+    auto size = ext_.find("SIZE");
+    if (size != ext_.end()) {  // RFC 1870 §4: a limit of 0 or none means no fixed limit
+      std::uint64_t limit = 0;
+      std::from_chars(size->second.data(), size->second.data() + size->second.size(), limit);
+      if (limit > 0 && text.size() > limit) {
+        throwSmtpFailure(Outcome::PermFail,
+                         "the report is " + std::to_string(text.size()) +
+                             " bytes, the server takes at most " + std::to_string(limit) +
+                             " (SIZE, RFC 1870)",
+                         true);
+      }
+    }
+    std::string mail = "MAIL FROM:<" + from + ">";
+    if (size != ext_.end()) mail += " SIZE=" + std::to_string(text.size());  // RFC 1870 §6
+    r = exchange(mail, mail);
+    if (r.code / 100 != 2) refused(r);
+
+    for (const auto& rcpt : to) {
+      const std::string command = "RCPT TO:<" + rcpt + ">";
+      r = exchange(command, command);
+      if (r.code / 100 == 2) {
+        result.accepted.push_back(rcpt);
+      } else if (r.code == 421) {
+        refused(r);
+      } else {
+        result.rejected.push_back({rcpt, r.text(), r.code / 100 == 4});
+      }
+    }
+    if (result.accepted.empty()) {
+      bool temporary = std::any_of(result.rejected.begin(), result.rejected.end(),
+                                   [](const auto& x) { return x.temporary; });
+      throwSmtpFailure(temporary ? Outcome::TempFail : Outcome::PermFail,
+                       "every recipient was refused: " + rejectedText(result), true);
+    }
+
+    r = exchange("DATA", "DATA");
+    if (r.code != 354) refused(r);
+    conn_.setStep("the message");
+    conn_.send(smtpDataBlock(text));
+    conn_.setStep("the end of the message");
+    r = conn_.reply(st_.replyTimeout);
+    if (r.code / 100 != 2) refused(r);
+    result.receipt = r.text();
+    result.reason = "delivered: " + r.text();
+    if (!result.rejected.empty()) result.reason += "; refused: " + rejectedText(result);
+  }
+
+  // RFC 5321 §4.1.1.10; any failure here changes nothing, the message is decided.
+  void quit() {
+    try {
+      conn_.setStep("QUIT");
+      conn_.send("QUIT\r\n");
+      conn_.reply(kQuitTimeout);
+    } catch (const SmtpFailure&) {
+    }
+  }
+
+  // What must not appear in a reason: the password and every encoding of it we sent.
+  std::vector<std::string> secrets() const {
+    std::vector<std::string> out;
+    if (st_.password.size() >= 4) out.push_back(st_.password);  // shorter would garble text
+    if (!st_.password.empty()) {
+      out.push_back(base64(st_.password));
+      out.push_back(base64(std::string(1, '\0') + st_.user + '\0' + st_.password));
+    }
+    return out;
+  }
+
+ private:
+  // The link does not leave this host (a unix socket, a loopback address).
+  bool local() const { return conn_.local() && !st_.loopbackIsNetworkForTest; }
+
+  static std::string rejectedText(const DeliveryResult& result) {
+    std::string s;
+    for (const auto& x : result.rejected)
+      s += (s.empty() ? "<" : ", <") + x.address + "> " + x.reply;
+    return s;
+  }
+
+  // `label` names the command in reasons: AUTH lines pass only their verb.
+  SmtpReply exchange(const std::string& line, const std::string& label) {
+    conn_.setStep(label);
+    conn_.send(line + "\r\n");
+    return conn_.reply(st_.replyTimeout);
+  }
+
+  // A reply that stops the message: 5xx permanent, anything else transient. After 421 the
+  // server closes the channel (RFC 5321 §3.8), so no QUIT.
+  [[noreturn]] void refused(const SmtpReply& r) {
+    throwSmtpFailure(r.code / 100 == 5 ? Outcome::PermFail : Outcome::TempFail,
+                     conn_.step() + ": " + r.text(), r.code != 421);
+  }
+
+  // RFC 5321 §4.1.1.1 and §3.2: EHLO, and HELO from a server that answers EHLO with 5xx.
+  void hello() {
+    ext_.clear();
+    SmtpReply r = exchange("EHLO " + st_.heloName, "EHLO");
+    if (r.code / 100 == 5) r = exchange("HELO " + st_.heloName, "HELO");
+    if (r.code != 250) refused(r);
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {  // the first line is the greeting
+      std::string line = r.lines[i];
+      auto space = line.find(' ');
+      std::string keyword = upper(line.substr(0, space));
+      std::string params = space == std::string::npos ? "" : line.substr(space + 1);
+      if (keyword.rfind("AUTH=", 0) == 0) {  // the pre-RFC 4954 form some servers still add
+        params = line.substr(5);
+        keyword = "AUTH";
+      }
+      auto& slot = ext_[keyword];
+      slot += (slot.empty() ? "" : " ") + params;
+    }
+  }
+
+  // RFC 3207 §4: STARTTLS, 220, then the TLS handshake on the same connection.
+  void startTls() {
+    if (ext_.count("STARTTLS") == 0)
+      throwSmtpFailure(Outcome::TempFail,
+                       "BccSmtpTls is required but the server does not offer STARTTLS", true);
+    SmtpReply r = exchange("STARTTLS", "STARTTLS");
+    if (r.code != 220) {
+      if (r.code == 421) refused(r);
+      if (st_.tls == SmtpTls::Required)
+        throwSmtpFailure(Outcome::TempFail, "STARTTLS: " + r.text() + " (BccSmtpTls is required)",
+                         true);
+      // A password would have to go in clear now: a refusal that may pass (454) is worth
+      // a retry, not the configuration error authenticate() would report.
+      if (!st_.password.empty() && !local()) refused(r);
+      return;  // auto: go on in clear (RFC 3207 §4: the client decides)
+    }
+    conn_.startTls(path_.empty() ? host_ : "localhost", context_);
+    hello();  // RFC 3207 §4.2: forget what was said in clear, ask again
+  }
+
+  // RFC 4954: PLAIN (RFC 4616) when offered, else LOGIN. The password goes only over TLS
+  // or a link that does not leave the host.
+  void authenticate() {
+    if (!conn_.tls() && !local()) {
+      throwSmtpFailure(
+          Outcome::PermFail,
+          std::string("BccReporterPassword is set but the connection is not encrypted (") +
+              (st_.tls == SmtpTls::No ? "BccSmtpTls=no" : "the server offers no STARTTLS") +
+              ") and not to this host: a password is never sent in clear over a network; "
+              "set BccSmtpTls=required with a server that offers STARTTLS, or no password",
+          true);
+    }
+    auto auth = ext_.find("AUTH");
+    if (auth == ext_.end())
+      throwSmtpFailure(Outcome::PermFail,
+                       "BccReporterPassword is set but the server offers no AUTH", true);
+    std::string mechanisms = " " + upper(auth->second) + " ";
+    SmtpReply r;
+    if (mechanisms.find(" PLAIN ") != std::string::npos) {
+      // RFC 4616 §2: [authzid] NUL authcid NUL passwd; no authzid.
+      const std::string token = base64(std::string(1, '\0') + st_.user + '\0' + st_.password);
+      if (11 + token.size() + 2 <= kMaxCommand) {
+        r = exchange("AUTH PLAIN " + token, "AUTH PLAIN");
+      } else {  // RFC 4954 §4: too long for an initial response; wait for the empty challenge
+        r = exchange("AUTH PLAIN", "AUTH PLAIN");
+        if (r.code == 334) r = exchange(token, "AUTH PLAIN");
+      }
+    } else if (mechanisms.find(" LOGIN ") != std::string::npos) {
+      r = exchange("AUTH LOGIN", "AUTH LOGIN");  // 334 "Username:", 334 "Password:"
+      if (r.code == 334) r = exchange(base64(st_.user), "AUTH LOGIN");
+      if (r.code == 334) r = exchange(base64(st_.password), "AUTH LOGIN");
+    } else {
+      throwSmtpFailure(
+          Outcome::PermFail,
+          "the server offers AUTH " + printableText(auth->second) + " but neither PLAIN nor LOGIN",
+          true);
+    }
+    if (r.code == 334) {  // a challenge we cannot answer: cancel (RFC 4954 §4)
+      std::string shown = r.text();
+      r = exchange("*", "AUTH");
+      throwSmtpFailure(Outcome::PermFail, "AUTH: unexpected challenge " + shown, true);
+    }
+    if (r.code == 535)
+      throwSmtpFailure(Outcome::PermFail,
+                       "the server refused BccReporterAddress/BccReporterPassword: " + r.text(),
+                       true);
+    if (r.code / 100 != 2) refused(r);
+  }
+
+  const SmtpSettings& st_;
+  const std::string& host_;
+  std::uint16_t port_;
+  const std::string& path_;
+  Poco::Net::Context::Ptr context_;
+  SmtpConnection conn_;
+  std::map<std::string, std::string> ext_;  // EHLO keyword (upper case) -> its parameters
+};
+
+}  // namespace
+
+std::optional<SmtpTls> parseSmtpTls(std::string_view text) {
+  std::string t = upper(std::string(text));
+  if (t == "AUTO") return SmtpTls::Auto;
+  if (t == "REQUIRED") return SmtpTls::Required;
+  if (t == "NO") return SmtpTls::No;
+  return std::nullopt;
+}
+
+std::string smtpDataBlock(std::string_view message) {
+  const std::string text = crlfText(message);
+  std::string out;
+  out.reserve(text.size() + text.size() / 64 + 3);
+  bool lineStart = true;
+  for (char c : text) {
+    if (lineStart && c == '.') out += '.';  // RFC 5321 §4.5.2: transparency
+    out += c;
+    lineStart = c == '\n';
+  }
+  return out + ".\r\n";
+}
+
+SmtpClient::SmtpClient(SmtpSettings settings) : settings_(std::move(settings)) {
+  auto& st = settings_;
+  const std::string& server = st.server;
+  auto bad = [&](const std::string& why) {
+    throw std::invalid_argument("BccSmtpServer: '" + server + "' " + why);
+  };
+  if (server.rfind("unix:", 0) == 0) {
+    socketPath_ = server.substr(5);
+    if (socketPath_.empty()) bad("has an empty socket path");
+    if (socketPath_.size() >= sizeof(sockaddr_un{}.sun_path)) bad("has a socket path too long");
+  } else {
+    auto colon = server.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      bad("is neither host:port, [ipv6]:port nor unix:/path");
+    host_ = server.substr(0, colon);
+    if (host_.front() == '[') {
+      if (host_.size() < 3 || host_.back() != ']') bad("has no closing ']'");
+      host_ = host_.substr(1, host_.size() - 2);
+    } else if (host_.find(':') != std::string::npos) {
+      bad("has an IPv6 address that is not in [brackets]");
+    }
+    std::string_view port = std::string_view(server).substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+        value > 65535) {
+      bad("has no port from 1 to 65535");
+    }
+    port_ = static_cast<std::uint16_t>(value);
+  }
+  if (!st.password.empty() && st.user.empty())
+    throw std::invalid_argument("BccReporterPassword is set but BccReporterAddress is empty");
+  if (hasControl(st.user) || st.user.size() > kMaxPath)
+    throw std::invalid_argument("BccReporterAddress: not a usable address");
+  if (st.password.find('\0') != std::string::npos)
+    throw std::invalid_argument("BccReporterPassword contains a NUL character");
+  if (st.heloName.empty()) {
+    char name[256] = {};
+    st.heloName = ::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "localhost";
+  }
+  if (hasControl(st.heloName) || st.heloName.find(' ') != std::string::npos)
+    throw std::invalid_argument("BccSmtpHeloName: '" + st.heloName + "' is not a host name");
+  if (st.connectTimeout.count() <= 0 || st.replyTimeout.count() <= 0)
+    throw std::invalid_argument("BccSmtpConnectTimeout and BccSmtpReplyTimeout must be positive");
+  if (st.tls == SmtpTls::No) return;
+  std::call_once(sslOnce, [] { Poco::Net::initializeSSL(); });
+  using Poco::Net::Context;
+  try {
+    context_ = new Context(Context::TLS_CLIENT_USE, st.caFile,
+                           st.verifyTls ? Context::VERIFY_RELAXED : Context::VERIFY_NONE, 9,
+                           st.caFile.empty());
+    context_->enableExtendedCertificateVerification(st.verifyTls);  // the host name
+    context_->disableProtocols(Context::PROTO_SSLV2 | Context::PROTO_SSLV3 | Context::PROTO_TLSV1 |
+                               Context::PROTO_TLSV1_1);
+  } catch (const Poco::Exception& e) {
+    throw std::invalid_argument("BccSmtpCaFile: cannot load '" + st.caFile +
+                                "': " + e.displayText());
+  }
+}
+
+DeliveryResult SmtpClient::send(const std::string& from, const std::vector<std::string>& to,
+                                const std::string& message) const {
+  DeliveryResult result;
+  // Addresses go into command lines: CR/LF there would be commands of their own.
+  auto unusable = [](const std::string& a) {
+    return hasControl(a) || a.size() > kMaxPath || a.find_first_of("<>") != std::string::npos;
+  };
+  std::string invalid;
+  if (unusable(from)) invalid = "sender '" + printableText(from) + "'";
+  for (const auto& a : to)
+    if (a.empty() || unusable(a)) invalid = "recipient '" + printableText(a) + "'";
+  if (to.empty() || !invalid.empty()) {
+    result.outcome = Outcome::PermFail;
+    result.reason = to.empty() ? "no recipient (BccReportRecipientAddress is empty)"
+                               : "not a usable address: " + invalid;
+    return result;
+  }
+
+  SigpipeBlock sigpipe;
+  Session session(settings_, host_, port_, socketPath_, context_);
+  try {
+    session.transaction(from, to, message, result);
+    session.quit();
+  } catch (const SmtpFailure& f) {
+    result.outcome = f.outcome;
+    result.reason = f.reason;
+    result.receipt.clear();
+    result.accepted.clear();  // nobody got the message
+    if (f.quit) session.quit();
+  } catch (const std::exception& e) {  // a Poco call outside the guarded ones: still a result
+    result = DeliveryResult{Outcome::TempFail, printableText(e.what()), "", {}, {}};
+  }
+  result.reason = "SMTP " + settings_.server + ": " + result.reason;
+  for (const auto& secret : session.secrets()) {
+    auto scrub = [&](std::string& text) {
+      static const std::string kMask = "<password>";
+      for (auto at = text.find(secret); at != std::string::npos;
+           at = text.find(secret, at + kMask.size()))
+        text.replace(at, secret.size(), kMask);
+    };
+    scrub(result.reason);
+    scrub(result.receipt);
+    for (auto& x : result.rejected) scrub(x.reply);
+  }
+  return result;
+}
+
+}  // namespace bccsink::report

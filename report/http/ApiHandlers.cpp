@@ -1,0 +1,331 @@
+#include "report/http/ApiHandlers.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Stringifier.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "base/Clock.h"
+#include "db/FileRepository.h"
+#include "db/MessageQueue.h"
+#include "db/MessageSearch.h"
+#include "db/ReportQueue.h"
+#include "report/ReportJson.h"
+#include "report/Reporter.h"
+#include "report/http/ApiQuery.h"
+#include "report/spoof/MessageHeaders.h"
+
+#ifndef BCCSINK_VERSION
+#define BCCSINK_VERSION "unknown"
+#endif
+
+namespace bccsink::report {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+const std::set<std::string> kVerdicts = {"clean", "suspicious", "dangerous", "unscanned"};
+const std::set<std::string> kStates = {db::state::kPending, db::state::kAnalyzing,
+                                       db::state::kChecked, db::state::kReported,
+                                       db::state::kFailed};
+constexpr std::size_t kMaxFileSightings = 1000;
+// The Subject of a listed message is read from its spooled copy: its headers only.
+constexpr std::size_t kSubjectReadBytes = 64 * 1024;
+
+Object::Ptr ordered() {
+  return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+}
+
+std::string stringify(const Poco::Dynamic::Var& value) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(value, out, 0);
+  return out.str();
+}
+
+// '' as JSON null: "not yet" rather than an empty value.
+Poco::Dynamic::Var orNull(const std::string& s) {
+  return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
+}
+
+ApiResponse json(int status, const Object::Ptr& body) {
+  return {status, stringify(body), ""};
+}
+
+ApiResponse error(int status, const std::string& message) {
+  return {status, errorJson(message), ""};
+}
+
+ApiResponse notAllowed(const std::string& allow) {
+  return {405, errorJson("method not allowed here (allowed: " + allow + ")"), allow};
+}
+
+std::vector<std::string> split(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 1;  // after the leading '/'
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    parts.push_back(path.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+// Queue ids are ULIDs; anything else cannot name a message.
+bool plausibleId(const std::string& id) {
+  return !id.empty() && id.size() <= 64 &&
+         std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c); });
+}
+
+std::string subjectOf(const std::string& spoolDir, const std::string& spoolFile) {
+  if (spoolFile.empty()) return "";
+  try {
+    return MessageHeaders::read((std::filesystem::path(spoolDir) / spoolFile).string(),
+                                kSubjectReadBytes)
+        .decoded("Subject");
+  } catch (const std::exception&) {
+    return "";  // the spool file is gone or unreadable: the list still shows the row
+  }
+}
+
+// Endpoints that take no parameter say so rather than ignore one (a typo, say).
+void noParameters(const std::string& rawQuery) {
+  ApiQuery q(rawQuery, {});
+}
+
+}  // namespace
+
+std::uint64_t diskFreeBytes(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+const char* bccsinkVersion() {
+  return BCCSINK_VERSION;
+}
+
+std::string errorJson(const std::string& message) {
+  auto o = ordered();
+  o->set("error", message);
+  return stringify(o);
+}
+
+ApiHandlers::ApiHandlers(ApiContext context) : context_(std::move(context)) {}
+
+ApiResponse ApiHandlers::handle(const std::string& method, const std::string& path,
+                                const std::string& rawQuery,
+                                const std::function<db::Database&()>& database) const {
+  const auto parts = split(path);  // "api", ...
+  const bool read = method == "GET" || method == "HEAD";
+  try {
+    if (parts.size() == 2 && parts[1] == "overview") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return overview(database());
+    }
+    if (parts.size() == 2 && parts[1] == "messages") {
+      if (!read) return notAllowed("GET, HEAD");
+      return messages(rawQuery, database());
+    }
+    if (parts.size() == 3 && parts[1] == "messages") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return message(parts[2], database());
+    }
+    if (parts.size() == 4 && parts[1] == "messages" && parts[3] == "resend") {
+      if (method != "POST") return notAllowed("POST");
+      noParameters(rawQuery);
+      return resend(parts[2], database());
+    }
+    if (parts.size() == 3 && parts[1] == "files") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return file(parts[2], database());
+    }
+    if (parts.size() == 2 && parts[1] == "stats") {
+      if (!read) return notAllowed("GET, HEAD");
+      return stats(rawQuery, database());
+    }
+  } catch (const ApiQueryError& e) {
+    return error(400, e.what());
+  }
+  return error(404, "no such API endpoint: " + path.substr(0, 200));
+}
+
+ApiResponse ApiHandlers::overview(db::Database& db) const {
+  auto o = ordered();
+  auto byState = db::MessageQueue(db).countByState();
+  auto queue = ordered();
+  for (const char* s : {db::state::kPending, db::state::kAnalyzing, db::state::kChecked,
+                        db::state::kReported, db::state::kFailed}) {
+    queue->set(s, byState.count(s) ? byState[s] : 0);
+  }
+  o->set("queue", queue);
+  auto byStatus = db::ReportQueue(db).countByStatus();
+  auto reports = ordered();
+  for (const char* s :
+       {db::report_status::kDue, db::report_status::kSent, db::report_status::kUndeliverable}) {
+    reports->set(s, byStatus.count(s) ? byStatus[s] : 0);
+  }
+  o->set("reports", reports);
+  Array::Ptr analyzers = new Array;
+  if (context_.analyzers) {
+    for (const auto& a : context_.analyzers()) {
+      auto j = ordered();
+      j->set("name", a.name);
+      j->set("submitted", a.submitted);
+      j->set("answered", a.answeredTotal());
+      j->set("errors", a.errors);
+      j->set("in_flight", static_cast<std::uint64_t>(a.inFlight));
+      j->set("latency_ms_p50",
+             static_cast<std::int64_t>(std::llround(a.latencyQuantile(0.5) * 1000)));
+      j->set("healthy", a.healthy);
+      j->set("last_error", a.lastError);
+      analyzers->add(j);
+    }
+  }
+  o->set("analyzers", analyzers);
+  o->set("spool_free_bytes", diskFreeBytes(context_.spoolDir));
+  o->set("version", std::string(bccsinkVersion()));
+  o->set("now", isoNow());
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::messages(const std::string& rawQuery, db::Database& db) const {
+  ApiQuery q(rawQuery, {"verdict", "state", "sender", "since", "until", "limit"});
+  db::MessageQuery mq;
+  mq.verdict = q.oneOf("verdict", kVerdicts);
+  mq.state = q.oneOf("state", kStates);
+  mq.senderContains = q.text("sender", 320);
+  mq.since = q.isoTime("since");
+  mq.until = q.isoTime("until");
+  mq.limit = q.number("limit", 100, 1, 1000);
+  if (!mq.since.empty() && !mq.until.empty() && mq.until < mq.since)
+    return error(400, "until is before since");
+  Array::Ptr list = new Array;
+  for (const auto& m : db::MessageSearch(db).find(mq)) {
+    auto j = ordered();
+    j->set("id", m.id);
+    j->set("state", m.state);
+    j->set("verdict", orNull(m.verdict));
+    j->set("spoofed",
+           m.reportStatus.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(m.spoofed));
+    j->set("report", orNull(m.reportStatus));
+    j->set("sender", m.sender);
+    j->set("subject", orNull(subjectOf(context_.spoolDir, m.spoolFile)));
+    j->set("message_id", orNull(m.headerMessageId));
+    j->set("received_at", m.receivedAt);
+    j->set("checked_at", orNull(m.checkedAt));
+    j->set("size", m.size);
+    j->set("files", m.files);
+    list->add(j);
+  }
+  auto o = ordered();
+  o->set("messages", list);
+  o->set("count", static_cast<std::uint64_t>(list->size()));
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const {
+  auto m = plausibleId(id) ? db::MessageQueue(db).find(id) : std::nullopt;
+  if (!m) return error(404, "no message " + id.substr(0, 64));
+  if (m->state == db::state::kPending || m->state == db::state::kAnalyzing) {
+    auto o = ordered();
+    o->set("error", "message " + id + " is " + m->state + ": its report exists once it is checked");
+    o->set("state", m->state);
+    return json(404, o);
+  }
+  auto o = toJson(Reporter::load(db, *m, context_.spoolDir, context_.skipTopReceived));
+  o->set("report_status", orNull(m->reportStatus));
+  o->set("report_attempts", m->reportAttempts);
+  o->set("report_error", orNull(m->reportError));
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::resend(const std::string& id, db::Database& db) const {
+  auto m = plausibleId(id) ? db::MessageQueue(db).find(id) : std::nullopt;
+  if (!m) return error(404, "no message " + id.substr(0, 64));
+  bool queued = context_.resend ? context_.resend(db, id) : db::ReportQueue(db).requeue(id);
+  if (!queued) {
+    auto o = ordered();
+    o->set("error", m->reportStatus.empty()
+                        ? "message " + id + " is " + m->state + ": not judged by the reporter yet"
+                    : m->reportStatus == db::report_status::kDue
+                        ? "the report of message " + id + " is queued already"
+                        : "message " + id + " cannot be resent now");
+    o->set("state", m->state);
+    return json(409, o);
+  }
+  auto o = ordered();
+  o->set("id", id);
+  o->set("report", std::string(db::report_status::kDue));
+  return json(202, o);
+}
+
+ApiResponse ApiHandlers::file(const std::string& sha256, db::Database& db) const {
+  if (sha256.size() != 64 ||
+      sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    return error(400, "a file is named by its SHA-256: 64 hexadecimal digits");
+  std::string key = sha256;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  db::FileRepository files(db);
+  auto row = files.find(key);
+  if (!row) return error(404, "no file " + key);
+  auto f = ordered();
+  f->set("sha256", row->sha256);
+  f->set("md5", row->md5);
+  f->set("size", row->size);
+  f->set("true_type", row->trueType);
+  f->set("description", row->description);
+  f->set("family", row->family);
+  f->set("first_seen", row->firstSeen);
+  f->set("last_seen", row->lastSeen);
+  f->set("seen_count", row->seenCount);
+  Array::Ptr verdicts = new Array;
+  for (const auto& v : files.verdicts(key)) {
+    auto j = ordered();
+    j->set("analyzer", v.analyzer);
+    j->set("verdict", v.verdict);
+    j->set("score", v.score);
+    Array::Ptr threats = new Array;
+    for (const auto& t : v.threats) threats->add(t);
+    j->set("threats", threats);
+    j->set("report_url", orNull(v.reportUrl));
+    j->set("reason", orNull(v.reason));
+    j->set("decided_at", v.decidedAt);
+    verdicts->add(j);
+  }
+  f->set("verdicts", verdicts);
+  Array::Ptr messages = new Array;
+  for (const auto& s : db::MessageSearch(db).messagesWithFile(key, kMaxFileSightings)) {
+    auto j = ordered();
+    j->set("id", s.msgId);
+    j->set("received_at", s.receivedAt);
+    j->set("verdict", orNull(s.verdict));
+    j->set("name", s.name);
+    j->set("path", s.path);
+    messages->add(j);
+  }
+  auto o = ordered();
+  o->set("file", f);
+  o->set("messages", messages);
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::stats(const std::string& rawQuery, db::Database& db) const {
+  ApiQuery q(rawQuery, {"since"});
+  auto since = q.isoTime("since");
+  if (since.empty()) since = isoSecondsAgo(24 * 3600);
+  if (!context_.stats) return error(503, "statistics not available");
+  return {200, context_.stats(db, since), ""};
+}
+
+}  // namespace bccsink::report

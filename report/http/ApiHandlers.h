@@ -1,0 +1,75 @@
+#pragma once
+// The JSON API behind /api/ (the contract the dashboard consumes): overview, message list
+// with filters, one message's report, resend, one file, statistics. Transport-free: the
+// HTTP server hands over method, path and query and sends back what this returns, so each
+// answer is tested without sockets. Bad input is a 4xx with {"error": "..."}; only a broken
+// database makes a 5xx.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sandbox/analyzers/AnalyzerRunner.h"
+
+namespace bccsink::db {
+class Database;
+}
+
+namespace bccsink::report {
+
+// What the API reads beyond the database, filled by `bccsink serve`.
+struct ApiContext {
+  std::string spoolDir;             // where spooled messages are (subjects, reports)
+  std::size_t skipTopReceived = 1;  // bccsink's own Received headers (ReporterSettings)
+  // The analyzers' counters; unset: none.
+  std::function<std::vector<sandbox::AnalyzerStats>()> analyzers;
+  // Makes the message's report due again and wakes the reporter; false when the message
+  // cannot be resent (ReportQueue::requeue). Unset: requeue only.
+  std::function<bool(db::Database&, const std::string& id)> resend;
+  // `bccsink stats --json --since SINCE`; unset: /api/stats answers 503.
+  std::function<std::string(db::Database&, const std::string& sinceIso)> stats;
+  // The Prometheus text of /metrics; unset: /metrics answers 404.
+  std::function<std::string(db::Database&)> metrics;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;   // JSON
+  std::string allow;  // the Allow header of a 405
+};
+
+// Free bytes for an unprivileged writer on the file system of `dir`; 0 when unknown.
+std::uint64_t diskFreeBytes(const std::string& dir);
+
+// The version this was built as ("0.1.0").
+const char* bccsinkVersion();
+
+// {"error": message} as JSON text.
+std::string errorJson(const std::string& message);
+
+class ApiHandlers {
+ public:
+  explicit ApiHandlers(ApiContext context);
+
+  // `path` starts with "/api/"; `database` opens (or lends) the request's one session on
+  // first use. Throws only when the database fails.
+  ApiResponse handle(const std::string& method, const std::string& path,
+                     const std::string& rawQuery,
+                     const std::function<db::Database&()>& database) const;
+
+  const ApiContext& context() const { return context_; }
+
+ private:
+  ApiResponse overview(db::Database& db) const;
+  ApiResponse messages(const std::string& rawQuery, db::Database& db) const;
+  ApiResponse message(const std::string& id, db::Database& db) const;
+  ApiResponse resend(const std::string& id, db::Database& db) const;
+  ApiResponse file(const std::string& sha256, db::Database& db) const;
+  ApiResponse stats(const std::string& rawQuery, db::Database& db) const;
+
+  ApiContext context_;
+};
+
+}  // namespace bccsink::report

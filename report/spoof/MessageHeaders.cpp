@@ -1,0 +1,104 @@
+#include "report/spoof/MessageHeaders.h"
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+
+#include "base/MimeText.h"
+
+namespace bccsink::report {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (std::tolower(x) != std::tolower(y)) return false;
+  }
+  return true;
+}
+
+std::string trim(std::string s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.back())) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && blank(s[i])) ++i;
+  return s.substr(i);
+}
+
+}  // namespace
+
+MessageHeaders MessageHeaders::parse(std::string_view message, std::size_t maxBytes) {
+  MessageHeaders h;
+  if (message.size() > maxBytes) message = message.substr(0, maxBytes);
+  std::size_t pos = 0;
+  while (pos < message.size()) {
+    auto eol = message.find('\n', pos);
+    auto end = eol == std::string_view::npos ? message.size() : eol;
+    std::string_view line = message.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = eol == std::string_view::npos ? message.size() : eol + 1;
+    if (line.empty()) break;  // the end of the header section
+    if ((line[0] == ' ' || line[0] == '\t')) {
+      // A continuation (RFC 5322 section 2.2.3): unfold into the field before it.
+      if (!h.fields_.empty()) h.fields_.back().value += std::string(line);
+      continue;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;  // not a field: skip it
+    HeaderField f;
+    f.name = trim(std::string(line.substr(0, colon)));
+    f.value = std::string(line.substr(colon + 1));
+    h.fields_.push_back(std::move(f));
+  }
+  for (auto& f : h.fields_) f.value = trim(std::move(f.value));
+  return h;
+}
+
+MessageHeaders MessageHeaders::read(const std::string& path, std::size_t maxBytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot read the spooled message");
+  // Only as far as the empty line that ends the header section (usually a few KB), in
+  // chunks, rather than maxBytes for every message.
+  constexpr std::size_t kChunk = 16 * 1024;
+  std::string head;
+  while (head.size() < maxBytes && in) {
+    auto before = head.size();
+    head.resize(std::min(maxBytes, before + kChunk));
+    in.read(head.data() + before, static_cast<std::streamsize>(head.size() - before));
+    head.resize(before + static_cast<std::size_t>(in.gcount()));
+    // An end found in this chunk (or straddling the previous one) stops the reading.
+    auto from = before >= 3 ? before - 3 : 0;
+    if (head.find("\n\n", from) != std::string::npos ||
+        head.find("\n\r\n", from) != std::string::npos) {
+      break;
+    }
+  }
+  return parse(head, maxBytes);
+}
+
+std::string MessageHeaders::first(std::string_view name) const {
+  for (const auto& f : fields_) {
+    if (iequals(f.name, name)) return f.value;
+  }
+  return {};
+}
+
+std::vector<std::string> MessageHeaders::all(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& f : fields_) {
+    if (iequals(f.name, name)) out.push_back(f.value);
+  }
+  return out;
+}
+
+std::string MessageHeaders::decoded(std::string_view name) const {
+  auto text = decodeEncodedWords(first(name));
+  // Keep it to one line: whatever control characters decoding produced become spaces.
+  for (auto& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return trim(std::move(text));
+}
+
+}  // namespace bccsink::report

@@ -1,0 +1,37 @@
+#pragma once
+// The analyzer interface (STYLE.md 5): one small shape per backend (vxCube, clamd, YARA,
+// a hash list), chosen by configuration. Size limits, the type filter and the verdict
+// cache sit in front of all of them, once; bounded concurrency, timeouts and retries are
+// the AnalyzerRunner's, so a backend only says what it found.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "sandbox/analyzers/Verdict.h"
+
+namespace bccsink::sandbox {
+
+// One file to analyse. The bytes are in `path` (the content store); analyzers read
+// them from there, so nothing large travels through queues.
+struct Submission {
+  std::string sha256;
+  std::string md5;
+  std::string name;    // decoded file name, for analyzers that use it (vxCube does)
+  std::string family;  // true-type family
+  std::uint64_t size = 0;
+  std::string path;  // where the bytes are
+};
+
+class Analyzer {
+ public:
+  virtual ~Analyzer() = default;
+  // Short and stable: it keys the verdict cache ("yara", "clamd", "vxcube", "hashlist").
+  virtual std::string name() const = 0;
+  // Starts the analysis of `file` and calls `done` exactly once, on any thread, possibly
+  // before returning. A failure that may pass (network, 429, 5xx) is an Unscanned
+  // verdict with `transient` set; the runner retries it with back-off.
+  virtual void analyze(const Submission& file, std::function<void(Verdict)> done) = 0;
+};
+
+}  // namespace bccsink::sandbox

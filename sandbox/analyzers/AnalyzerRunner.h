@@ -1,0 +1,108 @@
+#pragma once
+// The policy every analyzer backend shares (STYLE.md 5, rspamd's "shared rules"), so that a
+// backend only says what it found: at most N analyses in flight per analyzer (more wait in
+// FIFO order), a time limit per attempt, retries of transient failures with exponential
+// back-off and jitter until the submission's deadline, then fail-open with an unscanned
+// verdict (DESIGN.md, "Verdicts"). Every submission is answered exactly once, by its
+// deadline or at stop(), whatever the analyzer does.
+//
+// One scheduler thread starts attempts and fires the timers. Analyzer::analyze() is called
+// from it without the runner's lock, so it must start the work and return (answering at
+// once is fine when that is quick, as the hash list does); a backend that blocks on I/O or
+// burns CPU does so on its own threads, or it holds up every timer of this runner.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "sandbox/analyzers/Analyzer.h"
+#include "sandbox/analyzers/Verdict.h"
+
+namespace bccsink::sandbox {
+
+struct RunnerSettings {
+  std::size_t maxConcurrent = 4;                    // attempts in flight at once (>= 1)
+  std::chrono::milliseconds attemptTimeout{60000};  // no answer by then: transient failure
+  std::chrono::milliseconds backoffBase{1000};      // wait before the first retry
+  std::chrono::milliseconds backoffCap{60000};      // longest wait between attempts
+};
+
+// The wait before retry number `retry` (1 = the first retry): backoffBase * 2^(retry-1),
+// at most backoffCap, scaled by 0.75 + 0.25 * jitter (jitter in [0, 1]) so that files
+// that failed together do not come back together.
+std::chrono::milliseconds backoffDelay(const RunnerSettings& settings, unsigned retry,
+                                       double jitter);
+
+// Upper bounds (seconds) of the latency histogram of AnalyzerStats, from a hash look-up
+// to a sandbox run; one more bucket holds everything slower.
+inline constexpr std::array<double, 15> kLatencyBuckets = {
+    0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
+
+// A snapshot of what a runner did since it started (/metrics, /api/overview).
+struct AnalyzerStats {
+  std::string name;
+  std::uint64_t submitted = 0;                 // submissions accepted
+  std::array<std::uint64_t, 4> answered = {};  // final answers by VerdictKind (index = enum)
+  std::uint64_t errors = 0;  // attempts that failed: transient answers, timeouts, exceptions
+  std::size_t inFlight = 0;  // attempts running
+  std::size_t queued = 0;    // waiting for a slot or a retry
+  // Submission to final answer: per bucket of kLatencyBuckets (not cumulative), the last
+  // entry for slower ones.
+  std::array<std::uint64_t, kLatencyBuckets.size() + 1> latency = {};
+  double latencySeconds = 0;  // their sum
+  std::string lastError;      // the last failed attempt's reason, '' when none yet
+  bool healthy = true;        // the last attempt that ended did not fail
+
+  std::uint64_t answeredTotal() const;
+  // The q-quantile (0..1) of the latency, interpolated inside its bucket; 0 without answers.
+  double latencyQuantile(double q) const;
+};
+
+class AnalyzerRunner {
+ public:
+  // Throws std::invalid_argument for a null analyzer or maxConcurrent 0.
+  AnalyzerRunner(std::shared_ptr<Analyzer> analyzer, RunnerSettings settings);
+  // stop().
+  ~AnalyzerRunner();
+  AnalyzerRunner(const AnalyzerRunner&) = delete;
+  AnalyzerRunner& operator=(const AnalyzerRunner&) = delete;
+
+  // The analyzer's name (the verdict cache key).
+  const std::string& name() const;
+
+  // Queues `file`. `done` is called exactly once, on any thread (the analyzer's or the
+  // runner's), never with the runner's lock held, and not later than shortly after
+  // `deadline` or stop(). It gets the analyzer's own verdict, or Unscanned with
+  // transient=false and the reason: "analyzer unreachable until the deadline: <last
+  // error>", "analyzer busy until the deadline: not started", "shutting down". After
+  // stop(), `done` is called at once, inside submit(). `done` must not throw, and must
+  // not destroy the runner.
+  void submit(Submission file, std::chrono::steady_clock::time_point deadline,
+              std::function<void(Verdict)> done);
+
+  // Attempts started and not yet answered or timed out.
+  std::size_t inFlight() const;
+  // Submissions accepted and not in flight: waiting for a slot or for a retry.
+  std::size_t queued() const;
+  // Counters since start, thread-safe.
+  AnalyzerStats stats() const;
+
+  // Answers every queued, waiting and in-flight submission with Unscanned "shutting down"
+  // and joins the scheduler thread. Answers that analyzers give later are dropped. Does
+  // not wait for the analyzer. Idempotent.
+  void stop();
+
+ private:
+  struct Core;
+  std::shared_ptr<Analyzer> analyzer_;  // outlives every analyze() call the runner makes
+  std::shared_ptr<Core> core_;          // shared with the scheduler thread; the analyzer's
+                                        // callbacks hold it weakly
+  std::thread thread_;
+};
+
+}  // namespace bccsink::sandbox

@@ -1,0 +1,115 @@
+#include "sandbox/analyzers/HashListAnalyzer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string_view>
+
+namespace bccsink::sandbox {
+namespace {
+
+constexpr std::string_view kSpace = " \t\r\n\v\f";
+
+std::string_view trim(std::string_view s) {
+  auto b = s.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
+}
+
+// The next white-space separated word of `rest`, which keeps what follows it.
+std::string_view word(std::string_view& rest) {
+  rest = trim(rest);
+  auto end = std::min(rest.find_first_of(kSpace), rest.size());
+  auto w = rest.substr(0, end);
+  rest = trim(rest.substr(end));
+  return w;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Lowercase hex of an MD5 (32) or SHA-256 (64); '' when `s` is neither.
+std::string digestKey(std::string_view s) {
+  if (s.size() != 32 && s.size() != 64) return {};
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
+  }
+  return lower(s);
+}
+
+// Adds one entry or says what is wrong with it.
+std::string add(std::unordered_map<std::string, HashListAnalyzer::Entry>& entries,
+                std::string_view digest, HashListAnalyzer::Entry entry) {
+  auto key = digestKey(digest);
+  if (key.empty()) return "'" + std::string(digest) + "' is not an MD5 or SHA-256 digest in hex";
+  if (entry.kind != VerdictKind::Suspicious && entry.kind != VerdictKind::Dangerous)
+    return "the verdict must be suspicious or dangerous";
+  if (!entries.emplace(key, std::move(entry)).second) return key + " is listed twice";
+  return {};
+}
+
+}  // namespace
+
+HashListAnalyzer::HashListAnalyzer(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  std::string line;
+  for (unsigned n = 1; std::getline(in, line); ++n) {
+    std::string_view rest = trim(line);
+    if (rest.empty() || rest.front() == '#') continue;
+    auto where = path + ":" + std::to_string(n) + ": ";
+    auto digest = word(rest);
+    auto verdict = lower(word(rest));
+    Entry entry;
+    if (verdict.empty())
+      throw std::runtime_error(where +
+                               "a verdict (suspicious or dangerous) must follow the digest");
+    if (!parseVerdict(verdict, entry.kind) ||
+        (entry.kind != VerdictKind::Suspicious && entry.kind != VerdictKind::Dangerous)) {
+      throw std::runtime_error(where + "'" + verdict +
+                               "' is not a verdict: use suspicious or dangerous");
+    }
+    entry.threat = std::string(rest);
+    if (auto error = add(entries_, digest, std::move(entry)); !error.empty())
+      throw std::runtime_error(where + error);
+  }
+  if (in.bad()) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+}
+
+HashListAnalyzer::HashListAnalyzer(const std::unordered_map<std::string, Entry>& entries) {
+  for (const auto& [digest, entry] : entries) {
+    if (auto error = add(entries_, digest, entry); !error.empty())
+      throw std::runtime_error("hash list: " + error);
+  }
+}
+
+void HashListAnalyzer::analyze(const Submission& file, std::function<void(Verdict)> done) {
+  Verdict v;
+  v.analyzer = name();
+  if (file.sha256.empty() && file.md5.empty()) {
+    v.kind = VerdictKind::Unscanned;
+    v.reason = "no digest to look up";
+    return done(std::move(v));
+  }
+  v.kind = VerdictKind::Clean;
+  // Both digests may be listed (two lists merged); the worse entry decides.
+  for (const auto& digest : {file.sha256, file.md5}) {
+    if (digest.empty()) continue;
+    auto key = lower(digest);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) continue;
+    if (worse(v.kind, it->second.kind) != v.kind) {
+      v.kind = it->second.kind;
+      v.threats = {it->second.threat.empty() ? "hashlist:" + key.substr(0, 12) : it->second.threat};
+    }
+  }
+  done(std::move(v));
+}
+
+}  // namespace bccsink::sandbox

@@ -1,0 +1,46 @@
+#pragma once
+// The analyzer "hashlist": decides by digest alone, from a list an administrator keeps
+// (HashListFile), in process and at once. A listed file gets the listed verdict; any
+// other file is clean as far as the list knows. It never reads the file's bytes.
+//
+// The file is text, one entry a line:
+//   <sha256 or md5, hex> <suspicious|dangerous> [threat name...]
+// '#' starts a comment line; blank lines are skipped. Without a threat name the threat is
+// "hashlist:" and the first 12 hex digits of the listed digest.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "sandbox/analyzers/Analyzer.h"
+#include "sandbox/analyzers/Verdict.h"
+
+namespace bccsink::sandbox {
+
+class HashListAnalyzer : public Analyzer {
+ public:
+  struct Entry {
+    VerdictKind kind = VerdictKind::Dangerous;  // suspicious or dangerous
+    std::string threat;                         // '' = "hashlist:<first 12 hex>"
+  };
+
+  // Loads `path`. Throws std::runtime_error naming the file (and line) when it cannot be
+  // read or a line is malformed: a digest that is not 32 or 64 hex digits, a verdict other
+  // than suspicious or dangerous, or a digest listed twice.
+  explicit HashListAnalyzer(const std::string& path);
+  // From digests (hex, either case) to entries, for tests; the same checks, naming the
+  // digest instead of a line.
+  explicit HashListAnalyzer(const std::unordered_map<std::string, Entry>& entries);
+
+  std::string name() const override { return "hashlist"; }
+  // Answers before returning.
+  void analyze(const Submission& file, std::function<void(Verdict)> done) override;
+
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::unordered_map<std::string, Entry> entries_;  // lowercase hex -> entry
+};
+
+}  // namespace bccsink::sandbox

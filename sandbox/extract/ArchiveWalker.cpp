@@ -1,0 +1,530 @@
+#include "sandbox/extract/ArchiveWalker.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <locale.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bccsink::sandbox {
+
+namespace {
+
+// Below this many unpacked bytes the ratio is not judged: a small file of zeros or a
+// short text compresses far beyond 100:1 and is no threat to memory or time.
+constexpr std::uint64_t kRatioFloor = 1 << 20;
+// ARCHIVE_RETRY/ARCHIVE_WARN/ARCHIVE_FAILED in a row from one reader before we give up
+// on it: libarchive does not promise that such a call makes progress.
+constexpr int kMaxRepeats = 16;
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
+
+// libarchive converts names between the archive's charset and the thread's locale. In the
+// "C" locale that daemons start in, it cannot convert UTF-16 (7z) or UTF-8-flagged (zip,
+// pax) names at all and hands back no name. So a walk runs with LC_CTYPE = C.UTF-8 in
+// its own thread (uselocale), and the visitor is called back under the caller's locale.
+class Utf8Ctype {
+ public:
+  Utf8Ctype() {
+    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+    if (utf8 != locale_t{}) {
+      mine_ = utf8;
+      previous_ = uselocale(utf8);
+    }
+  }
+  ~Utf8Ctype() {
+    if (previous_ != locale_t{}) uselocale(previous_);
+  }
+  Utf8Ctype(const Utf8Ctype&) = delete;
+  Utf8Ctype& operator=(const Utf8Ctype&) = delete;
+
+  template <typename F>
+  void outside(F&& f) const {
+    if (previous_ != locale_t{}) uselocale(previous_);
+    f();
+    if (mine_ != locale_t{}) uselocale(mine_);
+  }
+
+ private:
+  locale_t mine_{};
+  locale_t previous_{};
+};
+
+// Only decompressors that run inside the process: for a missing library libarchive would
+// otherwise start an external program (lzop, lrzip, grzip) on hostile bytes.
+using FilterSupport = int (*)(archive*);
+const std::vector<FilterSupport>& inProcessFilters() {
+  static const std::vector<FilterSupport> filters = [] {
+    std::vector<FilterSupport> ok;
+    for (FilterSupport f :
+         {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+          archive_read_support_filter_xz, archive_read_support_filter_lzma,
+          archive_read_support_filter_lzip, archive_read_support_filter_zstd,
+          archive_read_support_filter_lz4, archive_read_support_filter_compress}) {
+      ArchivePtr probe(archive_read_new());
+      if (probe && f(probe.get()) == ARCHIVE_OK) ok.push_back(f);
+    }
+    return ok;
+  }();
+  return filters;
+}
+
+void supportFilters(archive* a) {
+  for (FilterSupport f : inProcessFilters()) f(a);
+}
+
+void supportFormats(archive* a) {
+  // Not archive_read_support_format_all: it brings mtree, which opens local files.
+  archive_read_support_format_zip(a);
+  archive_read_support_format_7zip(a);
+  archive_read_support_format_rar(a);
+  archive_read_support_format_rar5(a);
+  archive_read_support_format_tar(a);
+  archive_read_support_format_cpio(a);
+  archive_read_support_format_cab(a);
+  archive_read_support_format_iso9660(a);
+  archive_read_support_format_ar(a);
+  archive_read_support_format_lha(a);
+  // Not xar: libarchive before 3.8.2 reports wrong offsets for the second and later members
+  // of a xar, and archive_read_data pads the bytes with zeros to match them.
+}
+
+enum class Kind { None, Archive, CompressedFile };
+
+struct Opened {
+  ArchivePtr a;
+  Kind kind = Kind::None;
+};
+
+// One compressed file (x.exe.gz). The raw format takes anything, so it only counts when a
+// decompressor recognised the stream.
+Opened openCompressedFile(std::string_view bytes) {
+  ArchivePtr a(archive_read_new());
+  if (!a) return {};
+  supportFilters(a.get());
+  archive_read_support_format_raw(a.get());
+  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
+  if ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_filter_count(a.get()) > 1 &&
+      archive_filter_code(a.get(), 0) != ARCHIVE_FILTER_NONE) {
+    return {std::move(a), Kind::CompressedFile};
+  }
+  return {};
+}
+
+Opened open(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  ArchivePtr a(archive_read_new());
+  if (!a) return {};
+  supportFilters(a.get());
+  supportFormats(a.get());
+  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
+  if (r == ARCHIVE_OK || r == ARCHIVE_WARN) return {std::move(a), Kind::Archive};
+  a.reset();
+  return openCompressedFile(bytes);
+}
+
+// libarchive's messages go into reports and logs: no control characters.
+std::string errorText(archive* a) {
+  const char* text = archive_error_string(a);
+  std::string out = text != nullptr && *text != '\0' ? text : "unknown error";
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+bool mentionsEncryption(const std::string& message) {
+  std::string lower = message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return lower.find("passphrase") != std::string::npos ||
+         lower.find("encrypt") != std::string::npos || lower.find("decrypt") != std::string::npos;
+}
+
+// Valid UTF-8 stays as it is; each byte that does not start a valid sequence becomes
+// U+FFFD (names in a zip without the UTF-8 flag are in some DOS code page we cannot know).
+std::string validUtf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    auto b = static_cast<unsigned char>(in[i]);
+    std::size_t len = b < 0x80                 ? 1
+                      : b >= 0xc2 && b <= 0xdf ? 2
+                      : b >= 0xe0 && b <= 0xef ? 3
+                      : b >= 0xf0 && b <= 0xf4 ? 4
+                                               : 0;
+    bool ok = len != 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+    }
+    if (ok && len >= 3) {
+      auto b1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(b == 0xe0 && b1 < 0xa0) && !(b == 0xed && b1 >= 0xa0) &&  // overlong, surrogate
+           !(b == 0xf0 && b1 < 0x90) && !(b == 0xf4 && b1 >= 0x90);    // overlong, > U+10FFFF
+    }
+    if (ok) {
+      out.append(in.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string memberName(archive_entry* entry) {
+  const char* utf8 = archive_entry_pathname_utf8(entry);
+  const char* raw = utf8 != nullptr ? utf8 : archive_entry_pathname(entry);
+  std::string name = validUtf8(raw != nullptr ? raw : "");
+  // Reported as given ("../x", "/etc/x" included: nothing is written to disk), but the
+  // "./" that tar and cpio put in front of every name says nothing.
+  while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
+  return name;
+}
+
+// x.exe.gz -> x.exe; x.tgz -> x.tar; no name -> "data".
+std::string compressedFileName(const std::string& archiveName) {
+  static const std::pair<std::string_view, std::string_view> kSuffixes[] = {
+      {".gz", ""},      {".gzip", ""},    {".bz2", ""},     {".bz", ""},      {".xz", ""},
+      {".lzma", ""},    {".lz", ""},      {".zst", ""},     {".zstd", ""},    {".lz4", ""},
+      {".z", ""},       {".tgz", ".tar"}, {".taz", ".tar"}, {".tbz", ".tar"}, {".tbz2", ".tar"},
+      {".txz", ".tar"}, {".tlz", ".tar"}, {".tzst", ".tar"}};
+  std::string lower = archiveName;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  for (const auto& [suffix, replacement] : kSuffixes) {
+    if (lower.size() > suffix.size() &&
+        lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return archiveName.substr(0, archiveName.size() - suffix.size()) + std::string(replacement);
+    }
+  }
+  return archiveName.empty() ? "data" : archiveName;
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+// One walk over one archive: the reader, the running totals, the visitor.
+class Walk {
+ public:
+  Walk(const ArchiveLimits& limits, std::string_view bytes, const FoundFile& archive,
+       FileVisitor& visitor)
+      : limits_(limits),
+        bytes_(bytes),
+        visitor_(visitor),
+        label_(archive.name.empty() ? "archive" : archive.name),
+        archiveName_(archive.name),
+        where_(archive.where) {
+    where_.push_back(archive.name);
+  }
+
+  std::size_t run() {
+    Opened opened = open(bytes_);
+    if (opened.kind == Kind::None) {
+      report("not an archive");
+      return 0;
+    }
+    a_ = std::move(opened.a);
+    raw_ = opened.kind == Kind::CompressedFile;
+    std::uint64_t headers = 0;
+    int failures = 0;
+    while (!stopped_) {
+      archive_entry* entry = nullptr;
+      int r = archive_read_next_header(a_.get(), &entry);
+      if (r == ARCHIVE_EOF && headers == 0 && !raw_ && archive_filter_count(a_.get()) > 1) {
+        // The tar reader takes a stream that starts with zero blocks for an empty tar, so a
+        // gzipped disk image "holds nothing": deliver the decompressed stream instead.
+        Opened file = openCompressedFile(bytes_);
+        if (file.kind == Kind::None) break;
+        a_ = std::move(file.a);
+        raw_ = true;
+        continue;
+      }
+      if (r == ARCHIVE_EOF) break;
+      if (r == ARCHIVE_RETRY || r == ARCHIVE_FAILED) {
+        // A header that could not be read, but the reader may go on to the next one.
+        report(errorText(a_.get()));
+        if (++failures > kMaxRepeats || ++headers > limits_.maxMembers) break;
+        continue;
+      }
+      if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || entry == nullptr) {
+        report(errorText(a_.get()));
+        break;
+      }
+      failures = 0;
+      if (++headers > limits_.maxMembers) {
+        report("archive has more than " + std::to_string(limits_.maxMembers) +
+               " members; the rest were not read");
+        break;
+      }
+      if (archive_entry_filetype(entry) != AE_IFREG) continue;  // directory, link, device
+      // A hard link to an earlier member carries no bytes of its own.
+      if (archive_entry_hardlink(entry) != nullptr && archive_entry_size_is_set(entry) &&
+          archive_entry_size(entry) == 0) {
+        continue;
+      }
+      member(entry);
+    }
+    return delivered_;
+  }
+
+ private:
+  std::uint64_t budgetLeft() const {
+    return unpacked_ < limits_.maxTotalBytes ? limits_.maxTotalBytes - unpacked_ : 0;
+  }
+  bool overRatio(std::uint64_t unpacked, std::uint64_t packed) const {
+    return unpacked > kRatioFloor &&
+           static_cast<double>(unpacked) >
+               limits_.maxRatio * static_cast<double>(std::max<std::uint64_t>(packed, 1));
+  }
+  std::string totalReason() const {
+    return "archive unpacks to more than " + std::to_string(limits_.maxTotalBytes) + " bytes";
+  }
+  std::string ratioReason() const { return "compression ratio over " + number(limits_.maxRatio); }
+  // Why the archive as a whole may not be unpacked further, or "".
+  std::string archiveReason(std::uint64_t more) const {
+    if (unpacked_ + more > limits_.maxTotalBytes) return totalReason();
+    if (overRatio(unpacked_ + more, bytes_.size())) return ratioReason();
+    return {};
+  }
+
+  void member(archive_entry* entry) {
+    FoundFile file;
+    file.name = raw_ ? compressedFileName(archiveName_) : memberName(entry);
+    file.where = where_;
+    std::optional<std::uint64_t> declared;
+    if (!raw_ && archive_entry_size_is_set(entry) && archive_entry_size(entry) >= 0) {
+      declared = static_cast<std::uint64_t>(archive_entry_size(entry));
+    }
+    file.size = declared.value_or(0);
+
+    if (archive_entry_is_encrypted(entry)) {
+      file.unscanned = "encrypted";
+    } else if (declared && *declared > limits_.maxMemberSize) {
+      file.unscanned = "over size limit";
+    } else if (declared && *declared > budgetLeft()) {
+      file.unscanned = totalReason();
+    } else {
+      file.unscanned = archiveReason(0);
+    }
+    if (!file.unscanned.empty()) {
+      deliver(file);
+      pass(entry);
+      return;
+    }
+    read(entry, file, declared);
+  }
+
+  // Reads the member into one buffer, stopping at the first limit it crosses.
+  //
+  // archive_read_data_block, not archive_read_data: when a block comes with ARCHIVE_WARN
+  // (a zip member whose CRC does not match, stored uncompressed), archive_read_data drops
+  // the block and the member would look empty; here the bytes are kept and the warning
+  // reported.
+  void read(archive_entry* entry, FoundFile& file, std::optional<std::uint64_t> declared) {
+    const bool zip = (archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
+    const la_int64_t packedStart = archive_filter_bytes(a_.get(), -1);
+    // Reserve what the header promises, but never more than the limits allow: a header
+    // may lie.
+    auto ratioRoom =
+        static_cast<std::uint64_t>(std::max<double>(kRatioFloor, limits_.maxRatio * bytes_.size()));
+    std::uint64_t reserve = std::min({declared.value_or(0), limits_.maxMemberSize, budgetLeft(),
+                                      ratioRoom > unpacked_ ? ratioRoom - unpacked_ : 0});
+    std::string content;
+    content.reserve(static_cast<std::size_t>(reserve));
+
+    std::uint64_t seen = 0;  // bytes unpacked for this member, kept or not
+    std::string reason;
+    std::string warning;
+    std::string fatal;  // the reader's message when nothing after this member can be read
+    int repeats = 0;
+    for (;;) {
+      const void* block = nullptr;
+      std::size_t length = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(a_.get(), &block, &length, &offset);
+      if (r == ARCHIVE_EOF) {
+        // A sparse file may end in a hole.
+        if (!declared || archive_entry_sparse_count(entry) == 0 || *declared <= content.size()) {
+          break;
+        }
+        offset = static_cast<la_int64_t>(*declared);
+        length = 0;
+      } else if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        if (r == ARCHIVE_WARN) warning = errorText(a_.get());
+        if (length > 0) {
+          repeats = 0;
+        } else if (++repeats > kMaxRepeats) {
+          reason = "damaged: " + (warning.empty() ? std::string("no progress") : warning);
+          break;
+        }
+      } else if (r == ARCHIVE_RETRY && ++repeats <= kMaxRepeats) {
+        continue;
+      } else {
+        // ARCHIVE_FAILED: this member is lost, the next may be fine; ARCHIVE_FATAL: the
+        // rest of the archive is lost too.
+        std::string message = errorText(a_.get());
+        reason = archive_entry_is_data_encrypted(entry) || mentionsEncryption(message)
+                     ? "encrypted"
+                     : "damaged: " + message;
+        if (r != ARCHIVE_FAILED && r != ARCHIVE_RETRY) fatal = message;
+        break;
+      }
+
+      // A block starts at `offset` in the member; a gap before it is a hole of zeros.
+      if (offset < 0 || static_cast<std::uint64_t>(offset) < content.size()) {
+        reason = "damaged: data blocks out of order";
+        break;
+      }
+      const std::uint64_t end = static_cast<std::uint64_t>(offset) + length;
+      seen = end;
+      la_int64_t packed = archive_filter_bytes(a_.get(), -1) - packedStart;
+      if (end > limits_.maxMemberSize) {
+        reason = "over size limit";
+      } else if (end > budgetLeft()) {
+        reason = totalReason();
+      } else if (zip && overRatio(end, packed > 0 ? static_cast<std::uint64_t>(packed) : 0)) {
+        reason = ratioReason();
+      } else if (overRatio(unpacked_ + end, bytes_.size())) {
+        reason = ratioReason();
+      }
+      if (!reason.empty()) break;
+      if (content.capacity() < end) {
+        content.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
+            std::max<std::uint64_t>(content.capacity() * 2, end), limits_.maxMemberSize)));
+      }
+      content.resize(static_cast<std::size_t>(offset), '\0');
+      content.append(static_cast<const char*>(block), length);
+      if (r == ARCHIVE_EOF) break;
+    }
+
+    unpacked_ += std::max<std::uint64_t>(seen, content.size());
+    if (!reason.empty()) {
+      file.size = std::max({declared.value_or(0), seen, std::uint64_t{content.size()}});
+      file.unscanned = reason;
+      std::string().swap(content);  // one member in memory at a time, also while draining
+      deliver(file);
+      if (!fatal.empty()) {
+        stop(fatal);
+      } else {
+        pass(entry);
+      }
+      return;
+    }
+    file.content = content;
+    file.size = content.size();
+    deliver(file);
+    // The bytes were all read, but libarchive doubts them (a zip CRC that does not match):
+    // they are what a user who ignores the warning gets, so they are scanned, and the
+    // doubt is recorded.
+    if (!warning.empty()) report(file.name + ": " + warning);
+  }
+
+  // Moves past a member whose bytes are not wanted. Where libarchive skips by seeking in
+  // the buffer (zip with known sizes; tar, cpio, ar, iso9660, lha uncompressed) it is left
+  // to do so; where skipping means decompressing (7z and rar solid blocks, cab folders,
+  // anything in a gzip/xz/... stream), the bytes are read here and counted like any
+  // others, so that skipping cannot cost more than the archive's limits.
+  void pass(archive_entry* entry) {
+    if (stopped_ || cheapSkip(entry)) return;
+    int repeats = 0;
+    for (;;) {
+      const void* block = nullptr;
+      std::size_t length = 0;
+      la_int64_t offset = 0;
+      int r = archive_read_data_block(a_.get(), &block, &length, &offset);
+      if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        if (length == 0) {
+          if (++repeats > kMaxRepeats) return;
+          continue;
+        }
+        repeats = 0;
+        unpacked_ += length;
+        std::string reason = archiveReason(0);
+        if (!reason.empty()) {
+          stop(reason + "; the rest was not read");
+          return;
+        }
+        continue;
+      }
+      if (r == ARCHIVE_EOF || r == ARCHIVE_FAILED) return;  // end, or nothing to decode
+      if (r == ARCHIVE_RETRY && ++repeats <= kMaxRepeats) continue;
+      stop(errorText(a_.get()));
+      return;
+    }
+  }
+
+  bool cheapSkip(archive_entry* entry) const {
+    if (archive_filter_count(a_.get()) > 1) return false;
+    switch (archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) {
+      case ARCHIVE_FORMAT_ZIP:
+        return archive_entry_size_is_set(entry) != 0;
+      case ARCHIVE_FORMAT_TAR:
+      case ARCHIVE_FORMAT_CPIO:
+      case ARCHIVE_FORMAT_AR:
+      case ARCHIVE_FORMAT_ISO9660:
+      case ARCHIVE_FORMAT_LHA:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  void deliver(const FoundFile& file) {
+    ++delivered_;
+    locale_.outside([&] { visitor_.onFile(file); });
+  }
+  void report(const std::string& what) {
+    locale_.outside([&] { visitor_.onError(label_ + ": " + what); });
+  }
+  // Something the walk cannot read past.
+  void stop(const std::string& what) {
+    stopped_ = true;
+    report(what);
+  }
+
+  Utf8Ctype locale_;
+  const ArchiveLimits& limits_;
+  std::string_view bytes_;
+  FileVisitor& visitor_;
+  std::string label_;
+  std::string archiveName_;
+  std::vector<std::string> where_;
+  ArchivePtr a_;
+  bool raw_ = false;
+  bool stopped_ = false;
+  std::uint64_t unpacked_ = 0;
+  std::size_t delivered_ = 0;
+};
+
+}  // namespace
+
+ArchiveWalker::ArchiveWalker(ArchiveLimits limits) : limits_(limits) {}
+
+bool ArchiveWalker::isArchive(std::string_view bytes) const {
+  Utf8Ctype locale;
+  return open(bytes).kind != Kind::None;
+}
+
+std::size_t ArchiveWalker::walk(std::string_view bytes, const FoundFile& archive,
+                                FileVisitor& visitor) const {
+  return Walk(limits_, bytes, archive, visitor).run();
+}
+
+}  // namespace bccsink::sandbox

@@ -1,0 +1,56 @@
+#pragma once
+// What the SMTP session needs from storage, and nothing more: is there room, open a
+// message, write bytes, commit. The session never sees files or SQL; tests give it an
+// in-memory store.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/Outcome.h"
+#include "db/MessageRecord.h"
+
+namespace bccsink {
+
+// The session maps an Outcome to 2xx/4xx/5xx.
+struct StoreResult {
+  Outcome outcome = Outcome::Ok;
+  std::string detail;  // for the log and the reply text; never a secret
+};
+
+struct Envelope {
+  std::string clientIp;
+  std::string helo;
+  bool esmtp = false;
+  bool tls = false;
+  std::string sender;  // '' for the null reverse-path <>
+  std::vector<db::Recipient> recipients;
+  std::uint64_t declaredSize = 0;  // SIZE=, 0 when not given
+  std::string body;                // BODY=
+  std::string ret;                 // RET=
+  std::string envid;               // ENVID=
+  bool smtputf8 = false;
+};
+
+class MessageWriter {
+ public:
+  virtual ~MessageWriter() = default;  // discards the message unless committed
+  virtual const std::string& id() const = 0;
+  // Appends bytes; false once the spool cannot be written (the session answers 451).
+  virtual bool write(std::string_view bytes) = 0;
+  // Makes the message durable; Ok only when it is on disk and its row committed.
+  virtual StoreResult commit(const Envelope& envelope, const std::string& headerMessageId) = 0;
+};
+
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+  // Whether a new message of about `declaredSize` bytes may come in (disk, queue limit).
+  virtual StoreResult admit(std::uint64_t declaredSize) = 0;
+  // Opens a new message; TempFail detail in `result` when that is impossible.
+  virtual std::unique_ptr<MessageWriter> open(StoreResult& result) = 0;
+};
+
+}  // namespace bccsink

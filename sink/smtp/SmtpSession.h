@@ -1,0 +1,106 @@
+#pragma once
+// The SMTP server dialogue (RFC 5321, with PIPELINING, SIZE, 8BITMIME, DSN,
+// ENHANCEDSTATUSCODES, SMTPUTF8 and STARTTLS) as a state machine over bytes. It knows no
+// sockets: the connection shell feeds it what arrived and sends what it produced, so
+// every reply is unit-tested from strings.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sink/smtp/MessageStore.h"
+#include "sink/smtp/SmtpCounters.h"
+
+namespace bccsink {
+
+struct SessionSettings {
+  std::string hostname = "localhost";
+  std::vector<std::string> domains;  // lower-case domains or addresses accepted
+  std::uint64_t maxMessageSize = 50u << 20;
+  unsigned maxRecipients = 1000;
+  std::size_t maxLineLength = 65536;  // data lines, CRLF included
+  bool tlsAvailable = false;
+  unsigned maxErrors = 20;  // protocol errors before 421
+  // Where received messages and refusals are counted (/metrics); null counts nothing.
+  SmtpCounters* counters = nullptr;
+  // The clock for the Received header; tests fix it.
+  std::function<std::chrono::system_clock::time_point()> now = std::chrono::system_clock::now;
+};
+
+class SmtpSession {
+ public:
+  SmtpSession(const SessionSettings& settings, MessageStore& store, std::string clientIp,
+              bool clientAllowed);
+  ~SmtpSession();
+
+  // The 220 (or 554 for a refused client) to send on connect.
+  std::string greeting();
+  // Consumes bytes from the client; replies accumulate in output().
+  void feed(std::string_view bytes);
+  // Replies to send; the shell clears it after sending.
+  std::string& output() { return out_; }
+
+  // The client said QUIT, or the session must end (421): close after sending output().
+  bool closing() const { return closing_; }
+  // STARTTLS was accepted: send output(), do the handshake, then call tlsStarted().
+  bool tlsPending() const { return tlsPending_; }
+  void tlsStarted();
+  bool inData() const { return mode_ == Mode::Data; }
+  // The reply when the client was silent too long; the session is then closing.
+  std::string timeout();
+
+ private:
+  enum class Mode { Command, Data, Refused };
+  void command(std::string_view line);
+  void onHelo(std::string_view arg, bool extended);
+  void onMail(std::string_view arg);
+  void onRcpt(std::string_view arg);
+  void onData(std::string_view arg);
+  void onStartTls(std::string_view arg);
+  // Consumes DATA lines from in_ starting at pos; returns false when it needs more bytes.
+  bool consumeData(std::size_t& pos);
+  void dataLine(std::string_view line);
+  void finishData();
+  void resetTransaction();
+  void reply(int code, std::string_view enhanced, std::string_view text);
+  void error(int code, std::string_view enhanced, std::string_view text);
+  void count(Refusal why) const {
+    if (settings_.counters) settings_.counters->refuse(why);
+  }
+  bool recipientAccepted(const std::string& address) const;
+  std::string receivedHeader(const std::string& id) const;
+
+  const SessionSettings& settings_;
+  MessageStore& store_;
+  std::string clientIp_;
+  Mode mode_;
+  std::string in_;
+  std::string out_;
+  bool closing_ = false;
+  bool tlsPending_ = false;
+  bool tls_ = false;
+  bool discardingLine_ = false;
+  unsigned errors_ = 0;
+
+  std::string helo_;
+  bool esmtp_ = false;
+  bool haveMail_ = false;
+  Envelope envelope_;
+
+  // The message being received.
+  std::unique_ptr<MessageWriter> writer_;
+  std::uint64_t dataBytes_ = 0;
+  bool atLineStart_ = true;
+  bool tooBig_ = false;
+  bool lineTooLong_ = false;
+  bool writeFailed_ = false;
+  bool inHeaders_ = true;
+  bool inMessageIdHeader_ = false;
+  std::string messageId_;
+};
+
+}  // namespace bccsink
