@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/Backoff.h"
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
@@ -50,12 +51,6 @@ DeliveryResult safely(const Deliver& deliver, const std::string& mail) {
 }
 
 }  // namespace
-
-milliseconds reportRetryDelay(int attempts, milliseconds base, milliseconds cap) {
-  auto d = base;
-  for (int i = 1; i < attempts && d < cap; ++i) d *= 2;
-  return std::min(d, cap);
-}
 
 Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliver)
     : settings_(std::move(settings)),
@@ -249,8 +244,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
       int attempts = 1;
       db::MessageQueue queue(db);
       if (auto m = queue.find(ids.front())) attempts = m->reportAttempts + 1;
-      auto next =
-          nowMs() + reportRetryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
+      auto next = nowMs() + retryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
       reports.markDeferred(ids, r.reason, next);
       deferred_ += ids.size();
       log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);

@@ -99,8 +99,4 @@ class Reporter {
   std::atomic<std::uint64_t> sent_{0}, deferred_{0}, undeliverable_{0};
 };
 
-// 30 s, 60 s, 120 s... up to the cap: the wait after the n-th failed try (n >= 1).
-std::chrono::milliseconds reportRetryDelay(int attempts, std::chrono::milliseconds base,
-                                           std::chrono::milliseconds cap);
-
 }  // namespace bccsink::report

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "base/Backoff.h"
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/StatsRepository.h"
-#include "report/Reporter.h"
 #include "report/stats/StatsAggregator.h"
 #include "report/stats/StatsCounters.h"
 
@@ -162,7 +162,7 @@ void StatsCollector::exportDue(db::Database& db, std::int64_t now) {
     if (!result.ok) {
       std::lock_guard lock(mutex_);
       ++exportFailures_;
-      auto delay = reportRetryDelay(exportFailures_, settings_.retryBase, settings_.retryCap);
+      auto delay = retryDelay(exportFailures_, settings_.retryBase, settings_.retryCap);
       nextExportMs_ = clock() + delay.count();
       log().warning("stats export of %z intervals failed (try %d, again in %s s): %s", rows.size(),
                     exportFailures_, std::to_string(delay.count() / 1000), result.reason);

@@ -147,14 +147,6 @@ TEST_F(ReporterTest, ATemporaryFailureWaitsItsTurnAndAPermanentOneIsSetAside) {
   EXPECT_EQ(queue.find("01B")->state, "checked");
 }
 
-TEST_F(ReporterTest, ARetryWaitsLongerEachTimeUpToTheCap) {
-  using std::chrono::milliseconds;
-  EXPECT_EQ(reportRetryDelay(1, milliseconds(30000), milliseconds(3600000)), milliseconds(30000));
-  EXPECT_EQ(reportRetryDelay(3, milliseconds(30000), milliseconds(3600000)), milliseconds(120000));
-  EXPECT_EQ(reportRetryDelay(40, milliseconds(30000), milliseconds(3600000)),
-            milliseconds(3600000));
-}
-
 TEST_F(ReporterTest, ADigestCarriesEveryDueMessageInOneMail) {
   add("01A", "dangerous", kPlain);
   add("01B", "suspicious", kPlain);
