@@ -1,62 +1,24 @@
 #include "sink/Metrics.h"
 
-#include <charconv>
-
 #include "db/Database.h"
 #include "db/MessageQueue.h"
 #include "db/MessageRecord.h"
 #include "db/ReportQueue.h"
 #include "report/http/ApiHandlers.h"
+#include "report/http/PrometheusText.h"
 #include "sandbox/Pipeline.h"
 #include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink {
 namespace {
 
-// The shortest text that reads back as the same double ("0.005", "2.5", "3").
+using report::PrometheusText;
 std::string number(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
+  return PrometheusText::number(v);
 }
-
-// A label value (exposition format: backslash, double quote and newline escaped).
 std::string label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return PrometheusText::label(v);
 }
-
-class Text {
- public:
-  void family(const std::string& name, const std::string& type, const std::string& help) {
-    out_ += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  }
-  void sample(const std::string& name, const std::string& labels, const std::string& value) {
-    out_ += name;
-    if (!labels.empty()) out_ += "{" + labels + "}";
-    out_ += " " + value + "\n";
-  }
-  void sample(const std::string& name, const std::string& labels, std::uint64_t value) {
-    sample(name, labels, std::to_string(value));
-  }
-  void sample(const std::string& name, const std::string& labels, std::int64_t value) {
-    sample(name, labels, std::to_string(value));
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
 
 const char* const kStates[] = {db::state::kPending, db::state::kAnalyzing, db::state::kChecked,
                                db::state::kReported, db::state::kFailed};
@@ -94,7 +56,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
 }
 
 std::string formatMetrics(const MetricsSnapshot& s) {
-  Text t;
+  PrometheusText t;
   t.family("bccsink_build_info", "gauge", "The running version (always 1).");
   t.sample("bccsink_build_info", "version=\"" + label(s.version) + "\"", std::uint64_t{1});
 

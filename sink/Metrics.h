@@ -1,8 +1,9 @@
 #pragma once
-// /metrics: the Prometheus text (exposition format 0.0.4) from the counters each stage
-// keeps where its events happen (listener, analyzers, cache, reporter), the queue depths
-// from the database and the spool's free disk. Collecting and formatting are apart, so the
-// text is tested from plain numbers.
+// /metrics: what it counts. The counters each stage keeps where its events happen
+// (listener, analyzers, cache, reporter), the queue depths from the database and the
+// spool's free disk, gathered into one snapshot and written in the Prometheus text format
+// (report/http/PrometheusText). Collecting and formatting are apart, so the text is tested
+// from plain numbers.
 
 #include <array>
 #include <cstdint>
