@@ -27,6 +27,7 @@
 #include "sink/Config.h"
 #include "sink/Metrics.h"
 #include "sink/ReportSetup.h"
+#include "sink/StageSettings.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
@@ -91,25 +92,14 @@ int runServe(const std::vector<std::string>& args) {
     Spool spool(cfg.spoolDir());
     recover(cfg, spool, log);
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
-    Intake intake(spool, committer, {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname});
+    Intake intake(spool, committer, intakeLimits(cfg));
 
     // Analysis and reports: a wrong selection, hash list, template or trusted-relays file
     // stops start-up here, before the listener.
     AnalysisSetup analysis(cfg);
     ReportSetup reporting(cfg);
     sandbox::ContentStore store(cfg.dataDir + "/files");
-    sandbox::PipelineSettings ps;
-    ps.databaseUrl = cfg.effectiveDatabaseUrl();
-    ps.spoolDir = cfg.spoolDir();
-    ps.owner = cfg.bccHostname;
-    ps.workers = cfg.bccWorkers;
-    ps.lease = cfg.bccLeaseTime;
-    ps.analysisTimeout = cfg.bccAnalysisTimeout;
-    ps.maxAttempts = cfg.bccMaxAttempts;
-    ps.freshness.cleanMaxAgeMs =
-        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bccCleanVerdictMaxAge).count();
-    // An analyzer that could not answer is asked again by messages after this.
-    ps.freshness.unscannedMaxAgeMs = 5 * 60 * 1000;
+    auto ps = pipelineSettings(cfg);
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
     pipeline.start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
@@ -129,32 +119,12 @@ int runServe(const std::vector<std::string>& args) {
 
     // Statistics: each closed StatsInterval counted from the database on the collector's
     // own thread, stored, and POSTed to StatsExportUrl when set.
-    report::StatsSettings stats;
-    stats.databaseUrl = cfg.effectiveDatabaseUrl();
-    stats.owner = cfg.bccHostname;
-    stats.interval = cfg.statsInterval;
-    stats.grace = cfg.bccAnalysisTimeout;
-    if (!cfg.statsExportUrl.empty()) {
-      stats.exportTo = report::ExportSettings{cfg.statsExportUrl, cfg.statsExportCaFile};
-    }
-    report::StatsCollector statsCollector(stats);
+    report::StatsCollector statsCollector(statsSettings(cfg));
     statsCollector.start();
     log.notice("stats: every %s s%s", std::to_string(cfg.statsInterval.count()),
                cfg.statsExportUrl.empty() ? std::string() : std::string(", exported"));
 
-    ServerSettings st;
-    st.socket = cfg.bccSocket;
-    st.maxConnections = cfg.bccMaxConnections;
-    st.allowedClients = cfg.bccAllowedClients;
-    st.commandTimeout = cfg.bccCommandTimeout;
-    st.dataTimeout = cfg.bccDataTimeout;
-    st.tlsCertificate = cfg.bccTlsCertificate;
-    st.tlsKey = cfg.bccTlsKey;
-    st.session.hostname = cfg.bccHostname;
-    st.session.domains = cfg.bccDomains;
-    st.session.maxMessageSize = cfg.bccMaxMessageSize;
-    st.session.maxRecipients = cfg.bccMaxRecipients;
-    st.session.maxLineLength = cfg.bccMaxLineLength;
+    auto st = listenerSettings(cfg);
     st.session.counters = &intake.counters();
     SmtpServer server(st, intake);
     server.start();
@@ -185,11 +155,7 @@ int runServe(const std::vector<std::string>& args) {
       api.metrics = [sources](db::Database& d) {
         return formatMetrics(collectMetrics(sources, d));
       };
-      report::HttpSettings hs;
-      hs.socket = cfg.httpSocket;
-      hs.token = cfg.httpToken;
-      hs.databaseUrl = cfg.effectiveDatabaseUrl();
-      http = std::make_unique<report::HttpServer>(hs, std::move(api));
+      http = std::make_unique<report::HttpServer>(httpSettings(cfg), std::move(api));
       http->start();
       log.notice(
           "http listening on %s%s", http->boundAddress(),

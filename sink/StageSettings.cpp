@@ -1,0 +1,64 @@
+#include "sink/StageSettings.h"
+
+#include <chrono>
+
+namespace bccsink {
+
+ServerSettings listenerSettings(const Config& cfg) {
+  ServerSettings st;
+  st.socket = cfg.bccSocket;
+  st.maxConnections = cfg.bccMaxConnections;
+  st.allowedClients = cfg.bccAllowedClients;
+  st.commandTimeout = cfg.bccCommandTimeout;
+  st.dataTimeout = cfg.bccDataTimeout;
+  st.tlsCertificate = cfg.bccTlsCertificate;
+  st.tlsKey = cfg.bccTlsKey;
+  st.session.hostname = cfg.bccHostname;
+  st.session.domains = cfg.bccDomains;
+  st.session.maxMessageSize = cfg.bccMaxMessageSize;
+  st.session.maxRecipients = cfg.bccMaxRecipients;
+  st.session.maxLineLength = cfg.bccMaxLineLength;
+  return st;
+}
+
+IntakeLimits intakeLimits(const Config& cfg) {
+  return {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname};
+}
+
+sandbox::PipelineSettings pipelineSettings(const Config& cfg) {
+  sandbox::PipelineSettings ps;
+  ps.databaseUrl = cfg.effectiveDatabaseUrl();
+  ps.spoolDir = cfg.spoolDir();
+  ps.owner = cfg.bccHostname;
+  ps.workers = cfg.bccWorkers;
+  ps.lease = cfg.bccLeaseTime;
+  ps.analysisTimeout = cfg.bccAnalysisTimeout;
+  ps.maxAttempts = cfg.bccMaxAttempts;
+  ps.freshness.cleanMaxAgeMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bccCleanVerdictMaxAge).count();
+  // An analyzer that could not answer is asked again by messages after this.
+  ps.freshness.unscannedMaxAgeMs = 5 * 60 * 1000;
+  return ps;
+}
+
+report::StatsSettings statsSettings(const Config& cfg) {
+  report::StatsSettings stats;
+  stats.databaseUrl = cfg.effectiveDatabaseUrl();
+  stats.owner = cfg.bccHostname;
+  stats.interval = cfg.statsInterval;
+  stats.grace = cfg.bccAnalysisTimeout;
+  if (!cfg.statsExportUrl.empty()) {
+    stats.exportTo = report::ExportSettings{cfg.statsExportUrl, cfg.statsExportCaFile};
+  }
+  return stats;
+}
+
+report::HttpSettings httpSettings(const Config& cfg) {
+  report::HttpSettings hs;
+  hs.socket = cfg.httpSocket;
+  hs.token = cfg.httpToken;
+  hs.databaseUrl = cfg.effectiveDatabaseUrl();
+  return hs;
+}
+
+}  // namespace bccsink

@@ -1,0 +1,29 @@
+#pragma once
+// The configuration mapped onto each stage's own settings struct, one small function per
+// stage: the stages (sink/smtp, sandbox, report/stats, report/http) know nothing of Config,
+// and `serve` only wires what these return. The analyzers' and the reporter's settings
+// come from AnalysisSetup and ReportSetup, which also load files and can fail.
+
+#include "report/http/HttpServer.h"
+#include "report/stats/StatsCollector.h"
+#include "sandbox/Pipeline.h"
+#include "sink/Config.h"
+#include "sink/smtp/Intake.h"
+#include "sink/smtp/SmtpServer.h"
+
+namespace bccsink {
+
+// BccSocket, BccMaxConnections, BccAllowedClients, the timeouts, TLS and the session's
+// limits. The counters are the caller's to attach.
+ServerSettings listenerSettings(const Config& cfg);
+// BccMinFreeSpace, BccMaxPending, BccHostname.
+IntakeLimits intakeLimits(const Config& cfg);
+// DatabaseUrl, the spool, BccWorkers, BccLeaseTime, BccAnalysisTimeout, BccMaxAttempts,
+// BccCleanVerdictMaxAge.
+sandbox::PipelineSettings pipelineSettings(const Config& cfg);
+// StatsInterval, StatsExportUrl, StatsExportCaFile; the grace is BccAnalysisTimeout.
+report::StatsSettings statsSettings(const Config& cfg);
+// HttpSocket, HttpToken, DatabaseUrl.
+report::HttpSettings httpSettings(const Config& cfg);
+
+}  // namespace bccsink
