@@ -103,7 +103,7 @@ void Reporter::loop() {
       db_.reset();
     }
     lock.lock();
-    cv_.wait_for(lock, settings_.idlePoll, [this] { return stopping_ || woken_; });
+    cv_.wait_for(lock, settings_.sweep, [this] { return stopping_ || woken_; });
     woken_ = false;
   }
 }

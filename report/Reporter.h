@@ -42,7 +42,10 @@ struct ReporterSettings {
   MailSettings mail;
   std::chrono::milliseconds retryBase{std::chrono::seconds(30)};  // then doubling
   std::chrono::milliseconds retryCap{std::chrono::hours(1)};
-  std::chrono::milliseconds idlePoll{1000};
+  // Between wake()s (the pipeline announces each checked message; the API a resend), a
+  // round runs this often for what no event announces: a deferred report coming due, the
+  // digest, a resend asked for by `bccsink report resend` in another process.
+  std::chrono::milliseconds sweep{std::chrono::seconds(5)};
   std::size_t batch = 200;  // messages judged or delivered per round
 };
 

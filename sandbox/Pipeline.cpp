@@ -112,6 +112,15 @@ void Pipeline::stop() {
   completer_.join();
 }
 
+void Pipeline::onFinished(FinishedListener listener) {
+  std::lock_guard lock(mutex_);
+  finishedListeners_.push_back(std::move(listener));
+}
+
+void Pipeline::announceFinished(const std::string& msgId) {
+  for (const auto& listener : finishedListeners_) listener(msgId);
+}
+
 void Pipeline::wake() {
   {
     std::lock_guard lock(mutex_);
@@ -182,6 +191,7 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
     r.queue.markFailed(m.id, reason, knownVerdict(r, m.id), isoNow());
     ++counters_.failed;
     log().error("failed id=%s: %s", m.id, reason);
+    announceFinished(m.id);
     return;
   }
   Extraction extraction;
@@ -201,6 +211,7 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
                        isoNow());
     ++counters_.failed;
     log().error("failed id=%s: cannot read the spool file: %s", m.id, errorText(e));
+    announceFinished(m.id);
     return;
   }
   // A file the store could not keep (disk full) cannot be analysed now, but may be later.
@@ -356,6 +367,7 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
     ++counters_.checked;
     log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", msgId, verdict,
                       files.size(), analysed);
+    announceFinished(msgId);
   }
   return true;
 }

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -75,6 +76,13 @@ class Pipeline {
   // New work was queued: an idle worker looks now instead of at its next poll.
   void wake();
 
+  // "A message was checked": called with its id once its row is `checked` or `failed` and
+  // committed, so the stages after this one (the reporter; SMTP mode's release) act at
+  // once instead of polling the queue. Called on a pipeline thread: a listener only
+  // signals, it must not block. Add listeners before start().
+  using FinishedListener = std::function<void(const std::string& id)>;
+  void onFinished(FinishedListener listener);
+
   const PipelineCounters& counters() const { return counters_; }
   // The analyzers' runners (their stats() for /metrics and the API).
   const std::vector<std::unique_ptr<AnalyzerRunner>>& runners() const { return runners_; }
@@ -96,6 +104,7 @@ class Pipeline {
   void sweep(Repos& r);
   std::string knownVerdict(Repos& r, const std::string& msgId);
   void post(Answer a);
+  void announceFinished(const std::string& msgId);
 
   PipelineSettings settings_;
   const Extractor& extractor_;
@@ -112,6 +121,7 @@ class Pipeline {
   bool stopping_ = false;
   bool started_ = false;
   std::uint64_t wakeups_ = 0;
+  std::vector<FinishedListener> finishedListeners_;  // set before start(), read-only after
   std::vector<std::thread> workers_;
   std::thread completer_;
 };

@@ -100,7 +100,12 @@ int runServe(const std::vector<std::string>& args) {
     ReportSetup reporting(cfg);
     sandbox::ContentStore store(cfg.dataDir + "/files");
     auto ps = pipelineSettings(cfg);
+    report::Reporter reporter(reporting.reporterSettings(), reporting.templates(),
+                              reporting.deliverer());
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
+    // A checked message is reported at once: the pipeline's event wakes the reporter.
+    pipeline.onFinished([&reporter](const std::string&) { reporter.wake(); });
+    reporter.start();
     pipeline.start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
     std::string names;
@@ -108,9 +113,6 @@ int runServe(const std::vector<std::string>& args) {
     log.notice("analysis: %z workers, analyzers: %s", ps.workers,
                names.empty() ? std::string("none") : names);
 
-    report::Reporter reporter(reporting.reporterSettings(), reporting.templates(),
-                              reporting.deliverer());
-    reporter.start();
     log.notice(
         "reports: %s messages to %s%s", cfg.bccReportThreshold, reporting.receiverName(),
         cfg.bccReportDigestInterval.count() > 0

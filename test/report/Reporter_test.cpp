@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "base/Clock.h"
@@ -187,4 +189,30 @@ TEST_F(ReporterTest, AReceiverThatThrowsIsATemporaryFailure) {
   auto m = queue.find("01A");
   EXPECT_EQ(m->reportStatus, "due");
   EXPECT_EQ(m->reportError, "boom");
+}
+
+TEST_F(ReporterTest, AWakeReportsAtOnceWithoutWaitingForTheSweep) {
+  std::mutex m;
+  std::condition_variable cv;
+  int delivered = 0;
+  auto s = settings();
+  s.sweep = std::chrono::hours(1);
+  Reporter reporter(s, Templates::builtIn(), [&](const std::string&) {
+    std::lock_guard lock(m);
+    ++delivered;
+    cv.notify_all();
+    DeliveryResult r;
+    r.receipt = "250 2.0.0 queued";
+    return r;
+  });
+  reporter.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its first round: nothing
+  add("01A", "dangerous", kPlain);
+  reporter.wake();  // as the pipeline's "message checked" event does
+  {
+    std::unique_lock lock(m);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return delivered == 1; }));
+  }
+  reporter.stop();
+  EXPECT_EQ(queue.find("01A")->state, "reported");
 }

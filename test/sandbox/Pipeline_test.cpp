@@ -6,8 +6,10 @@
 #include <Poco/Base64Encoder.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -387,4 +389,35 @@ TEST_F(PipelineTest, AFailedMessageKeepsTheWorstVerdictAnEarlierClaimFound) {
   auto m = waitFor(id, "failed");
   EXPECT_EQ(m.verdict, "dangerous");  // unscanned never hides a worse verdict
   EXPECT_NE(m.reason.find("gave up after 4 attempts"), std::string::npos) << m.reason;
+}
+
+TEST_F(PipelineTest, EveryFinishedMessageIsAnnouncedOnceWithItsId) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::string> announced;
+  auto s = settings();
+  s.idlePoll = 1h;  // only wake() and the announcements move anything
+  std::vector<std::unique_ptr<AnalyzerRunner>> none;
+  pipeline = std::make_unique<Pipeline>(s, extractor, store, std::move(none));
+  pipeline->onFinished([&](const std::string& id) {
+    std::lock_guard lock(m);
+    announced.push_back(id);
+    cv.notify_all();
+  });
+  pipeline->start();
+  auto checked = enqueue(message("fine", {}));
+  auto failed = enqueue(message("gone", {}));
+  std::filesystem::remove(spool + "/" + failed + ".eml");
+  pipeline->wake();
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, 15s, [&] { return announced.size() >= 2; }))
+        << announced.size() << " announced";
+  }
+  EXPECT_EQ(queue.find(checked)->state, "checked");
+  EXPECT_EQ(queue.find(failed)->state, "failed");
+  std::this_thread::sleep_for(200ms);  // a second announcement would come now
+  std::lock_guard lock(m);
+  std::sort(announced.begin(), announced.end());
+  EXPECT_EQ(announced, (std::vector<std::string>{checked, failed}));
 }
