@@ -115,7 +115,7 @@ BAD=$(wrong_verdicts)
 
 # 250 -> checked per message, in ms, from the ISO 8601 times (ms) the queue keeps.
 sql "SELECT CAST(ROUND((julianday(checked_at) - julianday(received_at)) * 86400000) AS INTEGER)
-     FROM messages WHERE state = 'checked'" | sort -n >"$T/latency"
+     FROM messages WHERE state IN ('checked', 'reported')" | sort -n >"$T/latency"
 pct() { awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p + 0.999999); if (i < 1) i = 1; print v[i] }' "$T/latency"; }
 MEDIAN=$(pct 0.5)
 P99=$(pct 0.99)

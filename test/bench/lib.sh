@@ -56,8 +56,9 @@ sql() { sqlite3 -batch "$DB" "$@"; }
 
 # pass NAME COUNT CLIENTS: sends $T/msg/*.eml, one `smtp-source -m 1 -F FILE` each,
 # CLIENTS at a time, and waits until the queue holds WANT (a running total the caller
-# starts at 0) checked messages. Sets SEND_SECS (until the last 250) and PASS_SECS (until
-# the last message is checked). A failed message fails the run.
+# starts at 0) analysed messages: `checked`, or `reported` already (a message the reporter
+# took moves on from checked). Sets SEND_SECS (until the last 250) and PASS_SECS (until
+# the last message is analysed). A failed message fails the run.
 WANT=0
 pass() {
   local name=$1 count=$2 clients=$3 t0 checked failed
@@ -69,7 +70,7 @@ pass() {
     >"$T/source-$name.log" 2>&1 || die "smtp-source: $(tail -3 "$T/source-$name.log")"
   SEND_SECS=$(since "$t0")
   while :; do
-    checked=$(sql "SELECT COUNT(*) FROM messages WHERE state = 'checked'")
+    checked=$(sql "SELECT COUNT(*) FROM messages WHERE state IN ('checked', 'reported')")
     [ "$checked" -ge "$WANT" ] && break
     failed=$(sql "SELECT COUNT(*) FROM messages WHERE state = 'failed'")
     [ "$failed" -eq 0 ] || die "$failed messages failed: $(sql "SELECT reason FROM messages WHERE state = 'failed' LIMIT 1")"
