@@ -9,6 +9,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -21,13 +23,6 @@ constexpr std::size_t kMaxContentTypesBytes = 256 * 1024;
 // Descriptions quote document metadata (title, author) that the sender chose; keep rows
 // and log lines bounded. libmagic escapes unprintable bytes, so the text is ASCII.
 constexpr std::size_t kMaxDescription = 512;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
