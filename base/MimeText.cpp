@@ -10,12 +10,11 @@
 #include <cerrno>
 #include <map>
 
+#include "base/FileName.h"
 #include "base/Text.h"
 
 namespace bccsink {
 namespace {
-
-constexpr std::size_t kMaxFileName = 255;
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -243,20 +242,6 @@ std::string toUtf8(std::string_view bytes, std::string_view charset) {
 
 std::string utf8OrLatin1(std::string_view bytes) {
   return isValidUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
-}
-
-std::string cleanFileName(std::string_view name) {
-  std::string in = utf8OrLatin1(name);
-  std::string_view t = trim(in);
-  std::string out;
-  for (unsigned char c : t) out += (c < 0x20 || c == 0x7F) ? '_' : static_cast<char>(c);
-  if (out.size() > kMaxFileName) {
-    // Cut at a character boundary.
-    std::size_t cut = kMaxFileName;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) >> 6) == 2) --cut;
-    out.resize(cut);
-  }
-  return out;
 }
 
 }  // namespace bccsink

@@ -35,8 +35,4 @@ std::string toUtf8(std::string_view bytes, std::string_view charset);
 // character there, so nothing is lost).
 std::string utf8OrLatin1(std::string_view bytes);
 
-// A file name fit to show: valid UTF-8, control characters (CR, LF, NUL...) replaced by
-// '_', white space at the ends trimmed, at most 255 bytes.
-std::string cleanFileName(std::string_view name);
-
 }  // namespace bccsink

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/FileName.h"
 #include "base/Text.h"
 
 namespace bccsink::sandbox {
@@ -261,16 +262,6 @@ TrueType FileTyper::classify(std::string_view bytes, std::string_view name) cons
   }
   type.family = familyOf(bytes, type.mimeType, type.description, name);
   return type;
-}
-
-std::string extensionOf(std::string_view name) {
-  if (auto sep = name.find_last_of("/\\"); sep != std::string_view::npos) {
-    name.remove_prefix(sep + 1);
-  }
-  while (!name.empty() && (name.back() == '.' || name.back() == ' ')) name.remove_suffix(1);
-  auto dot = name.find_last_of('.');
-  if (dot == std::string_view::npos || dot == 0) return "";
-  return lower(name.substr(dot + 1));
 }
 
 namespace {
