@@ -10,58 +10,17 @@
 #include <cerrno>
 #include <map>
 
+#include "base/FileName.h"
+#include "base/Text.h"
+
 namespace bccsink {
 namespace {
-
-constexpr std::size_t kMaxFileName = 255;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Length of the valid UTF-8 sequence at s[i], 0 when invalid.
-std::size_t utf8Length(std::string_view s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
-  }
-  if (n == 2 && c < 0xC2) return 0;  // overlong
-  if (n == 3) {
-    auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return 0;  // overlong, surrogate
-  }
-  if (n == 4) {
-    auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if ((c == 0xF0 && c1 < 0x90) || c > 0xF4 || (c == 0xF4 && c1 >= 0x90)) return 0;
-  }
-  return n;
-}
-
-bool validUtf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto n = utf8Length(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
 }
 
 std::string latin1ToUtf8(std::string_view s) {
@@ -226,10 +185,10 @@ std::string decodeEncodedWords(std::string_view text) {
       if (end != std::string_view::npos && q2 == q1 + 2) {
         std::string charset(text.substr(i + 2, q1 - i - 2));
         if (auto star = charset.find('*'); star != std::string::npos) charset.resize(star);
-        char enc = static_cast<char>(std::toupper(static_cast<unsigned char>(text[q1 + 1])));
+        const std::string enc = upper(text.substr(q1 + 1, 1));
         auto payload = text.substr(q2 + 1, end - q2 - 1);
-        if ((enc == 'B' || enc == 'Q') && payload.find(' ') == std::string_view::npos) {
-          std::string bytes = enc == 'B' ? bDecode(payload) : qDecode(payload);
+        if ((enc == "B" || enc == "Q") && payload.find(' ') == std::string_view::npos) {
+          std::string bytes = enc == "B" ? bDecode(payload) : qDecode(payload);
           if (!lastWasEncoded) out += pendingSpace;
           pendingSpace.clear();
           out += toUtf8(bytes, charset);
@@ -256,11 +215,11 @@ std::string decodeEncodedWords(std::string_view text) {
 std::string toUtf8(std::string_view bytes, std::string_view charset) {
   std::string cs = lower(trim(charset));
   if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
-    return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+    return utf8OrLatin1(bytes);
   }
   iconv_t cd = iconv_open("UTF-8", cs.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) {
-    return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+    return utf8OrLatin1(bytes);
   }
   std::string out(bytes.size() * 4 + 16, '\0');
   char* in = const_cast<char*>(bytes.data());
@@ -276,23 +235,13 @@ std::string toUtf8(std::string_view bytes, std::string_view charset) {
   }
   if (ok) iconv(cd, nullptr, nullptr, &outPtr, &outLeft);
   iconv_close(cd);
-  if (!ok) return validUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
+  if (!ok) return utf8OrLatin1(bytes);
   out.resize(out.size() - outLeft);
   return out;
 }
 
-std::string cleanFileName(std::string_view name) {
-  std::string in = validUtf8(name) ? std::string(name) : latin1ToUtf8(name);
-  std::string_view t = trim(in);
-  std::string out;
-  for (unsigned char c : t) out += (c < 0x20 || c == 0x7F) ? '_' : static_cast<char>(c);
-  if (out.size() > kMaxFileName) {
-    // Cut at a character boundary.
-    std::size_t cut = kMaxFileName;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) >> 6) == 2) --cut;
-    out.resize(cut);
-  }
-  return out;
+std::string utf8OrLatin1(std::string_view bytes) {
+  return isValidUtf8(bytes) ? std::string(bytes) : latin1ToUtf8(bytes);
 }
 
 }  // namespace bccsink

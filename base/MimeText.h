@@ -31,8 +31,8 @@ std::string decodeEncodedWords(std::string_view text);
 // they are valid UTF-8, else read as ISO-8859-1, so that nothing is ever lost or rejected.
 std::string toUtf8(std::string_view bytes, std::string_view charset);
 
-// A file name fit to show: valid UTF-8, control characters (CR, LF, NUL...) replaced by
-// '_', white space at the ends trimmed, at most 255 bytes.
-std::string cleanFileName(std::string_view name);
+// `bytes` as they are when they are valid UTF-8, else read as ISO-8859-1 (every byte is a
+// character there, so nothing is lost).
+std::string utf8OrLatin1(std::string_view bytes);
 
 }  // namespace bccsink

@@ -4,6 +4,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include "base/Text.h"
 #include "db/Columns.h"
 #include "db/Database.h"
 
@@ -13,15 +14,6 @@ using Poco::Data::Statement;
 
 namespace bccsink::db {
 namespace {
-
-std::string joinLines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) {
-    if (!out.empty()) out += '\n';
-    out += l;
-  }
-  return out;
-}
 
 std::vector<std::string> splitLines(const std::string& s) {
   std::vector<std::string> out;
@@ -163,7 +155,7 @@ bool FileRepository::claimSubmission(const std::string& sha256, const std::strin
 void FileRepository::recordVerdict(const StoredVerdict& v) {
   auto& s = db_.session();
   std::string sha256 = v.sha256, analyzer = v.analyzer, verdict = v.verdict,
-              threats = joinLines(v.threats), decidedAt = v.decidedAt;
+              threats = join(v.threats, "\n"), decidedAt = v.decidedAt;
   Poco::Nullable<std::string> reportUrl = nullIfEmpty(v.reportUrl), taskId = nullIfEmpty(v.taskId),
                               reason = nullIfEmpty(v.reason);
   int score = v.score;

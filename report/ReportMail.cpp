@@ -11,20 +11,12 @@
 #include <algorithm>
 #include <sstream>
 
+#include "base/Text.h"
 #include "report/ReportJson.h"
 #include "report/ReportView.h"
 
 namespace bccsink::report {
 namespace {
-
-std::string oneLine(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-  }
-  return out;
-}
 
 bool plainAscii(const std::string& s) {
   for (char c : s) {
@@ -62,7 +54,7 @@ std::string boundary(const char* tag) {
 
 std::string addressList(const std::vector<std::string>& list) {
   std::string out;
-  for (const auto& a : list) out += (out.empty() ? "" : ",\r\n ") + oneLine(a);
+  for (const auto& a : list) out += (out.empty() ? "" : ",\r\n ") + oneLineUtf8(a, kNoLimit);
   return out;
 }
 
@@ -75,10 +67,10 @@ std::string compose(const std::string& subject, const Rendered& body, const std:
   random.seed();
   std::ostringstream id;
   id << "<" << std::hex << now << "." << random.next() << random.next() << ".bccsink@"
-     << (s.hostname.empty() ? "localhost" : oneLine(s.hostname)) << ">";
+     << (s.hostname.empty() ? "localhost" : oneLineUtf8(s.hostname, kNoLimit)) << ">";
 
   std::string m;
-  m += "From: bccsink <" + oneLine(s.from) + ">\r\n";
+  m += "From: bccsink <" + oneLineUtf8(s.from, kNoLimit) + ">\r\n";
   m += "To: " + addressList(s.to) + "\r\n";
   m += "Subject: " + encodeHeaderText(subject, 9) + "\r\n";
   m +=
@@ -110,7 +102,7 @@ std::string compose(const std::string& subject, const Rendered& body, const std:
 }  // namespace
 
 std::string encodeHeaderText(const std::string& utf8, std::size_t used) {
-  auto text = oneLine(utf8);
+  auto text = oneLineUtf8(utf8, kNoLimit);
   if (plainAscii(text) && used + text.size() <= 998) return text;
   // Encoded-words of at most 75 characters (RFC 2047 section 2), each holding whole UTF-8
   // characters (section 5: a word must not split a character), joined by folding white
@@ -119,11 +111,8 @@ std::string encodeHeaderText(const std::string& utf8, std::size_t used) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
-    std::size_t end = std::min(text.size(), i + maxChunk);
-    while (end < text.size() && end > i + 1 &&
-           (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-      --end;  // back to the start of a character
-    }
+    // text is valid UTF-8 and maxChunk > 4: a chunk always holds a character.
+    std::size_t end = i + utf8Prefix(std::string_view(text).substr(i), maxChunk).size();
     std::ostringstream b64;
     {
       Poco::Base64Encoder enc(b64);
@@ -142,12 +131,12 @@ std::string composeReportMail(const Report& r, const Templates& templates, const
   std::string subject = "[bccsink] " + r.verdict;
   if (r.spoof.spoofed) subject += ", spoofed";
   std::string original = r.subject.empty() ? "(no subject)" : r.subject;
-  if (original.size() > 200) original = original.substr(0, 200) + "...";
+  original = oneLineUtf8(original, 203);  // at most 200 bytes and "...", whole characters
   subject += ": " + original;
   std::vector<std::string> extra = {
-      "X-Bccsink-Verdict: " + oneLine(r.verdict),
+      "X-Bccsink-Verdict: " + oneLineUtf8(r.verdict, kNoLimit),
       "X-Bccsink-Spoofed: " + std::string(r.spoof.spoofed ? "yes" : "no")};
-  if (!r.id.empty()) extra.push_back("X-Bccsink-Queue-Id: " + oneLine(r.id));
+  if (!r.id.empty()) extra.push_back("X-Bccsink-Queue-Id: " + oneLineUtf8(r.id, kNoLimit));
   return compose(subject, renderReport(r, templates), toJsonText(r), "report.json", extra, s, now);
 }
 

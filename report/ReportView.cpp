@@ -3,6 +3,8 @@
 #include <kainjow/mustache.hpp>
 #include <stdexcept>
 
+#include "base/Text.h"
+
 namespace bccsink::report {
 namespace {
 
@@ -13,14 +15,10 @@ using kainjow::mustache::mustache;
 #define BCCSINK_VERSION "0"
 #endif
 
-// A value for a text part: one line (every control character becomes a space).
+// A value for a text part: one line of valid UTF-8 (every control character becomes a
+// space). Report fields were bounded where they came from.
 std::string textEscape(const std::string& s) {
-  std::string out = s;
-  for (auto& c : out) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
-  }
-  return out;
+  return oneLineUtf8(s, kNoLimit);
 }
 
 // A value for the HTML part: markup-free, also inside attribute values.
@@ -48,12 +46,6 @@ std::string htmlEscape(const std::string& s) {
         out += c;
     }
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& list, const std::string& sep) {
-  std::string out;
-  for (const auto& s : list) out += (out.empty() ? "" : sep) + s;
   return out;
 }
 

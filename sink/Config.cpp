@@ -12,6 +12,8 @@
 #include <regex>
 #include <sstream>
 
+#include "base/Text.h"
+
 namespace po = boost::program_options;
 
 namespace bccsink {
@@ -43,11 +45,6 @@ std::string defaultHostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
   return buf;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 unsigned positive(const std::string& v, unsigned max) {
@@ -461,13 +458,6 @@ Loaded gather(const std::string& path, const std::vector<std::string>& overrides
   return l;
 }
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 const std::vector<OptionInfo>& configOptions() {
@@ -485,7 +475,7 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
   for (const auto& o : schema()) {
     const auto& n = o.info.name;
     try {
-      o.apply(c, trim(loaded.values[n]));
+      o.apply(c, std::string(trim(loaded.values[n])));
     } catch (const std::exception& e) {
       throw ConfigError(where(path, n, loaded.fromFile[n]) + ": bad value '" + loaded.values[n] +
                         "': " + e.what());

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/Text.h"
 #include "report/delivery/SmtpConnection.h"
 
 namespace bccsink::report {
@@ -22,16 +23,6 @@ constexpr std::size_t kMaxPath = 256;                    // RFC 5321 §4.5.3.1.3
 constexpr std::chrono::milliseconds kQuitTimeout{2000};  // QUIT is a courtesy: do not wait long
 
 std::once_flag sslOnce;
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool hasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
 
 std::string base64(std::string_view in) {
   static constexpr char kAlphabet[] =
@@ -287,10 +278,10 @@ class Session {
       if (r.code == 334) r = exchange(base64(st_.user), "AUTH LOGIN");
       if (r.code == 334) r = exchange(base64(st_.password), "AUTH LOGIN");
     } else {
-      throwSmtpFailure(
-          Outcome::PermFail,
-          "the server offers AUTH " + printableText(auth->second) + " but neither PLAIN nor LOGIN",
-          true);
+      throwSmtpFailure(Outcome::PermFail,
+                       "the server offers AUTH " + printableAscii(auth->second, kMaxServerText) +
+                           " but neither PLAIN nor LOGIN",
+                       true);
     }
     if (r.code == 334) {  // a challenge we cannot answer: cancel (RFC 4954 §4)
       std::string shown = r.text();
@@ -316,7 +307,7 @@ class Session {
 }  // namespace
 
 std::optional<SmtpTls> parseSmtpTls(std::string_view text) {
-  std::string t = upper(std::string(text));
+  std::string t = upper(text);
   if (t == "AUTO") return SmtpTls::Auto;
   if (t == "REQUIRED") return SmtpTls::Required;
   if (t == "NO") return SmtpTls::No;
@@ -404,9 +395,9 @@ DeliveryResult SmtpClient::send(const std::string& from, const std::vector<std::
     return hasControl(a) || a.size() > kMaxPath || a.find_first_of("<>") != std::string::npos;
   };
   std::string invalid;
-  if (unusable(from)) invalid = "sender '" + printableText(from) + "'";
+  if (unusable(from)) invalid = "sender '" + printableAscii(from, kMaxServerText) + "'";
   for (const auto& a : to)
-    if (a.empty() || unusable(a)) invalid = "recipient '" + printableText(a) + "'";
+    if (a.empty() || unusable(a)) invalid = "recipient '" + printableAscii(a, kMaxServerText) + "'";
   if (to.empty() || !invalid.empty()) {
     result.outcome = Outcome::PermFail;
     result.reason = to.empty() ? "no recipient (BccReportRecipientAddress is empty)"
@@ -426,7 +417,8 @@ DeliveryResult SmtpClient::send(const std::string& from, const std::vector<std::
     result.accepted.clear();  // nobody got the message
     if (f.quit) session.quit();
   } catch (const std::exception& e) {  // a Poco call outside the guarded ones: still a result
-    result = DeliveryResult{Outcome::TempFail, printableText(e.what()), "", {}, {}};
+    result =
+        DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {}, {}};
   }
   result.reason = "SMTP " + settings_.server + ": " + result.reason;
   for (const auto& secret : session.secrets()) {

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/Text.h"
+
 namespace bccsink::report {
 namespace {
 
@@ -18,7 +20,6 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t kMaxReplyLine = 4096;  // RFC 5321 §4.5.3.1.5 says 512; be lenient
 constexpr std::size_t kMaxReplyLines = 200;  // an EHLO list longer than this is hostile
-constexpr std::size_t kMaxShown = 300;       // of server text, in a reason
 
 Poco::Timespan span(milliseconds ms) {
   // 0 would mean "no timeout" to the socket.
@@ -33,27 +34,15 @@ std::string secondsText(milliseconds ms) {
 // Poco puts errno in code() for socket errors; its displayText() is then often the number.
 std::string describe(const Poco::Exception& e) {
   if (e.code() > 0 && e.code() < 4096) return std::strerror(e.code());
-  return printableText(e.displayText());
+  return printableAscii(e.displayText(), kMaxServerText);
 }
 
 }  // namespace
 
-std::string printableText(std::string_view text) {
-  std::string out;
-  // Printable ASCII only: a server's bytes reach the queue's report_error, logs and JSON,
-  // and SMTP replies are ASCII (RFC 5321 section 4.2).
-  for (char c : text.substr(0, kMaxShown)) {
-    auto u = static_cast<unsigned char>(c);
-    out += u < 0x20 || u >= 0x7f ? '?' : c;
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out;
-}
-
 std::string SmtpReply::text() const {
   std::string s = std::to_string(code);
   for (const auto& line : lines) s += " " + line;
-  return printableText(s);
+  return printableAscii(s, kMaxServerText);
 }
 
 void throwSmtpFailure(Outcome outcome, std::string reason, bool quit) {
@@ -173,8 +162,10 @@ SmtpReply SmtpConnection::reply(milliseconds timeout) {
                                                   [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || line[0] < '2' || line[0] > '5' ||
         (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
-      throwSmtpFailure(Outcome::TempFail,
-                       "not an SMTP reply to " + step_ + ": '" + printableText(line) + "'", false);
+      throwSmtpFailure(
+          Outcome::TempFail,
+          "not an SMTP reply to " + step_ + ": '" + printableAscii(line, kMaxServerText) + "'",
+          false);
     }
     int code = std::stoi(line.substr(0, 3));
     if (r.lines.empty()) r.code = code;
@@ -196,7 +187,8 @@ void SmtpConnection::startTls(const std::string& peerName, Poco::Net::Context::P
     socket_.setReceiveTimeout(span(ioTimeout_));  // bounds the handshake too
     socket_ = Poco::Net::SecureStreamSocket::attach(socket_, peerName, context);
   } catch (const Poco::Exception& e) {
-    throwSmtpFailure(Outcome::TempFail, "TLS handshake failed: " + printableText(e.displayText()),
+    throwSmtpFailure(Outcome::TempFail,
+                     "TLS handshake failed: " + printableAscii(e.displayText(), kMaxServerText),
                      false);
   }
   tls_ = true;

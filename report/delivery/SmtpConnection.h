@@ -35,9 +35,10 @@ struct SmtpFailure {
 
 [[noreturn]] void throwSmtpFailure(Outcome outcome, std::string reason, bool quit);
 
-// Text from the network made safe for a reason (which may reach a mail header or a log
-// line): control characters become '?', and it is cut at a few hundred bytes.
-std::string printableText(std::string_view text);
+// How much of a server's text a reason shows (printableAscii, base/Text.h): a reason may
+// reach a mail header, the queue's report_error, a log line or JSON, and SMTP replies are
+// ASCII (RFC 5321 section 4.2).
+constexpr std::size_t kMaxServerText = 300;
 
 class SmtpConnection {
  public:

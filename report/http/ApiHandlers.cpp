@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "base/Clock.h"
+#include "base/Text.h"
 #include "db/FileRepository.h"
 #include "db/MessageQueue.h"
 #include "db/MessageSearch.h"
@@ -273,9 +274,7 @@ ApiResponse ApiHandlers::file(const std::string& sha256, db::Database& db) const
   if (sha256.size() != 64 ||
       sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
     return error(400, "a file is named by its SHA-256: 64 hexadecimal digits");
-  std::string key = sha256;
-  std::transform(key.begin(), key.end(), key.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::string key = lower(sha256);
   db::FileRepository files(db);
   auto row = files.find(key);
   if (!row) return error(404, "no file " + key);

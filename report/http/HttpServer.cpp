@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "base/Text.h"
 #include "db/DatabasePool.h"
 #include "report/http/StaticFiles.h"
 
@@ -81,24 +82,17 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     try {
       route(req, resp);
     } catch (const Poco::Exception& e) {
-      log().error("%s %s: %s", req.getMethod(), printable(req.getURI()), e.displayText());
+      log().error("%s %s: %s", req.getMethod(), printableAscii(req.getURI()), e.displayText());
       // The detail (paths, SQL) is for the log, not for a client that may have no token.
       sendJson(resp, 500, errorJson("internal error (see the daemon's log)"));
     } catch (const std::exception& e) {
-      log().error("%s %s: %s", req.getMethod(), printable(req.getURI()), std::string(e.what()));
+      log().error("%s %s: %s", req.getMethod(), printableAscii(req.getURI()),
+                  std::string(e.what()));
       sendJson(resp, 500, errorJson("internal error (see the daemon's log)"));
     }
   }
 
  private:
-  static std::string printable(const std::string& s) {
-    std::string out = s.substr(0, 200);
-    for (auto& c : out) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    }
-    return out;
-  }
-
   static void send(HTTPServerResponse& resp, int status, const std::string& type,
                    const std::string& body) {
     if (resp.sent()) return;
@@ -160,7 +154,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       if (!read) return notAllowed(resp, "GET, HEAD");
       return send(resp, 200, file->contentType, *file->text);
     }
-    sendJson(resp, 404, errorJson("not found: " + printable(path)));
+    sendJson(resp, 404, errorJson("not found: " + printableAscii(path)));
   }
 
   static void notAllowed(HTTPServerResponse& resp, const std::string& allow) {
@@ -178,7 +172,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       // first try and is not.
       if (!given.empty()) {
         log().warning("wrong API token from %s for %s", req.clientAddress().host().toString(),
-                      printable(req.getURI()));
+                      printableAscii(req.getURI()));
       }
       resp.set("WWW-Authenticate", "Bearer realm=\"bccsink\"");
       return sendJson(
@@ -194,7 +188,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     auto answer = shared_->api.handle(req.getMethod(), path, rawQuery, database);
     if (!answer.allow.empty()) resp.set("Allow", answer.allow);
     if (req.getMethod() == "POST" && answer.status < 300) {
-      log().information("api: %s %s: %d", req.getMethod(), printable(path), answer.status);
+      log().information("api: %s %s: %d", req.getMethod(), printableAscii(path), answer.status);
     }
     sendJson(resp, answer.status, answer.body);
   }

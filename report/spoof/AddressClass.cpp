@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "base/Text.h"
+
 namespace bccsink::report {
 
 namespace {
@@ -17,17 +19,6 @@ struct Parsed {
   bool v6 = false;
   std::array<std::uint8_t, 16> bytes{};
 };
-
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i], b = prefix[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
-  return true;
-}
 
 std::optional<Parsed> parse(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);

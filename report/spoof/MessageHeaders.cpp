@@ -5,28 +5,9 @@
 #include <stdexcept>
 
 #include "base/MimeText.h"
+#include "base/Text.h"
 
 namespace bccsink::report {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (std::tolower(x) != std::tolower(y)) return false;
-  }
-  return true;
-}
-
-std::string trim(std::string s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && blank(s.back())) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && blank(s[i])) ++i;
-  return s.substr(i);
-}
-
-}  // namespace
 
 MessageHeaders MessageHeaders::parse(std::string_view message, std::size_t maxBytes) {
   MessageHeaders h;
@@ -47,11 +28,11 @@ MessageHeaders MessageHeaders::parse(std::string_view message, std::size_t maxBy
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;  // not a field: skip it
     HeaderField f;
-    f.name = trim(std::string(line.substr(0, colon)));
+    f.name = std::string(trim(line.substr(0, colon)));
     f.value = std::string(line.substr(colon + 1));
     h.fields_.push_back(std::move(f));
   }
-  for (auto& f : h.fields_) f.value = trim(std::move(f.value));
+  for (auto& f : h.fields_) f.value = std::string(trim(f.value));
   return h;
 }
 
@@ -79,7 +60,7 @@ MessageHeaders MessageHeaders::read(const std::string& path, std::size_t maxByte
 
 std::string MessageHeaders::first(std::string_view name) const {
   for (const auto& f : fields_) {
-    if (iequals(f.name, name)) return f.value;
+    if (equalsNoCase(f.name, name)) return f.value;
   }
   return {};
 }
@@ -87,18 +68,14 @@ std::string MessageHeaders::first(std::string_view name) const {
 std::vector<std::string> MessageHeaders::all(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& f : fields_) {
-    if (iequals(f.name, name)) out.push_back(f.value);
+    if (equalsNoCase(f.name, name)) out.push_back(f.value);
   }
   return out;
 }
 
 std::string MessageHeaders::decoded(std::string_view name) const {
-  auto text = decodeEncodedWords(first(name));
   // Keep it to one line: whatever control characters decoding produced become spaces.
-  for (auto& c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return trim(std::move(text));
+  return std::string(trim(oneLineUtf8(decodeEncodedWords(first(name)), kNoLimit)));
 }
 
 }  // namespace bccsink::report

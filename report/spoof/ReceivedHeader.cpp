@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/Text.h"
 #include "report/spoof/AddressClass.h"
 
 namespace bccsink::report {
@@ -23,22 +24,6 @@ struct Token {
 
 bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && equalsNoCase(s.substr(0, prefix.size()), prefix);
 }
 
 // Top-level words, comments and semicolons. RFC 5322 section 3.2.2: comments nest and a
@@ -309,28 +294,7 @@ ReceivedHeader parseReceived(std::string_view value) {
 }
 
 std::string printableHop(std::string_view value, std::size_t max) {
-  std::string out;
-  bool space = false;
-  bool cut = false;
-  for (char c : value) {
-    if (isSpace(c)) {
-      space = !out.empty();
-      continue;
-    }
-    if (out.size() + (space ? 2 : 1) > max) {
-      cut = true;
-      break;
-    }
-    if (space) out += ' ';
-    space = false;
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
-  }
-  if (cut && max >= 3) {
-    out.resize(std::min(out.size(), max - 3));
-    out += "...";
-  }
-  return out;
+  return printableAscii(collapse(value), max);
 }
 
 }  // namespace bccsink::report

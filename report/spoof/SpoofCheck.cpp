@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "base/Text.h"
 #include "report/spoof/AddressClass.h"
 #include "report/spoof/AddressList.h"
 #include "report/spoof/ReceivedHeader.h"
@@ -17,13 +18,6 @@
 namespace bccsink::report {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
 
 void addDomains(const std::string& value, std::vector<std::string>& out) {
   for (const auto& address : extractAddresses(value)) {
@@ -43,7 +37,7 @@ std::vector<bccsink::Cidr> loadTrustedRelays(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    line = trim(line);
+    line = std::string(trim(line));
     if (line.empty()) continue;
     try {
       relays.push_back(bccsink::Cidr::parse(line));
@@ -56,7 +50,7 @@ std::vector<bccsink::Cidr> loadTrustedRelays(const std::string& path) {
 }
 
 SpoofCheck::SpoofCheck(SpoofSettings settings) : settings_(std::move(settings)) {
-  for (auto& domain : settings_.internalDomains) domain = domainOf("@" + trim(domain));
+  for (auto& domain : settings_.internalDomains) domain = domainOf("@" + std::string(trim(domain)));
 }
 
 bool SpoofCheck::trusted(const std::string& ip) const {

@@ -5,10 +5,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/FileName.h"
 #include "db/MessageRecord.h"
 #include "db/StatsRepository.h"
 #include "report/stats/StatsShape.h"
-#include "sandbox/extract/FileType.h"
 
 namespace bccsink::report {
 namespace {
@@ -49,7 +49,7 @@ std::string containerKey(
   auto start = containerPath.rfind(kContainerSeparator);
   auto name = start == std::string::npos ? containerPath
                                          : containerPath.substr(start + kContainerSeparator.size());
-  return extensionKey(sandbox::extensionOf(name));
+  return extensionKey(extensionOf(name));
 }
 
 }  // namespace

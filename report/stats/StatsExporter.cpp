@@ -13,6 +13,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/Text.h"
+
 #ifndef BCCSINK_VERSION
 #define BCCSINK_VERSION "0"
 #endif
@@ -21,19 +23,6 @@ namespace bccsink::report {
 namespace {
 
 std::once_flag sslOnce;
-
-// A peer's text (a reason phrase, an error) made safe for one log line.
-std::string printable(const std::string& text, std::size_t max = 200) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -127,13 +116,14 @@ ExportResult StatsExporter::post(const std::string& json) {
     }
     int status = static_cast<int>(response.getStatus());
     if (status >= 200 && status < 300) return {true, ""};
-    return {false, "HTTP " + std::to_string(status) + " " + printable(response.getReason(), 80)};
+    return {false,
+            "HTTP " + std::to_string(status) + " " + printableAscii(response.getReason(), 80)};
   } catch (const Poco::TimeoutException&) {
     return {false, "no answer within " + std::to_string(settings_.timeout.count()) + " ms"};
   } catch (const Poco::Exception& e) {
-    return {false, printable(e.displayText())};
+    return {false, printableAscii(e.displayText())};
   } catch (const std::exception& e) {
-    return {false, printable(e.what())};
+    return {false, printableAscii(e.what())};
   }
 }
 

@@ -5,33 +5,9 @@
 
 #include <algorithm>
 
+#include "base/Text.h"
+
 namespace bccsink::report {
-namespace {
-
-bool continuation(unsigned char c) {
-  return (c & 0xC0) == 0x80;
-}
-
-// Length of the UTF-8 sequence that starts at text[i], or 0 when it is not valid
-// (a stray continuation byte, a truncated or overlong sequence, past U+10FFFF).
-std::size_t sequenceLength(std::string_view text, std::size_t i) {
-  auto c = static_cast<unsigned char>(text[i]);
-  std::size_t n = c >= 0xC2 && c <= 0xDF   ? 2
-                  : c >= 0xE0 && c <= 0xEF ? 3
-                  : c >= 0xF0 && c <= 0xF4 ? 4
-                                           : 0;
-  if (n == 0 || i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if (!continuation(static_cast<unsigned char>(text[i + k]))) return 0;
-  }
-  auto second = static_cast<unsigned char>(text[i + 1]);
-  if (c == 0xE0 && second < 0xA0) return 0;  // overlong
-  if (c == 0xF0 && second < 0x90) return 0;  // overlong
-  if (c == 0xF4 && second > 0x8F) return 0;  // past U+10FFFF
-  return n;
-}
-
-}  // namespace
 
 std::string shapeOf(std::string_view text) {
   // A shape says what a name looks like, not all of it: long names are cut (the MD5 still
@@ -57,7 +33,7 @@ std::string shapeOf(std::string_view text) {
       out += static_cast<char>(c);
     } else {
       // One 'x' per character; an invalid byte counts as one character.
-      auto n = sequenceLength(text, i);
+      auto n = utf8SequenceLength(text, i);
       out += 'x';
       i += n == 0 ? 1 : n;
       continue;

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include "base/Text.h"
+
 namespace bccsink::report {
 namespace {
 
@@ -19,21 +21,6 @@ std::int64_t sum(const Counts& c) {
   std::int64_t n = 0;
   for (const auto& [k, v] : c) n += v;
   return n;
-}
-
-// A shape may keep control bytes; a terminal gets them as \xNN.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 std::string pad(const std::string& s, std::size_t width, bool right = false) {
@@ -56,7 +43,7 @@ std::string countsLine(const Counts& c) {
       out += ", ...";
       break;
     }
-    out += (out.empty() ? "" : ", ") + printable(k) + " " + num(n);
+    out += (out.empty() ? "" : ", ") + asciiEscaped(k) + " " + num(n);
   }
   return out.empty() ? "-" : out;
 }
@@ -103,7 +90,7 @@ std::string statsTable(const StatsView& view, const std::string& owner) {
                    [](auto& a, auto& b) { return a.second.messages > b.second.messages; });
   for (std::size_t i = 0; i < ips.size() && i < kTop; ++i) {
     const auto& [ip, c] = ips[i];
-    out << "  " << pad(printable(ip), 40) << " messages " << c.messages << ", recipients "
+    out << "  " << pad(asciiEscaped(ip), 40) << " messages " << c.messages << ", recipients "
         << c.recipients << ": " << countsLine(c.verdicts) << "\n";
   }
   if (ips.size() > kTop) out << "  ... " << ips.size() - kTop << " more\n";
@@ -113,13 +100,14 @@ std::string statsTable(const StatsView& view, const std::string& owner) {
   out << "extension is not what the file is:\n";
   for (const auto& [k, n] : t.mismatches) {
     const auto& [ext, family, type] = k;
-    out << "  " << n << " ." << printable(ext) << " that are really " << family << " (" << type
+    out << "  " << n << " ." << asciiEscaped(ext) << " that are really " << family << " (" << type
         << ")\n";
   }
   if (t.mismatches.empty()) out << "  -\n";
   out << "files inside containers:\n";
   for (const auto& [k, n] : t.inArchive) {
-    out << "  " << n << " ." << printable(k.first) << " inside " << printable(k.second) << "\n";
+    out << "  " << n << " ." << asciiEscaped(k.first) << " inside " << asciiEscaped(k.second)
+        << "\n";
   }
   if (t.inArchive.empty()) out << "  -\n";
   out << "size by type:\n";
@@ -140,7 +128,7 @@ std::string statsTable(const StatsView& view, const std::string& owner) {
                    [](auto& a, auto& b) { return a.second.count > b.second.count; });
   for (std::size_t i = 0; i < names.size() && i < kTop; ++i) {
     out << "  " << pad(num(names[i].second.count), 6, true) << "  "
-        << pad(printable(names[i].second.shape), 32) << " " << names[i].first << "\n";
+        << pad(asciiEscaped(names[i].second.shape), 32) << " " << names[i].first << "\n";
   }
   if (names.size() > kTop) out << "  ... " << names.size() - kTop << " more\n";
   if (names.empty()) out << "  -\n";

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -43,23 +45,6 @@ std::string errnoText(int code) {
 std::string describe(const Poco::Exception& e) {
   if (e.code() > 0 && e.code() < 4096) return errnoText(e.code());
   return e.displayText();
-}
-
-// Network text shown in a reason: no control characters (a report is mail), bounded.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, kMaxShownReply)) {
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  }
-  if (s.size() > kMaxShownReply) out += "...";
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\v\f";
-  auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
 Verdict verdict(VerdictKind kind) {
@@ -192,7 +177,7 @@ class Conversation {
         got.append(buf, static_cast<std::size_t>(n));
         if (auto end = got.find('\0'); end != std::string::npos) return got.substr(0, end);
         if (got.size() > kMaxReply)
-          throw Failure("not a clamd answer: '" + printable(got) + "'", false);
+          throw Failure("not a clamd answer: '" + printableAscii(got, kMaxShownReply) + "'", false);
       } else if (n == 0 || (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)) {
         if (!got.empty()) return got;
         throw Failure(n == 0 ? "clamd closed the connection without an answer"
@@ -305,13 +290,14 @@ Verdict parseClamdReply(std::string_view reply) {
     if (message.starts_with(kStream)) message = trim(message.substr(kStream.size()));
     if (message.find("size limit exceeded") != std::string_view::npos)
       return unscanned("file over clamd's StreamMaxLength", false);
-    return unscanned("clamd: " + printable(message), false);
+    return unscanned("clamd: " + printableAscii(message, kMaxShownReply), false);
   }
   if (reply.starts_with(kStream)) {
     auto result = reply.substr(kStream.size());
     if (result == "OK") return verdict(VerdictKind::Clean);
     if (result.ends_with(kFound)) {
-      auto name = printable(trim(result.substr(0, result.size() - kFound.size())));
+      auto name =
+          printableAscii(trim(result.substr(0, result.size() - kFound.size())), kMaxShownReply);
       if (!name.empty()) {
         // clamd's own heuristics, not signatures: a scan limit hit means "not looked at
         // whole" (AlertExceedsMax), the others (phishing, broken executables, ...) are
@@ -327,7 +313,8 @@ Verdict parseClamdReply(std::string_view reply) {
     }
   }
   // "COMMAND READ TIMED OUT", a clamd restarting, or something else on that socket.
-  return unscanned("unexpected answer from clamd: '" + printable(reply) + "'", true);
+  return unscanned("unexpected answer from clamd: '" + printableAscii(reply, kMaxShownReply) + "'",
+                   true);
 }
 
 struct ClamdAnalyzer::Pool {
@@ -427,7 +414,8 @@ std::string ClamdAnalyzer::ping() const {
     clamd.send(kCommand, sizeof kCommand);
     auto reply = clamd.reply();
     if (trim(reply) == "PONG") return {};
-    return "clamd at " + endpoint.text + " answered '" + printable(reply) + "' to PING";
+    return "clamd at " + endpoint.text + " answered '" + printableAscii(reply, kMaxShownReply) +
+           "' to PING";
   } catch (const Failure& e) {
     return e.what();
   } catch (const Poco::Exception& e) {

@@ -8,16 +8,12 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
 constexpr std::string_view kSpace = " \t\r\n\v\f";
-
-std::string_view trim(std::string_view s) {
-  auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
-}
 
 // The next white-space separated word of `rest`, which keeps what follows it.
 std::string_view word(std::string_view& rest) {
@@ -26,12 +22,6 @@ std::string_view word(std::string_view& rest) {
   auto w = rest.substr(0, end);
   rest = trim(rest.substr(end));
   return w;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Lowercase hex of an MD5 (32) or SHA-256 (64); '' when `s` is neither.

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -53,9 +55,7 @@ std::string errorText(int code) {
 bool isRuleFile(const fs::path& p) {
   auto name = p.filename().string();
   if (name.empty() || name.front() == '.') return false;  // editors' and rsync's temporaries
-  auto ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto ext = lower(p.extension().string());
   return ext == ".yar" || ext == ".yara";
 }
 
@@ -89,12 +89,6 @@ void onCompilerMessage(int level, const char* file, int line, const YR_RULE*, co
   std::string text = (file && *file ? std::string(file) : d->file) + ":" + std::to_string(line) +
                      ": " + (level == YARA_ERROR_LEVEL_WARNING ? "warning: " : "") + message;
   (level == YARA_ERROR_LEVEL_WARNING ? d->warnings : d->errors).push_back(std::move(text));
-}
-
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += (out.empty() ? "" : "; ") + l;
-  return out;
 }
 
 // "file:line" of the rule named `rule`, found in the source text; `what` when not found (a
@@ -179,10 +173,10 @@ std::shared_ptr<const YaraRules> YaraRules::build(const std::vector<Source>& sou
     if (errors != 0 || !diagnostics.errors.empty()) {
       auto all = diagnostics.warnings;
       all.insert(all.end(), diagnostics.errors.begin(), diagnostics.errors.end());
-      throw std::runtime_error(join(all));
+      throw std::runtime_error(join(all, "; "));
     }
   }
-  if (!diagnostics.warnings.empty()) throw std::runtime_error(join(diagnostics.warnings));
+  if (!diagnostics.warnings.empty()) throw std::runtime_error(join(diagnostics.warnings, "; "));
   if (int r = yr_compiler_get_rules(compiler, &set->rules_); r != ERROR_SUCCESS)
     throw std::runtime_error("cannot build the YARA rules of " + what + ": " + errorText(r));
 
@@ -192,9 +186,7 @@ std::shared_ptr<const YaraRules> YaraRules::build(const std::vector<Source>& sou
     const YR_META* meta = nullptr;
     yr_rule_metas_foreach(rule, meta) {
       if (std::strcmp(meta->identifier, "verdict") != 0) continue;
-      std::string value = meta->type == META_TYPE_STRING ? meta->string : "";
-      std::transform(value.begin(), value.end(), value.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      std::string value = lower(meta->type == META_TYPE_STRING ? meta->string : "");
       VerdictKind k;
       if (meta->type != META_TYPE_STRING || !parseVerdict(value, k) ||
           (k != VerdictKind::Suspicious && k != VerdictKind::Dangerous)) {

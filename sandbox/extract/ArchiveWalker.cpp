@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 
 namespace {
@@ -132,62 +134,27 @@ Opened open(std::string_view bytes) {
   return openCompressedFile(bytes);
 }
 
-// libarchive's messages go into reports and logs: no control characters.
+// libarchive's messages go into reports and logs, and may quote a member's name: one
+// line of valid UTF-8, bounded.
+constexpr std::size_t kMaxErrorText = 300;
+
 std::string errorText(archive* a) {
   const char* text = archive_error_string(a);
-  std::string out = text != nullptr && *text != '\0' ? text : "unknown error";
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return out;
+  return oneLineUtf8(text != nullptr && *text != '\0' ? text : "unknown error", kMaxErrorText);
 }
 
 bool mentionsEncryption(const std::string& message) {
-  std::string lower = message;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  return lower.find("passphrase") != std::string::npos ||
-         lower.find("encrypt") != std::string::npos || lower.find("decrypt") != std::string::npos;
+  const std::string text = lower(message);
+  return text.find("passphrase") != std::string::npos ||
+         text.find("encrypt") != std::string::npos || text.find("decrypt") != std::string::npos;
 }
 
-// Valid UTF-8 stays as it is; each byte that does not start a valid sequence becomes
-// U+FFFD (names in a zip without the UTF-8 flag are in some DOS code page we cannot know).
-std::string validUtf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    auto b = static_cast<unsigned char>(in[i]);
-    std::size_t len = b < 0x80                 ? 1
-                      : b >= 0xc2 && b <= 0xdf ? 2
-                      : b >= 0xe0 && b <= 0xef ? 3
-                      : b >= 0xf0 && b <= 0xf4 ? 4
-                                               : 0;
-    bool ok = len != 0 && i + len <= in.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && len >= 3) {
-      auto b1 = static_cast<unsigned char>(in[i + 1]);
-      ok = !(b == 0xe0 && b1 < 0xa0) && !(b == 0xed && b1 >= 0xa0) &&  // overlong, surrogate
-           !(b == 0xf0 && b1 < 0x90) && !(b == 0xf4 && b1 >= 0x90);    // overlong, > U+10FFFF
-    }
-    if (ok) {
-      out.append(in.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  return out;
-}
-
+// Names in a zip without the UTF-8 flag are in some DOS code page we cannot know: each
+// byte that starts no valid UTF-8 sequence becomes U+FFFD.
 std::string memberName(archive_entry* entry) {
   const char* utf8 = archive_entry_pathname_utf8(entry);
   const char* raw = utf8 != nullptr ? utf8 : archive_entry_pathname(entry);
-  std::string name = validUtf8(raw != nullptr ? raw : "");
+  std::string name = toValidUtf8(raw != nullptr ? raw : "");
   // Reported as given ("../x", "/etc/x" included: nothing is written to disk), but the
   // "./" that tar and cpio put in front of every name says nothing.
   while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);

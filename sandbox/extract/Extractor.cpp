@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "base/FileName.h"
 #include "sandbox/extract/Digest.h"
 
 namespace bccsink::sandbox {

@@ -9,6 +9,9 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "base/FileName.h"
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -21,13 +24,6 @@ constexpr std::size_t kMaxContentTypesBytes = 256 * 1024;
 // Descriptions quote document metadata (title, author) that the sender chose; keep rows
 // and log lines bounded. libmagic escapes unprintable bytes, so the text is ASCII.
 constexpr std::size_t kMaxDescription = 512;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -266,16 +262,6 @@ TrueType FileTyper::classify(std::string_view bytes, std::string_view name) cons
   }
   type.family = familyOf(bytes, type.mimeType, type.description, name);
   return type;
-}
-
-std::string extensionOf(std::string_view name) {
-  if (auto sep = name.find_last_of("/\\"); sep != std::string_view::npos) {
-    name.remove_prefix(sep + 1);
-  }
-  while (!name.empty() && (name.back() == '.' || name.back() == ' ')) name.remove_suffix(1);
-  auto dot = name.find_last_of('.');
-  if (dot == std::string_view::npos || dot == 0) return "";
-  return lower(name.substr(dot + 1));
 }
 
 namespace {

@@ -42,11 +42,6 @@ class FileTyper {
   std::unique_ptr<Impl> impl_;
 };
 
-// The extension of a file name, lowercase without the dot ("Invoice.PDF" -> "pdf",
-// "a.tar.gz" -> "gz", "noext" -> "", ".bashrc" -> ""). Folders ('/' or '\') are dropped, and
-// trailing dots and spaces too, as Windows drops them: "invoice.exe." runs as an .exe.
-std::string extensionOf(std::string_view name);
-
 // True when the extension claims a different kind than the true family: ".doc" that is
 // PE, ".pdf" that is an executable, ".jpg" that is html... Extensions with no claim (unknown
 // ones, "") never mismatch, nor does an empty file; an archive family with a zip-based office

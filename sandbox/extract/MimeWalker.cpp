@@ -12,6 +12,7 @@
 #include <memory>
 #include <stack>
 
+#include "base/FileName.h"
 #include "base/MimeText.h"
 #include "sandbox/extract/Uuencode.h"
 

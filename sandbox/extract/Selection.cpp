@@ -3,17 +3,12 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
 constexpr std::size_t kMaxExtension = 32;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';

@@ -39,8 +39,8 @@ struct SelectionDecision {
   std::string reason;
 };
 
-// `extension` as extensionOf() gives it; `size` in bytes. The type is looked at before the
-// size, so a file that would never be sent is "type not selected" whatever its size.
+// `extension` as extensionOf() (base/FileName.h) gives it; `size` in bytes. The type is looked at
+// before the size, so a file that would never be sent is "type not selected" whatever its size.
 SelectionDecision select(const SelectionRules& rules, const TrueType& type,
                          std::string_view extension, std::uint64_t size);
 

@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 
+#include "base/Text.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCommand.h"
 #include "sink/smtp/Spool.h"
@@ -56,8 +57,8 @@ class IntakeWriter : public MessageWriter {
     }
     // The mail event log: one line per message, with its queue id.
     log.information("received id=%s from=<%s> rcpts=%z size=%s client=%s helo=%s%s msgid=%s",
-                    file_->id(), smtp::printable(env.sender), env.recipients.size(),
-                    std::to_string(file_->size()), env.clientIp, env.helo,
+                    file_->id(), printableAscii(env.sender, smtp::kMaxClientText),
+                    env.recipients.size(), std::to_string(file_->size()), env.clientIp, env.helo,
                     std::string(env.tls ? " tls" : ""), headerMessageId);
     intake_.notifyQueued();
     return result;

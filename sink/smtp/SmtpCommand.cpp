@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "base/Text.h"
+
 namespace bccsink::smtp {
 namespace {
 
@@ -14,32 +16,9 @@ bool isHex(char c) {
 
 }  // namespace
 
-std::string toLower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string toUpper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool startsWithNoCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(text[i])) !=
-        std::toupper(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::pair<std::string, std::string_view> splitVerb(std::string_view line) {
   auto sp = line.find(' ');
-  std::string verb = toUpper(line.substr(0, sp));
+  std::string verb = upper(line.substr(0, sp));
   std::string_view rest;
   if (sp != std::string_view::npos) {
     rest = line.substr(sp + 1);
@@ -47,17 +26,6 @@ std::pair<std::string, std::string_view> splitVerb(std::string_view line) {
   }
   while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
   return {verb, rest};
-}
-
-std::string printable(std::string_view s, std::size_t max) {
-  std::string out;
-  out.reserve(std::min(s.size(), max));
-  for (char c : s) {
-    if (out.size() >= max) break;
-    auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
-  }
-  return out;
 }
 
 bool isXtext(std::string_view s) {
@@ -117,11 +85,9 @@ std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::s
     }
     path.erase(0, colon + 1);
   }
-  for (char c : path) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      error = "control character in address";
-      return std::nullopt;
-    }
+  if (hasControl(path)) {
+    error = "control character in address";
+    return std::nullopt;
   }
   if (path.empty()) {
     if (!allowEmpty) {
@@ -132,7 +98,7 @@ std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::s
     auto at = path.rfind('@');
     if (at == std::string::npos || at == 0 || at + 1 == path.size()) {
       // RFC 5321 section 4.5.1: RCPT TO:<Postmaster> has no domain and is valid.
-      bool postmaster = !allowEmpty && toLower(path) == "postmaster";
+      bool postmaster = !allowEmpty && lower(path) == "postmaster";
       if (!postmaster) {
         error = "address must be local-part@domain";
         return std::nullopt;
@@ -149,7 +115,7 @@ std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::s
     auto token = rest.substr(0, sp);
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
     auto eq = token.find('=');
-    std::string key = toUpper(token.substr(0, eq));
+    std::string key = upper(token.substr(0, eq));
     if (key.empty()) {
       error = "bad parameter";
       return std::nullopt;

@@ -21,15 +21,9 @@ std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::s
 // Verb (upper-cased) and the rest of a command line.
 std::pair<std::string, std::string_view> splitVerb(std::string_view line);
 
-// True when `text` starts with `prefix`, ignoring ASCII case.
-bool startsWithNoCase(std::string_view text, std::string_view prefix);
-
-std::string toLower(std::string_view s);
-std::string toUpper(std::string_view s);
-
-// Keeps printable ASCII, replaces anything else by '?', cuts at `max` bytes: for text
-// from the network that goes into a header or a log line.
-std::string printable(std::string_view s, std::size_t max = 255);
+// How much of a client's text (HELO, an address, a parameter) goes into a header we write
+// or a log line, made printableAscii (base/Text.h).
+constexpr std::size_t kMaxClientText = 255;
 
 // RFC 3461 section 4: xtext is printable ASCII except '+' and '=', with +XX escapes.
 bool isXtext(std::string_view s);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/Text.h"
 #include "sink/smtp/SmtpCommand.h"
 
 namespace bccsink {
@@ -24,7 +25,7 @@ std::string rfc5322Date(std::chrono::system_clock::time_point t) {
 }
 
 bool validNotify(const std::string& v) {
-  std::string u = smtp::toUpper(v);
+  std::string u = upper(v);
   if (u == "NEVER") return true;
   std::size_t start = 0;
   while (start <= u.size()) {
@@ -42,7 +43,7 @@ bool validNotify(const std::string& v) {
 std::string headerText(std::string_view s, std::size_t max) {
   std::string text(s.substr(0, max));
   std::replace(text.begin(), text.end(), '\t', ' ');
-  return smtp::printable(text, max);
+  return printableAscii(text, max);
 }
 
 }  // namespace
@@ -173,7 +174,7 @@ void SmtpSession::onHelo(std::string_view arg, bool extended) {
   if (arg.empty())
     return error(501, "5.5.4", "Syntax: " + std::string(extended ? "EHLO" : "HELO") + " hostname");
   resetTransaction();
-  helo_ = smtp::printable(arg.substr(0, arg.find(' ')));
+  helo_ = printableAscii(arg.substr(0, arg.find(' ')), smtp::kMaxClientText);
   esmtp_ = extended;
   if (!extended) return reply(250, "", settings_.hostname);
   out_ += "250-" + settings_.hostname + "\r\n";
@@ -189,7 +190,7 @@ void SmtpSession::onHelo(std::string_view arg, bool extended) {
 void SmtpSession::onMail(std::string_view arg) {
   if (helo_.empty()) return error(503, "5.5.1", "Send HELO/EHLO first");
   if (haveMail_) return error(503, "5.5.1", "Nested MAIL command");
-  if (!smtp::startsWithNoCase(arg, " FROM:") && !smtp::startsWithNoCase(arg, " FROM :")) {
+  if (!startsWithNoCase(arg, " FROM:") && !startsWithNoCase(arg, " FROM :")) {
     return error(501, "5.5.4", "Syntax: MAIL FROM:<address>");
   }
   std::string why;
@@ -208,11 +209,11 @@ void SmtpSession::onMail(std::string_view arg) {
         return error(552, "5.3.4", "Message size exceeds fixed limit");
       }
     } else if (key == "BODY") {
-      auto v = smtp::toUpper(value);
+      auto v = upper(value);
       if (v != "7BIT" && v != "8BITMIME") return error(501, "5.5.4", "Bad BODY parameter");
       env.body = v;
     } else if (key == "RET") {
-      auto v = smtp::toUpper(value);
+      auto v = upper(value);
       if (v != "FULL" && v != "HDRS") return error(501, "5.5.4", "Bad RET parameter");
       env.ret = v;
     } else if (key == "ENVID") {
@@ -225,7 +226,7 @@ void SmtpSession::onMail(std::string_view arg) {
     } else if (key == "AUTH") {
       // RFC 4954 section 5: may be given by relays; we offer no AUTH and ignore it.
     } else {
-      return error(555, "5.5.4", "Unsupported parameter " + smtp::printable(key, 32));
+      return error(555, "5.5.4", "Unsupported parameter " + printableAscii(key, 32));
     }
   }
   auto room = store_.admit(env.declaredSize);
@@ -240,18 +241,18 @@ void SmtpSession::onMail(std::string_view arg) {
 }
 
 bool SmtpSession::recipientAccepted(const std::string& address) const {
-  auto lower = smtp::toLower(address);
-  auto at = lower.rfind('@');
-  std::string domain = at == std::string::npos ? "" : lower.substr(at + 1);
+  auto lowered = lower(address);
+  auto at = lowered.rfind('@');
+  std::string domain = at == std::string::npos ? "" : lowered.substr(at + 1);
   for (const auto& d : settings_.domains) {
-    if (d.find('@') != std::string::npos ? d == lower : d == domain) return true;
+    if (d.find('@') != std::string::npos ? d == lowered : d == domain) return true;
   }
   return false;
 }
 
 void SmtpSession::onRcpt(std::string_view arg) {
   if (!haveMail_) return error(503, "5.5.1", "Need MAIL before RCPT");
-  if (!smtp::startsWithNoCase(arg, " TO:") && !smtp::startsWithNoCase(arg, " TO :")) {
+  if (!startsWithNoCase(arg, " TO:") && !startsWithNoCase(arg, " TO :")) {
     return error(501, "5.5.4", "Syntax: RCPT TO:<address>");
   }
   std::string why;
@@ -262,7 +263,7 @@ void SmtpSession::onRcpt(std::string_view arg) {
   for (const auto& [key, value] : path->params) {
     if (key == "NOTIFY") {
       if (!validNotify(value)) return error(501, "5.5.4", "Bad NOTIFY parameter");
-      rcpt.notify = smtp::toUpper(value);
+      rcpt.notify = upper(value);
     } else if (key == "ORCPT") {
       // RFC 3461 section 4.2: addr-type ";" xtext.
       auto semi = value.find(';');
@@ -272,14 +273,14 @@ void SmtpSession::onRcpt(std::string_view arg) {
       }
       rcpt.orcpt = value;
     } else {
-      return error(555, "5.5.4", "Unsupported parameter " + smtp::printable(key, 32));
+      return error(555, "5.5.4", "Unsupported parameter " + printableAscii(key, 32));
     }
   }
   if (!recipientAccepted(rcpt.address)) {
     // Not a relay: only the BCC domains are ours.
     count(Refusal::Relay);
     return error(550, "5.1.1",
-                 "<" + smtp::printable(rcpt.address) +
+                 "<" + printableAscii(rcpt.address, smtp::kMaxClientText) +
                      ">: Recipient address rejected: not a BCC domain here");
   }
   if (envelope_.recipients.size() >= settings_.maxRecipients) {
@@ -325,7 +326,7 @@ std::string SmtpSession::receivedHeader(const std::string& id) const {
   std::string h = "Received: from " + helo_ + " (unknown [" + literal + "])\r\n\tby " +
                   settings_.hostname + " (bccsink) with " + proto + " id " + id + "\r\n\t";
   if (envelope_.recipients.size() == 1) {
-    h += "for <" + smtp::printable(envelope_.recipients.front().address) + ">";
+    h += "for <" + printableAscii(envelope_.recipients.front().address, smtp::kMaxClientText) + ">";
   }
   h += "; " + rfc5322Date(settings_.now()) + "\r\n";
   return h;
@@ -394,7 +395,7 @@ void SmtpSession::dataLine(std::string_view line) {
         messageId_ += headerText(line, kMaxMessageIdLength - messageId_.size());
       }
     } else {
-      inMessageIdHeader_ = smtp::startsWithNoCase(line, "Message-ID:");
+      inMessageIdHeader_ = startsWithNoCase(line, "Message-ID:");
       if (inMessageIdHeader_ && messageId_.empty()) {
         messageId_ = headerText(line.substr(11), kMaxMessageIdLength);
       } else {

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -35,12 +37,6 @@ std::string seconds(milliseconds ms) {
     s += "." + digits;
   }
   return s + "s";
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
 }
 
 using Completion = std::pair<std::function<void(Verdict)>, Verdict>;
@@ -257,8 +253,8 @@ struct VxcubeAnalyzer::Core {
         return true;
       }
       job.skipped.push_back("sample " + s.id + " (" + s.formatName + ") runs on " +
-                            (s.platforms.empty() ? "nothing" : join(s.platforms)) +
-                            ", VxcubePlatforms allows " + join(settings.platforms));
+                            (s.platforms.empty() ? "nothing" : join(s.platforms, ", ")) +
+                            ", VxcubePlatforms allows " + join(settings.platforms, ", "));
       ++job.nextSample;
     }
     return false;
@@ -390,7 +386,7 @@ struct VxcubeAnalyzer::Core {
     if (job.stage == Stage::Poll) {
       std::vector<std::string> ids;
       for (const auto& [aid, _] : job.analyses) ids.push_back(aid);
-      what = "analysis " + join(ids) + " did not finish";
+      what = "analysis " + join(ids, ", ") + " did not finish";
     } else {
       what = "the file could not be submitted";
     }

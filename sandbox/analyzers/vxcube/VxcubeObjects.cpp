@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
 
@@ -57,20 +59,10 @@ std::vector<std::string> strings(const Var& v) {
 
 }  // namespace
 
-// Printable, on one line, not longer than an administrator wants to read.
+// A server's text is shown to people (reasons, threat names): base's one-line UTF-8 rule,
+// trimmed.
 std::string oneLine(std::string_view text, std::size_t max) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-  }
-  auto end = out.find_last_not_of(' ');
-  out.erase(end == std::string::npos ? 0 : end + 1);
-  return out;
+  return std::string(trim(oneLineUtf8(text, max)));
 }
 
 // The message a failed call's body carries: "error" or "message", or for a 400 the fields

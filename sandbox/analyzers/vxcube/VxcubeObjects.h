@@ -59,7 +59,8 @@ std::vector<std::string> parseCodes(const Poco::Dynamic::Var& v);
 // The message of a failed call's body: "error", "message" or "detail", or for a 400 each
 // field with its complaints ("[platforms] unknown"), else the body itself; on one line.
 std::string serverMessage(int status, const std::string& body);
-// Printable, on one line, at most `max` characters and "...".
+// oneLineUtf8 (base/Text.h) trimmed: valid UTF-8 on one line, at most `max` bytes with
+// "..." when cut.
 std::string oneLine(std::string_view text, std::size_t max = 300);
 
 }  // namespace bccsink::sandbox

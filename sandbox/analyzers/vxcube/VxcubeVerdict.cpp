@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
+#include "base/Text.h"
+
 namespace bccsink::sandbox {
 namespace {
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
 
 // What one task says; unknown when it cannot say.
 struct TaskVerdict {

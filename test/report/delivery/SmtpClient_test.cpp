@@ -281,8 +281,11 @@ TEST(SmtpClient, SettingsThatCannotWorkAreRefusedAtStart) {
 }
 
 TEST(SmtpClient, AServersRepliesReachTheReasonAsPrintableAsciiOnly) {
-  EXPECT_EQ(printableText("550 5.1.1 bad \x01\xff\xc3\xa4 user\r\n"), "550 5.1.1 bad ???? user??");
-  EXPECT_EQ(printableText(std::string(1000, 'x')).size(), 303u);
+  SmtpReply reply{550, {"5.1.1 bad \x01\xff\xc3\xa4 user\r\n", "second"}};
+  EXPECT_EQ(reply.text(), "550 5.1.1 bad ???? user?? second");
+  SmtpReply longReply{250, {std::string(1000, 'x')}};
+  EXPECT_EQ(longReply.text().size(), kMaxServerText);
+  EXPECT_EQ(longReply.text().substr(kMaxServerText - 3), "...");
 }
 
 }  // namespace

@@ -177,6 +177,17 @@ TEST(ClamdReplyTest, ControlCharactersNeverGetThrough) {
   EXPECT_EQ(error.reason, "clamd: a?b");
 }
 
+// Bytes from 0x80 up (a broken or hostile clamd, a name in some code page) reach logs,
+// reasons and threat names as '?': they were passed through before.
+TEST(ClamdReplyTest, EightBitBytesNeverGetThrough) {
+  auto found = parseClamdReply("stream: Win.\xc3\xa9vil\xff FOUND");
+  EXPECT_EQ(found.threats, std::vector<std::string>{"Win.??vil?"});
+  auto error = parseClamdReply("stream: caf\xe9\x9b ERROR");
+  EXPECT_EQ(error.reason, "clamd: caf??");
+  auto odd = parseClamdReply("\x80\xfe" + std::string(500, 'x'));
+  EXPECT_EQ(odd.reason, "unexpected answer from clamd: '??" + std::string(195, 'x') + "...'");
+}
+
 // ---- settings ----
 
 TEST(ClamdAnalyzerSettingsTest, RejectsAddressesThatAreNeitherUnixNorHostPort) {

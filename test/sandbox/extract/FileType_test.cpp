@@ -12,8 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/FileName.h"
+
+using bccsink::extensionOf;
 using bccsink::sandbox::extensionMismatch;
-using bccsink::sandbox::extensionOf;
 using bccsink::sandbox::FileTyper;
 using bccsink::sandbox::TrueType;
 
@@ -335,19 +337,6 @@ TEST(FileType, ConcurrentCallsAgree) {
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(wrong[i], 0) << "thread " << i;
-}
-
-TEST(FileType, ExtensionOfNames) {
-  EXPECT_EQ(extensionOf("Invoice.PDF"), "pdf");
-  EXPECT_EQ(extensionOf("a.tar.gz"), "gz");
-  EXPECT_EQ(extensionOf("noext"), "");
-  EXPECT_EQ(extensionOf(".bashrc"), "");
-  EXPECT_EQ(extensionOf(""), "");
-  EXPECT_EQ(extensionOf("file."), "");
-  EXPECT_EQ(extensionOf("docs.d/readme"), "");
-  EXPECT_EQ(extensionOf("C:\\Users\\x\\Setup.EXE"), "exe");
-  EXPECT_EQ(extensionOf("invoice.exe. . "), "exe");
-  EXPECT_EQ(extensionOf("Britney1.txt.pif"), "pif");
 }
 
 TEST_F(FileTypeClam, ExtensionMismatchComparesTheClaimWithTheTrueFamily) {

@@ -241,50 +241,6 @@ TEST(SmtpSplitVerb, EmptyLineGivesEmptyVerb) {
   EXPECT_EQ(rest, "");
 }
 
-// --- startsWithNoCase, toLower, toUpper ---------------------------------------------------
-
-TEST(SmtpStartsWithNoCase, IgnoresAsciiCase) {
-  EXPECT_TRUE(smtp::startsWithNoCase(" from:<a@x.test>", " FROM:"));
-  EXPECT_TRUE(smtp::startsWithNoCase("Message-Id: <x>", "MESSAGE-ID:"));
-  EXPECT_TRUE(smtp::startsWithNoCase("anything", ""));
-  EXPECT_TRUE(smtp::startsWithNoCase("FROM", "from"));
-}
-
-TEST(SmtpStartsWithNoCase, RejectsOtherPrefixesAndShortText) {
-  EXPECT_FALSE(smtp::startsWithNoCase(" TO:<a@x.test>", " FROM:"));
-  EXPECT_FALSE(smtp::startsWithNoCase("FRO", "FROM"));
-  EXPECT_FALSE(smtp::startsWithNoCase("", "X"));
-  EXPECT_FALSE(smtp::startsWithNoCase("xFROM:", "FROM:"));
-}
-
-TEST(SmtpCase, ToLowerAndToUpperChangeOnlyAsciiLetters) {
-  EXPECT_EQ(smtp::toLower("Watch@BCC.Test-1"), "watch@bcc.test-1");
-  EXPECT_EQ(smtp::toUpper("8bitmime,success"), "8BITMIME,SUCCESS");
-  EXPECT_EQ(smtp::toLower("\xc3\x84"), "\xc3\x84");
-}
-
-// --- printable ----------------------------------------------------------------------------
-
-TEST(SmtpPrintable, KeepsPrintableAscii) {
-  EXPECT_EQ(smtp::printable("client.test [192.0.2.1] ~!"), "client.test [192.0.2.1] ~!");
-}
-
-TEST(SmtpPrintable, ReplacesLineBreaksControlAndEightBitBytes) {
-  EXPECT_EQ(smtp::printable("a\r\nb"), "a??b");
-  EXPECT_EQ(smtp::printable("a\tb"), "a?b");
-  EXPECT_EQ(smtp::printable(std::string("x\0y", 3)), "x?y");
-  EXPECT_EQ(smtp::printable("\x7f\x80\xff"), "???");
-  EXPECT_EQ(smtp::printable("Injected\r\nX-Header: evil"), "Injected??X-Header: evil");
-}
-
-TEST(SmtpPrintable, TruncatesAtMax) {
-  EXPECT_EQ(smtp::printable("abcdef", 3), "abc");
-  EXPECT_EQ(smtp::printable("ab\r\ncd", 3), "ab?");
-  EXPECT_EQ(smtp::printable("abc", 0), "");
-  EXPECT_EQ(smtp::printable(std::string(300, 'z')), std::string(255, 'z'));
-  EXPECT_EQ(smtp::printable(""), "");
-}
-
 // --- isXtext ------------------------------------------------------------------------------
 
 TEST(SmtpIsXtext, AcceptsPlainPrintableAscii) {
