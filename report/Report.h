@@ -19,6 +19,7 @@ struct AnalyzerAnswer {
   std::vector<std::string> threats;
   std::string reportUrl;  // the analyzer's own report, '' when it has none
   std::string reason;     // why unscanned, '' otherwise
+  std::string decidedAt;  // ISO 8601 UTC, when read back from the verdict cache; '' for a scan
 };
 
 struct ReportFile {

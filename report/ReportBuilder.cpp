@@ -70,7 +70,8 @@ Report buildReport(db::Database& db, const db::MessageRecord& m, const MessageHe
       auto it = answers.find(f.sha256);
       if (it == answers.end()) it = answers.emplace(f.sha256, cache.verdicts(f.sha256)).first;
       for (const auto& v : it->second) {
-        rf.answers.push_back({v.analyzer, v.verdict, v.score, v.threats, v.reportUrl, v.reason});
+        rf.answers.push_back(
+            {v.analyzer, v.verdict, v.score, v.threats, v.reportUrl, v.reason, v.decidedAt});
       }
     }
     r.files.push_back(std::move(rf));

@@ -8,6 +8,7 @@
 namespace bccsink::report {
 namespace {
 
+using Poco::Dynamic::Var;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
@@ -21,36 +22,52 @@ Object::Ptr ordered() {
   return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
+// '' as JSON null: "not yet" rather than an empty value.
+Var orNull(const std::string& s) {
+  return s.empty() ? Var() : Var(s);
+}
+
+// The bytes' identity and type: what a file in a message and a file in the verdict cache
+// have in common ('' digests when the bytes could not be read).
+void setContent(Object& j, std::int64_t size, const std::string& md5, const std::string& sha256,
+                const std::string& trueType, const std::string& description,
+                const std::string& family) {
+  j.set("size", size);
+  j.set("md5", md5);
+  j.set("sha256", sha256);
+  j.set("true_type", trueType);
+  j.set("description", description);
+  j.set("family", family);
+}
+
+}  // namespace
+
+Object::Ptr answerJson(const AnalyzerAnswer& a) {
+  auto j = ordered();
+  j->set("analyzer", a.analyzer);
+  j->set("verdict", a.verdict);
+  j->set("score", a.score);
+  j->set("threats", strings(a.threats));
+  if (!a.reportUrl.empty()) j->set("report_url", a.reportUrl);
+  if (!a.reason.empty()) j->set("reason", a.reason);
+  if (!a.decidedAt.empty()) j->set("decided_at", a.decidedAt);
+  return j;
+}
+
 Object::Ptr fileJson(const ReportFile& f) {
   auto j = ordered();
   j->set("name", f.name);
   j->set("path", f.path);
-  j->set("size", f.size);
-  j->set("md5", f.md5);
-  j->set("sha256", f.sha256);
-  j->set("true_type", f.trueType);
-  j->set("description", f.description);
-  j->set("family", f.family);
+  setContent(*j, f.size, f.md5, f.sha256, f.trueType, f.description, f.family);
   j->set("extension", f.extension);
   j->set("extension_mismatch", f.extensionMismatch);
   j->set("selected", f.selected);
-  if (f.verdict.empty()) {
-    j->set("verdict", Poco::Dynamic::Var());  // not analysed: no verdict to give
-  } else {
-    j->set("verdict", f.verdict);
-  }
+  j->set("verdict", orNull(f.verdict));  // not analysed: no verdict to give
   std::vector<std::string> threats;
   Array::Ptr analyzers = new Array;
   for (const auto& a : f.answers) {
     threats.insert(threats.end(), a.threats.begin(), a.threats.end());
-    auto aj = ordered();
-    aj->set("analyzer", a.analyzer);
-    aj->set("verdict", a.verdict);
-    aj->set("score", a.score);
-    aj->set("threats", strings(a.threats));
-    if (!a.reportUrl.empty()) aj->set("report_url", a.reportUrl);
-    if (!a.reason.empty()) aj->set("reason", a.reason);
-    analyzers->add(aj);
+    analyzers->add(answerJson(a));
   }
   j->set("reason", f.reason);
   j->set("threats", strings(threats));
@@ -58,7 +75,90 @@ Object::Ptr fileJson(const ReportFile& f) {
   return j;
 }
 
-}  // namespace
+Object::Ptr fileJson(const db::FileRow& f, const std::vector<db::StoredVerdict>& verdicts) {
+  auto j = ordered();
+  setContent(*j, f.size, f.md5, f.sha256, f.trueType, f.description, f.family);
+  j->set("first_seen", f.firstSeen);
+  j->set("last_seen", f.lastSeen);
+  j->set("seen_count", f.seenCount);
+  Array::Ptr list = new Array;
+  for (const auto& v : verdicts) {
+    list->add(answerJson(
+        {v.analyzer, v.verdict, v.score, v.threats, v.reportUrl, v.reason, v.decidedAt}));
+  }
+  j->set("verdicts", list);
+  return j;
+}
+
+Object::Ptr sightingJson(const db::FileSighting& s) {
+  auto j = ordered();
+  j->set("id", s.msgId);
+  j->set("received_at", s.receivedAt);
+  j->set("verdict", orNull(s.verdict));
+  j->set("name", s.name);
+  j->set("path", s.path);
+  return j;
+}
+
+Object::Ptr messageJson(const db::MessageRecord& m) {
+  auto o = ordered();
+  o->set("id", m.id);
+  o->set("state", m.state);
+  if (!m.reason.empty()) o->set("reason", m.reason);
+  o->set("sender", m.sender);
+  Array::Ptr rcpts = new Array, dsn = new Array;
+  for (const auto& r : m.recipients) {
+    rcpts->add(r.address);
+    auto d = ordered();
+    d->set("address", r.address);
+    d->set("orcpt", r.orcpt);
+    d->set("notify", r.notify);
+    dsn->add(d);
+  }
+  o->set("recipients", rcpts);
+  o->set("message_id", m.headerMessageId);
+  o->set("size", m.size);
+  o->set("sha256", m.sha256);
+  o->set("received_at", m.receivedAt);
+  o->set("client_ip", m.clientIp);
+  o->set("helo", m.helo);
+  o->set("tls", m.tls);
+  o->set("attempts", m.attempts);
+  o->set("sink", m.sink);
+  o->set("spool_file", m.spoolFile);
+  o->set("dsn", dsn);
+  if (!m.envid.empty()) o->set("envid", m.envid);
+  if (!m.ret.empty()) o->set("ret", m.ret);
+  if (!m.body.empty()) o->set("body", m.body);
+  o->set("verdict", orNull(m.verdict));
+  if (!m.checkedAt.empty()) o->set("checked_at", m.checkedAt);
+  if (!m.errors.empty()) o->set("errors", m.errors);
+  // The reporter's view (schema 3): null until it has judged the message.
+  o->set("spoofed", m.judged ? Var(m.spoofed) : Var());
+  if (!m.spoofReason.empty()) o->set("spoof_reason", m.spoofReason);
+  o->set("report", m.judged ? Var(m.reportStatus) : Var());
+  if (m.reportAttempts > 0) o->set("report_attempts", m.reportAttempts);
+  if (!m.reportError.empty()) o->set("report_error", m.reportError);
+  if (!m.reportedAt.empty()) o->set("reported_at", m.reportedAt);
+  return o;
+}
+
+Object::Ptr messageJson(const db::MessageSummary& m, const std::string& subject) {
+  auto j = ordered();
+  j->set("id", m.id);
+  j->set("state", m.state);
+  j->set("verdict", orNull(m.verdict));
+  j->set("spoofed", m.reportStatus.empty() ? Var() : Var(m.spoofed));
+  j->set("report", orNull(m.reportStatus));
+  j->set("sender", m.sender);
+  j->set("subject", orNull(subject));
+  j->set("message_id", orNull(m.headerMessageId));
+  j->set("received_at", m.receivedAt);
+  j->set("checked_at", orNull(m.checkedAt));
+  j->set("size", m.size);
+  j->set("files", m.files);
+  return j;
+}
 
 Object::Ptr toJson(const Report& r) {
   auto o = ordered();
@@ -95,6 +195,12 @@ std::string toJsonText(const Report& report, unsigned indent) {
   std::ostringstream out;
   Poco::JSON::Stringifier::stringify(toJson(report), out, indent);
   return out.str();
+}
+
+void addDelivery(Object& o, const db::MessageRecord& m) {
+  o.set("report_status", orNull(m.reportStatus));
+  o.set("report_attempts", m.reportAttempts);
+  o.set("report_error", orNull(m.reportError));
 }
 
 }  // namespace bccsink::report

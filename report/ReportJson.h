@@ -1,18 +1,53 @@
 #pragma once
-// A report as JSON: what `bccsink scan --json` and `report show --json` print and what
-// the report mail carries as its machine-readable attachment. One shape everywhere.
+// The one writer of message and file JSON: what `bccsink scan --json`, `report show
+// --json`, `bccsink queue list|show` and the HTTP API print, and what the report mail
+// carries as its machine-readable attachment. A field is named here and nowhere else, so
+// a file or a message has one shape everywhere.
 
 #include <Poco/JSON/Object.h>
 
 #include <string>
+#include <vector>
 
+#include "db/FileRepository.h"
+#include "db/MessageRecord.h"
+#include "db/MessageSearch.h"
 #include "report/Report.h"
 
 namespace bccsink::report {
 
+// One analyzer's answer on a file: {"analyzer", "verdict", "score", "threats"} and, when
+// known, "report_url", "reason" and "decided_at" (absent, not null, when there is none).
+Poco::JSON::Object::Ptr answerJson(const AnalyzerAnswer& answer);
+
+// A file as found in one message: {"name", "path", "sha256", "md5", "size", "true_type",
+// "description", "family", "extension", "extension_mismatch", "selected", "verdict"
+// (null when not analysed), "reason", "threats" (every analyzer's), "analyzers": [...]}.
+Poco::JSON::Object::Ptr fileJson(const ReportFile& file);
+
+// A distinct file in the verdict cache: {"sha256", "md5", "size", "true_type",
+// "description", "family", "first_seen", "last_seen", "seen_count", "verdicts": [...]}.
+Poco::JSON::Object::Ptr fileJson(const db::FileRow& file,
+                                 const std::vector<db::StoredVerdict>& verdicts);
+
+// One message a file was found in: {"id", "received_at", "verdict", "name", "path"}.
+Poco::JSON::Object::Ptr sightingJson(const db::FileSighting& sighting);
+
+// A queue row, every field (`bccsink queue list --json`, `queue show`): empty optional
+// fields are left out, "verdict", "spoofed" and "report" are null until decided.
+Poco::JSON::Object::Ptr messageJson(const db::MessageRecord& message);
+
+// A message in the API's list: the row's summary with its Subject (null when unknown)
+// and the number of files found in it.
+Poco::JSON::Object::Ptr messageJson(const db::MessageSummary& message, const std::string& subject);
+
 // {"verdict", "spoofed", "spoof_reason", "message": {...}, "files": [...], "errors": [...]}
-// ("message" only when the report has a queue id or headers).
+// ("id" and "state" when the report has a queue id, "failure" when the message failed).
 Poco::JSON::Object::Ptr toJson(const Report& report);
 std::string toJsonText(const Report& report, unsigned indent = 2);
+
+// Adds the report mail's delivery to a report's JSON (the API's message):
+// "report_status", "report_attempts", "report_error" (null when none).
+void addDelivery(Poco::JSON::Object& report, const db::MessageRecord& message);
 
 }  // namespace bccsink::report

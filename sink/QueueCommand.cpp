@@ -1,7 +1,6 @@
 // `bccsink queue list|show`: the queue as the administrator sees it.
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
 #include <sys/stat.h>
 
 #include <iomanip>
@@ -9,58 +8,15 @@
 #include <set>
 
 #include "db/Database.h"
-#include "db/FileRepository.h"
-#include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
+#include "report/ReportBuilder.h"
+#include "report/ReportJson.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/smtp/Spool.h"
 
 namespace bccsink {
 namespace {
-
-Poco::JSON::Object::Ptr toJson(const db::MessageRecord& m) {
-  Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("id", m.id);
-  o->set("state", m.state);
-  if (!m.reason.empty()) o->set("reason", m.reason);
-  o->set("sender", m.sender);
-  Poco::JSON::Array::Ptr rcpts = new Poco::JSON::Array, dsn = new Poco::JSON::Array;
-  for (const auto& r : m.recipients) {
-    rcpts->add(r.address);
-    Poco::JSON::Object::Ptr d = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    d->set("address", r.address);
-    d->set("orcpt", r.orcpt);
-    d->set("notify", r.notify);
-    dsn->add(d);
-  }
-  o->set("recipients", rcpts);
-  o->set("message_id", m.headerMessageId);
-  o->set("size", m.size);
-  o->set("sha256", m.sha256);
-  o->set("received_at", m.receivedAt);
-  o->set("client_ip", m.clientIp);
-  o->set("helo", m.helo);
-  o->set("tls", m.tls);
-  o->set("attempts", m.attempts);
-  o->set("sink", m.sink);
-  o->set("spool_file", m.spoolFile);
-  o->set("dsn", dsn);
-  if (!m.envid.empty()) o->set("envid", m.envid);
-  if (!m.ret.empty()) o->set("ret", m.ret);
-  if (!m.body.empty()) o->set("body", m.body);
-  o->set("verdict", m.verdict.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(m.verdict));
-  if (!m.checkedAt.empty()) o->set("checked_at", m.checkedAt);
-  if (!m.errors.empty()) o->set("errors", m.errors);
-  // The reporter's view (schema 3): null until it has judged the message.
-  o->set("spoofed", m.judged ? Poco::Dynamic::Var(m.spoofed) : Poco::Dynamic::Var());
-  if (!m.spoofReason.empty()) o->set("spoof_reason", m.spoofReason);
-  o->set("report", m.judged ? Poco::Dynamic::Var(m.reportStatus) : Poco::Dynamic::Var());
-  if (m.reportAttempts > 0) o->set("report_attempts", m.reportAttempts);
-  if (!m.reportError.empty()) o->set("report_error", m.reportError);
-  if (!m.reportedAt.empty()) o->set("reported_at", m.reportedAt);
-  return o;
-}
 
 // The report column: '-' before the reporter judged it, else the report's status, with
 // "spoofed" when it is one.
@@ -69,43 +25,12 @@ std::string reportColumn(const db::MessageRecord& m) {
   return m.reportStatus + (m.spoofed ? ",spoof" : "");
 }
 
-// The files found in the message, each with its verdict and every analyzer's answer.
-Poco::JSON::Array::Ptr filesJson(db::Database& database, const std::string& id) {
-  db::MessageFiles messageFiles(database);
-  db::FileRepository cache(database);
+// The files found in the message, each with its verdict and every analyzer's answer (from
+// the verdict cache): the files of its report.
+Poco::JSON::Array::Ptr filesJson(db::Database& database, const db::MessageRecord& m) {
   Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
-  for (const auto& f : messageFiles.list(id)) {
-    Poco::JSON::Object::Ptr j = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    j->set("name", f.name);
-    j->set("path", f.path);
-    j->set("size", f.size);
-    j->set("md5", f.md5);
-    j->set("sha256", f.sha256);
-    j->set("true_type", f.trueType);
-    j->set("family", f.family);
-    j->set("extension", f.extension);
-    j->set("extension_mismatch", f.extensionMismatch);
-    j->set("selected", f.selected);
-    j->set("verdict", f.verdict.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(f.verdict));
-    j->set("reason", f.reason);
-    Poco::JSON::Array::Ptr analyzers = new Poco::JSON::Array;
-    if (f.selected && !f.sha256.empty()) {
-      for (const auto& v : cache.verdicts(f.sha256)) {
-        Poco::JSON::Object::Ptr a = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        a->set("analyzer", v.analyzer);
-        a->set("verdict", v.verdict);
-        a->set("score", v.score);
-        Poco::JSON::Array::Ptr threats = new Poco::JSON::Array;
-        for (const auto& t : v.threats) threats->add(t);
-        a->set("threats", threats);
-        if (!v.reportUrl.empty()) a->set("report_url", v.reportUrl);
-        if (!v.reason.empty()) a->set("reason", v.reason);
-        a->set("decided_at", v.decidedAt);
-        analyzers->add(a);
-      }
-    }
-    j->set("analyzers", analyzers);
-    out->add(j);
+  for (const auto& f : report::buildReport(database, m, report::MessageHeaders()).files) {
+    out->add(report::fileJson(f));
   }
   return out;
 }
@@ -171,7 +96,7 @@ int runQueue(const std::vector<std::string>& args) {
       filter.limit = static_cast<std::size_t>(parseSize(cl.value("limit", "0")));
       for (const auto& m : queue.list(filter)) {
         if (cl.has("json")) {
-          toJson(m)->stringify(std::cout);
+          report::messageJson(m)->stringify(std::cout);
           std::cout << "\n";
         } else {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
@@ -195,8 +120,8 @@ int runQueue(const std::vector<std::string>& args) {
         std::cerr << "bccsink: no message " << cl.positional[1] << "\n";
         return 1;
       }
-      auto o = toJson(*m);
-      o->set("files", filesJson(database, m->id));
+      auto o = report::messageJson(*m);
+      o->set("files", filesJson(database, *m));
       if (cl.has("json")) {
         o->stringify(std::cout);
         std::cout << "\n";

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "report/ReportJson.h"
+#include "report/ScanAsReport.h"
 #include "report/spoof/MessageHeaders.h"
 #include "report/spoof/SpoofCheck.h"
 #include "sandbox/Scan.h"
@@ -47,47 +48,6 @@ const char* kHelp =
     "archives), finds true types and hashes, selects what VxcubeFileTypes names, runs\n"
     "the enabled analyzers and prints the report. Exit code 0 clean, 1 suspicious,\n"
     "2 dangerous, 3 error.\n";
-
-// The scan as a report (report/Report.h): the same JSON as the report mail's attachment,
-// with the message's headers and the spoof check.
-report::Report toReport(const ScanReport& scan, const report::MessageHeaders& h,
-                        const report::SpoofFinding& spoof) {
-  report::Report r;
-  r.messageId = h.first("Message-ID");
-  r.date = h.decoded("Date");
-  r.subject = h.decoded("Subject");
-  r.from = h.decoded("From");
-  if (auto to = h.decoded("To"); !to.empty()) r.to = {to};
-  if (auto cc = h.decoded("Cc"); !cc.empty()) r.cc = {cc};
-  r.verdict = std::string(toString(scan.verdict));
-  r.spoof = spoof;
-  r.errors = scan.errors;
-  for (const auto& s : scan.files) {
-    const auto& f = s.file;
-    report::ReportFile rf;
-    rf.name = f.name;
-    rf.path = f.path();
-    rf.size = static_cast<std::int64_t>(f.size);
-    rf.md5 = f.md5;
-    rf.sha256 = f.sha256;
-    rf.trueType = f.type.mimeType;
-    rf.description = f.type.description;
-    rf.family = f.type.family;
-    rf.extension = f.extension;
-    rf.extensionMismatch = f.extensionMismatch;
-    rf.selected = f.selected;
-    if (s.analysed || f.unreadable) rf.verdict = std::string(toString(s.verdict));
-    rf.reason = f.reason;
-    for (const auto& a : s.answers) {
-      if (rf.reason.empty() && a.kind == VerdictKind::Unscanned)
-        rf.reason = a.analyzer + ": " + a.reason;
-      rf.answers.push_back(
-          {a.analyzer, std::string(toString(a.kind)), a.score, a.threats, a.reportUrl, a.reason});
-    }
-    r.files.push_back(std::move(rf));
-  }
-  return r;
-}
 
 void printTable(const ScanReport& r, const report::SpoofFinding& spoof, std::ostream& out) {
   out << "verdict: " << toString(r.verdict) << "\n";
@@ -146,7 +106,7 @@ int runScan(const std::vector<std::string>& args) {
     auto headers = report::MessageHeaders::parse(message.bytes());
     auto spoof = spoofCheck(cfg, headers);
     if (cl.has("json")) {
-      std::cout << report::toJsonText(toReport(report, headers, spoof), 0) << "\n";
+      std::cout << report::toJsonText(report::scanAsReport(report, headers, spoof), 0) << "\n";
     } else {
       printTable(report, spoof, std::cout);
     }

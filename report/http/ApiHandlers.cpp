@@ -49,11 +49,6 @@ std::string stringify(const Poco::Dynamic::Var& value) {
   return out.str();
 }
 
-// '' as JSON null: "not yet" rather than an empty value.
-Poco::Dynamic::Var orNull(const std::string& s) {
-  return s.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(s);
-}
-
 ApiResponse json(int status, const Object::Ptr& body) {
   return {status, stringify(body), ""};
 }
@@ -212,21 +207,7 @@ ApiResponse ApiHandlers::messages(const std::string& rawQuery, db::Database& db)
     return error(400, "until is before since");
   Array::Ptr list = new Array;
   for (const auto& m : db::MessageSearch(db).find(mq)) {
-    auto j = ordered();
-    j->set("id", m.id);
-    j->set("state", m.state);
-    j->set("verdict", orNull(m.verdict));
-    j->set("spoofed",
-           m.reportStatus.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(m.spoofed));
-    j->set("report", orNull(m.reportStatus));
-    j->set("sender", m.sender);
-    j->set("subject", orNull(subjectOf(context_.spoolDir, m.spoolFile)));
-    j->set("message_id", orNull(m.headerMessageId));
-    j->set("received_at", m.receivedAt);
-    j->set("checked_at", orNull(m.checkedAt));
-    j->set("size", m.size);
-    j->set("files", m.files);
-    list->add(j);
+    list->add(messageJson(m, subjectOf(context_.spoolDir, m.spoolFile)));
   }
   auto o = ordered();
   o->set("messages", list);
@@ -244,9 +225,7 @@ ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const 
     return json(404, o);
   }
   auto o = toJson(Reporter::load(db, *m, context_.spoolDir, context_.skipTopReceived));
-  o->set("report_status", orNull(m->reportStatus));
-  o->set("report_attempts", m->reportAttempts);
-  o->set("report_error", orNull(m->reportError));
+  addDelivery(*o, *m);
   return json(200, o);
 }
 
@@ -278,43 +257,12 @@ ApiResponse ApiHandlers::file(const std::string& sha256, db::Database& db) const
   db::FileRepository files(db);
   auto row = files.find(key);
   if (!row) return error(404, "no file " + key);
-  auto f = ordered();
-  f->set("sha256", row->sha256);
-  f->set("md5", row->md5);
-  f->set("size", row->size);
-  f->set("true_type", row->trueType);
-  f->set("description", row->description);
-  f->set("family", row->family);
-  f->set("first_seen", row->firstSeen);
-  f->set("last_seen", row->lastSeen);
-  f->set("seen_count", row->seenCount);
-  Array::Ptr verdicts = new Array;
-  for (const auto& v : files.verdicts(key)) {
-    auto j = ordered();
-    j->set("analyzer", v.analyzer);
-    j->set("verdict", v.verdict);
-    j->set("score", v.score);
-    Array::Ptr threats = new Array;
-    for (const auto& t : v.threats) threats->add(t);
-    j->set("threats", threats);
-    j->set("report_url", orNull(v.reportUrl));
-    j->set("reason", orNull(v.reason));
-    j->set("decided_at", v.decidedAt);
-    verdicts->add(j);
-  }
-  f->set("verdicts", verdicts);
   Array::Ptr messages = new Array;
   for (const auto& s : db::MessageSearch(db).messagesWithFile(key, kMaxFileSightings)) {
-    auto j = ordered();
-    j->set("id", s.msgId);
-    j->set("received_at", s.receivedAt);
-    j->set("verdict", orNull(s.verdict));
-    j->set("name", s.name);
-    j->set("path", s.path);
-    messages->add(j);
+    messages->add(sightingJson(s));
   }
   auto o = ordered();
-  o->set("file", f);
+  o->set("file", fileJson(*row, files.verdicts(key)));
   o->set("messages", messages);
   return json(200, o);
 }

@@ -4,17 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "db/Database.h"
 #include "db/Schema.h"
-#include "sink/smtp/GroupCommitter.h"
-#include "sink/smtp/Intake.h"
-#include "sink/smtp/Spool.h"
 #include "test/TempDir.h"
 
 using namespace bccsink;
@@ -146,102 +141,6 @@ TEST(Database, UnopenablePathIsAReadableError) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/q.db"), std::string::npos);
   }
-}
-
-// The intake's promise, without sockets: once commit() says Ok from many threads at
-// once, each message has its row and a spool file with the digest of its bytes.
-TEST(GroupCommitter, ConcurrentCommitsAllLandWithTheirFiles) {
-  test::TempDir dir;
-  {
-    db::Database database("sqlite:" + (dir / "q.db"));
-    database.migrate();
-  }
-  Spool spool(dir / "spool");
-  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
-  Intake intake(spool, committer, {0, 0, "sink-a"});
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        StoreResult r;
-        auto w = intake.open(r);
-        ASSERT_TRUE(w);
-        w->write("Subject: " + std::to_string(t) + "/" + std::to_string(i) + "\r\n\r\nx\r\n");
-        Envelope env;
-        env.sender = "a@example.org";
-        env.recipients = {{"watch@bcc.test", "", ""}};
-        env.clientIp = "127.0.0.1";
-        env.helo = "h";
-        if (w->commit(env, "<id>").outcome == Outcome::Ok) ++ok;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  committer.stop();
-  EXPECT_EQ(ok.load(), 400);
-  db::Database database("sqlite:" + (dir / "q.db"));
-  db::MessageQueue q(database);
-  auto rows = q.list({});
-  ASSERT_EQ(rows.size(), 400u);
-  for (const auto& m : rows) {
-    EXPECT_TRUE(std::filesystem::exists(dir / ("spool/" + m.spoolFile))) << m.id;
-    EXPECT_EQ(m.headerMessageId, "<id>");
-  }
-  EXPECT_EQ(spool.files().size(), 400u);
-}
-
-TEST(GroupCommitter, DatabaseFailureIsTemporaryAndLeavesNoOrphanFile) {
-  test::TempDir dir;
-  {
-    db::Database database("sqlite:" + (dir / "q.db"));
-    database.migrate();
-    // Make every insert fail as a broken database would.
-    database.session() << "DROP TABLE message_recipients", now;
-  }
-  Spool spool(dir / "spool");
-  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
-  Intake intake(spool, committer, {0, 0, "sink-a"});
-  StoreResult r;
-  auto w = intake.open(r);
-  w->write("x\r\n");
-  Envelope env;
-  env.recipients = {{"watch@bcc.test", "", ""}};
-  auto result = w->commit(env, "");
-  EXPECT_EQ(result.outcome, Outcome::TempFail);
-  EXPECT_TRUE(spool.files().empty());
-}
-
-TEST(Intake, RefusesWhenThePendingQueueIsFull) {
-  test::TempDir dir;
-  {
-    db::Database database("sqlite:" + (dir / "q.db"));
-    database.migrate();
-    db::MessageQueue(database).insertPending({record("01A"), record("01B")});
-  }
-  Spool spool(dir / "spool");
-  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
-  EXPECT_EQ(Intake(spool, committer, {0, 3, "s"}).admit(0).outcome, Outcome::Ok);
-  auto full = Intake(spool, committer, {0, 2, "s"}).admit(0);
-  EXPECT_EQ(full.outcome, Outcome::TempFail);
-  EXPECT_NE(full.detail.find("pending"), std::string::npos);
-}
-
-TEST(Intake, RefusesWhenTheDiskIsNearlyFull) {
-  test::TempDir dir;
-  {
-    db::Database database("sqlite:" + (dir / "q.db"));
-    database.migrate();
-  }
-  Spool spool(dir / "spool");
-  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
-  auto free = spool.freeBytes();
-  EXPECT_EQ(Intake(spool, committer, {1, 0, "s"}).admit(1000).outcome, Outcome::Ok);
-  auto r = Intake(spool, committer, {free + (1ull << 30), 0, "s"}).admit(0);
-  EXPECT_EQ(r.outcome, Outcome::TempFail);
-  // The announced SIZE counts too.
-  EXPECT_EQ(Intake(spool, committer, {0, 0, "s"}).admit(free + (1ull << 30)).outcome,
-            Outcome::TempFail);
 }
 
 TEST(MessageQueueClaim, ClaimsOldestOfItsOwnSinkCountsAttemptsAndChecks) {

@@ -41,8 +41,8 @@ Report hostileReport() {
   f.extension = "exe";
   f.selected = true;
   f.verdict = "dangerous";
-  f.answers.push_back({"clamd", "dangerous", 100, {"Win.Test.EICAR_HDB-1"}, "", ""});
-  f.answers.push_back({"vxcube", "suspicious", 65, {}, "https://vx.test/r?a=1&b=2", ""});
+  f.answers.push_back({"clamd", "dangerous", 100, {"Win.Test.EICAR_HDB-1"}, "", "", ""});
+  f.answers.push_back({"vxcube", "suspicious", 65, {}, "https://vx.test/r?a=1&b=2", "", ""});
   r.files.push_back(f);
   return r;
 }

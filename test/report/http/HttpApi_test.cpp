@@ -202,6 +202,10 @@ TEST(HttpApi, OneMessageIsItsReportWithTheReportStatus) {
   auto file = o->getArray("files")->getObject(0);
   EXPECT_EQ(file->getValue<std::string>("sha256"), kEicarSha);
   EXPECT_EQ(file->getValue<std::string>("verdict"), "dangerous");
+  // The cached answer says when it was decided, as /api/files and `queue show` do.
+  auto answer = file->getArray("analyzers")->getObject(0);
+  EXPECT_EQ(answer->getValue<std::string>("analyzer"), "yara");
+  EXPECT_EQ(answer->getValue<std::string>("decided_at"), "2026-11-30T01:00:01.000Z");
   EXPECT_EQ(o->getValue<std::string>("report_status"), "sent");
   EXPECT_EQ(o->getValue<int>("report_attempts"), 1);  // one try, taken
   EXPECT_TRUE(o->isNull("report_error"));
@@ -271,6 +275,10 @@ TEST(HttpApi, AFileWithItsVerdictsAndTheMessagesItCameIn) {
   EXPECT_EQ(v->getValue<std::string>("analyzer"), "yara");
   EXPECT_EQ(v->getValue<std::string>("verdict"), "dangerous");
   EXPECT_EQ(v->getArray("threats")->getElement<std::string>(0), "EICAR_Test_File");
+  EXPECT_EQ(v->getValue<std::string>("decided_at"), "2026-11-30T01:00:01.000Z");
+  // No report URL and no reason: left out, as in every other answer (report.json too).
+  EXPECT_FALSE(v->has("report_url"));
+  EXPECT_FALSE(v->has("reason"));
   auto messages = a.json()->getArray("messages");
   ASSERT_EQ(messages->size(), 1u);
   auto m = messages->getObject(0);

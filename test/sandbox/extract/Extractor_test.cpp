@@ -254,51 +254,6 @@ TEST_F(ExtractorTest, ZipMembersAreListedInsideTheZip) {
   EXPECT_TRUE(member.selected);
 }
 
-TEST_F(ExtractorTest, ZipInAZipInAnAttachedMessageNamesEveryContainer) {
-  const std::string inner = zip({{"clam.exe", exe_}});
-  const std::string outer = zip({{"docs/inner.zip", inner}});
-  const std::string forwarded = message(
-      {textPart("see attachment"), attachment("outer.zip", "application/zip", outer)}, "b-inner");
-  auto x = extract(message(
-      {textPart("Forwarded message below"), "Content-Type: message/rfc822\r\n\r\n" + forwarded}));
-  EXPECT_TRUE(x.errors.empty()) << x.errors.front();
-  ASSERT_EQ(paths(x), (std::vector<std::string>{
-                          "attached-message.eml",
-                          "attached-message.eml > outer.zip",
-                          "attached-message.eml > outer.zip > docs/inner.zip",
-                          "attached-message.eml > outer.zip > docs/inner.zip > clam.exe",
-                      }));
-  const auto& exe = x.files.back();
-  EXPECT_EQ(exe.where,
-            (std::vector<std::string>{"attached-message.eml", "outer.zip", "docs/inner.zip"}));
-  EXPECT_EQ(exe.sha256, digest(exe_).sha256);
-  EXPECT_TRUE(exe.selected);
-  EXPECT_EQ(find(x, "attached-message.eml > outer.zip > docs/inner.zip")->sha256,
-            digest(inner).sha256);
-}
-
-TEST_F(ExtractorTest, NamedAttachedMessageKeepsItsName) {
-  auto x = extract(
-      message({"Content-Type: message/rfc822\r\n"
-               "Content-Disposition: attachment; filename=\"fwd.eml\"\r\n\r\n" +
-               message({attachment("clam.exe", "application/octet-stream", exe_)}, "b-inner")}));
-  ASSERT_EQ(paths(x), (std::vector<std::string>{"fwd.eml", "fwd.eml > clam.exe"}));
-  EXPECT_EQ(x.files[0].extension, "eml");
-}
-
-TEST_F(ExtractorTest, SavedMessageInsideAZipIsWalkedAsAMessage) {
-  const std::string saved =
-      message({textPart("the payload"), attachment("clam.exe", "application/octet-stream", exe_)},
-              "b-saved");
-  const std::string bundle = zip({{"saved.eml", saved}});
-  auto x = extract(message({attachment("bundle.zip", "application/zip", bundle)}));
-  EXPECT_TRUE(x.errors.empty()) << x.errors.front();
-  ASSERT_EQ(paths(x), (std::vector<std::string>{"bundle.zip", "bundle.zip > saved.eml",
-                                                "bundle.zip > saved.eml > clam.exe"}));
-  EXPECT_EQ(find(x, "bundle.zip > saved.eml")->type.mimeType, "message/rfc822");
-  EXPECT_EQ(x.files.back().sha256, digest(exe_).sha256);
-}
-
 TEST_F(ExtractorTest, SavedMessageThatStartsWithMimeVersionIsKnownByItsExtension) {
   // libmagic says text/plain for a message whose first header is MIME-Version.
   const std::string saved =
@@ -410,26 +365,6 @@ TEST_F(ExtractorTest, EncryptedMemberIsListedUnreadableAndNotKept) {
   EXPECT_EQ(member.extension, "exe");
   ASSERT_EQ(kept_.size(), 1u);
   EXPECT_EQ(kept_[0].path, "a.zip");
-}
-
-TEST_F(ExtractorTest, BodyTextIsNotAFileButANamedTextPartIs) {
-  auto x =
-      extract(message({textPart("Dear customer, ..."),
-                       "Content-Type: text/html; charset=utf-8\r\n\r\n<p>Dear customer</p>\r\n",
-                       attachment("notes.txt", "text/plain", "meeting at ten\n"),
-                       attachment("run.js", "text/plain", "WScript.Echo('hi');\n")}));
-  ASSERT_EQ(paths(x), (std::vector<std::string>{"notes.txt", "run.js"}));
-  EXPECT_FALSE(x.files[0].selected);
-  EXPECT_EQ(x.files[0].reason, "type not selected");
-  // Selected by its name (".js" is in the default list).
-  EXPECT_TRUE(x.files[1].selected);
-  ASSERT_EQ(kept_.size(), 1u);
-  EXPECT_EQ(kept_[0].bytes, "WScript.Echo('hi');\n");
-
-  auto plain = extract(
-      "From: a@example.com\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nJust text, no files.\r\n");
-  EXPECT_TRUE(plain.files.empty());
-  EXPECT_TRUE(plain.errors.empty());
 }
 
 TEST_F(ExtractorTest, GarbageIsNoMessageAndDoesNotThrow) {

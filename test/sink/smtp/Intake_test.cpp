@@ -1,0 +1,45 @@
+#include "sink/smtp/Intake.h"
+
+#include <gtest/gtest.h>
+
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "sink/smtp/GroupCommitter.h"
+#include "sink/smtp/Spool.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
+
+using namespace bccsink;
+
+TEST(Intake, RefusesWhenThePendingQueueIsFull) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+    db::MessageQueue(database).insertPending(
+        {test::sampleRecord("01A"), test::sampleRecord("01B")});
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  EXPECT_EQ(Intake(spool, committer, {0, 3, "s"}).admit(0).outcome, Outcome::Ok);
+  auto full = Intake(spool, committer, {0, 2, "s"}).admit(0);
+  EXPECT_EQ(full.outcome, Outcome::TempFail);
+  EXPECT_NE(full.detail.find("pending"), std::string::npos);
+}
+
+TEST(Intake, RefusesWhenTheDiskIsNearlyFull) {
+  test::TempDir dir;
+  {
+    db::Database database("sqlite:" + (dir / "q.db"));
+    database.migrate();
+  }
+  Spool spool(dir / "spool");
+  GroupCommitter committer("sqlite:" + (dir / "q.db"), spool);
+  auto free = spool.freeBytes();
+  EXPECT_EQ(Intake(spool, committer, {1, 0, "s"}).admit(1000).outcome, Outcome::Ok);
+  auto r = Intake(spool, committer, {free + (1ull << 30), 0, "s"}).admit(0);
+  EXPECT_EQ(r.outcome, Outcome::TempFail);
+  // The announced SIZE counts too.
+  EXPECT_EQ(Intake(spool, committer, {0, 0, "s"}).admit(free + (1ull << 30)).outcome,
+            Outcome::TempFail);
+}
