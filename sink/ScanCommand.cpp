@@ -9,7 +9,6 @@
 #include <iostream>
 
 #include "report/ReportJson.h"
-#include "report/ScanAsReport.h"
 #include "report/spoof/MessageHeaders.h"
 #include "report/spoof/SpoofCheck.h"
 #include "sandbox/Scan.h"
@@ -18,6 +17,7 @@
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/ReportSetup.h"
+#include "sink/ScanAsReport.h"
 
 namespace bccsink {
 namespace {
@@ -106,7 +106,7 @@ int runScan(const std::vector<std::string>& args) {
     auto headers = report::MessageHeaders::parse(message.bytes());
     auto spoof = spoofCheck(cfg, headers);
     if (cl.has("json")) {
-      std::cout << report::toJsonText(report::scanAsReport(report, headers, spoof), 0) << "\n";
+      std::cout << report::toJsonText(scanAsReport(report, headers, spoof), 0) << "\n";
     } else {
       printTable(report, spoof, std::cout);
     }

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "report/ReportJson.h"
-#include "report/ScanAsReport.h"
 #include "report/spoof/MessageHeaders.h"
 #include "sandbox/Scan.h"
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
+#include "sink/ScanAsReport.h"
 #include "test/sandbox/Collect.h"
 
 namespace {
@@ -107,7 +107,7 @@ Var scanJson(const std::string& message) {
   auto scan = sandbox::scanMessage(message, extractor, store, noAnalyzers,
                                    std::chrono::steady_clock::now() + std::chrono::seconds(30));
   auto headers = report::MessageHeaders::parse(message);
-  return parse(report::toJsonText(report::scanAsReport(scan, headers, {}), 0));
+  return parse(report::toJsonText(scanAsReport(scan, headers, {}), 0));
 }
 
 class MimeCases : public ::testing::TestWithParam<std::string> {};

@@ -1,9 +1,10 @@
-#include "report/ScanAsReport.h"
+#include "sink/ScanAsReport.h"
 
-namespace bccsink::report {
+namespace bccsink {
 
-Report scanAsReport(const sandbox::ScanReport& scan, const MessageHeaders& h,
-                    const SpoofFinding& spoof) {
+report::Report scanAsReport(const sandbox::ScanReport& scan, const report::MessageHeaders& h,
+                            const report::SpoofFinding& spoof) {
+  using namespace report;
   using sandbox::VerdictKind;
   Report r;
   r.messageId = h.first("Message-ID");
@@ -43,4 +44,4 @@ Report scanAsReport(const sandbox::ScanReport& scan, const MessageHeaders& h,
   return r;
 }
 
-}  // namespace bccsink::report
+}  // namespace bccsink
