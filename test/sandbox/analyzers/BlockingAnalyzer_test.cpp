@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -17,19 +16,15 @@
 #include <utility>
 
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "test/sandbox/analyzers/RunnerTesting.h"
 
-using bccsink::sandbox::AnalyzerRunner;
-using bccsink::sandbox::BlockingAnalyzer;
-using bccsink::sandbox::RunnerSettings;
-using bccsink::sandbox::Submission;
-using bccsink::sandbox::Verdict;
-using bccsink::sandbox::VerdictKind;
+using namespace bccsink::sandbox;
+using namespace bccsink::test;  // RunnerTesting.h
 
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 
 // A fake whose scan() runs `body` (given the call's number, from 0) and records on which
 // threads and how many at once it ran.
@@ -46,7 +41,6 @@ class Fake : public BlockingAnalyzer {
       call = calls_++;
       threads_.insert(std::this_thread::get_id());
       mostAtOnce_ = std::max(mostAtOnce_, ++atOnce_);
-      changed_.notify_all();
     }
     Verdict v = [&] {
       try {
@@ -82,20 +76,11 @@ class Fake : public BlockingAnalyzer {
  private:
   Body body_;
   mutable std::mutex mutex_;
-  std::condition_variable changed_;
   unsigned calls_ = 0;
   int atOnce_ = 0;
   int mostAtOnce_ = 0;
   std::set<std::thread::id> threads_;
 };
-
-Verdict verdict(VerdictKind kind, std::string reason = {}, bool transient = false) {
-  Verdict v;
-  v.kind = kind;
-  v.reason = std::move(reason);
-  v.transient = transient;
-  return v;
-}
 
 Submission file(const std::string& name) {
   Submission s;
@@ -103,57 +88,6 @@ Submission file(const std::string& name) {
   s.path = "/nonexistent/" + name;
   return s;
 }
-
-RunnerSettings settings(std::size_t maxConcurrent, milliseconds attemptTimeout) {
-  RunnerSettings s;
-  s.maxConcurrent = maxConcurrent;
-  s.attemptTimeout = attemptTimeout;
-  s.backoffBase = 10ms;
-  s.backoffCap = 40ms;
-  return s;
-}
-
-bool eventually(const std::function<bool()>& ready, milliseconds limit = 5000ms) {
-  const auto end = Clock::now() + limit;
-  while (!ready()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-// Answers by submission name, from any thread.
-class Answers {
- public:
-  std::function<void(Verdict)> to(const std::string& name) {
-    return [this, name](Verdict v) {
-      std::lock_guard lock(mutex_);
-      ++counts_[name];
-      verdicts_[name] = std::move(v);
-    };
-  }
-  int count(const std::string& name) const {
-    std::lock_guard lock(mutex_);
-    auto it = counts_.find(name);
-    return it == counts_.end() ? 0 : it->second;
-  }
-  int total() const {
-    std::lock_guard lock(mutex_);
-    int n = 0;
-    for (const auto& [name, c] : counts_) n += c;
-    return n;
-  }
-  Verdict get(const std::string& name) const {
-    std::lock_guard lock(mutex_);
-    auto it = verdicts_.find(name);
-    return it == verdicts_.end() ? Verdict{} : it->second;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, int> counts_;
-  std::map<std::string, Verdict> verdicts_;
-};
 
 // A gate the scans wait at until the test opens it (or 5 s pass).
 class Gate {
@@ -201,7 +135,7 @@ TEST(BlockingAnalyzer, RunsOnMaxConcurrentRunnerThreadsAtMost) {
     gate.wait();
     return verdict(VerdictKind::Clean);
   });
-  AnalyzerRunner runner(fake, settings(3, 10s));
+  AnalyzerRunner runner(fake, runnerSettings(3, 10s));
   Answers answers;
   for (int i = 0; i < 12; ++i)
     runner.submit(file(std::to_string(i)), Clock::now() + 20s, answers.to(std::to_string(i)));
@@ -219,8 +153,8 @@ TEST(BlockingAnalyzer, RunsOnMaxConcurrentRunnerThreadsAtMost) {
   EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
   for (int i = 0; i < 12; ++i) {
     EXPECT_EQ(answers.count(std::to_string(i)), 1) << i;
-    EXPECT_EQ(answers.get(std::to_string(i)).kind, VerdictKind::Clean) << i;
-    EXPECT_EQ(answers.get(std::to_string(i)).analyzer, "fake") << i;
+    EXPECT_EQ(answers.get(std::to_string(i)).verdict.kind, VerdictKind::Clean) << i;
+    EXPECT_EQ(answers.get(std::to_string(i)).verdict.analyzer, "fake") << i;
   }
 }
 
@@ -229,11 +163,11 @@ TEST(BlockingAnalyzer, TransientFailureIsRetriedAndTheRetryAnswers) {
     if (call == 0) return verdict(VerdictKind::Unscanned, "connection refused", true);
     return verdict(VerdictKind::Dangerous);
   });
-  AnalyzerRunner runner(fake, settings(1, 10s));
+  AnalyzerRunner runner(fake, runnerSettings(1, 10s));
   Answers answers;
   runner.submit(file("a"), Clock::now() + 10s, answers.to("a"));
   ASSERT_TRUE(eventually([&] { return answers.count("a") == 1; }));
-  EXPECT_EQ(answers.get("a").kind, VerdictKind::Dangerous);
+  EXPECT_EQ(answers.get("a").verdict.kind, VerdictKind::Dangerous);
   EXPECT_EQ(fake->calls(), 2u);
   auto stats = runner.stats();
   EXPECT_EQ(stats.errors, 1u);
@@ -245,13 +179,13 @@ TEST(BlockingAnalyzer, ScanThatThrowsIsUnscannedWithItsErrorAndNotRetried) {
   auto fake = std::make_shared<Fake>([](const Submission&, std::stop_token, unsigned) -> Verdict {
     throw std::runtime_error("boom");
   });
-  AnalyzerRunner runner(fake, settings(2, 10s));
+  AnalyzerRunner runner(fake, runnerSettings(2, 10s));
   Answers answers;
   runner.submit(file("a"), Clock::now() + 10s, answers.to("a"));
   ASSERT_TRUE(eventually([&] { return answers.count("a") == 1; }));
-  EXPECT_EQ(answers.get("a").kind, VerdictKind::Unscanned);
-  EXPECT_EQ(answers.get("a").reason, "analyzer error: boom");
-  EXPECT_FALSE(answers.get("a").transient);
+  EXPECT_EQ(answers.get("a").verdict.kind, VerdictKind::Unscanned);
+  EXPECT_EQ(answers.get("a").verdict.reason, "analyzer error: boom");
+  EXPECT_FALSE(answers.get("a").verdict.transient);
   EXPECT_EQ(fake->calls(), 1u);
   EXPECT_FALSE(runner.stats().healthy);
 }
@@ -268,13 +202,13 @@ TEST(BlockingAnalyzer, HangingScanIsUnscannedAtTheDeadlineAndStopEndsIt) {
     sawStop = stop.stop_requested();
     return verdict(VerdictKind::Dangerous);  // late: must not reach the caller
   });
-  auto runner = std::make_unique<AnalyzerRunner>(fake, settings(1, 5s));
+  auto runner = std::make_unique<AnalyzerRunner>(fake, runnerSettings(1, 5s));
   Answers answers;
   auto start = Clock::now();
   runner->submit(file("a"), Clock::now() + 150ms, answers.to("a"));
   ASSERT_TRUE(eventually([&] { return answers.count("a") == 1; }));
   EXPECT_GE(Clock::now() - start, 150ms);
-  auto v = answers.get("a");
+  auto v = answers.get("a").verdict;
   EXPECT_EQ(v.kind, VerdictKind::Unscanned);
   EXPECT_FALSE(v.transient);
   EXPECT_EQ(v.reason.rfind("analyzer unreachable until the deadline: timed out after 0.", 0), 0u)
@@ -300,11 +234,11 @@ TEST(BlockingAnalyzer, RetryAfterAnAttemptTimeoutWaitsForTheBusyWorker) {
     if (call == 0) std::this_thread::sleep_for(300ms);
     return verdict(call == 0 ? VerdictKind::Dangerous : VerdictKind::Suspicious);
   });
-  AnalyzerRunner runner(fake, settings(1, 100ms));
+  AnalyzerRunner runner(fake, runnerSettings(1, 100ms));
   Answers answers;
   runner.submit(file("a"), Clock::now() + 5s, answers.to("a"));
   ASSERT_TRUE(eventually([&] { return answers.count("a") == 1; }));
-  EXPECT_EQ(answers.get("a").kind, VerdictKind::Suspicious);  // the first, late, is dropped
+  EXPECT_EQ(answers.get("a").verdict.kind, VerdictKind::Suspicious);  // the first, late, is dropped
   EXPECT_EQ(fake->mostAtOnce(), 1);
   EXPECT_EQ(fake->calls(), 2u);
   EXPECT_GE(runner.stats().errors, 1u);
@@ -313,7 +247,7 @@ TEST(BlockingAnalyzer, RetryAfterAnAttemptTimeoutWaitsForTheBusyWorker) {
 TEST(BlockingAnalyzer, StopFromACallbackOnAWorkerDoesNotDeadlock) {
   auto fake = std::make_shared<Fake>(
       [](const Submission&, std::stop_token, unsigned) { return verdict(VerdictKind::Clean); });
-  AnalyzerRunner runner(fake, settings(2, 10s));
+  AnalyzerRunner runner(fake, runnerSettings(2, 10s));
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;

@@ -22,6 +22,7 @@
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "test/TempDir.h"
 #include "test/sandbox/analyzers/ClamdProcess.h"
+#include "test/sandbox/analyzers/RunnerTesting.h"
 
 using bccsink::sandbox::AnalyzerRunner;
 using bccsink::sandbox::ClamdAnalyzer;
@@ -32,6 +33,7 @@ using bccsink::sandbox::Submission;
 using bccsink::sandbox::Verdict;
 using bccsink::sandbox::VerdictKind;
 using bccsink::test::ClamdProcess;
+using bccsink::test::eventually;
 using bccsink::test::kClamavTestfiles;
 using bccsink::test::kClamExeSignature;
 using bccsink::test::kMarker;
@@ -104,16 +106,6 @@ Verdict scan(ClamdAnalyzer& analyzer, const std::string& path) {
   auto v = analyzer.scan(fileAt(path), {});
   EXPECT_EQ(v.analyzer, "clamd");
   return v;
-}
-
-// Waits up to 5 s for `ready`.
-bool eventually(const std::function<bool()>& ready) {
-  const auto end = Clock::now() + 5s;
-  while (!ready()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 // A loopback port that nothing listens on (bound, then let go).
