@@ -1,10 +1,10 @@
 #include "sink/AnalysisSetup.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "sandbox/analyzers/ClamdAnalyzer.h"
 #include "sandbox/analyzers/HashListAnalyzer.h"
-#include "sandbox/analyzers/ShippedRules.h"
 #include "sandbox/analyzers/YaraAnalyzer.h"
 #include "sandbox/analyzers/YaraRules.h"
 #include "sandbox/analyzers/vxcube/VxcubeAnalyzer.h"
@@ -18,6 +18,83 @@ template <class D>
 milliseconds ms(D d) {
   return std::chrono::duration_cast<milliseconds>(d);
 }
+
+// ---- each analyzer's Settings from the options (only sink knows the option names) ----
+
+sandbox::YaraSettings yaraSettings(const Config& cfg) {
+  sandbox::YaraSettings s;
+  s.rules = cfg.yaraRules;
+  return s;
+}
+
+sandbox::ClamdSettings clamdSettings(const Config& cfg) {
+  sandbox::ClamdSettings s;
+  s.socket = cfg.clamdSocket;
+  s.timeout = ms(cfg.clamdTimeout);
+  s.maxStreamSize = cfg.clamdMaxStreamSize;
+  s.threads = cfg.clamdMaxConcurrent;
+  return s;
+}
+
+sandbox::VxcubeSettings vxcubeSettings(const Config& cfg) {
+  if (cfg.vxcubeApiAddress.empty())
+    throw ConfigError("option VxcubeApiAddress: must be set when UseVxcube is yes");
+  if (cfg.vxcubeApiKey.empty())
+    throw ConfigError("option VxcubeApiKey: must be set when UseVxcube is yes");
+  if (cfg.vxcubeSuspiciousThreshold > cfg.vxcubeDangerousThreshold)
+    throw ConfigError(
+        "option VxcubeSuspiciousThreshold: must not be above "
+        "VxcubeDangerousThreshold");
+  sandbox::VxcubeSettings s;
+  s.apiAddress = cfg.vxcubeApiAddress;
+  s.apiKey = cfg.vxcubeApiKey;
+  s.platforms = cfg.vxcubePlatforms;
+  s.analysisTime = cfg.vxcubeAnalysisTime;
+  s.pollInterval = ms(cfg.vxcubePollInterval);
+  s.timeout = ms(cfg.vxcubeTimeout);
+  s.requestTimeout = ms(cfg.vxcubeRequestTimeout);
+  s.maxConcurrent = cfg.vxcubeMaxConcurrent;
+  s.httpWorkers = cfg.vxcubeMaxConnections;
+  s.suspiciousThreshold = static_cast<int>(cfg.vxcubeSuspiciousThreshold);
+  s.dangerousThreshold = static_cast<int>(cfg.vxcubeDangerousThreshold);
+  s.caFile = cfg.vxcubeCaFile;
+  s.verifyTls = cfg.vxcubeVerifyTls;
+  return s;
+}
+
+sandbox::HashListSettings hashListSettings(const Config& cfg) {
+  sandbox::HashListSettings s;
+  s.file = cfg.hashListFile;
+  return s;
+}
+
+// ---- the table ----
+
+struct AnalyzerRow {
+  bool (*enabled)(const Config&);
+  sandbox::ConfiguredAnalyzer (*make)(const Config&);
+  // What a ConfigError names when make() throws; '' when the analyzer's message starts
+  // with the option itself (vxCube's).
+  const char* option;
+};
+
+// An analyzer's make() over its settings from the options.
+template <class A, typename A::Settings (*settingsFrom)(const Config&)>
+sandbox::ConfiguredAnalyzer make(const Config& cfg) {
+  return A::make(settingsFrom(cfg));
+}
+
+// One row per analyzer; the order is the report's.
+constexpr AnalyzerRow kAnalyzers[] = {
+    {[](const Config& c) { return c.useYara; }, make<sandbox::YaraAnalyzer, yaraSettings>,
+     "YaraRules"},
+    {[](const Config& c) { return c.useClamd; }, make<sandbox::ClamdAnalyzer, clamdSettings>,
+     "ClamdSocket"},
+    {[](const Config& c) { return c.useVxcube; }, make<sandbox::VxcubeAnalyzer, vxcubeSettings>,
+     ""},
+    {[](const Config& c) { return !c.hashListFile.empty(); },
+     make<sandbox::HashListAnalyzer, hashListSettings>, "HashListFile"},
+};
 
 }  // namespace
 
@@ -47,101 +124,41 @@ AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
   limits.maxTotalBytes = cfg.bccMaxUnpackedSize;
   extractor_ = std::make_unique<sandbox::Extractor>(typer_, rules_, limits);
 
-  // Each analyzer with the runner policy that fits it; the order is the report's.
-  if (cfg.useYara) {
-    // As many scans at once as threads to run them: a scan waiting in the analyzer's
-    // queue would spend its attempt time there.
-    constexpr std::size_t kYaraThreads = 2;
-    yara_ = std::make_shared<sandbox::YaraAnalyzer>(compileYara(), kYaraThreads);
-    sandbox::RunnerSettings rs;
-    rs.maxConcurrent = kYaraThreads;
-    rs.attemptTimeout = std::chrono::seconds(sandbox::YaraRules::kScanTimeoutSeconds + 5);
-    longest_ = std::max(longest_, rs.attemptTimeout);
-    analyzers_.push_back({yara_, rs});
-  }
-  if (cfg.useClamd) {
-    sandbox::ClamdSettings cs;
-    cs.socket = cfg.clamdSocket;
-    cs.timeout = ms(cfg.clamdTimeout);
-    cs.maxStreamSize = cfg.clamdMaxStreamSize;
-    cs.threads = cfg.clamdMaxConcurrent;
-    std::shared_ptr<sandbox::ClamdAnalyzer> clamd;
+  for (const auto& row : kAnalyzers) {
+    if (!row.enabled(cfg)) continue;
+    sandbox::ConfiguredAnalyzer made;
     try {
-      clamd = std::make_shared<sandbox::ClamdAnalyzer>(cs);
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError("option ClamdSocket: " + std::string(e.what()));
-    }
-    sandbox::RunnerSettings rs;
-    rs.maxConcurrent = cfg.clamdMaxConcurrent;
-    rs.attemptTimeout = cs.timeout + std::chrono::seconds(5);
-    longest_ = std::max(longest_, rs.attemptTimeout);
-    analyzers_.push_back({clamd, rs});
-  }
-  if (cfg.useVxcube) {
-    if (cfg.vxcubeApiAddress.empty())
-      throw ConfigError("option VxcubeApiAddress: must be set when UseVxcube is yes");
-    if (cfg.vxcubeApiKey.empty())
-      throw ConfigError("option VxcubeApiKey: must be set when UseVxcube is yes");
-    if (cfg.vxcubeSuspiciousThreshold > cfg.vxcubeDangerousThreshold)
-      throw ConfigError(
-          "option VxcubeSuspiciousThreshold: must not be above "
-          "VxcubeDangerousThreshold");
-    sandbox::VxcubeSettings vs;
-    vs.apiAddress = cfg.vxcubeApiAddress;
-    vs.apiKey = cfg.vxcubeApiKey;
-    vs.platforms = cfg.vxcubePlatforms;
-    vs.analysisTime = cfg.vxcubeAnalysisTime;
-    vs.pollInterval = ms(cfg.vxcubePollInterval);
-    vs.timeout = ms(cfg.vxcubeTimeout);
-    vs.requestTimeout = ms(cfg.vxcubeRequestTimeout);
-    vs.maxConcurrent = cfg.vxcubeMaxConcurrent;
-    vs.httpWorkers = cfg.vxcubeMaxConnections;
-    vs.suspiciousThreshold = static_cast<int>(cfg.vxcubeSuspiciousThreshold);
-    vs.dangerousThreshold = static_cast<int>(cfg.vxcubeDangerousThreshold);
-    vs.caFile = cfg.vxcubeCaFile;
-    vs.verifyTls = cfg.vxcubeVerifyTls;
-    std::shared_ptr<sandbox::VxcubeAnalyzer> vx;
-    try {
-      vx = std::make_shared<sandbox::VxcubeAnalyzer>(vs);
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError("option " + std::string(e.what()));
-    }
-    // The analyzer keeps its own VxcubeTimeout; the runner only guards against silence.
-    auto rs = sandbox::vxcubeRunnerSettings(vs);
-    longest_ = std::max(longest_, rs.attemptTimeout);
-    analyzers_.push_back({vx, rs});
-  }
-  if (!cfg.hashListFile.empty()) {
-    try {
-      analyzers_.push_back({std::make_shared<sandbox::HashListAnalyzer>(cfg.hashListFile), {}});
+      made = row.make(cfg);
+    } catch (const ConfigError&) {
+      throw;
     } catch (const std::exception& e) {
-      throw ConfigError("option HashListFile: " + std::string(e.what()));
+      throw ConfigError("option " + std::string(row.option) + (*row.option ? ": " : "") + e.what());
     }
-  }
-}
-
-std::shared_ptr<const sandbox::YaraRules> AnalysisSetup::compileYara() const {
-  try {
-    if (cfg_.yaraRules.empty()) return sandbox::YaraRules::compileSources(sandbox::shippedRules());
-    return sandbox::YaraRules::compile(cfg_.yaraRules);
-  } catch (const std::exception& e) {
-    throw ConfigError("option YaraRules: " + std::string(e.what()));
+    longest_ = std::max(longest_, made.runner.attemptTimeout);
+    analyzers_.push_back(std::move(made));
   }
 }
 
 std::size_t AnalysisSetup::reloadYara() {
-  if (!yara_) return 0;
-  auto rules = compileYara();
-  auto count = rules->ruleCount();
-  yara_->reload(std::move(rules));
-  return count;
+  for (const auto& a : analyzers_) {
+    auto yara = std::dynamic_pointer_cast<sandbox::YaraAnalyzer>(a.analyzer);
+    if (!yara) continue;
+    std::shared_ptr<const sandbox::YaraRules> rules;
+    try {
+      rules = sandbox::YaraAnalyzer::compile(yaraSettings(cfg_));
+    } catch (const std::exception& e) {
+      throw ConfigError("option YaraRules: " + std::string(e.what()));
+    }
+    yara->reload(rules);
+    return rules->ruleCount();
+  }
+  return 0;
 }
 
 std::vector<std::unique_ptr<sandbox::AnalyzerRunner>> AnalysisSetup::makeRunners() const {
   std::vector<std::unique_ptr<sandbox::AnalyzerRunner>> runners;
-  for (const auto& [analyzer, settings] : analyzers_) {
-    runners.push_back(std::make_unique<sandbox::AnalyzerRunner>(analyzer, settings));
-  }
+  for (const auto& a : analyzers_)
+    runners.push_back(std::make_unique<sandbox::AnalyzerRunner>(a.analyzer, a.runner));
   return runners;
 }
 
@@ -154,7 +171,7 @@ std::chrono::milliseconds AnalysisSetup::scanTimeout() const {
 
 std::vector<std::string> AnalysisSetup::analyzerNames() const {
   std::vector<std::string> names;
-  for (const auto& a : analyzers_) names.push_back(a.first->name());
+  for (const auto& a : analyzers_) names.push_back(a.analyzer->name());
   return names;
 }
 

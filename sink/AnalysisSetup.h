@@ -2,7 +2,8 @@
 // Wires the configuration into sandbox/: the file typer, the selection rules, the
 // extraction limits and the enabled analyzers. Used by `scan` and by the daemon's
 // workers, so both analyse alike. Part of the executable, not of the sink library
-// (which must not know sandbox/).
+// (which must not know sandbox/). The analyzers come from a table in the .cpp, one row per
+// analyzer: when it is enabled, its Settings from the options, and its make().
 
 #include <chrono>
 #include <memory>
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "sandbox/analyzers/AnalyzerRunner.h"
-#include "sandbox/analyzers/YaraAnalyzer.h"
 #include "sandbox/extract/Extractor.h"
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
@@ -42,10 +42,8 @@ class AnalysisSetup {
   sandbox::FileTyper typer_;
   sandbox::SelectionRules rules_;
   std::unique_ptr<sandbox::Extractor> extractor_;
-  std::shared_ptr<const sandbox::YaraRules> compileYara() const;
 
-  std::vector<std::pair<std::shared_ptr<sandbox::Analyzer>, sandbox::RunnerSettings>> analyzers_;
-  std::shared_ptr<sandbox::YaraAnalyzer> yara_;
+  std::vector<sandbox::ConfiguredAnalyzer> analyzers_;  // the enabled ones, in report order
   std::chrono::milliseconds longest_{0};  // the longest attempt of an enabled analyzer
 };
 

@@ -8,9 +8,12 @@
 #include <queue>
 #include <random>
 #include <stdexcept>
+#include <stop_token>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "sandbox/analyzers/BlockingAnalyzer.h"
 
 namespace bccsink::sandbox {
 namespace {
@@ -58,10 +61,10 @@ std::chrono::milliseconds backoffDelay(const RunnerSettings& settings, unsigned 
   return milliseconds(static_cast<std::int64_t>(scaled));
 }
 
-// Everything the scheduler thread and the analyzer's callbacks share. Jobs are found by
-// id, so that a callback that comes after its job was answered (timed out, deadline,
-// stop) finds nothing and does nothing, and an analyzer that keeps a callback forever
-// keeps nothing of the job alive.
+// Everything the scheduler thread, the workers and the analyzer's callbacks share. Jobs are found
+// by id, so that a callback that comes after its job was answered (timed out, deadline, stop) finds
+// nothing and does nothing, and an analyzer that keeps a callback forever keeps nothing of the job
+// alive.
 struct AnalyzerRunner::Core {
   enum class State { Queued, Running, Waiting };
   struct Job {
@@ -82,9 +85,11 @@ struct AnalyzerRunner::Core {
     bool operator>(const Timer& o) const { return at > o.at; }
   };
 
-  Core(Analyzer& a, RunnerSettings s) : analyzer(a), name(a.name()), settings(s) {}
+  Core(Analyzer& a, RunnerSettings s)
+      : analyzer(a), blocking(dynamic_cast<BlockingAnalyzer*>(&a)), name(a.name()), settings(s) {}
 
-  Analyzer& analyzer;  // owned by the runner, which joins the scheduler before letting go
+  Analyzer& analyzer;  // owned by the runner, which joins its threads before letting go
+  BlockingAnalyzer* const blocking;  // the same analyzer when it scans in one call, else null
   const std::string name;
   const RunnerSettings settings;
 
@@ -96,6 +101,10 @@ struct AnalyzerRunner::Core {
   std::deque<std::uint64_t> fifo;               // Queued jobs, oldest first (may hold stale ids)
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
   std::size_t running = 0;
+  // A BlockingAnalyzer's attempts started by the scheduler, for the workers (id, attempt).
+  std::deque<std::pair<std::uint64_t, unsigned>> handOff;
+  std::condition_variable workReady;
+  std::stop_source stopSource;  // requested at stop(): scans in progress end early
   std::minstd_rand random{std::random_device{}()};
   AnalyzerStats stats;  // counted under `mutex`
 
@@ -240,19 +249,25 @@ struct AnalyzerRunner::Core {
       file = it->second.file;  // a copy: the job may be answered while analyze() runs
     }
     std::weak_ptr<Core> weak = self;
+    Verdict answer;
     try {
-      analyzer.analyze(file, [weak, id, attempt](Verdict v) {
-        if (auto core = weak.lock()) core->onAnswer(id, attempt, std::move(v));
-      });
+      if (!blocking) {
+        analyzer.analyze(file, [weak, id, attempt](Verdict v) {
+          if (auto core = weak.lock()) core->onAnswer(id, attempt, std::move(v));
+        });
+        return;
+      }
+      answer = blocking->scan(file, stopSource.get_token());
     } catch (const std::exception& e) {
       // A bug or a file it cannot take; retrying the same call would not help.
-      auto v = unscanned(std::string("analyzer error: ") + e.what());
+      answer = unscanned(std::string("analyzer error: ") + e.what());
       {
         std::lock_guard lock(mutex);
-        attemptFailed(v.reason);
+        attemptFailed(answer.reason);
       }
-      onAnswer(id, attempt, std::move(v), true);
+      return onAnswer(id, attempt, std::move(answer), true);
     }
+    onAnswer(id, attempt, std::move(answer));  // a BlockingAnalyzer's, outside the try
   }
 
   void run(const std::shared_ptr<Core>& self) {
@@ -274,10 +289,31 @@ struct AnalyzerRunner::Core {
         }
         continue;
       }
+      if (blocking) {
+        // The workers take them; as many workers as attempts may run, so one is free
+        // unless a scan outlived its attempt (then the next attempt waits for it).
+        handOff.insert(handOff.end(), starts.begin(), starts.end());
+        starts.clear();
+        workReady.notify_all();
+      }
       lock.unlock();
       deliver(out);
       for (auto [id, attempt] : starts) launch(self, id, attempt);
       starts.clear();
+      lock.lock();
+    }
+  }
+
+  // A worker of a BlockingAnalyzer: one scan at a time, until stop().
+  void work(const std::shared_ptr<Core>& self) {
+    std::unique_lock lock(mutex);
+    while (true) {
+      workReady.wait(lock, [this] { return stopping || !handOff.empty(); });
+      if (stopping) return;
+      auto [id, attempt] = handOff.front();
+      handOff.pop_front();
+      lock.unlock();
+      launch(self, id, attempt);  // a stale attempt (timed out, stopped) is skipped there
       lock.lock();
     }
   }
@@ -289,7 +325,16 @@ AnalyzerRunner::AnalyzerRunner(std::shared_ptr<Analyzer> analyzer, RunnerSetting
   if (settings.maxConcurrent == 0)
     throw std::invalid_argument("AnalyzerRunner: maxConcurrent must be at least 1");
   core_ = std::make_shared<Core>(*analyzer_, settings);
-  thread_ = std::thread([core = core_] { core->run(core); });
+  try {
+    if (core_->blocking) {
+      for (std::size_t i = 0; i < settings.maxConcurrent; ++i)
+        workers_.emplace_back([core = core_] { core->work(core); });
+    }
+    thread_ = std::thread([core = core_] { core->run(core); });
+  } catch (...) {  // no thread to be had: end those that started
+    stop();
+    throw;
+  }
 }
 
 AnalyzerRunner::~AnalyzerRunner() {
@@ -376,19 +421,26 @@ void AnalyzerRunner::stop() {
     core_->fifo.clear();
     core_->timers = {};
     core_->running = 0;
+    core_->handOff.clear();
   }
+  core_->stopSource.request_stop();
   core_->wake.notify_all();
-  if (thread_.joinable()) {
-    // From a callback on the scheduler thread itself: it sees `stopping` and ends on its
-    // own, holding its share of the core; launch() finds no job, so it never touches the
-    // analyzer again.
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();
+  core_->workReady.notify_all();
+  // From a callback on the scheduler thread or a worker itself: that thread sees `stopping`
+  // and ends on its own, holding its share of the core; launch() finds no job, so it never
+  // touches the analyzer again.
+  auto end = [](std::thread& t) {
+    if (!t.joinable()) return;
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();
     } else {
-      thread_.join();
+      t.join();
     }
-  }
+  };
+  end(thread_);
+  // The answers first: a scan in progress may take a while to see the stop token.
   deliver(out);
+  for (auto& t : workers_) end(t);
 }
 
 }  // namespace bccsink::sandbox

@@ -7,9 +7,10 @@
 // deadline or at stop(), whatever the analyzer does.
 //
 // One scheduler thread starts attempts and fires the timers. Analyzer::analyze() is called
-// from it without the runner's lock, so it must start the work and return (answering at
-// once is fine when that is quick, as the hash list does); a backend that blocks on I/O or
-// burns CPU does so on its own threads, or it holds up every timer of this runner.
+// from it without the runner's lock, so it must start the work and return; a backend that
+// blocks on I/O or burns CPU is a BlockingAnalyzer, whose scan() the runner calls on
+// maxConcurrent worker threads of its own (clamd, YARA, the hash list), so that no scan
+// holds up a timer of this runner.
 
 #include <array>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sandbox/analyzers/Analyzer.h"
 #include "sandbox/analyzers/Verdict.h"
@@ -26,7 +28,8 @@
 namespace bccsink::sandbox {
 
 struct RunnerSettings {
-  std::size_t maxConcurrent = 4;                    // attempts in flight at once (>= 1)
+  // Attempts in flight at once (>= 1); for a BlockingAnalyzer also the runner's threads.
+  std::size_t maxConcurrent = 4;
   std::chrono::milliseconds attemptTimeout{60000};  // no answer by then: transient failure
   std::chrono::milliseconds backoffBase{1000};      // wait before the first retry
   std::chrono::milliseconds backoffCap{60000};      // longest wait between attempts
@@ -63,9 +66,17 @@ struct AnalyzerStats {
   double latencyQuantile(double q) const;
 };
 
+// An analyzer with the runner policy that suits it, as each analyzer's make() returns them
+// (AnalysisSetup keeps them and makes a runner of each, as often as it is asked).
+struct ConfiguredAnalyzer {
+  std::shared_ptr<Analyzer> analyzer;
+  RunnerSettings runner;
+};
+
 class AnalyzerRunner {
  public:
-  // Throws std::invalid_argument for a null analyzer or maxConcurrent 0.
+  // Throws std::invalid_argument for a null analyzer or maxConcurrent 0. Starts the
+  // scheduler, and maxConcurrent workers when `analyzer` is a BlockingAnalyzer.
   AnalyzerRunner(std::shared_ptr<Analyzer> analyzer, RunnerSettings settings);
   // stop().
   ~AnalyzerRunner();
@@ -94,7 +105,8 @@ class AnalyzerRunner {
 
   // Answers every queued, waiting and in-flight submission with Unscanned "shutting down"
   // and joins the scheduler thread. Answers that analyzers give later are dropped. Does
-  // not wait for the analyzer. Idempotent.
+  // not wait for an asynchronous analyzer; a BlockingAnalyzer's scans in progress see
+  // their stop token and are waited for. Idempotent.
   void stop();
 
  private:
@@ -103,6 +115,7 @@ class AnalyzerRunner {
   std::shared_ptr<Core> core_;          // shared with the scheduler thread; the analyzer's
                                         // callbacks hold it weakly
   std::thread thread_;
+  std::vector<std::thread> workers_;  // a BlockingAnalyzer's, else none
 };
 
 }  // namespace bccsink::sandbox

@@ -11,15 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <stdexcept>
-#include <thread>
+#include <stop_token>
 #include <utility>
 #include <vector>
 
@@ -121,16 +118,16 @@ struct SendFailed : Failure {
   using Failure::Failure;
 };
 
-// One connection to clamd: every wait ends at `deadline`, or when `stopping` is set.
+// One connection to clamd: every wait ends at `deadline`, or when a stop is requested.
 // Non-blocking I/O on the socket's descriptor with poll(2): exact deadlines, no SIGPIPE
 // (MSG_NOSIGNAL; `bccsink scan` does not ignore it), and a stop noticed within a slice.
 class Conversation {
  public:
-  Conversation(const Endpoint& endpoint, milliseconds timeout, const std::atomic<bool>* stopping)
+  Conversation(const Endpoint& endpoint, milliseconds timeout, std::stop_token stop)
       : endpoint_(endpoint),
         timeout_(timeout),
         deadline_(Clock::now() + timeout),
-        stopping_(stopping) {}
+        stop_(std::move(stop)) {}
 
   void connect() {
     doing_ = "connecting to clamd at " + endpoint_.text;
@@ -192,7 +189,7 @@ class Conversation {
  private:
   void wait(short events) {
     while (true) {
-      if (stopping_ && stopping_->load()) throw Stopping{};
+      if (stop_.stop_requested()) throw Stopping{};
       auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now());
       if (left.count() <= 0)
         throw Failure("timed out after " + std::to_string(timeout_.count()) + " ms " + doing_,
@@ -208,7 +205,7 @@ class Conversation {
   const Endpoint& endpoint_;
   milliseconds timeout_;
   Clock::time_point deadline_;
-  const std::atomic<bool>* stopping_;
+  std::stop_token stop_;
   Poco::Net::StreamSocket socket_;  // owns the descriptor; closes it at the end
   int fd_ = -1;
   std::string doing_;
@@ -223,8 +220,8 @@ struct Fd {
 };
 
 // One INSTREAM of `file`, start to verdict.
-Verdict scan(const Submission& file, const ClamdSettings& settings, const Endpoint& endpoint,
-             const std::atomic<bool>& stopping) {
+Verdict instream(const Submission& file, const ClamdSettings& settings, const Endpoint& endpoint,
+                 std::stop_token stop) {
   Fd in{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
   struct stat st {};
   if (in.fd < 0 || ::fstat(in.fd, &st) != 0) {
@@ -237,7 +234,7 @@ Verdict scan(const Submission& file, const ClamdSettings& settings, const Endpoi
                          std::to_string(settings.maxStreamSize) + " bytes)",
                      false);
   }
-  Conversation clamd(endpoint, settings.timeout, &stopping);
+  Conversation clamd(endpoint, settings.timeout, std::move(stop));
   try {
     try {
       clamd.connect();
@@ -317,97 +314,27 @@ Verdict parseClamdReply(std::string_view reply) {
                    true);
 }
 
-struct ClamdAnalyzer::Pool {
-  struct Job {
-    Submission file;
-    std::function<void(Verdict)> done;
-  };
-
-  ClamdSettings settings;
-  Endpoint endpoint;
-  std::atomic<bool> stopping{false};
-  std::mutex mu;
-  std::condition_variable wake;
-  std::deque<Job> jobs;
-  std::vector<std::thread> threads;
-
-  static void answer(const std::function<void(Verdict)>& done, Verdict v) {
-    try {
-      done(std::move(v));
-    } catch (...) {
-      // The interface says `done` does not throw; a thread of ours must not die of it.
-    }
-  }
-
-  void run() {
-    while (true) {
-      Job job;
-      {
-        std::unique_lock lock(mu);
-        wake.wait(lock, [&] { return stopping.load() || !jobs.empty(); });
-        if (stopping) return;
-        job = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      answer(job.done, scan(job.file, settings, endpoint, stopping));
-    }
-  }
-};
-
-ClamdAnalyzer::ClamdAnalyzer(ClamdSettings settings)
-    : settings_(std::move(settings)), pool_(std::make_shared<Pool>()) {
+ClamdAnalyzer::ClamdAnalyzer(ClamdSettings settings) : settings_(std::move(settings)) {
   if (settings_.threads == 0) throw std::invalid_argument("clamd: threads must be at least 1");
-  pool_->settings = settings_;
-  pool_->endpoint = parseEndpoint(settings_.socket);
-  try {
-    for (std::size_t i = 0; i < settings_.threads; ++i)
-      pool_->threads.emplace_back([pool = pool_] { pool->run(); });
-  } catch (...) {  // no thread to be had: stop those that started
-    {
-      std::lock_guard lock(pool_->mu);
-      pool_->stopping = true;
-    }
-    pool_->wake.notify_all();
-    for (auto& t : pool_->threads) t.join();
-    throw;
-  }
+  parseEndpoint(settings_.socket);  // checked now; parsed again per file, which is cheap
 }
 
-ClamdAnalyzer::~ClamdAnalyzer() {
-  std::deque<Pool::Job> left;
-  {
-    std::lock_guard lock(pool_->mu);
-    pool_->stopping = true;
-    left.swap(pool_->jobs);
-  }
-  pool_->wake.notify_all();
-  for (auto& job : left) Pool::answer(job.done, unscanned("shutting down", false));
-  for (auto& t : pool_->threads) {
-    // The last owner may drop us from a `done` on one of our own threads: that thread
-    // keeps the pool alive and ends when its callback returns.
-    if (t.get_id() == std::this_thread::get_id()) {
-      t.detach();
-    } else {
-      t.join();
-    }
-  }
+ConfiguredAnalyzer ClamdAnalyzer::make(const ClamdSettings& settings) {
+  auto clamd = std::make_shared<ClamdAnalyzer>(settings);
+  RunnerSettings runner;
+  runner.maxConcurrent = settings.threads;
+  // The analyzer answers by `timeout` itself, with a reason that says where it was.
+  runner.attemptTimeout = settings.timeout + std::chrono::seconds(5);
+  return {std::move(clamd), runner};
 }
 
-void ClamdAnalyzer::analyze(const Submission& file, std::function<void(Verdict)> done) {
-  {
-    std::lock_guard lock(pool_->mu);
-    if (!pool_->stopping) {
-      pool_->jobs.push_back({file, std::move(done)});
-      pool_->wake.notify_one();
-      return;
-    }
-  }
-  Pool::answer(done, unscanned("shutting down", false));
+Verdict ClamdAnalyzer::scan(const Submission& file, std::stop_token stop) {
+  return instream(file, settings_, parseEndpoint(settings_.socket), std::move(stop));
 }
 
 std::string ClamdAnalyzer::ping() const {
-  const auto& endpoint = pool_->endpoint;
-  Conversation clamd(endpoint, settings_.timeout, nullptr);
+  const auto endpoint = parseEndpoint(settings_.socket);
+  Conversation clamd(endpoint, settings_.timeout, std::stop_token{});
   try {
     clamd.connect();
     static constexpr char kCommand[] = "zPING";
@@ -421,7 +348,7 @@ std::string ClamdAnalyzer::ping() const {
   } catch (const Poco::Exception& e) {
     return "clamd at " + endpoint.text + ": " + describe(e);
   } catch (const Stopping&) {
-    return "shutting down";  // not reached: ping has no stop flag
+    return "shutting down";  // not reached: ping has no stop source
   }
 }
 

@@ -13,19 +13,19 @@
 // Connection refused, a missing socket, a timeout, a reset or no reply at all are
 // unscanned with `transient` set: the AnalyzerRunner retries them with back-off.
 //
-// analyze() only queues: the conversations run on the analyzer's own threads (the runner
-// calls analyze() from its scheduler thread, which must not block). Every wait on the
-// socket is bounded by one deadline per file, so an attempt ends by `timeout` on its own.
+// A BlockingAnalyzer: each conversation runs on one of the runner's threads (`threads` of
+// them). Every wait on the socket is bounded by one deadline per file, so an attempt ends by
+// `timeout` on its own, and looks at the stop token every 0.1 s.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
-#include "sandbox/analyzers/Analyzer.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/analyzers/BlockingAnalyzer.h"
 #include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink::sandbox {
@@ -42,8 +42,8 @@ struct ClamdSettings {
   // refuses a stream over its StreamMaxLength (Debian's clamd.conf: 25M) after taking
   // that much of it, so keep this at or below that.
   std::uint64_t maxStreamSize = 25ull * 1024 * 1024;
-  // Conversations with clamd at once (>= 1); more wait in FIFO order. clamd scans with
-  // up to MaxThreads (Debian: 12) and queues the rest.
+  // Conversations with clamd at once (>= 1), each on a thread of the runner; more wait in
+  // FIFO order. clamd scans with up to MaxThreads (Debian: 12) and queues the rest.
   std::size_t threads = 4;
 };
 
@@ -51,21 +51,20 @@ struct ClamdSettings {
 // tests and for the analyzer alike.
 Verdict parseClamdReply(std::string_view reply);
 
-class ClamdAnalyzer : public Analyzer {
+class ClamdAnalyzer : public BlockingAnalyzer {
  public:
+  using Settings = ClamdSettings;
+  // The analyzer with its runner policy: `threads` conversations at once, an attempt
+  // timeout a little past `timeout`. Throws as the constructor does.
+  static ConfiguredAnalyzer make(const ClamdSettings& settings);
+
   // Throws std::invalid_argument when `socket` is not an address of one of the forms
   // above, or `threads` is 0. Does not connect: see ping().
   explicit ClamdAnalyzer(ClamdSettings settings);
-  // Answers the queued files Unscanned "shutting down", cuts the conversations in
-  // progress short (each notices within a fraction of a second) and joins the threads.
-  ~ClamdAnalyzer() override;
-  ClamdAnalyzer(const ClamdAnalyzer&) = delete;
-  ClamdAnalyzer& operator=(const ClamdAnalyzer&) = delete;
 
   std::string name() const override { return "clamd"; }
-  // Queues `file` and returns; `done` is called once on one of the analyzer's threads
-  // (or inside this call after shutdown began).
-  void analyze(const Submission& file, std::function<void(Verdict)> done) override;
+  // One INSTREAM conversation; a stop request ends it within 0.1 s as "shutting down".
+  Verdict scan(const Submission& file, std::stop_token stop) override;
 
   // For start-up checks, on the caller's thread: "zPING" must be answered "PONG" within
   // the timeout. '' when it was, else what went wrong, naming the address.
@@ -74,9 +73,7 @@ class ClamdAnalyzer : public Analyzer {
   const ClamdSettings& settings() const { return settings_; }
 
  private:
-  struct Pool;
   ClamdSettings settings_;
-  std::shared_ptr<Pool> pool_;  // shared with the threads, so a thread may outlive us
 };
 
 }  // namespace bccsink::sandbox

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 
@@ -79,13 +81,20 @@ HashListAnalyzer::HashListAnalyzer(const std::unordered_map<std::string, Entry>&
   }
 }
 
-void HashListAnalyzer::analyze(const Submission& file, std::function<void(Verdict)> done) {
+ConfiguredAnalyzer HashListAnalyzer::make(const HashListSettings& settings) {
+  RunnerSettings runner;
+  runner.maxConcurrent = 1;
+  runner.attemptTimeout = std::chrono::seconds(5);
+  return {std::make_shared<HashListAnalyzer>(settings.file), runner};
+}
+
+Verdict HashListAnalyzer::scan(const Submission& file, std::stop_token) {
   Verdict v;
   v.analyzer = name();
   if (file.sha256.empty() && file.md5.empty()) {
     v.kind = VerdictKind::Unscanned;
     v.reason = "no digest to look up";
-    return done(std::move(v));
+    return v;
   }
   v.kind = VerdictKind::Clean;
   // Both digests may be listed (two lists merged); the worse entry decides.
@@ -99,7 +108,7 @@ void HashListAnalyzer::analyze(const Submission& file, std::function<void(Verdic
       v.threats = {it->second.threat.empty() ? "hashlist:" + key.substr(0, 12) : it->second.threat};
     }
   }
-  done(std::move(v));
+  return v;
 }
 
 }  // namespace bccsink::sandbox

@@ -7,19 +7,33 @@
 //   <sha256 or md5, hex> <suspicious|dangerous> [threat name...]
 // '#' starts a comment line; blank lines are skipped. Without a threat name the threat is
 // "hashlist:" and the first 12 hex digits of the listed digest.
+//
+// A BlockingAnalyzer whose scan() only looks up two strings: one runner thread is plenty.
 
 #include <cstddef>
-#include <functional>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 
-#include "sandbox/analyzers/Analyzer.h"
+#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/analyzers/BlockingAnalyzer.h"
 #include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink::sandbox {
 
-class HashListAnalyzer : public Analyzer {
+struct HashListSettings {
+  // The list, in the format above; read once, at start.
+  std::string file;
+};
+
+class HashListAnalyzer : public BlockingAnalyzer {
  public:
+  using Settings = HashListSettings;
+  // The analyzer with its runner policy: one look-up at a time, on one thread, and a short
+  // attempt time (a look-up in memory that takes seconds is broken). Throws as the
+  // constructor from a path does.
+  static ConfiguredAnalyzer make(const HashListSettings& settings);
+
   struct Entry {
     VerdictKind kind = VerdictKind::Dangerous;  // suspicious or dangerous
     std::string threat;                         // '' = "hashlist:<first 12 hex>"
@@ -34,8 +48,8 @@ class HashListAnalyzer : public Analyzer {
   explicit HashListAnalyzer(const std::unordered_map<std::string, Entry>& entries);
 
   std::string name() const override { return "hashlist"; }
-  // Answers before returning.
-  void analyze(const Submission& file, std::function<void(Verdict)> done) override;
+  // The worse entry of the file's two digests, or clean; Unscanned without a digest.
+  Verdict scan(const Submission& file, std::stop_token stop) override;
 
   std::size_t size() const { return entries_.size(); }
 

@@ -1,9 +1,11 @@
 #include "sandbox/analyzers/YaraAnalyzer.h"
 
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <utility>
 
+#include "sandbox/analyzers/ShippedRules.h"
 #include "sandbox/extract/MappedFile.h"
 
 namespace bccsink::sandbox {
@@ -19,36 +21,21 @@ Verdict unscanned(std::string reason) {
 
 }  // namespace
 
-YaraAnalyzer::YaraAnalyzer(std::shared_ptr<const YaraRules> rules, std::size_t threads)
-    : rules_(std::move(rules)) {
+std::shared_ptr<const YaraRules> YaraAnalyzer::compile(const YaraSettings& settings) {
+  if (settings.rules.empty()) return YaraRules::compileSources(shippedRules());
+  return YaraRules::compile(settings.rules);
+}
+
+ConfiguredAnalyzer YaraAnalyzer::make(const YaraSettings& settings) {
+  if (settings.threads == 0) throw std::invalid_argument("YaraAnalyzer: at least one thread");
+  RunnerSettings runner;
+  runner.maxConcurrent = settings.threads;
+  runner.attemptTimeout = std::chrono::seconds(YaraRules::kScanTimeoutSeconds + 5);
+  return {std::make_shared<YaraAnalyzer>(compile(settings)), runner};
+}
+
+YaraAnalyzer::YaraAnalyzer(std::shared_ptr<const YaraRules> rules) : rules_(std::move(rules)) {
   if (!rules_) throw std::invalid_argument("YaraAnalyzer: no rules");
-  if (threads == 0) throw std::invalid_argument("YaraAnalyzer: at least one thread");
-  threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-}
-
-YaraAnalyzer::~YaraAnalyzer() {
-  std::deque<Job> left;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    left.swap(queue_);
-  }
-  wake_.notify_all();
-  for (auto& job : left) job.done(unscanned("shutting down"));
-  for (auto& t : threads_) t.join();
-}
-
-void YaraAnalyzer::analyze(const Submission& file, std::function<void(Verdict)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!stopping_) {
-      queue_.push_back({file, std::move(done)});
-      wake_.notify_one();
-      return;
-    }
-  }
-  done(unscanned("shutting down"));
 }
 
 void YaraAnalyzer::reload(std::shared_ptr<const YaraRules> rules) {
@@ -63,26 +50,7 @@ std::shared_ptr<const YaraRules> YaraAnalyzer::rules() const {
   return rules_;
 }
 
-std::size_t YaraAnalyzer::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size();
-}
-
-void YaraAnalyzer::work() {
-  for (;;) {
-    Job job;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and the destructor answers nothing more here
-      job = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    job.done(scan(job.file));
-  }
-}
-
-Verdict YaraAnalyzer::scan(const Submission& file) const {
+Verdict YaraAnalyzer::scan(const Submission& file, std::stop_token) {
   auto rules = this->rules();
   YaraMatch match;
   try {

@@ -456,6 +456,10 @@ VxcubeAnalyzer::VxcubeAnalyzer(const VxcubeSettings& settings) {
   for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([core = core_] { core->work(); });
 }
 
+ConfiguredAnalyzer VxcubeAnalyzer::make(const VxcubeSettings& settings) {
+  return {std::make_shared<VxcubeAnalyzer>(settings), vxcubeRunnerSettings(settings)};
+}
+
 VxcubeAnalyzer::~VxcubeAnalyzer() {
   stop();
 }

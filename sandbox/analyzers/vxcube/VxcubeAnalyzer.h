@@ -38,6 +38,10 @@ class VxcubeAnalyzer : public Analyzer {
  public:
   enum class Circuit { Closed, Open, HalfOpen };
 
+  using Settings = VxcubeSettings;
+  // The analyzer with vxcubeRunnerSettings(). Throws as the constructor does.
+  static ConfiguredAnalyzer make(const VxcubeSettings& settings);
+
   // Throws std::invalid_argument whose message starts with the option at fault
   // ("VxcubeApiAddress: ...").
   explicit VxcubeAnalyzer(const VxcubeSettings& settings);

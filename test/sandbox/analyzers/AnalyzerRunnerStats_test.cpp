@@ -10,9 +10,12 @@
 #include <thread>
 
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "test/sandbox/analyzers/RunnerTesting.h"
 
 using namespace bccsink::sandbox;
 using namespace std::chrono_literals;
+using bccsink::test::eventually;
+using bccsink::test::verdict;
 
 namespace {
 
@@ -36,19 +39,6 @@ class Scripted : public Analyzer {
   std::atomic<std::size_t> next_{0};
 };
 
-Verdict answer(VerdictKind kind, std::string reason = {}, bool transient = false) {
-  Verdict v;
-  v.kind = kind;
-  v.reason = std::move(reason);
-  v.transient = transient;
-  return v;
-}
-
-bool eventually(const std::function<bool()>& ready) {
-  for (int i = 0; i < 5000 && !ready(); ++i) std::this_thread::sleep_for(1ms);
-  return ready();
-}
-
 RunnerSettings quick() {
   RunnerSettings s;
   s.maxConcurrent = 1;
@@ -62,8 +52,8 @@ RunnerSettings quick() {
 
 TEST(AnalyzerRunnerStats, CountsSubmissionsAnswersByVerdictErrorsAndLatency) {
   auto analyzer = std::make_shared<Scripted>(std::vector<Verdict>{
-      answer(VerdictKind::Dangerous), answer(VerdictKind::Unscanned, "HTTP 503", true),
-      answer(VerdictKind::Clean), answer(VerdictKind::Unscanned, "throw")});
+      verdict(VerdictKind::Dangerous), verdict(VerdictKind::Unscanned, "HTTP 503", true),
+      verdict(VerdictKind::Clean), verdict(VerdictKind::Unscanned, "throw")});
   AnalyzerRunner runner(analyzer, quick());
   EXPECT_EQ(runner.stats().name, "scripted");
   EXPECT_TRUE(runner.stats().healthy);

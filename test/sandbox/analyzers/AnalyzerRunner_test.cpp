@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "test/sandbox/analyzers/RunnerTesting.h"
+
 using bccsink::sandbox::Analyzer;
 using bccsink::sandbox::AnalyzerRunner;
 using bccsink::sandbox::backoffDelay;
@@ -23,6 +25,10 @@ using bccsink::sandbox::RunnerSettings;
 using bccsink::sandbox::Submission;
 using bccsink::sandbox::Verdict;
 using bccsink::sandbox::VerdictKind;
+using bccsink::test::Answers;
+using bccsink::test::eventually;
+using bccsink::test::runnerSettings;
+using bccsink::test::verdict;
 
 namespace {
 
@@ -30,18 +36,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Callback = std::function<void(Verdict)>;
 using std::chrono::milliseconds;
-
-// Waits up to `limit` for `ready`. The runner's timers here are tens of milliseconds, but a
-// loaded two-core CI machine may take far longer to get there: a fixed sleep would be either
-// slow or flaky.
-bool eventually(const std::function<bool()>& ready, milliseconds limit = 5000ms) {
-  const auto end = Clock::now() + limit;
-  while (!ready()) {
-    if (Clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 Submission file(const std::string& name) {
   Submission s;
@@ -54,14 +48,6 @@ Submission file(const std::string& name) {
   return s;
 }
 
-Verdict verdict(VerdictKind kind, std::string reason = {}, bool transient = false) {
-  Verdict v;
-  v.kind = kind;
-  v.reason = std::move(reason);
-  v.transient = transient;
-  return v;
-}
-
 Verdict transientFailure(std::string reason) {
   return verdict(VerdictKind::Unscanned, std::move(reason), true);
 }
@@ -69,56 +55,6 @@ Verdict transientFailure(std::string reason) {
 bool startsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
-
-// What the runner answered, per submission name, from whatever thread it answered on.
-class Answers {
- public:
-  struct Answer {
-    int count = 0;
-    Verdict verdict;
-    Clock::time_point at;
-    std::thread::id thread;
-  };
-
-  Callback to(const std::string& name) {
-    return [this, name](Verdict v) {
-      std::lock_guard lock(mutex_);
-      auto& a = byName_[name];
-      ++a.count;
-      a.verdict = std::move(v);
-      a.at = Clock::now();
-      a.thread = std::this_thread::get_id();
-    };
-  }
-
-  Answer get(const std::string& name) const {
-    std::lock_guard lock(mutex_);
-    auto it = byName_.find(name);
-    return it == byName_.end() ? Answer{} : it->second;
-  }
-  int count(const std::string& name) const { return get(name).count; }
-  int total() const {
-    std::lock_guard lock(mutex_);
-    int n = 0;
-    for (const auto& [name, a] : byName_) n += a.count;
-    return n;
-  }
-  std::map<std::string, Answer> all() const {
-    std::lock_guard lock(mutex_);
-    return byName_;
-  }
-
-  bool waitFor(const std::string& name) const {
-    return eventually([&] { return count(name) > 0; });
-  }
-  bool waitForTotal(int n) const {
-    return eventually([&] { return total() >= n; });
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, Answer> byName_;
-};
 
 // The base of the fakes: records every analyze() call, in order, with its time.
 class Recording : public Analyzer {
@@ -270,16 +206,6 @@ class Throwing : public Recording {
   }
 };
 
-RunnerSettings settings(std::size_t maxConcurrent, milliseconds attemptTimeout,
-                        milliseconds backoffBase = 10ms, milliseconds backoffCap = 40ms) {
-  RunnerSettings s;
-  s.maxConcurrent = maxConcurrent;
-  s.attemptTimeout = attemptTimeout;
-  s.backoffBase = backoffBase;
-  s.backoffCap = backoffCap;
-  return s;
-}
-
 Clock::time_point in(milliseconds ms) {
   return Clock::now() + ms;
 }
@@ -291,9 +217,9 @@ const std::string kBusy = "analyzer busy until the deadline: not started";
 
 TEST(AnalyzerRunner, ConstructorRefusesNoAnalyzerAndNoSlots) {
   EXPECT_THROW(AnalyzerRunner(nullptr, RunnerSettings{}), std::invalid_argument);
-  EXPECT_THROW(AnalyzerRunner(std::make_shared<Instant>(), settings(0, 1000ms)),
+  EXPECT_THROW(AnalyzerRunner(std::make_shared<Instant>(), runnerSettings(0, 1000ms)),
                std::invalid_argument);
-  AnalyzerRunner one(std::make_shared<Instant>(), settings(1, 1000ms));
+  AnalyzerRunner one(std::make_shared<Instant>(), runnerSettings(1, 1000ms));
   EXPECT_EQ(one.name(), "instant");
 }
 
@@ -304,7 +230,7 @@ TEST(AnalyzerRunner, GivesTheAnalyzersVerdictAndTheSubmissionAsSubmitted) {
   found.score = 97;
   found.taskId = "task-1";
   auto analyzer = std::make_shared<Instant>(found);
-  AnalyzerRunner runner(analyzer, settings(2, 1000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(2, 1000ms));
   runner.submit(file("invoice.exe"), in(5000ms), answers.to("invoice.exe"));
   ASSERT_TRUE(answers.waitFor("invoice.exe"));
 
@@ -330,7 +256,7 @@ TEST(AnalyzerRunner, GivesTheAnalyzersVerdictAndTheSubmissionAsSubmitted) {
 TEST(AnalyzerRunner, StartsQueuedSubmissionsInTheOrderTheyCame) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 10000ms));
   const std::vector<std::string> names = {"f1", "f2", "f3", "f4", "f5"};
   for (const auto& n : names) runner.submit(file(n), in(10000ms), answers.to(n));
 
@@ -348,7 +274,7 @@ TEST(AnalyzerRunner, StartsQueuedSubmissionsInTheOrderTheyCame) {
 TEST(AnalyzerRunner, NeverStartsMoreThanMaxConcurrentAttempts) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(3, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(3, 10000ms));
   for (int i = 0; i < 7; ++i) runner.submit(file(std::to_string(i)), in(10000ms), answers.to("x"));
 
   ASSERT_TRUE(eventually([&] { return analyzer->calls() == 3; }));
@@ -375,7 +301,7 @@ TEST(AnalyzerRunner, NeverStartsMoreThanMaxConcurrentAttempts) {
 TEST(AnalyzerRunner, AnalyzerAnsweringFromItsOwnThreadsStaysWithinTheLimit) {
   Answers answers;
   auto analyzer = std::make_shared<Delayed>(10ms);
-  AnalyzerRunner runner(analyzer, settings(3, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(3, 10000ms));
   for (int i = 0; i < 24; ++i) {
     auto n = "f" + std::to_string(i);
     runner.submit(file(n), in(10000ms), answers.to(n));
@@ -407,7 +333,7 @@ TEST(AnalyzerRunner, AttemptThatTimesOutIsRetriedAndTheRetryAnswers) {
   };
   Answers answers;
   auto analyzer = std::make_shared<AnswersSecondTime>();
-  AnalyzerRunner runner(analyzer, settings(1, 30ms, 10ms, 10ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 30ms, 10ms, 10ms));
   runner.submit(file("a.exe"), in(5000ms), answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
 
@@ -429,7 +355,7 @@ TEST(AnalyzerRunner, AttemptThatTimesOutIsRetriedAndTheRetryAnswers) {
 TEST(AnalyzerRunner, AnswerOfAnEarlierAttemptIsIgnoredWhileALaterOneRuns) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 100ms, 10ms, 10ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 100ms, 10ms, 10ms));
   runner.submit(file("a.exe"), in(5000ms), answers.to("a.exe"));
   ASSERT_TRUE(eventually([&] { return analyzer->calls() >= 2; }));
 
@@ -454,7 +380,7 @@ TEST(AnalyzerRunner, AnswerOfAnEarlierAttemptIsIgnoredWhileALaterOneRuns) {
 TEST(AnalyzerRunner, TransientFailuresAreRetriedWithGrowingBackoff) {
   Answers answers;
   auto analyzer = std::make_shared<Flaky>(3, "HTTP 503");
-  const auto s = settings(1, 1000ms, 20ms, 50ms);
+  const auto s = runnerSettings(1, 1000ms, 20ms, 50ms);
   AnalyzerRunner runner(analyzer, s);
   runner.submit(file("a.exe"), in(5000ms), answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
@@ -473,7 +399,7 @@ TEST(AnalyzerRunner, TransientFailuresAreRetriedWithGrowingBackoff) {
 TEST(AnalyzerRunner, TransientFailuresUntilTheDeadlineGiveUpWithTheLastError) {
   Answers answers;
   auto analyzer = std::make_shared<Flaky>(UINT_MAX, "HTTP 503 from the sandbox");
-  AnalyzerRunner runner(analyzer, settings(1, 1000ms, 10ms, 20ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 1000ms, 10ms, 20ms));
   const auto deadline = in(200ms);
   runner.submit(file("a.exe"), deadline, answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
@@ -496,7 +422,8 @@ TEST(AnalyzerRunner, TransientFailuresUntilTheDeadlineGiveUpWithTheLastError) {
 
 TEST(AnalyzerRunner, TransientFailureWithoutAReasonIsNamedInTheGiveUp) {
   Answers answers;
-  AnalyzerRunner runner(std::make_shared<Flaky>(UINT_MAX, ""), settings(1, 1000ms, 10ms, 20ms));
+  AnalyzerRunner runner(std::make_shared<Flaky>(UINT_MAX, ""),
+                        runnerSettings(1, 1000ms, 10ms, 20ms));
   runner.submit(file("a.exe"), in(60ms), answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
   EXPECT_EQ(answers.get("a.exe").verdict.reason, kUnreachable + "transient failure");
@@ -505,7 +432,7 @@ TEST(AnalyzerRunner, TransientFailureWithoutAReasonIsNamedInTheGiveUp) {
 TEST(AnalyzerRunner, AnalyzerThatNeverAnswersIsUnscannedAtTheDeadlineAndItsLateAnswerIgnored) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 10000ms));
   const auto deadline = in(200ms);
   runner.submit(file("a.exe"), deadline, answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
@@ -530,7 +457,7 @@ TEST(AnalyzerRunner, AnalyzerThatNeverAnswersIsUnscannedAtTheDeadlineAndItsLateA
 TEST(AnalyzerRunner, RepeatedAttemptTimeoutsSayHowLongEachWaited) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 20ms, 5ms, 5ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 20ms, 5ms, 5ms));
   runner.submit(file("a.exe"), in(150ms), answers.to("a.exe"));
   ASSERT_TRUE(answers.waitFor("a.exe"));
   EXPECT_GE(analyzer->calls(), 2u);
@@ -542,7 +469,7 @@ TEST(AnalyzerRunner, RepeatedAttemptTimeoutsSayHowLongEachWaited) {
 TEST(AnalyzerRunner, SubmissionThatNeverGetsASlotIsBusyAtTheDeadline) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 10000ms));
   runner.submit(file("first"), in(10000ms), answers.to("first"));
   ASSERT_TRUE(eventually([&] { return analyzer->calls() == 1; }));
   const auto deadline = in(50ms);
@@ -564,7 +491,7 @@ TEST(AnalyzerRunner, SubmissionThatNeverGetsASlotIsBusyAtTheDeadline) {
 TEST(AnalyzerRunner, DeadlineAlreadyPassedIsAnsweredWithoutCallingTheAnalyzer) {
   Answers answers;
   auto analyzer = std::make_shared<Instant>();
-  AnalyzerRunner runner(analyzer, settings(1, 1000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 1000ms));
   runner.submit(file("late"), Clock::now() - 1ms, answers.to("late"));
   ASSERT_TRUE(answers.waitFor("late"));
   EXPECT_EQ(answers.get("late").verdict.reason, kBusy);
@@ -574,7 +501,7 @@ TEST(AnalyzerRunner, DeadlineAlreadyPassedIsAnsweredWithoutCallingTheAnalyzer) {
 TEST(AnalyzerRunner, AnalyzerThatThrowsIsUnscannedWithItsErrorAndNotRetried) {
   Answers answers;
   auto analyzer = std::make_shared<Throwing>();
-  AnalyzerRunner runner(analyzer, settings(1, 1000ms, 1ms, 1ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 1000ms, 1ms, 1ms));
   runner.submit(file("a.exe"), in(5000ms), answers.to("a.exe"));
   runner.submit(file("b.exe"), in(5000ms), answers.to("b.exe"));
   ASSERT_TRUE(answers.waitForTotal(2));
@@ -594,7 +521,7 @@ TEST(AnalyzerRunner, AnalyzerThatThrowsIsUnscannedWithItsErrorAndNotRetried) {
 TEST(AnalyzerRunner, StopAnswersRunningQueuedAndWaitingSubmissionsWithShuttingDown) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
-  AnalyzerRunner runner(analyzer, settings(1, 10000ms, 10000ms, 10000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 10000ms, 10000ms, 10000ms));
   // "waiting": failed transiently, waits 7.5 s or more for its retry.
   runner.submit(file("waiting"), in(20000ms), answers.to("waiting"));
   ASSERT_TRUE(eventually([&] { return analyzer->calls() == 1; }));
@@ -631,7 +558,7 @@ TEST(AnalyzerRunner, StopAnswersRunningQueuedAndWaitingSubmissionsWithShuttingDo
 TEST(AnalyzerRunner, SubmitAfterStopAnswersInsideSubmit) {
   Answers answers;
   auto analyzer = std::make_shared<Instant>();
-  AnalyzerRunner runner(analyzer, settings(1, 1000ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(1, 1000ms));
   runner.stop();
   runner.submit(file("a.exe"), in(5000ms), answers.to("a.exe"));
   // No waiting: the answer came before submit() returned, on this thread.
@@ -648,7 +575,7 @@ TEST(AnalyzerRunner, DestructorAnswersWhatIsStillPending) {
   Answers answers;
   auto analyzer = std::make_shared<Manual>();
   {
-    AnalyzerRunner runner(analyzer, settings(1, 10000ms));
+    AnalyzerRunner runner(analyzer, runnerSettings(1, 10000ms));
     runner.submit(file("running"), in(10000ms), answers.to("running"));
     runner.submit(file("queued"), in(10000ms), answers.to("queued"));
     ASSERT_TRUE(eventually([&] { return analyzer->calls() == 1; }));
@@ -664,7 +591,7 @@ TEST(AnalyzerRunner, DestructorAnswersWhatIsStillPending) {
 TEST(AnalyzerRunner, StopFromACallbackOnTheSchedulerThreadDoesNotDeadlock) {
   Answers answers;
   auto analyzer = std::make_shared<Instant>();
-  auto runner = std::make_unique<AnalyzerRunner>(analyzer, settings(1, 1000ms));
+  auto runner = std::make_unique<AnalyzerRunner>(analyzer, runnerSettings(1, 1000ms));
   std::mutex m;
   std::condition_variable cv;
   bool stopped = false;
@@ -731,7 +658,7 @@ TEST(AnalyzerRunner, EverySubmissionIsAnsweredExactlyOnceWhateverTheAnalyzerDoes
 
   Answers answers;
   auto analyzer = std::make_shared<Mixed>();
-  AnalyzerRunner runner(analyzer, settings(3, 40ms, 5ms, 20ms));
+  AnalyzerRunner runner(analyzer, runnerSettings(3, 40ms, 5ms, 20ms));
   const auto deadline = in(300ms);
   const std::vector<std::string> kinds = {"instant", "delayed", "never", "transient", "throw"};
   for (int i = 0; i < 8; ++i) {
@@ -771,7 +698,7 @@ TEST(AnalyzerRunner, EverySubmissionIsAnsweredExactlyOnceWhateverTheAnalyzerDoes
 }
 
 TEST(AnalyzerRunnerBackoff, DoublesFromTheBaseUpToTheCap) {
-  RunnerSettings s = settings(1, 60000ms, 1000ms, 60000ms);
+  RunnerSettings s = runnerSettings(1, 60000ms, 1000ms, 60000ms);
   EXPECT_EQ(backoffDelay(s, 1, 1.0), 1000ms);
   EXPECT_EQ(backoffDelay(s, 2, 1.0), 2000ms);
   EXPECT_EQ(backoffDelay(s, 3, 1.0), 4000ms);
@@ -782,11 +709,11 @@ TEST(AnalyzerRunnerBackoff, DoublesFromTheBaseUpToTheCap) {
   // Retry 0 does not occur; it is not shorter than the first.
   EXPECT_EQ(backoffDelay(s, 0, 1.0), 1000ms);
   // A base above the cap is cut to the cap.
-  EXPECT_EQ(backoffDelay(settings(1, 1000ms, 5000ms, 2000ms), 1, 1.0), 2000ms);
+  EXPECT_EQ(backoffDelay(runnerSettings(1, 1000ms, 5000ms, 2000ms), 1, 1.0), 2000ms);
 }
 
 TEST(AnalyzerRunnerBackoff, JitterScalesBetweenThreeQuartersAndAll) {
-  RunnerSettings s = settings(1, 60000ms, 1000ms, 60000ms);
+  RunnerSettings s = runnerSettings(1, 60000ms, 1000ms, 60000ms);
   EXPECT_EQ(backoffDelay(s, 1, 0.0), 750ms);
   EXPECT_EQ(backoffDelay(s, 1, 0.5), 875ms);
   EXPECT_EQ(backoffDelay(s, 2, 0.0), 1500ms);
@@ -806,7 +733,7 @@ TEST(AnalyzerRunnerBackoff, JitterScalesBetweenThreeQuartersAndAll) {
 }
 
 TEST(AnalyzerRunnerBackoff, HugeRetryCountsStayAtTheCapWithoutOverflow) {
-  RunnerSettings s = settings(1, 60000ms, 1000ms, 60000ms);
+  RunnerSettings s = runnerSettings(1, 60000ms, 1000ms, 60000ms);
   EXPECT_EQ(backoffDelay(s, 64, 1.0), 60000ms);
   EXPECT_EQ(backoffDelay(s, 1000, 1.0), 60000ms);
   EXPECT_EQ(backoffDelay(s, UINT_MAX, 1.0), 60000ms);
@@ -814,7 +741,7 @@ TEST(AnalyzerRunnerBackoff, HugeRetryCountsStayAtTheCapWithoutOverflow) {
 
   // A cap so large that the last doubling below it would overflow 64 bits.
   const milliseconds hugeCap(std::int64_t{3} << 61);
-  RunnerSettings huge = settings(1, 1000ms, 1ms, hugeCap);
+  RunnerSettings huge = runnerSettings(1, 1000ms, 1ms, hugeCap);
   EXPECT_EQ(backoffDelay(huge, 62, 1.0), milliseconds(std::int64_t{1} << 61));
   EXPECT_EQ(backoffDelay(huge, 63, 1.0), milliseconds(std::int64_t{1} << 62));
   EXPECT_EQ(backoffDelay(huge, 64, 1.0), hugeCap);
@@ -822,7 +749,7 @@ TEST(AnalyzerRunnerBackoff, HugeRetryCountsStayAtTheCapWithoutOverflow) {
   EXPECT_EQ(backoffDelay(huge, UINT_MAX, 0.0), milliseconds(std::int64_t{9} << 59));
 
   // No cap at all, as the largest duration.
-  RunnerSettings uncapped = settings(1, 1000ms, 1000ms, milliseconds::max());
+  RunnerSettings uncapped = runnerSettings(1, 1000ms, 1000ms, milliseconds::max());
   EXPECT_EQ(backoffDelay(uncapped, 20, 1.0), milliseconds(1000 << 19));
   EXPECT_EQ(backoffDelay(uncapped, UINT_MAX, 1.0), milliseconds::max());
   EXPECT_GE(backoffDelay(uncapped, UINT_MAX, 0.0), milliseconds::max() / 4 * 3);
@@ -830,9 +757,9 @@ TEST(AnalyzerRunnerBackoff, HugeRetryCountsStayAtTheCapWithoutOverflow) {
 
 TEST(AnalyzerRunnerBackoff, ZeroOrNegativeTimesMeanRetryAtOnceAndReturnQuickly) {
   const auto start = Clock::now();
-  EXPECT_EQ(backoffDelay(settings(1, 1000ms, 0ms, 60000ms), UINT_MAX, 1.0), 0ms);
-  EXPECT_EQ(backoffDelay(settings(1, 1000ms, -5ms, 60000ms), 3, 1.0), 0ms);
-  EXPECT_EQ(backoffDelay(settings(1, 1000ms, 1000ms, -5ms), 3, 1.0), 0ms);
+  EXPECT_EQ(backoffDelay(runnerSettings(1, 1000ms, 0ms, 60000ms), UINT_MAX, 1.0), 0ms);
+  EXPECT_EQ(backoffDelay(runnerSettings(1, 1000ms, -5ms, 60000ms), 3, 1.0), 0ms);
+  EXPECT_EQ(backoffDelay(runnerSettings(1, 1000ms, 1000ms, -5ms), 3, 1.0), 0ms);
   // Doubling zero gets nowhere: a loop that tried four billion times would take seconds.
   EXPECT_LT(Clock::now() - start, 1000ms);
 }

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "test/TempDir.h"
 #include "test/sandbox/analyzers/ClamdProcess.h"
+#include "test/sandbox/analyzers/RunnerTesting.h"
 
 using bccsink::sandbox::AnalyzerRunner;
 using bccsink::sandbox::ClamdAnalyzer;
@@ -31,6 +33,7 @@ using bccsink::sandbox::Submission;
 using bccsink::sandbox::Verdict;
 using bccsink::sandbox::VerdictKind;
 using bccsink::test::ClamdProcess;
+using bccsink::test::eventually;
 using bccsink::test::kClamavTestfiles;
 using bccsink::test::kClamExeSignature;
 using bccsink::test::kMarker;
@@ -98,15 +101,11 @@ class Answers {
   std::map<std::string, Answer> answers_;
 };
 
-// What `analyzer` says of the file at `path`; it must answer once, within 20 s.
+// What `analyzer` says of the file at `path`, on this thread.
 Verdict scan(ClamdAnalyzer& analyzer, const std::string& path) {
-  Answers answers;
-  analyzer.analyze(fileAt(path), answers.callback("file"));
-  EXPECT_TRUE(answers.wait(1)) << "no answer for " << path;
-  auto a = answers.get("file");
-  EXPECT_EQ(a.count, 1);
-  EXPECT_EQ(a.verdict.analyzer, "clamd");
-  return a.verdict;
+  auto v = analyzer.scan(fileAt(path), {});
+  EXPECT_EQ(v.analyzer, "clamd");
+  return v;
 }
 
 // A loopback port that nothing listens on (bound, then let go).
@@ -230,7 +229,7 @@ TEST(ClamdAnalyzerUnreachableTest, MissingFileIsUnscannedForGood) {
 }
 
 // A server that takes connections (the kernel completes them for the listen backlog) and
-// never says a word: the analyzer gives up at its timeout, and analyze() never waits.
+// never says a word: the analyzer gives up at its timeout.
 TEST(ClamdAnalyzerUnreachableTest, SilentServerTimesOutAsTransient) {
   TempDir dir;
   auto file = writeFile(dir, "note.txt", "hello");
@@ -241,19 +240,13 @@ TEST(ClamdAnalyzerUnreachableTest, SilentServerTimesOutAsTransient) {
   for (auto address :
        {"127.0.0.1:" + std::to_string(tcp.address().port()), "unix:" + (dir / "silent.sock")}) {
     ClamdAnalyzer clamd(settingsFor(address, 300ms));
-    Answers answers;
     auto start = Clock::now();
-    clamd.analyze(fileAt(file), answers.callback("file"));
-    EXPECT_LT(Clock::now() - start, 100ms) << "analyze() must only queue";
-    ASSERT_TRUE(answers.wait(1, 10s));
+    auto v = scan(clamd, file);
     auto took = Clock::now() - start;
-    auto a = answers.get("file");
-    EXPECT_NE(a.thread, std::this_thread::get_id());
-    EXPECT_EQ(a.verdict.kind, VerdictKind::Unscanned);
-    EXPECT_TRUE(a.verdict.transient);
-    EXPECT_NE(a.verdict.reason.find("timed out after 300 ms waiting for clamd's answer"),
-              std::string::npos)
-        << a.verdict.reason;
+    EXPECT_EQ(v.kind, VerdictKind::Unscanned);
+    EXPECT_TRUE(v.transient);
+    EXPECT_NE(v.reason.find("timed out after 300 ms waiting for clamd's answer"), std::string::npos)
+        << v.reason;
     EXPECT_GE(took, 300ms);
     EXPECT_LT(took, 5s);
     EXPECT_NE(clamd.ping().find("timed out after 300 ms"), std::string::npos) << address;
@@ -280,19 +273,25 @@ TEST(ClamdAnalyzerUnreachableTest, ServerThatHangsUpIsTransient) {
   EXPECT_NE(v.reason.find("clamd closed the connection"), std::string::npos) << v.reason;
 }
 
-// The destructor answers what waits and cuts short what is in progress, at once.
-TEST(ClamdAnalyzerUnreachableTest, DestructionAnswersEverythingShuttingDown) {
+// The runner's stop() answers what waits, and its stop token cuts the conversation in
+// progress short at once (stop() waits for it: a 60 s timeout would show).
+TEST(ClamdAnalyzerUnreachableTest, RunnerStopAnswersEverythingAndCutsTheConversationShort) {
   TempDir dir;
   auto file = writeFile(dir, "note.txt", "hello");
   Poco::Net::ServerSocket silent(Poco::Net::SocketAddress("127.0.0.1", 0));
   auto settings = settingsFor("127.0.0.1:" + std::to_string(silent.address().port()), 60s);
   settings.threads = 1;
+  auto made = ClamdAnalyzer::make(settings);
+  EXPECT_EQ(made.runner.maxConcurrent, 1u);
+  EXPECT_EQ(made.runner.attemptTimeout, 65s);
+  AnalyzerRunner runner(made.analyzer, made.runner);
   Answers answers;
-  auto clamd = std::make_unique<ClamdAnalyzer>(settings);
-  for (auto key : {"a", "b", "c"}) clamd->analyze(fileAt(file), answers.callback(key));
-  std::this_thread::sleep_for(50ms);  // "a" is in progress, "b" and "c" wait
+  for (auto key : {"a", "b", "c"})
+    runner.submit(fileAt(file), Clock::now() + 60s, answers.callback(key));
+  ASSERT_TRUE(eventually([&] { return runner.inFlight() == 1; }));  // "a"; "b", "c" wait
+  std::this_thread::sleep_for(50ms);  // "a" is talking to the silent server
   auto start = Clock::now();
-  clamd.reset();
+  runner.stop();
   EXPECT_LT(Clock::now() - start, 2s);
   ASSERT_TRUE(answers.wait(3, 1s));
   for (auto key : {"a", "b", "c"}) {
@@ -369,10 +368,11 @@ TEST_F(ClamdAnalyzerTest, EveryClamavTestfileIsDangerous) {
   ASSERT_GE(files.size(), 40u) << kClamavTestfiles;
   auto settings = settingsFor(clamd_->tcpSocket());
   settings.threads = 4;
-  ClamdAnalyzer clamd(settings);
+  auto clamd = ClamdAnalyzer::make(settings);
+  AnalyzerRunner runner(clamd.analyzer, clamd.runner);
   Answers answers;
-  for (const auto& f : files) clamd.analyze(fileAt(f), answers.callback(f));
-  ASSERT_TRUE(answers.wait(files.size()));
+  for (const auto& f : files) runner.submit(fileAt(f), Clock::now() + 60s, answers.callback(f));
+  ASSERT_TRUE(answers.wait(files.size(), 60s));
   for (const auto& f : files) {
     auto a = answers.get(f);
     EXPECT_EQ(a.count, 1) << f;

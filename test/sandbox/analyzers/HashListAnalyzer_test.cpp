@@ -13,6 +13,7 @@
 #include "test/TempDir.h"
 
 using bccsink::sandbox::HashListAnalyzer;
+using bccsink::sandbox::HashListSettings;
 using bccsink::sandbox::Submission;
 using bccsink::sandbox::Verdict;
 using bccsink::sandbox::VerdictKind;
@@ -261,4 +262,20 @@ TEST(HashListAnalyzer, EntriesGivenDirectlyGetTheSameChecks) {
                        {upper(kShaA), entry(VerdictKind::Suspicious)}}),
             "hash list: " + kShaA + " is listed twice");
   EXPECT_EQ(loadError({{kShaA, entry(VerdictKind::Dangerous)}}), "");
+}
+
+// make(): the list from its file, one look-up at a time on one runner thread; a list that
+// does not load throws as the constructor does.
+TEST(HashListAnalyzer, MakeLoadsTheFileForOneRunnerThread) {
+  TempDir dir;
+  HashListSettings settings;
+  settings.file = write(dir, kShaA + " dangerous Listed\n");
+  auto made = HashListAnalyzer::make(settings);
+  EXPECT_EQ(made.runner.maxConcurrent, 1u);
+  auto* list = dynamic_cast<HashListAnalyzer*>(made.analyzer.get());
+  ASSERT_NE(list, nullptr);
+  EXPECT_EQ(list->size(), 1u);
+  EXPECT_EQ(lookup(*list, kShaA, "").threats, std::vector<std::string>{"Listed"});
+  settings.file = dir / "no-such-list.txt";
+  EXPECT_THROW(HashListAnalyzer::make(settings), std::runtime_error);
 }

@@ -24,6 +24,7 @@ using bccsink::sandbox::Verdict;
 using bccsink::sandbox::VerdictKind;
 using bccsink::sandbox::YaraAnalyzer;
 using bccsink::sandbox::YaraRules;
+using bccsink::sandbox::YaraSettings;
 using bccsink::test::kEicar;
 using bccsink::test::minimalPe;
 using bccsink::test::shippedRulesDir;
@@ -46,16 +47,9 @@ Submission at(const std::string& path) {
   return s;
 }
 
-// What the analyzer answers for `path`, waiting at most 10 s.
+// What the analyzer answers for `path`, on this thread.
 Verdict analyze(YaraAnalyzer& yara, const std::string& path) {
-  auto answer = std::make_shared<std::promise<Verdict>>();
-  auto future = answer->get_future();
-  yara.analyze(at(path), [answer](Verdict v) { answer->set_value(std::move(v)); });
-  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    ADD_FAILURE() << "no answer for " << path;
-    return {};
-  }
-  return future.get();
+  return yara.scan(at(path), {});
 }
 
 std::shared_ptr<const YaraRules> rulesMatching(const TempDir& dir, const std::string& name,
@@ -152,79 +146,36 @@ TEST(YaraAnalyzer, ReloadSwapsTheRules) {
 
 TEST(YaraAnalyzer, RefusesNoRulesAndNoThreads) {
   EXPECT_THROW(YaraAnalyzer(nullptr), std::invalid_argument);
-  EXPECT_THROW(YaraAnalyzer(shipped(), 0), std::invalid_argument);
+  YaraSettings none;
+  none.threads = 0;
+  EXPECT_THROW(YaraAnalyzer::make(none), std::invalid_argument);
 }
 
-TEST(YaraAnalyzer, ScansOnItsOwnThreadsAndNeverInsideAnalyze) {
-  TempDir dir;
-  writeFile(dir / "eicar.com", kEicar);
-  YaraAnalyzer yara(shipped(), 3);
-  const int n = 60;
-  std::mutex mutex;
-  std::condition_variable cv;
-  int answered = 0, dangerous = 0, inside = 0;
-  thread_local bool inAnalyze = false;
-  for (int i = 0; i < n; ++i) {
-    inAnalyze = true;
-    yara.analyze(at(dir / "eicar.com"), [&](Verdict v) {
-      std::lock_guard lock(mutex);
-      if (inAnalyze) ++inside;
-      if (v.kind == VerdictKind::Dangerous) ++dangerous;
-      ++answered;
-      cv.notify_all();
-    });
-    inAnalyze = false;
-  }
-  std::unique_lock lock(mutex);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return answered == n; }));
-  EXPECT_EQ(dangerous, n);
-  EXPECT_EQ(inside, 0);
-}
+// make(): the shipped rules when none are configured, else the configured ones; the runner
+// policy has `threads` scans at once and an attempt time past libyara's own.
+TEST(YaraAnalyzer, MakeCompilesTheConfiguredRulesOrTheShippedOnes) {
+  auto shippedMade = YaraAnalyzer::make(YaraSettings{});
+  auto* yara = dynamic_cast<YaraAnalyzer*>(shippedMade.analyzer.get());
+  ASSERT_NE(yara, nullptr);
+  EXPECT_EQ(yara->rules()->ruleCount(), shipped()->ruleCount());
+  EXPECT_EQ(shippedMade.runner.maxConcurrent, 2u);
+  EXPECT_EQ(shippedMade.runner.attemptTimeout,
+            std::chrono::seconds(YaraRules::kScanTimeoutSeconds + 5));
 
-TEST(YaraAnalyzer, DestructorAnswersWhatIsQueuedWithShuttingDown) {
   TempDir dir;
-  writeFile(dir / "eicar.com", kEicar);
-  auto yara = std::make_unique<YaraAnalyzer>(shipped(), 1);
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool firstStarted = false, release = false;
-  std::vector<Verdict> later;
-  Verdict first;
-  // The first answer holds the only thread until released, so the next two stay queued.
-  yara->analyze(at(dir / "eicar.com"), [&](Verdict v) {
-    std::unique_lock lock(mutex);
-    first = std::move(v);
-    firstStarted = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return firstStarted; }));
-  }
-  for (int i = 0; i < 2; ++i) {
-    yara->analyze(at(dir / "eicar.com"), [&](Verdict v) {
-      std::lock_guard lock(mutex);
-      later.push_back(std::move(v));
-      cv.notify_all();
-    });
-  }
-  EXPECT_EQ(yara->queued(), 2u);
-  std::thread destroy([&] { yara.reset(); });
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return later.size() == 2; }));
-    release = true;
-    cv.notify_all();
-  }
-  destroy.join();
-  EXPECT_EQ(first.kind, VerdictKind::Dangerous);
-  for (const auto& v : later) {
-    EXPECT_EQ(v.kind, VerdictKind::Unscanned);
-    EXPECT_EQ(v.reason, "shutting down");
-    EXPECT_EQ(v.analyzer, "yara");
-    EXPECT_FALSE(v.transient);
-  }
+  rulesMatching(dir, "Alpha", "alpha");
+  writeFile(dir / "sample", "alpha");
+  YaraSettings own;
+  own.rules = dir / "Alpha.yar";
+  own.threads = 3;
+  auto ownMade = YaraAnalyzer::make(own);
+  EXPECT_EQ(ownMade.runner.maxConcurrent, 3u);
+  yara = dynamic_cast<YaraAnalyzer*>(ownMade.analyzer.get());
+  ASSERT_NE(yara, nullptr);
+  EXPECT_EQ(analyze(*yara, dir / "sample").threats, Names{"Alpha"});
+
+  own.rules = dir / "missing";
+  EXPECT_THROW(YaraAnalyzer::make(own), std::runtime_error);
 }
 
 TEST(YaraAnalyzer, WorksBehindTheAnalyzerRunner) {
@@ -232,7 +183,7 @@ TEST(YaraAnalyzer, WorksBehindTheAnalyzerRunner) {
   writeFile(dir / "invoice.exe", minimalPe());
   RunnerSettings settings;
   settings.maxConcurrent = 2;
-  AnalyzerRunner runner(std::make_shared<YaraAnalyzer>(shipped(), 2), settings);
+  AnalyzerRunner runner(std::make_shared<YaraAnalyzer>(shipped()), settings);
   EXPECT_EQ(runner.name(), "yara");
   auto answer = std::make_shared<std::promise<Verdict>>();
   auto future = answer->get_future();
