@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/analyzers/AnalyzerStats.h"
 
 namespace bccsink::db {
 class Database;

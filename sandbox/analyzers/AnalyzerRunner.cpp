@@ -385,31 +385,6 @@ AnalyzerStats AnalyzerRunner::stats() const {
   return s;
 }
 
-std::uint64_t AnalyzerStats::answeredTotal() const {
-  std::uint64_t n = 0;
-  for (auto a : answered) n += a;
-  return n;
-}
-
-double AnalyzerStats::latencyQuantile(double q) const {
-  std::uint64_t total = 0;
-  for (auto n : latency) total += n;
-  if (total == 0) return 0;
-  const double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(total);
-  std::uint64_t below = 0;
-  for (std::size_t i = 0; i < latency.size(); ++i) {
-    if (latency[i] > 0 && static_cast<double>(below + latency[i]) >= rank) {
-      const double low = i == 0 ? 0 : kLatencyBuckets[i - 1];
-      // The open last bucket has no upper bound: its lower one is the best guess.
-      if (i == kLatencyBuckets.size()) return low;
-      const double within = (rank - static_cast<double>(below)) / static_cast<double>(latency[i]);
-      return low + (kLatencyBuckets[i] - low) * within;
-    }
-    below += latency[i];
-  }
-  return kLatencyBuckets.back();
-}
-
 void AnalyzerRunner::stop() {
   std::vector<Completion> out;
   {

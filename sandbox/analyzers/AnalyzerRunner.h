@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "sandbox/analyzers/Analyzer.h"
+#include "sandbox/analyzers/AnalyzerStats.h"
 #include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink::sandbox {
@@ -40,31 +41,6 @@ struct RunnerSettings {
 // that failed together do not come back together.
 std::chrono::milliseconds backoffDelay(const RunnerSettings& settings, unsigned retry,
                                        double jitter);
-
-// Upper bounds (seconds) of the latency histogram of AnalyzerStats, from a hash look-up
-// to a sandbox run; one more bucket holds everything slower.
-inline constexpr std::array<double, 15> kLatencyBuckets = {
-    0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
-
-// A snapshot of what a runner did since it started (/metrics, /api/overview).
-struct AnalyzerStats {
-  std::string name;
-  std::uint64_t submitted = 0;                 // submissions accepted
-  std::array<std::uint64_t, 4> answered = {};  // final answers by VerdictKind (index = enum)
-  std::uint64_t errors = 0;  // attempts that failed: transient answers, timeouts, exceptions
-  std::size_t inFlight = 0;  // attempts running
-  std::size_t queued = 0;    // waiting for a slot or a retry
-  // Submission to final answer: per bucket of kLatencyBuckets (not cumulative), the last
-  // entry for slower ones.
-  std::array<std::uint64_t, kLatencyBuckets.size() + 1> latency = {};
-  double latencySeconds = 0;  // their sum
-  std::string lastError;      // the last failed attempt's reason, '' when none yet
-  bool healthy = true;        // the last attempt that ended did not fail
-
-  std::uint64_t answeredTotal() const;
-  // The q-quantile (0..1) of the latency, interpolated inside its bucket; 0 without answers.
-  double latencyQuantile(double q) const;
-};
 
 // An analyzer with the runner policy that suits it, as each analyzer's make() returns them
 // (AnalysisSetup keeps them and makes a runner of each, as often as it is asked).

@@ -109,7 +109,7 @@ verdict_of() {
 sql() { sqlite3 -batch "$DB" "$@"; }
 
 # consistent WHAT: every checked message's verdict is the worst of its files' verdicts
-# (clean < unscanned < suspicious < dangerous, as sandbox/Verdict.cpp ranks them), and no
+# (clean < unscanned < suspicious < dangerous, as sandbox/analyzers/Verdict.cpp ranks them), and no
 # selected, readable file of a checked message is left without a verdict.
 consistent() {
   local rank="CASE %s WHEN 'clean' THEN 0 WHEN 'unscanned' THEN 1 WHEN 'suspicious' THEN 2 WHEN 'dangerous' THEN 3 END" bad

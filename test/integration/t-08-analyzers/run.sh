@@ -60,10 +60,11 @@ printf 'var s = "bccsink-local-marker-2";\n' >"$T/two.js"
 message "$T/one.eml" one.js "$T/one.js"
 message "$T/two.eml" two.js "$T/two.js"
 start_sink "$T/data" --YaraRules "$T/rules"
-verdict_of() {  # verdict_of MESSAGE-ID: waits (bounded) until checked, prints the verdict
+verdict_of() {  # verdict_of MESSAGE-ID: waits (bounded) until analysed, prints the verdict
+  # (a reported message moves on from checked: the reporter wakes as soon as it is checked)
   for _ in $(seq 1 100); do
     v=$("$BCCSINK" queue list --json --DataDir "$T/data" |
-      jq -r --arg m "<$1@t-08.test>" 'select(.message_id == $m and .state == "checked") | .verdict')
+      jq -r --arg m "<$1@t-08.test>" 'select(.message_id == $m and (.state == "checked" or .state == "reported")) | .verdict')
     [ -n "$v" ] && { echo "$v"; return 0; }
     sleep 0.1
   done
