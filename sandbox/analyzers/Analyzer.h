@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sandbox/analyzers/Verdict.h"
 
@@ -33,5 +35,14 @@ class Analyzer {
   // verdict with `transient` set; the runner retries it with back-off.
   virtual void analyze(const Submission& file, std::function<void(Verdict)> done) = 0;
 };
+
+// A callback and the verdict to give it: collected under a lock, called once it is
+// released (a callback may submit again or stop the caller).
+using Completion = std::pair<std::function<void(Verdict)>, Verdict>;
+
+inline void deliver(std::vector<Completion>& completions) {
+  for (auto& [done, verdict] : completions) done(std::move(verdict));
+  completions.clear();
+}
 
 }  // namespace bccsink::sandbox

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/Clock.h"
 #include "sandbox/analyzers/BlockingAnalyzer.h"
 
 namespace bccsink::sandbox {
@@ -20,26 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// "60s", "0.25s": how long an attempt waited, for the reason an administrator reads.
-std::string seconds(milliseconds ms) {
-  auto count = std::max<std::int64_t>(ms.count(), 0);
-  std::string out = std::to_string(count / 1000);
-  if (auto frac = count % 1000; frac != 0) {
-    std::string digits = std::to_string(1000 + frac).substr(1);
-    digits.erase(digits.find_last_not_of('0') + 1);
-    out += "." + digits;
-  }
-  return out + "s";
-}
-
-// A callback and the verdict to give it, once the lock is released.
-using Completion = std::pair<std::function<void(Verdict)>, Verdict>;
-
-void deliver(std::vector<Completion>& completions) {
-  for (auto& [done, verdict] : completions) done(std::move(verdict));
-  completions.clear();
-}
 
 }  // namespace
 
@@ -182,7 +163,7 @@ struct AnalyzerRunner::Core {
           auto waited =
               std::min(job.attemptStart + settings.attemptTimeout, job.deadline) - job.attemptStart;
           job.lastError =
-              "timed out after " + seconds(std::chrono::duration_cast<milliseconds>(waited));
+              "timed out after " + secondsText(std::chrono::duration_cast<milliseconds>(waited));
           attemptFailed(job.lastError);
           if (now >= job.deadline) {
             giveUp(t.job, job, out);

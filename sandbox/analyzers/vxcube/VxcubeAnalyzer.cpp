@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/Clock.h"
 #include "base/Text.h"
 
 namespace bccsink::sandbox {
@@ -27,23 +28,6 @@ constexpr unsigned kMaxRateLimited = 5;
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.vxcube");
-}
-
-std::string seconds(milliseconds ms) {
-  auto s = std::to_string(std::max<std::int64_t>(ms.count(), 0) / 1000);
-  if (auto frac = ms.count() % 1000; frac > 0) {
-    auto digits = std::to_string(1000 + frac).substr(1);
-    digits.erase(digits.find_last_not_of('0') + 1);
-    s += "." + digits;
-  }
-  return s + "s";
-}
-
-using Completion = std::pair<std::function<void(Verdict)>, Verdict>;
-
-void deliver(std::vector<Completion>& completions) {
-  for (auto& [done, verdict] : completions) done(std::move(verdict));
-  completions.clear();
 }
 
 // The platforms to run `sample` on: the configured ones it supports, in the configured
@@ -137,7 +121,7 @@ struct VxcubeAnalyzer::Core {
     return "vxCube circuit open after " + std::to_string(settings.breakerThreshold) +
            " failures in a row (last: " + lastOutage + "); " +
            (circuit == Circuit::HalfOpen ? std::string("a probe is in flight")
-                                         : "next probe in " + seconds(wait));
+                                         : "next probe in " + secondsText(wait));
   }
 
   bool refusing(Clock::time_point now) const {
@@ -179,7 +163,7 @@ struct VxcubeAnalyzer::Core {
         circuit = Circuit::Open;
         openUntil = now + settings.breakerCooldown;
         log().warning("vxCube circuit open after %u failures in a row (last: %s); probe in %s",
-                      outages, lastOutage, seconds(settings.breakerCooldown));
+                      outages, lastOutage, secondsText(settings.breakerCooldown));
       }
     } else if (r.httpStatus != 0) {  // vxCube answered: it is there
       if (circuit != Circuit::Closed) log().notice("vxCube answers again: circuit closed");
@@ -391,7 +375,7 @@ struct VxcubeAnalyzer::Core {
       what = "the file could not be submitted";
     }
     auto reason = "vxCube: " + what + " within VxcubeTimeout (" +
-                  seconds(std::chrono::duration_cast<milliseconds>(settings.timeout)) + ")";
+                  secondsText(std::chrono::duration_cast<milliseconds>(settings.timeout)) + ")";
     if (!job.lastPollError.empty()) reason += "; last poll: " + job.lastPollError;
     return unscanned(reason);
   }
