@@ -126,7 +126,7 @@ kill -TERM "$EMU_PID"
 wait "$EMU_PID" || die "the emulator did not stop cleanly on SIGTERM"
 EMU_PID=""
 
-[ "$BAD" -eq 0 ] || die "$BAD messages with a verdict other than expected"
+[ "$BAD" -eq 0 ] || die "$BAD messages with a verdict other than expected: $(wrong_examples)"
 [ "$FAULTS" -eq 0 ] || die "the emulator spoilt $FAULTS answers, none were asked for"
 [ "$SEEN" -eq "$DISTINCT" ] || die "the daemon found $SEEN distinct selected files, the generator made $DISTINCT"
 for n in LOOKUPS UPLOADS ANALYSES VERDICTS; do

@@ -191,7 +191,7 @@ ROWS_FIRST=$(sql "SELECT COUNT(*) FROM file_verdicts")
 SEEN=$(sql "SELECT COUNT(DISTINCT sha256) FROM message_files WHERE selected = 1")
 DECIDED=$(sql "SELECT MAX(decided_ms) FROM file_verdicts")
 BAD=$(wrong_verdicts)
-[ "$BAD" -eq 0 ] || die "first pass: $BAD messages with a verdict other than expected"
+[ "$BAD" -eq 0 ] || die "first pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
 [ "$SEEN" -eq "$DISTINCT" ] || die "the daemon found $SEEN distinct selected files, the generator made $DISTINCT"
 [ "$ROWS_FIRST" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_FIRST rows after the first pass, $DISTINCT distinct attachments"
 
@@ -200,7 +200,7 @@ SECOND_SEND=$SEND_SECS
 SECOND_SECS=$PASS_SECS
 ROWS_SECOND=$(sql "SELECT COUNT(*) FROM file_verdicts")
 BAD=$(wrong_verdicts)
-[ "$BAD" -eq 0 ] || die "second pass: $BAD messages with a verdict other than expected"
+[ "$BAD" -eq 0 ] || die "second pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
 [ "$ROWS_SECOND" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_SECOND rows after the second pass, not $DISTINCT"
 [ "$(sql "SELECT MAX(decided_ms) FROM file_verdicts")" = "$DECIDED" ] ||
   die "the second pass decided verdicts again: not all cache hits"

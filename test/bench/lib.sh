@@ -81,9 +81,14 @@ pass() {
   PASS_SECS=$(since "$t0")
 }
 
-# wrong_verdicts: how many messages have a verdict other than $T/expected.tsv's.
+# wrong_verdicts: how many messages have a verdict other than $T/expected.tsv's; their
+# Message-ID, expected and stored verdict go to $T/wrong.tsv (wrong_examples prints some).
 wrong_verdicts() {
   sql -separator $'\t' "SELECT header_message_id, verdict FROM messages" | sort >"$T/got.tsv"
-  awk -F'\t' 'NR == FNR { want[$1] = $2; next } want[$1] != $2 { bad++ } END { print bad + 0 }' \
-    <(sort "$T/expected.tsv") "$T/got.tsv"
+  awk -F'\t' 'NR == FNR { want[$1] = $2; next } want[$1] != $2 { print $1 "\t" want[$1] "\t" $2 }' \
+    <(sort "$T/expected.tsv") "$T/got.tsv" >"$T/wrong.tsv"
+  wc -l <"$T/wrong.tsv"
+}
+wrong_examples() {
+  head -5 "$T/wrong.tsv" | awk -F'\t' '{ printf "%s%s expected %s, got %s", (NR > 1 ? "; " : ""), $1, $2, $3 }'
 }
