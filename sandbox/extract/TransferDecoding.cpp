@@ -6,6 +6,7 @@
 #include "base/MimeText.h"
 #include "base/Text.h"
 #include "sandbox/extract/Base64.h"
+#include "sandbox/extract/BinHex.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/Gunzip.h"
 #include "sandbox/extract/QuotedPrintable.h"
@@ -145,6 +146,21 @@ void decodeYencReadings(std::string_view body, Readings& r) {
     r.add(std::move(blocks[i]), i == 0 ? "" : "yenc block " + std::to_string(i + 1));
 }
 
+void decodeBinHexReadings(std::string_view body, Readings& r, std::size_t maxOutput) {
+  BinHexFile file;
+  if (!decodeBinHex(body, file, maxOutput)) {
+    r.error("binhex: no BinHex 4.0 data found");
+    r.add(std::string(body), "");
+    return;
+  }
+  r.add(std::move(file.data), "");
+  if (file.truncated)
+    r.error(evasion("binhex: '" + file.name + "' larger than " + std::to_string(maxOutput) +
+                    " bytes, the rest not decoded"));
+  else if (!file.complete)
+    r.error(evasion("binhex damaged: '" + file.name + "' ends before its forks"));
+}
+
 // The longest run of consecutive lines made only of base64 characters (and `=`, trailing
 // white space), when it is long enough not to be a word or a hash in a text: at least 64
 // characters, 16 a line on average, and two lines or 120 characters.
@@ -178,7 +194,7 @@ std::string_view base64Run(std::string_view body) {
 }
 
 // Identity or unknown encoding: the raw bytes, and what the body looks like it holds.
-void sniffReadings(std::string_view body, Readings& r) {
+void sniffReadings(std::string_view body, Readings& r, std::size_t maxOutput) {
   r.add(std::string(body), "");
   if (auto run = base64Run(body); !run.empty()) {
     std::string data;
@@ -190,6 +206,10 @@ void sniffReadings(std::string_view body, Readings& r) {
     std::string data;
     decodeQuotedPrintable(body, data);
     r.add(std::move(data), "sniffed quoted-printable");
+  }
+  if (body.find("(This file must be converted with BinHex") != std::string_view::npos) {
+    BinHexFile file;
+    if (decodeBinHex(body, file, maxOutput)) r.add(std::move(file.data), "sniffed binhex");
   }
   if (body.find("=ybegin ") != std::string_view::npos) {
     auto blocks = findYencBlocks(body, 1);
@@ -243,10 +263,12 @@ TransferDecoding decodeTransfer(std::string_view body, std::string_view rawHeade
     decodeGzip64Readings(body, r, maxOutput);
   } else if (encoding == "x-yencode") {
     decodeYencReadings(body, r);
+  } else if (encoding == "binhex") {
+    decodeBinHexReadings(body, r, maxOutput);
   } else {
     if (!encoding.empty())
       r.error("unknown Content-Transfer-Encoding '" + printableAscii(encoding, 60) + "'");
-    sniffReadings(body, r);
+    sniffReadings(body, r, maxOutput);
   }
   if (r.result.readings.empty()) r.add(std::string(), "");
   return std::move(r.result);

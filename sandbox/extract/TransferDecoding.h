@@ -5,7 +5,8 @@
 // never throw and ignore what RFC 2045 says to ignore, and, where clients differ (an `=`
 // inside base64, an invalid QP escape, a body whose header says nothing but that is
 // base64), every distinct reading, so that the walker scans what any client would show.
-// Bounded: at most kMaxReadings readings, none larger than the body (gzip64: maxOutput).
+// Bounded: at most kMaxReadings readings, none larger than the body (gzip64 and BinHex,
+// whose run-length layer expands: maxOutput).
 
 #include <cstddef>
 #include <string>
@@ -33,8 +34,8 @@ inline constexpr std::size_t kDefaultMaxDecodedOutput = 100u * 1024 * 1024;
 std::string normalizeTransferEncoding(std::string_view rawHeaderValue);
 
 // Decodes `body` by its header value. An unknown or identity encoding keeps the raw bytes
-// as the main reading and adds what sniffing finds (base64 lines, dense `=XX`, yEnc).
-// `maxOutput` bounds what gzip64 inflates to.
+// as the main reading and adds what sniffing finds (base64 lines, dense `=XX`, yEnc, BinHex).
+// `maxOutput` bounds what gzip64 inflates to and what BinHex expands to.
 TransferDecoding decodeTransfer(std::string_view body, std::string_view rawHeaderValue,
                                 std::size_t maxOutput = kDefaultMaxDecodedOutput);
 

@@ -414,3 +414,72 @@ TEST(TransferDecoding, YencBlockInAPlainBodyIsSniffed) {
   EXPECT_EQ(d.readings[1].label, "sniffed yenc");
   EXPECT_EQ(d.readings[1].bytes, data);
 }
+
+namespace {
+
+// BinHex 4.0 of `data` as the data fork: header, forks, zero CRCs (not checked), the
+// run-length layer (0x90 escaped, runs of four or more compressed), 64-character lines.
+std::string binhex(const std::string& name, const std::string& data) {
+  std::string stream;
+  stream += static_cast<char>(name.size());
+  stream += name;
+  stream += std::string(1 + 4 + 4 + 2, '\0');
+  for (std::uint32_t v : {static_cast<std::uint32_t>(data.size()), 0u})
+    for (int shift = 24; shift >= 0; shift -= 8) stream += static_cast<char>(v >> shift);
+  stream += std::string(2, '\0') + data + std::string(4, '\0');
+  std::string rle;
+  for (std::size_t i = 0; i < stream.size();) {
+    std::size_t run = 1;
+    while (i + run < stream.size() && stream[i + run] == stream[i] && run < 255) ++run;
+    rle += stream[i];
+    if (stream[i] == '\x90') rle += '\0';
+    if (run >= 4) {
+      rle += '\x90';
+      rle += static_cast<char>(run);
+      i += run;
+    } else {
+      ++i;
+    }
+  }
+  const std::string alphabet = "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr";
+  std::string text = "(This file must be converted with BinHex 4.0)\r\n\r\n:";
+  std::uint32_t acc = 0;
+  int bits = 0;
+  std::size_t col = 1;
+  auto put = [&](unsigned v) {
+    text += alphabet[v & 63];
+    if (++col % 64 == 0) text += "\r\n";
+  };
+  for (unsigned char c : rle) {
+    acc = acc << 8 | c;
+    bits += 8;
+    while (bits >= 6) put(acc >> (bits -= 6));
+  }
+  if (bits > 0) put(acc << (6 - bits));
+  return text + ":\r\n";
+}
+
+}  // namespace
+
+TEST(TransferDecoding, BinHexBodyGivesTheDataForkWithRunsExpanded) {
+  std::string data = randomBytes(500) + std::string(300, '\0') + "\x90\x90 end";
+  auto d = decodeTransfer(binhex("eicar.zip", data), "mac-binhex40");
+  ASSERT_EQ(d.readings.size(), 1u);
+  EXPECT_EQ(d.readings[0].bytes, data);
+  EXPECT_TRUE(d.errors.empty());
+}
+
+TEST(TransferDecoding, TruncatedBinHexKeepsWhatDecodedAsEvasion) {
+  auto text = binhex("a.bin", randomBytes(600));
+  auto d = decodeTransfer(text.substr(0, text.size() / 2), "binhex");
+  EXPECT_FALSE(d.readings[0].bytes.empty());
+  EXPECT_TRUE(anyEvasion(d));
+}
+
+TEST(TransferDecoding, BinHexInAPlainBodyIsSniffed) {
+  auto data = randomBytes(200);
+  auto d = decodeTransfer("Here it is:\r\n\r\n" + binhex("a.bin", data), "7bit");
+  ASSERT_EQ(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[1].label, "sniffed binhex");
+  EXPECT_EQ(d.readings[1].bytes, data);
+}
