@@ -162,11 +162,15 @@ void decodeBinHexReadings(std::string_view body, Readings& r, std::size_t maxOut
 }
 
 // The longest run of consecutive lines made only of base64 characters (and `=`, trailing
-// white space), when it is long enough not to be a word or a hash in a text: at least 64
-// characters, 16 a line on average, and two lines or 120 characters.
+// white space), when it is long enough not to be a few words or a hash in a text: at least
+// 64 characters, a line of 16 or more (mailers that vary the line length still write some
+// long ones; a list of short words has none), 6 a line on average, and two lines or 120
+// characters.
 std::string_view base64Run(std::string_view body) {
-  std::size_t bestStart = 0, bestEnd = 0, bestChars = 0, bestLines = 0;
-  std::size_t runStart = 0, runChars = 0, runLines = 0, pos = 0;
+  struct Run {
+    std::size_t start = 0, end = 0, chars = 0, lines = 0, longest = 0;
+  } best, run;
+  std::size_t pos = 0;
   while (pos < body.size()) {
     auto nl = body.find('\n', pos);
     std::size_t next = nl == std::string_view::npos ? body.size() : nl + 1;
@@ -178,19 +182,21 @@ std::string_view base64Run(std::string_view body) {
                 return isBase64Char(static_cast<unsigned char>(c)) || c == '=';
               });
     if (ok) {
-      if (runLines == 0) runStart = pos;
-      runChars += line.size();
-      ++runLines;
-      if (runChars > bestChars) {
-        bestStart = runStart, bestEnd = next, bestChars = runChars, bestLines = runLines;
-      }
+      if (run.lines == 0) run.start = pos;
+      run.chars += line.size();
+      run.longest = std::max(run.longest, line.size());
+      ++run.lines;
+      run.end = next;
+      if (run.chars > best.chars) best = run;
     } else {
-      runChars = runLines = 0;
+      run = {};
     }
     pos = next;
   }
-  if (bestChars < 64 || bestChars / bestLines < 16 || (bestLines < 2 && bestChars < 120)) return {};
-  return body.substr(bestStart, bestEnd - bestStart);
+  if (best.chars < 64 || best.longest < 16 || best.chars / best.lines < 6 ||
+      (best.lines < 2 && best.chars < 120))
+    return {};
+  return body.substr(best.start, best.end - best.start);
 }
 
 // Identity or unknown encoding: the raw bytes, and what the body looks like it holds.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -482,4 +483,27 @@ TEST(TransferDecoding, BinHexInAPlainBodyIsSniffed) {
   ASSERT_EQ(d.readings.size(), 2u);
   EXPECT_EQ(d.readings[1].label, "sniffed binhex");
   EXPECT_EQ(d.readings[1].bytes, data);
+}
+
+TEST(TransferDecoding, Base64LinesOfMixedLengthAfterABrokenHeaderLineAreSniffed) {
+  auto data = randomBytes(180);
+  std::string text, encoded = base64(data);
+  encoded.erase(std::remove(encoded.begin(), encoded.end(), '\r'), encoded.end());
+  encoded.erase(std::remove(encoded.begin(), encoded.end(), '\n'), encoded.end());
+  // 4, 4, 8, 8, 16, 16, 32, 32, then 4 again: what a sender varying line lengths writes.
+  const std::size_t lengths[] = {4, 4, 8, 8, 16, 16, 32, 32};
+  for (std::size_t i = 0, k = 0; i < encoded.size(); i += lengths[k++ % 8])
+    text += encoded.substr(i, lengths[k % 8]) + "\r\n";
+  auto d = decodeTransfer("Content-Transfer-Encoding base64\r\n\r\n" + text, "");
+  ASSERT_EQ(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[1].label, "sniffed base64");
+  EXPECT_EQ(d.readings[1].bytes, data);
+}
+
+TEST(TransferDecoding, ShortWordLinesAreNotSniffedAsBase64) {
+  auto d = decodeTransfer(
+      "Hello\r\nThanks\r\nRegards\r\nBob\r\nAlice\r\nCarol\r\nDave\r\nEve\r\nMallory\r\n"
+      "Trent\r\nPeggy\r\nVictor\r\nWalter\r\n",
+      "");
+  EXPECT_EQ(d.readings.size(), 1u);
 }
