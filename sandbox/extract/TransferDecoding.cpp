@@ -66,10 +66,20 @@ bool startsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+std::string_view base64Run(std::string_view body);
+bool denseWithQpEscapes(std::string_view body);
+
 void decodeBase64Readings(std::string_view body, Readings& r) {
   std::string main;
   Base64Stats stats = decodeBase64(body, main, Base64Mode::Resync);
   r.add(std::move(main), "");
+  // `Content-Transfer-Encoding: base64,quoted-printable` on a QP body: some readers take
+  // the last name. A real base64 body holds no `=XX` at all.
+  if (denseWithQpEscapes(body)) {
+    std::string qp;
+    decodeQuotedPrintable(body, qp);
+    r.add(std::move(qp), "sniffed quoted-printable");
+  }
   if (stats.padStops > 0) {
     // An `=` inside the data: some clients skip it, some stop at the first padded segment.
     std::string skipped, first;
@@ -98,6 +108,12 @@ void decodeQpReadings(std::string_view body, Readings& r) {
   std::string main;
   std::size_t invalid = decodeQuotedPrintable(body, main, QpInvalid::Keep);
   r.add(std::move(main), "");
+  // `quoted-printable,base64` on a base64 body: QP leaves base64 text as it is.
+  if (auto run = base64Run(body); !run.empty()) {
+    std::string data;
+    decodeBase64(run, data);
+    r.add(std::move(data), "sniffed base64");
+  }
   if (invalid == 0) return;
   std::string dropEq, dropJunk;
   decodeQuotedPrintable(body, dropEq, QpInvalid::DropEq);
@@ -199,6 +215,12 @@ std::string_view base64Run(std::string_view body) {
   return body.substr(best.start, best.end - best.start);
 }
 
+// At least 8 `=XX` escapes, making up an eighth of the body or more.
+bool denseWithQpEscapes(std::string_view body) {
+  std::size_t escapes = countQpEscapes(body);
+  return escapes >= 8 && escapes * 3 * 8 >= body.size();
+}
+
 // Identity or unknown encoding: the raw bytes, and what the body looks like it holds.
 void sniffReadings(std::string_view body, Readings& r, std::size_t maxOutput) {
   r.add(std::string(body), "");
@@ -207,8 +229,7 @@ void sniffReadings(std::string_view body, Readings& r, std::size_t maxOutput) {
     decodeBase64(run, data);
     r.add(std::move(data), "sniffed base64");
   }
-  std::size_t escapes = countQpEscapes(body);
-  if (escapes >= 8 && escapes * 3 * 8 >= body.size()) {
+  if (denseWithQpEscapes(body)) {
     std::string data;
     decodeQuotedPrintable(body, data);
     r.add(std::move(data), "sniffed quoted-printable");

@@ -507,3 +507,27 @@ TEST(TransferDecoding, ShortWordLinesAreNotSniffedAsBase64) {
       "");
   EXPECT_EQ(d.readings.size(), 1u);
 }
+
+TEST(TransferDecoding, QuotedPrintableDeclaredBodyOfBase64LinesAlsoGivesTheBase64Reading) {
+  auto data = randomBytes(399);  // no padding: no `=` for QP to take as an invalid escape
+  auto body = base64(data);
+  auto d = decodeTransfer(body, "quoted-printable,base64");
+  ASSERT_EQ(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[0].bytes, body);
+  EXPECT_EQ(d.readings[1].label, "sniffed base64");
+  EXPECT_EQ(d.readings[1].bytes, data);
+}
+
+TEST(TransferDecoding, Base64DeclaredBodyDenseWithEscapesAlsoGivesTheQuotedPrintableReading) {
+  std::string body;
+  for (char c : std::string("PK\x03\x04\x14\x01 a zip that starts like one")) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, "=%02X", static_cast<unsigned char>(c));
+    body += hex;
+  }
+  auto d = decodeTransfer(body + "\r\n", "base64,quoted-printable");
+  ASSERT_GE(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[1].label, "sniffed quoted-printable");
+  EXPECT_EQ(d.readings[1].bytes, std::string("PK\x03\x04\x14\x01 a zip that starts like one\r\n"));
+  EXPECT_TRUE(anyEvasion(d));
+}
