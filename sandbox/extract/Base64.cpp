@@ -1,5 +1,6 @@
 #include "sandbox/extract/Base64.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -164,6 +165,54 @@ std::size_t decodeBase64CleanLines(std::string_view in, std::string& out) {
   }
   decodeBase64(kept, out);
   return dropped;
+}
+
+std::size_t decodeBase64LinePrefixes(std::string_view in, std::string& out) {
+  std::string kept;
+  kept.reserve(in.size());
+  std::size_t cut = 0;
+  for (std::size_t i = 0; i < in.size();) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    if (kTable[c] != kJunk) {
+      kept += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    ++cut;
+    auto nl = in.find('\n', i);
+    i = nl == std::string_view::npos ? in.size() : nl;
+  }
+  decodeBase64(kept, out);
+  return cut;
+}
+
+std::size_t decodeBase64Blocks(std::string_view in, std::string& out) {
+  std::size_t blocks = 0, pos = 0, blockStart = 0;
+  bool blockHasData = false;
+  auto endBlock = [&](std::size_t end) {
+    if (blockHasData) {
+      decodeBase64(in.substr(blockStart, end - blockStart), out);
+      ++blocks;
+    }
+    blockHasData = false;
+  };
+  while (pos < in.size()) {
+    auto nl = in.find('\n', pos);
+    std::size_t next = nl == std::string_view::npos ? in.size() : nl + 1;
+    auto line = in.substr(pos, next - pos);
+    bool blank = std::all_of(line.begin(), line.end(), [](char c) {
+      return kTable[static_cast<unsigned char>(c)] == kSpace;
+    });
+    if (blank) {
+      endBlock(pos);
+      blockStart = next;
+    } else {
+      blockHasData = true;
+    }
+    pos = next;
+  }
+  endBlock(in.size());
+  return blocks;
 }
 
 }  // namespace bccsink::sandbox

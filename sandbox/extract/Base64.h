@@ -41,6 +41,14 @@ std::size_t decodeBase64FirstSegment(std::string_view in, std::string& out);
 // Returns how many lines were dropped.
 std::size_t decodeBase64CleanLines(std::string_view in, std::string& out);
 
+// Decodes each line only up to its first character outside the alphabet (`=` and white
+// space aside): "UEs#junk" gives what "UEs" starts. Returns how many lines were cut.
+std::size_t decodeBase64LinePrefixes(std::string_view in, std::string& out);
+
+// Decodes each block of lines between empty lines on its own, so that a stray character
+// before an empty line does not shift the rest by 6 bits. Returns the number of blocks.
+std::size_t decodeBase64Blocks(std::string_view in, std::string& out);
+
 // True for the 64 alphabet characters.
 bool isBase64Char(unsigned char c);
 

@@ -89,9 +89,18 @@ void decodeBase64Readings(std::string_view body, Readings& r) {
     r.add(std::move(first), "base64 first segment");
   }
   if (stats.junk > 0) {
-    std::string clean;
+    // Junk inside the data: a line of it may be a header to drop whole, or junk that
+    // ends the line's data.
+    std::string clean, prefixes;
     decodeBase64CleanLines(body, clean);
     r.add(std::move(clean), "base64 clean lines");
+    decodeBase64LinePrefixes(body, prefixes);
+    r.add(std::move(prefixes), "base64 line prefixes");
+  }
+  if (stats.lostChars > 0) {
+    // A stray character before an empty line shifts what follows by 6 bits.
+    std::string blocks;
+    if (decodeBase64Blocks(body, blocks) > 1) r.add(std::move(blocks), "base64 blocks");
   }
   if (r.result.readings.size() > 1) {
     r.error(evasion("base64 damaged: " + std::to_string(r.result.readings.size()) +

@@ -187,13 +187,14 @@ TEST(TransferDecoding, JunkLineThatEveryReadingAgreesOnIsAPlainNote) {
   EXPECT_FALSE(isEvasion(d.errors[0]));
 }
 
-TEST(TransferDecoding, JunkInsideALineGivesTheResyncAndCleanLineReadingsAsEvasion) {
+TEST(TransferDecoding, JunkInsideALineGivesTheResyncCleanLinesAndLinePrefixesReadingsAsEvasion) {
   auto data = randomBytes(300);
   auto text = base64(data);
   text.insert(10, ":");
   auto d = decodeTransfer(text, "base64");
   EXPECT_EQ(d.readings[0].bytes, data);
-  EXPECT_EQ(labels(d), (std::vector<std::string>{"", "base64 clean lines"}));
+  EXPECT_EQ(labels(d),
+            (std::vector<std::string>{"", "base64 clean lines", "base64 line prefixes"}));
   EXPECT_TRUE(anyEvasion(d));
 }
 
@@ -529,5 +530,42 @@ TEST(TransferDecoding, Base64DeclaredBodyDenseWithEscapesAlsoGivesTheQuotedPrint
   ASSERT_GE(d.readings.size(), 2u);
   EXPECT_EQ(d.readings[1].label, "sniffed quoted-printable");
   EXPECT_EQ(d.readings[1].bytes, std::string("PK\x03\x04\x14\x01 a zip that starts like one\r\n"));
+  EXPECT_TRUE(anyEvasion(d));
+}
+
+TEST(Base64, LinePrefixesKeepWhatEachLineHoldsBeforeItsJunk) {
+  std::string out;
+  EXPECT_EQ(decodeBase64LinePrefixes("QUJ#xyz0\nDREVG\n", out), 1u);
+  EXPECT_EQ(out, "ABCDEF");
+}
+
+TEST(Base64, BlocksAreDecodedEachOnItsOwnQuantum) {
+  std::string out;
+  EXPECT_EQ(decodeBase64Blocks("A\r\n\r\nQUJD\r\nREVG\r\n \r\n", out), 2u);
+  EXPECT_EQ(out, "ABCDEF");
+}
+
+TEST(TransferDecoding, JunkAfterTheFirstCharactersOfEachLineGivesTheLinePrefixesReading) {
+  auto data = randomBytes(300);
+  std::string text, encoded = base64(data);
+  for (std::size_t pos = 0; pos < encoded.size();) {
+    auto nl = encoded.find("\r\n", pos);
+    text += encoded.substr(pos, nl - pos) + "\r\n" + encoded.substr(nl + 2, 3) + "#junk01\r\n";
+    pos = nl + 2 + 3;
+    if (pos >= encoded.size()) break;
+  }
+  auto d = decodeTransfer(text, "base64");
+  bool found = false;
+  for (const auto& r : d.readings) found |= r.label == "base64 line prefixes" && r.bytes == data;
+  EXPECT_TRUE(found);
+  EXPECT_TRUE(anyEvasion(d));
+}
+
+TEST(TransferDecoding, StrayCharacterBeforeAnEmptyLineGivesTheBlocksReading) {
+  auto data = randomBytes(300);
+  auto d = decodeTransfer("A\r\n\r\n" + base64(data), "base64");
+  ASSERT_EQ(d.readings.size(), 2u);
+  EXPECT_EQ(d.readings[1].label, "base64 blocks");
+  EXPECT_EQ(d.readings[1].bytes, data);
   EXPECT_TRUE(anyEvasion(d));
 }
