@@ -46,9 +46,10 @@ bool decodeBinHex(std::string_view text, BinHexFile& file, std::size_t maxOutput
   file = {};
   std::size_t start = dataStart(text);
   if (start == std::string_view::npos) return false;
-  // The fork lengths are known only after the header: decode the whole stream first,
-  // within a bound (the header, two forks and three CRCs, at most maxOutput each).
-  const std::size_t limit = maxOutput * 2 + 300;
+  // The fork lengths are known only after the header: decode the stream first, within a
+  // bound: the header (at most 255 + 22 bytes), then one fork of at most maxOutput (the
+  // data fork, or the resource fork after an empty data fork and its CRC).
+  const std::size_t limit = maxOutput + 300;
   std::string stream;
   std::uint32_t acc = 0;
   int bits = 0;

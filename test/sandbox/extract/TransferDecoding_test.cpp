@@ -95,8 +95,9 @@ TEST(TransferDecoding, ReadingsAreBoundedInNumberAndSize) {
   for (int round = 0; round < 200; ++round) {
     std::string body(rng() % 300, 'A');
     for (auto& c : body) c = chars[rng() % chars.size()];
-    for (const char* cte : {"base64", "quoted-printable", "", "x-uue", "x-yencode"}) {
-      auto d = decodeTransfer(body, cte);
+    for (const char* cte :
+         {"base64", "quoted-printable", "", "x-uue", "x-yencode", "binhex", "x-gzip64"}) {
+      auto d = decodeTransfer(body, cte, body.size());  // gzip64 and BinHex expand: bound them
       ASSERT_GE(d.readings.size(), 1u);
       ASSERT_LE(d.readings.size(), kMaxReadings);
       for (const auto& r : d.readings) ASSERT_LE(r.bytes.size(), body.size());
