@@ -28,7 +28,39 @@ unsigned char sextet(char c) {
   return static_cast<unsigned char>((c - ' ') & 0x3F);
 }
 
+// Each 4 characters after the length carry 3 bytes. A line too short for its length
+// (trailing pad characters dropped by a mailer aside) is not uuencode: false.
+bool decodeLine(std::string_view line, std::size_t n, std::string& out) {
+  std::size_t needed = (n + 2) / 3 * 4;
+  if (line.size() - 1 + 2 < needed) return false;
+  std::size_t have = 0;
+  for (std::size_t i = 1; have < n; i += 4) {
+    unsigned char c[4];
+    for (int k = 0; k < 4; ++k) c[k] = i + k < line.size() ? sextet(line[i + k]) : 0;
+    unsigned char b[3] = {static_cast<unsigned char>(c[0] << 2 | c[1] >> 4),
+                          static_cast<unsigned char>(c[1] << 4 | c[2] >> 2),
+                          static_cast<unsigned char>(c[2] << 6 | c[3])};
+    for (int k = 0; k < 3 && have < n; ++k, ++have) out += static_cast<char>(b[k]);
+  }
+  return true;
+}
+
 }  // namespace
+
+std::size_t decodeUuLines(std::string_view text, std::string& out) {
+  std::size_t pos = 0, skipped = 0;
+  std::string name;
+  while (pos < text.size()) {
+    auto line = nextLine(text, pos);
+    if (line.empty() || line == "end" || beginLine(line, name)) continue;
+    std::size_t n = sextet(line[0]);
+    if (n == 0) continue;  // the zero-length line before "end"
+    // A line that cannot be uuencode (too short for its length, or longer than the 45
+    // bytes a line carries plus what a mailer may append) is skipped, not fatal.
+    if (line.size() > 2 + (n + 2) / 3 * 4 + 8 || !decodeLine(line, n, out)) ++skipped;
+  }
+  return skipped;
+}
 
 std::size_t findUuencoded(std::string_view text, const std::function<void(const UuFile&)>& onFile) {
   std::size_t pos = 0, found = 0;
@@ -50,20 +82,7 @@ std::size_t findUuencoded(std::string_view text, const std::function<void(const 
         file.complete = pos < text.size() && nextLine(text, pos) == "end";
         break;
       }
-      // Each 4 characters after the length carry 3 bytes. A line too short for its
-      // length (trailing pad characters dropped by a mailer aside) is not uuencode:
-      // the data ended there.
-      std::size_t needed = (n + 2) / 3 * 4;
-      if (line.size() - 1 + 2 < needed) break;
-      std::size_t have = 0;
-      for (std::size_t i = 1; have < n; i += 4) {
-        unsigned char c[4];
-        for (int k = 0; k < 4; ++k) c[k] = i + k < line.size() ? sextet(line[i + k]) : 0;
-        unsigned char b[3] = {static_cast<unsigned char>(c[0] << 2 | c[1] >> 4),
-                              static_cast<unsigned char>(c[1] << 4 | c[2] >> 2),
-                              static_cast<unsigned char>(c[2] << 6 | c[3])};
-        for (int k = 0; k < 3 && have < n; ++k, ++have) file.data += static_cast<char>(b[k]);
-      }
+      if (!decodeLine(line, n, file.data)) break;
     }
     ++found;
     onFile(file);

@@ -18,4 +18,10 @@ struct UuFile {
 // time. Returns how many were found.
 std::size_t findUuencoded(std::string_view text, const std::function<void(const UuFile&)>& onFile);
 
+// The uuencode transfer encoding without a `begin` line (some mailers' `x-uuencode`,
+// `uue`): every line of `text` decoded as a uu line (length character, then data) and
+// appended to `out`; `begin`/`end` lines are passed over. Returns how many non-empty lines
+// were not uu lines (skipped).
+std::size_t decodeUuLines(std::string_view text, std::string& out);
+
 }  // namespace bccsink::sandbox
