@@ -124,13 +124,12 @@ class Walk {
           mimeAfter = mimeAfter || h.fields[i].name.rfind("content-", 0) == 0;
         }
         if (mimeAfter) {
-          // A strict reader ends the header at that line: its reading too.
+          // A strict reader ends the header at that line: its reading too (its text is
+          // body text there, as the reader shows it).
           HeaderBlock strict = h;
           strict.fields.resize(h.strictFieldCount);
           strict.bodyBegin = h.strictBodyBegin;
-          Item alt = item;
-          alt.fallback = true;
-          part(alt, strict);
+          part(item, strict);
         }
       }
       part(item, h);
