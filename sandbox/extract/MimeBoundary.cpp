@@ -62,9 +62,21 @@ std::vector<Delimiter> delimitersOf(std::string_view text, const std::vector<Das
     const bool closing = rest.substr(0, 2) == "--";
     if (closing) rest.remove_prefix(2);
     if (!junk && !allBlank(rest)) continue;
-    out.push_back({it->lineStart, std::min(it->next, end), closing, it->odd});
+    out.push_back({it->lineStart, it->dash, it->end, std::min(it->next, end), closing, it->odd});
   }
   return out;
+}
+
+bool isDelimiterOf(std::string_view text, const Delimiter& d,
+                   const std::vector<std::string>& readings) {
+  std::string_view line = text.substr(d.dash + 2, d.end - d.dash - 2);
+  for (const auto& b : readings) {
+    if (line.substr(0, b.size()) != b) continue;
+    std::string_view rest = line.substr(b.size());
+    if (rest.substr(0, 2) == "--") rest.remove_prefix(2);
+    if (allBlank(rest)) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> boundaryReadings(const std::vector<std::string_view>& contentTypes) {

@@ -26,6 +26,7 @@ std::vector<DashLine> findDashLines(std::string_view text);
 
 struct Delimiter {
   std::size_t lineStart;  // where the delimiter line starts
+  std::size_t dash, end;  // its "--" and the end of its text
   std::size_t after;      // first byte of the next line
   bool closing;           // "--boundary--"
   bool odd;               // DashLine::odd
@@ -42,6 +43,10 @@ std::vector<Delimiter> delimitersOf(std::string_view text, const std::vector<Das
 // with its quotes kept, removed, single quotes removed, cut at white space. The first is
 // the reading of RFC 2045/2231 proper. No duplicates, none empty.
 std::vector<std::string> boundaryReadings(const std::vector<std::string_view>& contentTypes);
+
+// Whether the line of `d` is a delimiter line (opening or closing) of one of `readings`.
+bool isDelimiterOf(std::string_view text, const Delimiter& d,
+                   const std::vector<std::string>& readings);
 
 // A boundary read from the body in text[begin, end): the first `--X` line followed by a
 // header field (or, when `emptyLineToo`, an empty line). `firstLineOnly`: only when that

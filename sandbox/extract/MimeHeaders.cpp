@@ -75,9 +75,18 @@ HeaderBlock parseHeaderBlock(std::string_view text, std::size_t begin, std::size
     if (l.next == l.begin) break;
     std::string_view content = text.substr(l.begin, l.end - l.begin);
     if (blankLine(text, l)) {
-      // The empty line ends the header (a line of white space only, too: clients do).
-      h.bodyBegin = l.next;
-      return h;
+      // The empty line ends the header, and so does a line of white space only, unless
+      // a folded line follows: then it is obsolete folding white space (RFC 5322
+      // section 4.2) inside a field.
+      Line n = lineAt(text, l.next, end);
+      const bool folds = l.end > l.begin && current && n.end > n.begin && isBlank(text[n.begin]) &&
+                         !blankLine(text, n);
+      if (!folds) {
+        h.bodyBegin = l.next;
+        return h;
+      }
+      pos = l.next;
+      continue;
     }
     if (isBlank(content[0])) {
       // Unfolding (RFC 5322 section 2.2.3): the CRLF goes, the white space stays; a

@@ -284,10 +284,23 @@ class Walk {
           continue;
         }
         if (closed) note(true, "parts after the closing delimiter");
+        // A part that is a multipart itself owns the lines of its own boundary, even
+        // when they read as this multipart's too (an inner boundary "b--" inside "b"):
+        // the innermost open multipart claims a delimiter line first, as parsers do.
+        std::size_t next = k + 1;
+        if (next < delims.size()) {
+          HeaderBlock ch = parseHeaderBlock(text_, delims[k].after, body.end);
+          auto inner = boundaryReadings(ch.all("content-type"));
+          while (next < delims.size() && !inner.empty() &&
+                 isDelimiterOf(text_, delims[next], inner)) {
+            ++next;
+          }
+        }
         Range r{delims[k].after, body.end};
-        if (k + 1 < delims.size()) r.end = bodyEndBefore(text_, r.begin, delims[k + 1].lineStart);
+        if (next < delims.size()) r.end = bodyEndBefore(text_, r.begin, delims[next].lineStart);
         r.end = std::max(r.begin, r.end);
         children.push_back({r, digest, item.depth + 1, fallback});
+        k = next - 1;
       }
     }
     for (auto it = children.rbegin(); it != children.rend(); ++it) stack_.push_back(*it);

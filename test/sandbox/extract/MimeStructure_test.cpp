@@ -267,3 +267,20 @@ TEST(MimeHeaders, CommentsGoOutsideQuotesOnly) {
             "multipart/mixed; boundary=\"a(b)\"; c=d\\(e");
   EXPECT_EQ(stripComments("a (unbalanced"), "a (unbalanced");
 }
+
+TEST(MimeStructure, InnerBoundaryThatReadsAsTheOuterClosingDelimiter) {
+  // The inner multipart's boundary is "b1--": its delimiter lines look like the outer's
+  // closing one, and the innermost open multipart claims them.
+  std::string msg =
+      "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+      "Content-Type: multipart/mixed; boundary=b1--\r\n\r\n--b1--\r\n"
+      "Content-Type: text/plain\r\n\r\nhello\r\n--b1--\r\n" +
+      attachment() + "--b1----\r\n--b1--\r\n";
+  EXPECT_TRUE(hasPayload(walk(msg)));
+}
+
+TEST(MimeStructure, WhiteSpaceOnlyLineInsideAFoldedField) {
+  // Obsolete folding white space (RFC 5322 section 4.2): "Content-Type:" CRLF SP CRLF
+  // SP value is still one field.
+  EXPECT_TRUE(hasPayload(walk(mixed("Content-Type:\r\n \r\n multipart/mixed; boundary=b1", "b1"))));
+}
