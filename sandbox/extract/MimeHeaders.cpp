@@ -81,12 +81,27 @@ HeaderBlock parseHeaderBlock(std::string_view text, std::size_t begin, std::size
       Line n = lineAt(text, l.next, end);
       const bool folds = l.end > l.begin && current && n.end > n.begin && isBlank(text[n.begin]) &&
                          !blankLine(text, n);
-      if (!folds) {
-        h.bodyBegin = l.next;
-        return h;
+      if (folds) {
+        pos = l.next;
+        continue;
       }
-      pos = l.next;
-      continue;
+      // A line of white space only, or a lone CR after an LF-ended line, before more
+      // header fields: lenient readers go on, strict ones start the body.
+      const bool isolatedCr =
+          l.end == l.begin && l.loneCr && l.begin > begin && text[l.begin - 1] == '\n';
+      if ((l.end > l.begin || isolatedCr) && n.next > n.begin && headerLooking(text, n)) {
+        if (h.strictReason.empty()) {
+          h.strictReason = isolatedCr ? "a lone CR inside the header"
+                                      : "a line of white space only inside the header";
+          h.strictBodyBegin = l.next;
+          h.strictFieldCount = h.fields.size();
+        }
+        current = false;
+        pos = l.next;
+        continue;
+      }
+      h.bodyBegin = l.next;
+      return h;
     }
     if (isBlank(content[0])) {
       // Unfolding (RFC 5322 section 2.2.3): the CRLF goes, the white space stays; a
@@ -133,8 +148,8 @@ HeaderBlock parseHeaderBlock(std::string_view text, std::size_t begin, std::size
       h.bodyBegin = l.begin;
       return h;
     }
-    if (!h.skippedColonless) {
-      h.skippedColonless = true;
+    if (h.strictReason.empty()) {
+      h.strictReason = "header line without a colon";
       h.strictBodyBegin = l.begin;
       h.strictFieldCount = h.fields.size();
     }

@@ -21,9 +21,10 @@ struct HeaderField {
 struct HeaderBlock {
   std::vector<HeaderField> fields;  // in document order, repeated fields kept
   std::size_t bodyBegin = 0;        // offset of the body in the parsed text
-  // A header line without a colon was skipped because more header followed; a strict
-  // reader (mimetic, some clients) starts the body at that line instead.
-  bool skippedColonless = false;
+  // A line was skipped because more header followed (a line without a colon, a line of
+  // white space only, a lone CR); a strict reader (some clients) ends the header there.
+  // What it was, '' when nothing was skipped.
+  std::string strictReason;
   std::size_t strictBodyBegin = 0;     // where that strict reading's body starts
   std::size_t strictFieldCount = 0;    // fields[0, strictFieldCount) are the strict header
   bool loneCr = false;                 // some line ended in a lone CR

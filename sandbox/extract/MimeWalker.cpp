@@ -117,20 +117,14 @@ class Walk {
       HeaderBlock h = parseHeaderBlock(text_, item.range.begin, item.range.end);
       if (h.loneCr) note(true, "lines ended by a lone CR");
       for (const auto& what : h.irregular) note(true, what);
-      if (h.skippedColonless) {
-        note(true, "header line without a colon");
-        bool mimeAfter = false;
-        for (std::size_t i = h.strictFieldCount; i < h.fields.size(); ++i) {
-          mimeAfter = mimeAfter || h.fields[i].name.rfind("content-", 0) == 0;
-        }
-        if (mimeAfter) {
-          // A strict reader ends the header at that line: its reading too (its text is
-          // body text there, as the reader shows it).
-          HeaderBlock strict = h;
-          strict.fields.resize(h.strictFieldCount);
-          strict.bodyBegin = h.strictBodyBegin;
-          part(item, strict);
-        }
+      if (!h.strictReason.empty()) {
+        // A strict reader ends the header at the skipped line: its reading too (its text
+        // is body text there, as that reader shows it).
+        note(true, h.strictReason);
+        HeaderBlock strict = h;
+        strict.fields.resize(h.strictFieldCount);
+        strict.bodyBegin = h.strictBodyBegin;
+        part(item, strict);
       }
       part(item, h);
     }
@@ -214,6 +208,10 @@ class Walk {
       bool odd = false;  // counts indented lines or lines after a lone CR as delimiters
     };
     std::vector<Split> splits;
+    // Only a closing delimiter ("--b--" while the others read "--b X"): no part.
+    auto opens = [](const std::vector<Delimiter>& d) {
+      return std::any_of(d.begin(), d.end(), [](const Delimiter& x) { return !x.closing; });
+    };
     for (bool junk : {false, true}) {
       for (std::size_t r = 0; r < readings.size(); ++r) {
         auto d = delimitersOf(text_, lines_, body.begin, body.end, readings[r], junk);
@@ -223,9 +221,9 @@ class Walk {
         if (plain.size() < d.size()) {
           // Some clients take those lines for delimiters, others for text: both readings.
           note(true, "white space or a lone CR before a delimiter line");
-          if (!plain.empty()) splits.push_back({r, std::move(plain)});
-          splits.push_back({r, std::move(d), true});
-        } else if (!d.empty()) {
+          if (opens(plain)) splits.push_back({r, std::move(plain)});
+          if (opens(d)) splits.push_back({r, std::move(d), true});
+        } else if (opens(d)) {
           splits.push_back({r, std::move(d)});
         }
       }
@@ -241,7 +239,7 @@ class Walk {
       std::string guess =
           guessBoundary(text_, lines_, body.begin, body.end, info.multipart, !info.multipart);
       auto d = delimitersOf(text_, lines_, body.begin, body.end, guess, false);
-      if (!d.empty()) {
+      if (opens(d)) {
         readings.push_back(guess);
         splits.push_back({readings.size() - 1, std::move(d)});
         guessed = true;

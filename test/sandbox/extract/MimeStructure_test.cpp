@@ -254,7 +254,7 @@ TEST(MimeHeaders, EveryLineEndUnfoldingAndRepeatedFields) {
   EXPECT_EQ(h.fields[1].value, "two");
   EXPECT_EQ(h.all("a"), (std::vector<std::string_view>{"1", "3"}));
   EXPECT_TRUE(h.loneCr);
-  EXPECT_TRUE(h.skippedColonless);
+  EXPECT_EQ(h.strictReason, "header line without a colon");
   EXPECT_EQ(text.substr(h.bodyBegin), "body");
   // Without an empty line after it, a line without a colon starts the body.
   std::string noBlank = "A: 1\nbody line\nmore\nstill more\nand more";
@@ -283,4 +283,34 @@ TEST(MimeStructure, WhiteSpaceOnlyLineInsideAFoldedField) {
   // Obsolete folding white space (RFC 5322 section 4.2): "Content-Type:" CRLF SP CRLF
   // SP value is still one field.
   EXPECT_TRUE(hasPayload(walk(mixed("Content-Type:\r\n \r\n multipart/mixed; boundary=b1", "b1"))));
+}
+
+TEST(MimeStructure, DelimiterLinesWithTextAfterTheBoundary) {
+  // Only the closing line reads strictly: the lines with text after the boundary split.
+  std::string msg =
+      "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1 X\r\n" + attachment() + "--b1--\r\n";
+  auto c = walk(msg);
+  EXPECT_TRUE(hasPayload(c));
+  EXPECT_TRUE(hasEvasion(c, "text after the boundary"));
+}
+
+TEST(MimeStructure, SkippedHeaderLinesAreReadBothWays) {
+  // The body's first base64 characters before the empty line: a strict reader's body
+  // starts there, a lenient one skips them. Both readings are walked.
+  std::string split =
+      "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+      "Content-Type: application/octet-stream; name=p.exe\r\n"
+      "Content-Transfer-Encoding: base64\r\n" +
+      kBase64.substr(0, 4) + "\r\n\r\n" + kBase64.substr(4) + "\r\n--b1--\r\n";
+  EXPECT_TRUE(hasPayload(walk(split)));
+  // A line of white space only, or a lone CR, between two fields.
+  for (std::string gap : {" \r\n", "\r"}) {
+    std::string msg =
+        "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+        "Content-Type: application/octet-stream; name=p.exe\r\n" +
+        gap + "Content-Transfer-Encoding: base64\r\n\r\n" + kBase64 + "\r\n--b1--\r\n";
+    auto c = walk(msg);
+    EXPECT_TRUE(hasPayload(c)) << gap.size();
+    EXPECT_TRUE(hasEvasion(c, "inside the header")) << gap.size();
+  }
 }
