@@ -216,17 +216,19 @@ std::vector<std::string> paramCandidates(const std::vector<HeaderValue>& headers
     std::string v = cleanFileName(value);
     if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
   };
+  std::vector<Piece> pieces;
+  std::vector<std::string> plain;
+  for (const auto& h : headers) gather(h, base, pieces, plain);
+  // First the RFC 2231 value from the pieces of every instance (a value split over two
+  // Content-Type lines), then the first instance's own reading.
+  if (!pieces.empty()) add(indexOrder(pieces));
   for (const auto& h : headers) {
     if (std::string first = paramValue(h, name); !first.empty()) {
       add(first);
       break;
     }
   }
-  std::vector<Piece> pieces;
-  std::vector<std::string> plain;
-  for (const auto& h : headers) gather(h, base, pieces, plain);
   if (!pieces.empty()) {
-    add(indexOrder(pieces));
     std::vector<const Piece*> documentOrder;
     for (const auto& p : pieces) {
       if (p.index >= 0) documentOrder.push_back(&p);
@@ -234,7 +236,11 @@ std::vector<std::string> paramCandidates(const std::vector<HeaderValue>& headers
     if (!documentOrder.empty()) add(join(documentOrder));
   }
   for (const auto& p : plain) add(decodeEncodedWords(p));
-  for (std::size_t i = 0, n = out.size(); i < n; ++i) {
+  // 'file.zip': clients that strip the single quotes show file.zip; that reading first.
+  if (!out.empty() && out[0].size() > 2 && out[0].front() == '\'' && out[0].back() == '\'') {
+    out.insert(out.begin(), out[0].substr(1, out[0].size() - 2));
+  }
+  for (std::size_t i = 1, n = out.size(); i < n; ++i) {
     const std::string v = out[i];
     if (v.size() > 2 && v.front() == '\'' && v.back() == '\'') add(v.substr(1, v.size() - 2));
   }

@@ -30,11 +30,11 @@ std::string paramValue(const HeaderValue& header, std::string_view name);
 std::string paramText(const HeaderValue& header, std::string_view name);
 
 // Every value a client might take for parameter `name` of a field that occurs in
-// `headers` (all instances of one header field, in order): the RFC 2231 pieces gathered
-// from all instances in index order, the same pieces in document order, every plain
-// `name=` (a repeated one included) and the value with wrapping single quotes removed.
-// The first is paramValue's reading of the first instance that has the parameter; the
-// rest are alternatives, without duplicates or empty names. Cleaned as file names.
+// `headers` (all instances of one header field, in order), the one to show first: the
+// RFC 2231 pieces gathered from all instances in index order, the first instance's own
+// paramValue, the pieces in document order, every plain `name=` (a repeated one
+// included), and a value wrapped in single quotes without them (first when the first
+// value is so wrapped). No duplicates or empty names; cleaned as file names.
 std::vector<std::string> paramCandidates(const std::vector<HeaderValue>& headers,
                                          std::string_view name);
 

@@ -42,7 +42,7 @@ TEST(MimeText, Rfc2231GapDoesNotEndTheValueAsClientsJoinWhatIsThere) {
 TEST(MimeText, Rfc2231PiecesFromEveryInstanceInIndexAndDocumentOrder) {
   std::vector<HeaderValue> two{parseHeaderValue("text/plain; name*0=fi"),
                                parseHeaderValue("text/plain; name*1=le.zip")};
-  EXPECT_EQ(paramCandidates(two, "name"), (std::vector<std::string>{"fi", "file.zip"}));
+  EXPECT_EQ(paramCandidates(two, "name"), (std::vector<std::string>{"file.zip", "fi"}));
   std::vector<HeaderValue> swapped{parseHeaderValue("a; name*1=le.zip; name*0=fi")};
   EXPECT_EQ(paramCandidates(swapped, "name"), (std::vector<std::string>{"file.zip", "le.zipfi"}));
 }
@@ -52,6 +52,8 @@ TEST(MimeText, EveryDuplicateAndSingleQuotedNameIsACandidate) {
                              parseHeaderValue("a; name='c.zip'")};
   EXPECT_EQ(paramCandidates(h, "name"),
             (std::vector<std::string>{"a.txt", "b.zip", "'c.zip'", "c.zip"}));
+  EXPECT_EQ(paramCandidates({parseHeaderValue("a; name='d.zip'")}, "name"),
+            (std::vector<std::string>{"d.zip", "'d.zip'"}));
   EXPECT_TRUE(paramCandidates({parseHeaderValue("a")}, "name").empty());
 }
 
