@@ -293,6 +293,12 @@ class Walk {
                  isDelimiterOf(text_, delims[next], inner)) {
             ++next;
           }
+          if (!inner.empty() && next < delims.size() && ch.bodyBegin > delims[next].lineStart) {
+            // This multipart's delimiter inside the part's header (no empty line before
+            // it): a reader that finishes the header first reads the part to the end.
+            note(true, "a delimiter line inside a part's header");
+            children.push_back({{delims[k].after, body.end}, digest, item.depth + 1, true});
+          }
         }
         Range r{delims[k].after, body.end};
         if (next < delims.size()) r.end = bodyEndBefore(text_, r.begin, delims[next].lineStart);

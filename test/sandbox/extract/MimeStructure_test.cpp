@@ -314,3 +314,13 @@ TEST(MimeStructure, SkippedHeaderLinesAreReadBothWays) {
     EXPECT_TRUE(hasEvasion(c, "inside the header")) << gap.size();
   }
 }
+
+TEST(MimeStructure, OuterClosingDelimiterInsideAnInnerMultipartsHeader) {
+  std::string msg =
+      "Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+      "Content-Type: multipart/mixed; boundary=b2\r\n--b1--\r\n\r\n--b2\r\n" +
+      attachment() + "--b2--\r\n--b1--\r\n";
+  auto c = walk(msg);
+  EXPECT_TRUE(hasPayload(c));
+  EXPECT_TRUE(hasEvasion(c, "inside a part's header"));
+}
