@@ -97,8 +97,15 @@ std::vector<std::string> boundaryReadings(const std::vector<std::string_view>& c
         ++i;
       if (i >= ct.size() || ct[i] != '=') continue;
       ++i;
+      const std::size_t spaced = i;
       while (i < ct.size() && isBlank(ct[i])) ++i;
       std::size_t stop = ct.find(';', i);
+      if (spaced < i) {
+        // "boundary= b" with the delimiter lines "-- b": the white space as written.
+        std::size_t cut = stop == std::string_view::npos ? ct.size() : stop;
+        while (cut > i && isBlank(ct[cut - 1])) --cut;
+        add(ct.substr(spaced, cut - spaced));
+      }
       std::string_view token = trim(ct.substr(i, stop == std::string_view::npos ? stop : stop - i));
       add(token);
       if (token.size() >= 2 && (token[0] == '"' || token[0] == '\'')) {
@@ -108,6 +115,13 @@ std::vector<std::string> boundaryReadings(const std::vector<std::string_view>& c
       }
       add(token.substr(0, token.find_first_of(" \t")));
     }
+  }
+  // "b XXX" whose delimiter lines read "--b YYY": the boundary up to the white space.
+  for (std::size_t r = 0, n = out.size(); r < n; ++r) {
+    const std::string b = out[r];
+    auto inner = trim(b);
+    if (!inner.empty() && (inner[0] == '"' || inner[0] == '\'')) inner.remove_prefix(1);
+    add(inner.substr(0, inner.find_first_of(" \t")));
   }
   return out;
 }
@@ -127,8 +141,9 @@ std::string guessBoundary(std::string_view text, const std::vector<DashLine>& li
   }
   for (auto it = firstFrom(lines, begin); it != lines.end() && it->lineStart < end; ++it) {
     std::string_view x = trim(text.substr(it->dash + 2, it->end - it->dash - 2));
+    x = x.substr(0, x.find_first_of(" \t"));  // "--b X": the boundary is b
     if (x.size() >= 2 && x.substr(x.size() - 2) == "--") x.remove_suffix(2);
-    const bool usable = !x.empty() && x.find_first_of(" \t") == std::string_view::npos;
+    const bool usable = !x.empty();
     if (usable && it->next < end) {
       Line n = lineAt(text, it->next, end);
       std::string_view following = text.substr(n.begin, n.end - n.begin);

@@ -239,6 +239,7 @@ class Walk {
       std::string guess =
           guessBoundary(text_, lines_, body.begin, body.end, info.multipart, !info.multipart);
       auto d = delimitersOf(text_, lines_, body.begin, body.end, guess, false);
+      if (!opens(d)) d = delimitersOf(text_, lines_, body.begin, body.end, guess, true);
       if (opens(d)) {
         readings.push_back(guess);
         splits.push_back({readings.size() - 1, std::move(d)});

@@ -324,3 +324,15 @@ TEST(MimeStructure, OuterClosingDelimiterInsideAnInnerMultipartsHeader) {
   EXPECT_TRUE(hasPayload(c));
   EXPECT_TRUE(hasEvasion(c, "inside a part's header"));
 }
+
+TEST(MimeStructure, BoundaryWithWhiteSpaceReadAsClientsCutIt) {
+  auto split = [](const std::string& ct, const std::string& line) {
+    return ct + "\r\n\r\n" + line + "\r\n" + attachment() + line + "--\r\n";
+  };
+  // "b1 XXX" declared, "--b1 YYY" used; "boundary= b1" and "-- b1"; no Content-Type and
+  // "--b1 X" lines.
+  EXPECT_TRUE(
+      hasPayload(walk(split("Content-Type: multipart/mixed; boundary=\"b1 XXX\"", "--b1 YYY"))));
+  EXPECT_TRUE(hasPayload(walk(split("Content-Type: multipart/mixed; boundary= b1;", "-- b1"))));
+  EXPECT_TRUE(hasPayload(walk(split("Subject: no type", "--b1 X"))));
+}
