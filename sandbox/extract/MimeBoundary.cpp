@@ -143,7 +143,11 @@ std::string guessBoundary(std::string_view text, const std::vector<DashLine>& li
     std::string_view x = trim(text.substr(it->dash + 2, it->end - it->dash - 2));
     x = x.substr(0, x.find_first_of(" \t"));  // "--b X": the boundary is b
     if (x.size() >= 2 && x.substr(x.size() - 2) == "--") x.remove_suffix(2);
-    const bool usable = !x.empty();
+    // Not a boundary: a rule of dashes ("---------- Forwarded message ---------") or
+    // OpenPGP armor ("-----BEGIN PGP SIGNATURE-----" then "Version: ..."), RFC 4880 6.2.
+    const std::string_view line = text.substr(it->dash, it->end - it->dash);
+    const bool armor = line.starts_with("-----BEGIN ") || line.starts_with("-----END ");
+    const bool usable = !armor && x.find_first_not_of('-') != std::string_view::npos;
     if (usable && it->next < end) {
       Line n = lineAt(text, it->next, end);
       std::string_view following = text.substr(n.begin, n.end - n.begin);

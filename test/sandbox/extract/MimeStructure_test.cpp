@@ -336,3 +336,18 @@ TEST(MimeStructure, BoundaryWithWhiteSpaceReadAsClientsCutIt) {
   EXPECT_TRUE(hasPayload(walk(split("Content-Type: multipart/mixed; boundary= b1;", "-- b1"))));
   EXPECT_TRUE(hasPayload(walk(split("Subject: no type", "--b1 X"))));
 }
+
+TEST(MimeStructure, SignatureArmorAndForwardedRulesAreNotBoundaries) {
+  // Ordinary mail must not read as ambiguous: a PGP signature part and a forwarded
+  // message's rule are followed by header-looking lines but are no delimiters.
+  std::string msg =
+      "Content-Type: multipart/signed; boundary=b1\r\n\r\n--b1\r\nContent-Type: "
+      "text/plain\r\n\r\n---------- Forwarded message ---------\r\nFrom: x@example.com\r\n"
+      "\r\nhi\r\n--b1\r\nContent-Type: application/pgp-signature; name=signature.asc\r\n\r\n"
+      "-----BEGIN PGP SIGNATURE-----\r\nVersion: GnuPG v1\r\n\r\niQA\r\n"
+      "-----END PGP SIGNATURE-----\r\n--b1--\r\n";
+  auto c = walk(msg);
+  EXPECT_TRUE(c.errors.empty()) << c.errors[0];
+  ASSERT_EQ(c.files.size(), 1u);
+  EXPECT_EQ(c.files[0].name, "signature.asc");
+}
