@@ -112,7 +112,14 @@ HeaderValue parseHeaderValue(std::string_view text) {
         v += text[i++];
       }
       if (i < text.size()) ++i;  // closing quote
-      while (i < text.size() && text[i] != ';') ++i;
+      // Text after the closing quote: clients append it (`"file".zip`), dropping stray
+      // quotes and the white space before the next parameter.
+      std::string tail;
+      while (i < text.size() && text[i] != ';') {
+        if (text[i] != '"') tail += text[i];
+        ++i;
+      }
+      v += trim(tail);
     } else {
       while (i < text.size() && text[i] != ';') v += text[i++];
       v = std::string(trim(v));
@@ -122,15 +129,20 @@ HeaderValue parseHeaderValue(std::string_view text) {
   return out;
 }
 
-std::string paramValue(const HeaderValue& header, std::string_view name) {
-  const std::string base = lower(name);
-  // RFC 2231: name* (extended, one piece) or name*0, name*1... with '*' on encoded pieces.
-  std::map<int, std::pair<std::string, bool>> pieces;  // index -> (text, encoded)
-  std::string plain;
-  bool hasPlain = false;
+namespace {
+
+struct Piece {
+  int index;  // -1 for name*= (RFC 2231 section 4)
+  std::string text;
+  bool encoded;
+};
+
+// The RFC 2231 pieces and the plain values of parameter `base` in `params`.
+void gather(const HeaderValue& header, const std::string& base, std::vector<Piece>& pieces,
+            std::vector<std::string>& plain) {
   for (const auto& [key, value] : header.params) {
     if (key == base) {
-      if (!hasPlain) plain = value, hasPlain = true;
+      plain.push_back(value);
       continue;
     }
     if (key.size() <= base.size() || key.compare(0, base.size(), base) != 0 ||
@@ -141,22 +153,22 @@ std::string paramValue(const HeaderValue& header, std::string_view name) {
     bool encoded = !rest.empty() && rest.back() == '*';
     if (encoded) rest.pop_back();
     if (rest.empty()) {
-      pieces[-1] = {value, true};  // name*= (RFC 2231 section 4)
+      pieces.push_back({-1, value, true});
       continue;
     }
     if (rest.size() > 4 || !std::all_of(rest.begin(), rest.end(), ::isdigit)) continue;
-    pieces.emplace(std::stoi(rest), std::make_pair(value, encoded));
+    pieces.push_back({std::stoi(rest), value, encoded});
   }
-  if (pieces.empty()) return hasPlain ? cleanFileName(decodeEncodedWords(plain)) : "";
+}
+
+// Joins `pieces` in the order given: the first encoded piece's charset'language' prefix
+// names the charset (RFC 2231 section 4.1).
+std::string join(const std::vector<const Piece*>& pieces) {
   std::string charset, bytes;
   bool first = true;
-  int expect = pieces.begin()->first == -1 ? -1 : 0;
-  for (const auto& [index, piece] : pieces) {
-    if (index != expect) break;  // a gap ends the value (RFC 2231 section 3)
-    expect = index == -1 ? 0 : index + 1;
-    std::string_view text = piece.first;
-    if (first && piece.second) {
-      // charset'language'value
+  for (const Piece* piece : pieces) {
+    std::string_view text = piece->text;
+    if (first && piece->encoded) {
       auto q1 = text.find('\'');
       auto q2 = q1 == std::string_view::npos ? q1 : text.find('\'', q1 + 1);
       if (q2 != std::string_view::npos) {
@@ -165,10 +177,74 @@ std::string paramValue(const HeaderValue& header, std::string_view name) {
       }
     }
     first = false;
-    bytes += piece.second ? percentDecode(text) : std::string(text);
-    if (index == -1) break;
+    bytes += piece->encoded ? percentDecode(text) : std::string(text);
   }
-  return cleanFileName(toUtf8(bytes, charset.empty() ? "utf-8" : charset));
+  return toUtf8(bytes, charset.empty() ? "utf-8" : charset);
+}
+
+// name*= alone, else the numbered pieces present in index order (a gap or a repeated
+// index does not stop it: clients join what is there).
+std::string indexOrder(const std::vector<Piece>& pieces) {
+  std::map<int, const Piece*> byIndex;
+  for (const auto& p : pieces) byIndex.emplace(p.index, &p);
+  if (auto single = byIndex.find(-1); single != byIndex.end()) return join({single->second});
+  std::vector<const Piece*> ordered;
+  for (const auto& [index, p] : byIndex) ordered.push_back(p);
+  return join(ordered);
+}
+
+}  // namespace
+
+std::string paramText(const HeaderValue& header, std::string_view name) {
+  const std::string base = lower(name);
+  std::vector<Piece> pieces;
+  std::vector<std::string> plain;
+  gather(header, base, pieces, plain);
+  if (pieces.empty()) return plain.empty() ? "" : decodeEncodedWords(plain.front());
+  return indexOrder(pieces);
+}
+
+std::string paramValue(const HeaderValue& header, std::string_view name) {
+  return cleanFileName(paramText(header, name));
+}
+
+std::vector<std::string> paramCandidates(const std::vector<HeaderValue>& headers,
+                                         std::string_view name) {
+  const std::string base = lower(name);
+  std::vector<std::string> out;
+  auto add = [&](const std::string& value) {
+    std::string v = cleanFileName(value);
+    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  };
+  std::vector<Piece> pieces;
+  std::vector<std::string> plain;
+  for (const auto& h : headers) gather(h, base, pieces, plain);
+  // First the RFC 2231 value from the pieces of every instance (a value split over two
+  // Content-Type lines), then the first instance's own reading.
+  if (!pieces.empty()) add(indexOrder(pieces));
+  for (const auto& h : headers) {
+    if (std::string first = paramValue(h, name); !first.empty()) {
+      add(first);
+      break;
+    }
+  }
+  if (!pieces.empty()) {
+    std::vector<const Piece*> documentOrder;
+    for (const auto& p : pieces) {
+      if (p.index >= 0) documentOrder.push_back(&p);
+    }
+    if (!documentOrder.empty()) add(join(documentOrder));
+  }
+  for (const auto& p : plain) add(decodeEncodedWords(p));
+  // 'file.zip': clients that strip the single quotes show file.zip; that reading first.
+  if (!out.empty() && out[0].size() > 2 && out[0].front() == '\'' && out[0].back() == '\'') {
+    out.insert(out.begin(), out[0].substr(1, out[0].size() - 2));
+  }
+  for (std::size_t i = 1, n = out.size(); i < n; ++i) {
+    const std::string v = out[i];
+    if (v.size() > 2 && v.front() == '\'' && v.back() == '\'') add(v.substr(1, v.size() - 2));
+  }
+  return out;
 }
 
 std::string decodeEncodedWords(std::string_view text) {
@@ -216,6 +292,18 @@ std::string toUtf8(std::string_view bytes, std::string_view charset) {
   std::string cs = lower(trim(charset));
   if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii") {
     return utf8OrLatin1(bytes);
+  }
+  if ((cs == "utf-16" || cs == "utf16") && bytes.size() >= 2) {
+    const auto b0 = static_cast<unsigned char>(bytes[0]), b1 = static_cast<unsigned char>(bytes[1]);
+    if (!((b0 == 0xFE && b1 == 0xFF) || (b0 == 0xFF && b1 == 0xFE))) {
+      // No byte-order mark: glibc would read the host's order. ASCII text shows its order
+      // by where the zero bytes are; without that hint RFC 2781 section 4.3 says big-endian.
+      std::size_t evenZeros = 0, oddZeros = 0;
+      for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (bytes[i] == '\0') ++(i % 2 == 0 ? evenZeros : oddZeros);
+      }
+      cs = oddZeros > evenZeros ? "utf-16le" : "utf-16be";
+    }
   }
   iconv_t cd = iconv_open("UTF-8", cs.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) {

@@ -31,6 +31,7 @@ class Visit : public FileVisitor {
   void onFile(const FoundFile& found) override {
     ExtractedFile f;
     f.name = found.name;
+    f.altNames = found.altNames;
     f.where = found.where;
     f.size = found.size;
     f.extension = extensionOf(f.name);
@@ -54,6 +55,11 @@ class Visit : public FileVisitor {
     f.type = typer_.classify(found.content, f.name);
     f.extensionMismatch = extensionMismatch(f.extension, f.type);
     auto decision = select(rules_, f.type, f.extension, f.size);
+    // Selected when any name a client may show selects it (`a.txt` or `invoice.exe`).
+    for (std::size_t i = 0; i < f.altNames.size() && !decision.selected; ++i) {
+      auto alt = select(rules_, f.type, extensionOf(f.altNames[i]), f.size);
+      if (alt.selected) decision = alt;
+    }
     f.selected = decision.selected;
     f.reason = decision.reason;
     if (f.selected) keep_(f, found.content);

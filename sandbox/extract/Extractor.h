@@ -25,8 +25,9 @@ struct ExtractLimits {
 };
 
 struct ExtractedFile {
-  std::string name;                // decoded name ('' when the part had none)
-  std::vector<std::string> where;  // containers, outermost first
+  std::string name;                   // decoded name ('' when the part had none)
+  std::vector<std::string> altNames;  // other names a client may show (FoundFile::altNames)
+  std::vector<std::string> where;     // containers, outermost first
   std::uint64_t size = 0;
   std::string md5, sha256;  // '' when the bytes could not be read
   TrueType type;

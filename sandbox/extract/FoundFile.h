@@ -12,7 +12,10 @@
 namespace bccsink::sandbox {
 
 struct FoundFile {
-  std::string name;                // decoded file name in UTF-8; may be empty
+  std::string name;  // decoded file name in UTF-8; may be empty
+  // Other names a mail client may show for it (a repeated name=, name= vs filename=,
+  // RFC 2231 pieces in another order): checks and selection see every one.
+  std::vector<std::string> altNames;
   std::vector<std::string> where;  // the containers it sits in, outermost first
   std::string_view content;        // decoded bytes; empty when `unscanned` is set
   std::uint64_t size = 0;          // bytes of content, or the size declared when unread

@@ -4,198 +4,59 @@
 #include <Poco/Exception.h>
 #include <Poco/MemoryStream.h>
 #include <Poco/Net/QuotedPrintableDecoder.h>
-#include <mimetic/mimetic.h>
 
 #include <algorithm>
 #include <iterator>
-#include <map>
 #include <memory>
-#include <stack>
+#include <set>
+#include <utility>
 
 #include "base/FileName.h"
 #include "base/MimeText.h"
+#include "base/Text.h"
+#include "sandbox/extract/Evasion.h"
+#include "sandbox/extract/MimeBoundary.h"
+#include "sandbox/extract/MimeHeaders.h"
 #include "sandbox/extract/Uuencode.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-using Entity = mimetic::MimeEntity;
-using RandomAccessParser = mimetic::IteratorParser<const char*, std::random_access_iterator_tag>;
-// mimetic's random-access parser re-declares the parser state private; its base (where
-// the state lives, protected) is named to reach it.
-using ParserBase = mimetic::IteratorParser<const char*, std::input_iterator_tag>;
-
-// Attached messages, counted before parsing: mimetic descends into message/rfc822 parts
-// by recursion with no hook between levels, so a message of a million nested
-// "Content-Type: message/rfc822" headers would exhaust the stack. Beyond this count the
-// structure is not parsed at all.
-constexpr std::size_t kMaxAttachedMessages = 1000;
-
 struct Range {
   std::size_t begin = 0, end = 0;
 };
 
-struct Delimiter {
-  std::size_t lineStart;  // where the "--boundary" line starts (after the CRLF before it)
-  std::size_t after;      // first byte of the next line
-  bool closing;
+// A part to read: its bytes (header and body), where it sits and how it was reached.
+struct Item {
+  Range range;
+  bool inDigest = false;
+  std::size_t depth = 0;  // multiparts around it
+  // Reached by a reading other than the standard one (guessed boundary, a second
+  // Content-Type...): its unnamed text is delivered as a file, since a client showing
+  // this reading may show it as an attachment.
+  bool fallback = false;
 };
-
-// Offset of the newline that ends the body before a delimiter line (RFC 2046 section
-// 5.1.1: the CRLF preceding the boundary belongs to the boundary).
-std::size_t bodyEndBefore(const char* base, std::size_t begin, std::size_t lineStart) {
-  std::size_t end = lineStart;
-  if (end > begin && base[end - 1] == '\n') --end;
-  if (end > begin && base[end - 1] == '\r') --end;
-  return end;
-}
-
-// The mimetic parser, but recording where bodies and delimiters lie instead of copying
-// the bodies into strings, finding delimiters only at the start of a line, and closing
-// an unterminated inner multipart at an outer delimiter (mimetic 0.9.8 would end every
-// enclosing multipart there, losing the parts that follow).
-class RangeParser : public RandomAccessParser {
- public:
-  RangeParser(Entity& root, std::string_view text, const MimeLimits& limits)
-      : RandomAccessParser(root), text_(text), limits_(limits) {}
-
-  std::map<const Entity*, Range> bodies;                       // leaf bodies
-  std::map<const Entity*, std::vector<Delimiter>> delimiters;  // per multipart, in order
-  std::string stopReason;                                      // set when a limit stopped it
-
- protected:
-  void copy_until_boundary(mimetic::ParsingElem pe) override {
-    const char*& bit = this->ParserBase::m_bit;
-    const char* const eit = this->ParserBase::m_eit;
-    auto& boundaries = this->ParserBase::m_boundaryList;
-    auto& entities = this->ParserBase::m_entityStack;
-    auto& last = this->ParserBase::m_lastBoundary;
-    Entity* top = entities.top();
-
-    if (!stopReason.empty() || ++calls_ > limits_.maxParts * 2 + 2 ||
-        entities.size() > limits_.maxDepth + 1) {
-      if (stopReason.empty()) {
-        stopReason = entities.size() > limits_.maxDepth + 1
-                         ? "MIME nesting deeper than " + std::to_string(limits_.maxDepth)
-                         : "more than " + std::to_string(limits_.maxParts) + " MIME parts";
-      }
-      bit = eit;
-      last = ParserBase::NoBoundary;
-      return;
-    }
-    // Keep owners_ (outermost first) in step with mimetic's boundary list (innermost
-    // first): a multipart pushes its boundary and then asks for its preamble.
-    while (owners_.size() > boundaries.size()) owners_.pop_back();
-    if (boundaries.size() > owners_.size()) owners_.push_back(top);
-
-    const std::size_t start = static_cast<std::size_t>(bit - text_.data());
-    std::size_t pos = start;
-    while (pos < text_.size()) {
-      auto nl = text_.find('\n', pos);
-      std::size_t lineEnd = nl == std::string_view::npos ? text_.size() : nl;
-      std::size_t next = nl == std::string_view::npos ? text_.size() : nl + 1;
-      if (lineEnd - pos >= 2 && text_[pos] == '-' && text_[pos + 1] == '-') {
-        auto line = text_.substr(pos, lineEnd - pos);
-        std::size_t level = 0;
-        for (const auto& b : boundaries) {
-          // mimetic's list holds "--" + boundary.
-          if (b.size() > 2 && line.compare(0, b.size(), b) == 0) {
-            bool closing = line.compare(b.size(), 2, "--") == 0;
-            record(pe, top, start, bodyEndBefore(text_.data(), start, pos));
-            if (level == 0) {
-              delimiters[owners_.back()].push_back({pos, next, closing});
-              last = closing ? ParserBase::ClosingBoundary : ParserBase::Boundary;
-              bit = text_.data() + next;
-            } else {
-              // An outer delimiter: the inner multipart ends here unterminated. Report
-              // it closed without consuming the line, so each level unwinds in turn
-              // until the owner of the delimiter consumes it.
-              last = ParserBase::ClosingBoundary;
-              bit = text_.data() + pos;
-            }
-            return;
-          }
-          ++level;
-        }
-      }
-      pos = next;
-    }
-    record(pe, top, start, text_.size());
-    last = ParserBase::NoBoundary;
-    bit = eit;
-  }
-
- private:
-  void record(mimetic::ParsingElem pe, const Entity* top, std::size_t begin, std::size_t end) {
-    if (pe == ParserBase::peBody) bodies[top] = {begin, std::max(begin, end)};
-  }
-
-  std::string_view text_;
-  const MimeLimits& limits_;
-  std::vector<Entity*> owners_;
-  std::size_t calls_ = 0;
-};
-
-// `needle` is lowercase ASCII letters and digits.
-std::size_t countNoCase(std::string_view text, std::string_view needle) {
-  std::size_t n = 0;
-  const char first = needle[0];
-  for (std::size_t i = 0; i + needle.size() <= text.size(); ++i) {
-    // Cheap first-byte test before the case-folding compare (this runs over the whole
-    // message: tolower on every byte was a tenth of the time of a 50 MB attachment).
-    if ((text[i] | 0x20) != first) continue;
-    std::size_t k = 0;
-    while (k < needle.size() &&
-           std::tolower(static_cast<unsigned char>(text[i + k])) == needle[k]) {
-      ++k;
-    }
-    if (k == needle.size()) ++n, i += k - 1;
-  }
-  return n;
-}
-
-// The end of a part's header: the first empty line from `begin` (or `end`).
-std::size_t headerEnd(std::string_view text, std::size_t begin, std::size_t end) {
-  std::size_t pos = begin;
-  while (pos < end) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string_view::npos || nl >= end) return end;
-    std::size_t lineLen = nl - pos;
-    if (lineLen == 0 || (lineLen == 1 && text[pos] == '\r')) return nl + 1;
-    pos = nl + 1;
-  }
-  return end;
-}
-
-std::string fieldValue(const Entity& e, const char* name) {
-  const auto& h = e.header();
-  if (!h.hasField(name)) return "";
-  return h.field(name).value();
-}
 
 struct PartInfo {
-  std::string type;  // lowercase type/subtype, "text/plain" when absent
-  HeaderValue contentType, disposition;
+  std::string type;        // lowercase type/subtype, the first Content-Type's
+  bool multipart = false;  // some Content-Type field says multipart/
+  std::vector<std::string_view> contentTypes;
+  HeaderValue disposition;
   std::string encoding;  // lowercase Content-Transfer-Encoding
   std::string name;      // decoded file name
+  std::vector<std::string> altNames;
 };
 
-PartInfo describe(const Entity& e, bool inDigest) {
-  PartInfo p;
-  std::string ct = fieldValue(e, "Content-Type");
-  p.contentType = parseHeaderValue(ct);
-  p.type = p.contentType.value;
-  if (p.type.find('/') == std::string::npos) {
-    // RFC 2045 section 5.2: a missing or unusable type is text/plain (in a digest,
-    // message/rfc822: RFC 2046 section 5.1.5).
-    p.type = inDigest ? "message/rfc822" : "text/plain";
+// A media type as clients read it: comments gone (RFC 5322 section 3.2.2), quotes and
+// backslashes dropped, an encoded-word decoded.
+std::string cleanType(std::string_view raw) {
+  std::string value = parseHeaderValue(stripComments(raw)).value;
+  if (value.find("=?") != std::string::npos) value = decodeEncodedWords(value);
+  std::string out;
+  for (char c : value) {
+    if (c != '"' && c != '\\' && c != '\'' && c != ' ' && c != '\t') out += c;
   }
-  p.disposition = parseHeaderValue(fieldValue(e, "Content-Disposition"));
-  HeaderValue cte = parseHeaderValue(fieldValue(e, "Content-Transfer-Encoding"));
-  p.encoding = cte.value;
-  p.name = paramValue(p.disposition, "filename");
-  if (p.name.empty()) p.name = paramValue(p.contentType, "name");
-  return p;
+  return lower(out);
 }
 
 // Decodes a body into `out` (replacing it). Returns '' or what was wrong.
@@ -231,72 +92,244 @@ std::string decodeBody(std::string_view body, const std::string& encoding, std::
 
 class Walk {
  public:
-  Walk(std::string_view text, const std::vector<std::string>& where, FileVisitor& visitor)
-      : text_(text), where_(where), visitor_(visitor) {}
+  Walk(std::string_view text, const std::vector<std::string>& where, FileVisitor& visitor,
+       const MimeLimits& limits)
+      : text_(text),
+        where_(where),
+        visitor_(visitor),
+        limits_(limits),
+        lines_(findDashLines(text)) {}
 
   std::size_t files = 0;
 
-  void run(const Entity& root, const RangeParser& parser) {
+  void run() {
     // Depth-first, in document order, with an explicit stack: no recursion on input.
-    struct Item {
-      const Entity* entity;
-      Range range;  // the whole part: header and body
-      bool inDigest;
-    };
-    std::vector<Item> stack{{&root, {0, text_.size()}, false}};
-    while (!stack.empty()) {
-      Item item = stack.back();
-      stack.pop_back();
-      const Entity& e = *item.entity;
-      PartInfo info = describe(e, item.inDigest);
-      const auto& children = e.body().parts();
-      if (info.type.rfind("multipart/", 0) == 0 && !children.empty()) {
-        auto found = parser.delimiters.find(&e);
-        std::vector<Item> parts;
-        std::size_t k = 0;
-        const std::vector<Delimiter> none;
-        const auto& delims = found == parser.delimiters.end() ? none : found->second;
-        for (const Entity* child : children) {
-          // Child k starts after the k-th opening delimiter and ends before the next
-          // delimiter of this multipart (or where this multipart ends).
-          std::size_t d = 0, seen = 0;
-          while (d < delims.size() && (delims[d].closing || seen++ != k)) ++d;
-          Range r{item.range.end, item.range.end};
-          if (d < delims.size()) {
-            r.begin = delims[d].after;
-            r.end = d + 1 < delims.size()
-                        ? bodyEndBefore(text_.data(), r.begin, delims[d + 1].lineStart)
-                        : item.range.end;
-          }
-          parts.push_back({child, r, info.type == "multipart/digest"});
-          ++k;
-        }
-        for (auto it = parts.rbegin(); it != parts.rend(); ++it) stack.push_back(*it);
-        continue;
+    stack_.push_back({{0, text_.size()}, false, 0, false});
+    while (!stack_.empty()) {
+      Item item = stack_.back();
+      stack_.pop_back();
+      if (!seen_.insert({item.range.begin, item.range.end}).second) continue;
+      if (++parts_ > limits_.maxParts) {
+        visitor_.onError(evasion("more than " + std::to_string(limits_.maxParts) +
+                                 " MIME parts: the rest of the message was not read"));
+        return;
       }
-      if (info.type == "message/rfc822" || info.type == "message/global") {
-        attachedMessage(info, item.range);
-        continue;
+      HeaderBlock h = parseHeaderBlock(text_, item.range.begin, item.range.end);
+      if (h.loneCr) note(true, "lines ended by a lone CR");
+      for (const auto& what : h.irregular) note(true, what);
+      if (!h.strictReason.empty()) {
+        // A strict reader ends the header at the skipped line: its reading too (its text
+        // is body text there, as that reader shows it).
+        note(true, h.strictReason);
+        HeaderBlock strict = h;
+        strict.fields.resize(h.strictFieldCount);
+        strict.bodyBegin = h.strictBodyBegin;
+        part(item, strict);
       }
-      auto body = parser.bodies.find(&e);
-      std::string prefix = e.body();  // a first body line mimetic took for a bad header
-      Range r = body == parser.bodies.end() ? Range{} : body->second;
-      leaf(info, prefix, text_.substr(r.begin, r.end - r.begin));
+      part(item, h);
     }
   }
 
  private:
+  // An irregularity, once per message; `ambiguous`: readings differ (an evasion).
+  void note(bool ambiguous, const std::string& what) {
+    const std::string text = ambiguous ? evasion("ambiguous MIME: " + what) : what;
+    if (std::find(noted_.begin(), noted_.end(), text) != noted_.end()) return;
+    noted_.push_back(text);
+    visitor_.onError(text);
+  }
+
+  // Two instances of a field that disagree.
+  void repeated(const HeaderBlock& h, std::string_view field, const char* shown) {
+    auto values = h.all(field);
+    for (std::size_t i = 1; i < values.size(); ++i) {
+      if (lower(stripComments(values[i])) != lower(stripComments(values[0]))) {
+        note(true, std::string("two ") + shown + " headers");
+        return;
+      }
+    }
+  }
+
+  PartInfo describe(const HeaderBlock& h, bool inDigest) {
+    PartInfo p;
+    p.contentTypes = h.all("content-type");
+    repeated(h, "content-type", "Content-Type");
+    repeated(h, "content-transfer-encoding", "Content-Transfer-Encoding");
+    repeated(h, "content-disposition", "Content-Disposition");
+    if (!p.contentTypes.empty()) p.type = cleanType(p.contentTypes.front());
+    for (auto ct : p.contentTypes)
+      p.multipart = p.multipart || cleanType(ct).rfind("multipart/", 0) == 0;
+    if (p.type.find('/') == std::string::npos) {
+      // RFC 2045 section 5.2: a missing or unusable type is text/plain (in a digest,
+      // message/rfc822: RFC 2046 section 5.1.5).
+      p.type = inDigest ? "message/rfc822" : "text/plain";
+    }
+    p.disposition = parseHeaderValue(stripComments(h.first("content-disposition")));
+    p.encoding = cleanType(h.first("content-transfer-encoding"));
+    // Every name a client may show: filename= first (Content-Disposition wins in
+    // Thunderbird and Outlook), then name=, then the readings with comments kept.
+    std::vector<HeaderValue> cd, ct, cdRaw, ctRaw;
+    for (auto v : h.all("content-disposition")) {
+      cd.push_back(parseHeaderValue(stripComments(v)));
+      cdRaw.push_back(parseHeaderValue(v));
+    }
+    for (auto v : p.contentTypes) {
+      ct.push_back(parseHeaderValue(stripComments(v)));
+      ctRaw.push_back(parseHeaderValue(v));
+    }
+    std::vector<std::string> names;
+    for (const auto& list : {paramCandidates(cd, "filename"), paramCandidates(ct, "name"),
+                             paramCandidates(cdRaw, "filename"), paramCandidates(ctRaw, "name")}) {
+      for (const auto& n : list) {
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+      }
+    }
+    if (!names.empty()) {
+      p.name = names.front();
+      p.altNames.assign(names.begin() + 1, names.end());
+    }
+    return p;
+  }
+
+  // One part under one header reading: a multipart's parts go on the stack.
+  void part(const Item& item, const HeaderBlock& h) {
+    PartInfo info = describe(h, item.inDigest);
+    const Range body{std::min(h.bodyBegin, item.range.end), item.range.end};
+    if (info.type == "message/rfc822" || info.type == "message/global") {
+      attachedMessage(info, body);
+      return;
+    }
+    // The boundary readings that split the body, strictly first, then with text after
+    // the boundary, then guessed from the body.
+    std::vector<std::string> readings = boundaryReadings(info.contentTypes);
+    struct Split {
+      std::size_t reading;
+      std::vector<Delimiter> delims;
+      bool odd = false;  // counts indented lines or lines after a lone CR as delimiters
+    };
+    std::vector<Split> splits;
+    // Only a closing delimiter ("--b--" while the others read "--b X"): no part.
+    auto opens = [](const std::vector<Delimiter>& d) {
+      return std::any_of(d.begin(), d.end(), [](const Delimiter& x) { return !x.closing; });
+    };
+    for (bool junk : {false, true}) {
+      for (std::size_t r = 0; r < readings.size(); ++r) {
+        auto d = delimitersOf(text_, lines_, body.begin, body.end, readings[r], junk);
+        std::vector<Delimiter> plain;
+        std::copy_if(d.begin(), d.end(), std::back_inserter(plain),
+                     [](const Delimiter& x) { return !x.odd; });
+        if (plain.size() < d.size()) {
+          // Some clients take those lines for delimiters, others for text: both readings.
+          note(true, "white space or a lone CR before a delimiter line");
+          if (opens(plain)) splits.push_back({r, std::move(plain)});
+          if (opens(d)) splits.push_back({r, std::move(d), true});
+        } else if (opens(d)) {
+          splits.push_back({r, std::move(d)});
+        }
+      }
+      if (!splits.empty()) {
+        if (junk) note(true, "delimiter lines with text after the boundary");
+        break;
+      }
+    }
+    bool guessed = false;
+    if (splits.empty()) {
+      // Declared multipart: any `--X` line before a header or empty line; any other
+      // type: only a body that starts with `--X` and part headers.
+      std::string guess =
+          guessBoundary(text_, lines_, body.begin, body.end, info.multipart, !info.multipart);
+      auto d = delimitersOf(text_, lines_, body.begin, body.end, guess, false);
+      if (!opens(d)) d = delimitersOf(text_, lines_, body.begin, body.end, guess, true);
+      if (opens(d)) {
+        readings.push_back(guess);
+        splits.push_back({readings.size() - 1, std::move(d)});
+        guessed = true;
+        note(true, "boundary guessed from the body");
+      }
+    }
+    const bool declared = info.type.starts_with("multipart/");
+    if (splits.empty()) {
+      if (info.multipart && !allBlank(body)) {
+        // No delimiter under any reading: clients show the body as one part.
+        note(true, "multipart without delimiter lines read as one part");
+        leaf(info, body, true);
+      } else if (!info.multipart) {
+        leaf(info, body, item.fallback);
+      }
+      return;
+    }
+    if (!declared) {
+      // A leaf type whose body is plainly multipart: both readings.
+      note(true, "a " + info.type + " part whose body is multipart");
+      leaf(info, body, item.fallback);
+    }
+    if (std::any_of(splits.begin(), splits.end(),
+                    [&](const Split& x) { return x.reading != splits.front().reading; })) {
+      note(true, "two boundaries both split the body");
+    }
+    if (item.depth + 1 > limits_.maxDepth) {
+      note(true, "MIME nesting deeper than " + std::to_string(limits_.maxDepth) +
+                     ": the parts inside were not read");
+      return;
+    }
+    const bool digest = info.type == "multipart/digest";
+    std::vector<Item> children;
+    for (const auto& [reading, delims, odd] : splits) {
+      const bool fallback = item.fallback || guessed || !declared || reading != 0 || odd;
+      bool closed = false;
+      for (std::size_t k = 0; k < delims.size(); ++k) {
+        if (delims[k].closing) {
+          closed = true;
+          continue;
+        }
+        if (closed) note(true, "parts after the closing delimiter");
+        // A part that is a multipart itself owns the lines of its own boundary, even
+        // when they read as this multipart's too (an inner boundary "b--" inside "b"):
+        // the innermost open multipart claims a delimiter line first, as parsers do.
+        std::size_t next = k + 1;
+        if (next < delims.size()) {
+          HeaderBlock ch = parseHeaderBlock(text_, delims[k].after, body.end);
+          auto inner = boundaryReadings(ch.all("content-type"));
+          while (next < delims.size() && !inner.empty() &&
+                 isDelimiterOf(text_, delims[next], inner)) {
+            ++next;
+          }
+          if (!inner.empty() && next < delims.size() && ch.bodyBegin > delims[next].lineStart) {
+            // This multipart's delimiter inside the part's header (no empty line before
+            // it): a reader that finishes the header first reads the part to the end.
+            note(true, "a delimiter line inside a part's header");
+            children.push_back({{delims[k].after, body.end}, digest, item.depth + 1, true});
+          }
+        }
+        Range r{delims[k].after, body.end};
+        if (next < delims.size()) r.end = bodyEndBefore(text_, r.begin, delims[next].lineStart);
+        r.end = std::max(r.begin, r.end);
+        children.push_back({r, digest, item.depth + 1, fallback});
+        k = next - 1;
+      }
+    }
+    for (auto it = children.rbegin(); it != children.rend(); ++it) stack_.push_back(*it);
+  }
+
+  static bool allBlank(Range r, std::string_view text) {
+    for (std::size_t i = r.begin; i < r.end; ++i) {
+      if (!std::isspace(static_cast<unsigned char>(text[i]))) return false;
+    }
+    return true;
+  }
+  bool allBlank(Range r) const { return allBlank(r, text_); }
+
   void deliver(FoundFile& f) {
     f.where = where_;
     ++files;
     visitor_.onFile(f);
   }
 
-  void attachedMessage(const PartInfo& info, Range range) {
-    std::size_t begin = headerEnd(text_, range.begin, range.end);
-    std::string_view inner = text_.substr(begin, range.end - begin);
+  void attachedMessage(const PartInfo& info, Range body) {
+    std::string_view inner = text_.substr(body.begin, body.end - body.begin);
     FoundFile f;
     f.name = info.name;
+    f.altNames = info.altNames;
     f.declaredType = info.type;
     f.attachedMessage = true;
     if (!info.encoding.empty() && info.encoding != "7bit" && info.encoding != "8bit" &&
@@ -313,17 +346,13 @@ class Walk {
     deliver(f);
   }
 
-  void leaf(const PartInfo& info, const std::string& prefix, std::string_view body) {
-    std::string_view raw = body;
-    std::string joined;
-    if (!prefix.empty()) {
-      joined = prefix + std::string(body);
-      raw = joined;
-    }
-    if (auto err = decodeBody(raw, info.encoding, decoded_); !err.empty()) {
+  void leaf(const PartInfo& info, Range range, bool fallback) {
+    if (!delivered_.insert({range.begin, range.end}).second) return;  // another reading's
+    std::string_view body = text_.substr(range.begin, range.end - range.begin);
+    if (auto err = decodeBody(body, info.encoding, decoded_); !err.empty()) {
       visitor_.onError(describeWhere(info) + err);
     }
-    const bool isText = info.type.rfind("text/", 0) == 0 || info.type.rfind("message/", 0) == 0;
+    const bool isText = info.type.starts_with("text/") || info.type.starts_with("message/");
     const bool uuPart = info.encoding.rfind("x-uu", 0) == 0 || info.encoding == "uuencode";
     const bool attachment = info.disposition.value == "attachment";
     if (uuPart || (isText && info.name.empty() && !attachment)) {
@@ -337,10 +366,12 @@ class Walk {
         if (!uu.complete) visitor_.onError("uuencoded '" + f.name + "' ends before 'end'");
         deliver(f);
       });
-      if (n > 0 || !uuPart) return;
+      // Under a fallback reading a client may show the text as an attachment: a file.
+      if (n > 0 || (!uuPart && (!fallback || allBlank(range)))) return;
     }
     FoundFile f;
     f.name = info.name;
+    f.altNames = info.altNames;
     f.declaredType = info.type;
     f.content = decoded_;
     f.size = decoded_.size();
@@ -354,6 +385,12 @@ class Walk {
   std::string_view text_;
   const std::vector<std::string>& where_;
   FileVisitor& visitor_;
+  const MimeLimits& limits_;
+  const std::vector<DashLine> lines_;
+  std::vector<Item> stack_;
+  std::set<std::pair<std::size_t, std::size_t>> seen_, delivered_;
+  std::vector<std::string> noted_;
+  std::size_t parts_ = 0;
   std::string decoded_;  // the one decoded part held at a time
 };
 
@@ -365,26 +402,12 @@ std::size_t MimeWalker::walk(std::string_view message, const std::vector<std::st
                              FileVisitor& visitor) const {
   if (message.substr(0, 5) == "From ") {
     // An mbox separator line ("From sender date"), as exported .eml and mbox files have:
-    // not a header field, and mimetic would take it for the start of the body.
+    // not a header field.
     auto nl = message.find('\n');
     message.remove_prefix(nl == std::string_view::npos ? message.size() : nl + 1);
   }
-  Entity root;
-  RangeParser parser(root, message, limits_);
-  std::size_t attached = countNoCase(message, "rfc822");
-  if (attached > kMaxAttachedMessages) {
-    visitor.onError("more than " + std::to_string(kMaxAttachedMessages) +
-                    " attached messages: the MIME structure was not parsed");
-    parser.iMask(mimetic::imChildParts | mimetic::imPreamble | mimetic::imEpilogue);
-  } else {
-    parser.iMask(mimetic::imPreamble | mimetic::imEpilogue);
-  }
-  parser.run(message.data(), message.data() + message.size());
-  if (!parser.stopReason.empty()) {
-    visitor.onError(parser.stopReason + ": the rest of the message was not read");
-  }
-  Walk walk(message, where, visitor);
-  walk.run(root, parser);
+  Walk walk(message, where, visitor, limits_);
+  walk.run();
   return walk.files;
 }
 

@@ -32,9 +32,43 @@ TEST(MimeText, Rfc2231ContinuationsMixEncodedAndPlainPiecesInOrder) {
             "bel.exe");
 }
 
-TEST(MimeText, Rfc2231GapEndsTheValue) {
+TEST(MimeText, Rfc2231GapDoesNotEndTheValueAsClientsJoinWhatIsThere) {
+  // RFC 2231 section 3 would stop at the gap; clients show "ac", and so must we.
   auto h = parseHeaderValue("attachment; filename*0=a; filename*2=c");
-  EXPECT_EQ(paramValue(h, "filename"), "a");
+  EXPECT_EQ(paramValue(h, "filename"), "ac");
+  EXPECT_EQ(paramValue(parseHeaderValue("a; filename*1=b.z; filename*2=ip"), "filename"), "b.zip");
+}
+
+TEST(MimeText, Rfc2231PiecesFromEveryInstanceInIndexAndDocumentOrder) {
+  std::vector<HeaderValue> two{parseHeaderValue("text/plain; name*0=fi"),
+                               parseHeaderValue("text/plain; name*1=le.zip")};
+  EXPECT_EQ(paramCandidates(two, "name"), (std::vector<std::string>{"file.zip", "fi"}));
+  std::vector<HeaderValue> swapped{parseHeaderValue("a; name*1=le.zip; name*0=fi")};
+  EXPECT_EQ(paramCandidates(swapped, "name"), (std::vector<std::string>{"file.zip", "le.zipfi"}));
+}
+
+TEST(MimeText, EveryDuplicateAndSingleQuotedNameIsACandidate) {
+  std::vector<HeaderValue> h{parseHeaderValue("a; name=a.txt; name=b.zip"),
+                             parseHeaderValue("a; name='c.zip'")};
+  EXPECT_EQ(paramCandidates(h, "name"),
+            (std::vector<std::string>{"a.txt", "b.zip", "'c.zip'", "c.zip"}));
+  EXPECT_EQ(paramCandidates({parseHeaderValue("a; name='d.zip'")}, "name"),
+            (std::vector<std::string>{"d.zip", "'d.zip'"}));
+  EXPECT_TRUE(paramCandidates({parseHeaderValue("a")}, "name").empty());
+}
+
+TEST(MimeText, TextAfterAClosingQuoteIsKeptAsClientsRepairIt) {
+  EXPECT_EQ(paramValue(parseHeaderValue("a; name=\"file\".zip"), "name"), "file.zip");
+  EXPECT_EQ(paramValue(parseHeaderValue("a; name=\"file\".zip\"; x=1"), "name"), "file.zip");
+  EXPECT_EQ(paramValue(parseHeaderValue("a; name=\"two;.zip\""), "name"), "two;.zip");
+}
+
+TEST(MimeText, Utf16WithoutByteOrderMarkIsReadInTheOrderItsZerosShow) {
+  using namespace std::string_literals;
+  EXPECT_EQ(toUtf8("\0f\0i\0l\0e\0.\0z\0i\0p"s, "UTF-16"), "file.zip");
+  EXPECT_EQ(toUtf8("f\0i\0l\0e\0.\0z\0i\0p\0"s, "utf-16"), "file.zip");
+  EXPECT_EQ(toUtf8("\x20\xAC"s, "utf-16"), "\xE2\x82\xAC");  // no hint: big-endian
+  EXPECT_EQ(paramValue(parseHeaderValue("a; name*=utf-16''%00a%00.%00z%00i%00p"), "name"), "a.zip");
 }
 
 TEST(MimeText, EncodedWordsInBAndQAndOtherCharsets) {
