@@ -1,10 +1,5 @@
 #include "sandbox/extract/MimeWalker.h"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Exception.h>
-#include <Poco/MemoryStream.h>
-#include <Poco/Net/QuotedPrintableDecoder.h>
-
 #include <algorithm>
 #include <iterator>
 #include <memory>
@@ -17,6 +12,7 @@
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/MimeBoundary.h"
 #include "sandbox/extract/MimeHeaders.h"
+#include "sandbox/extract/TransferDecoding.h"
 #include "sandbox/extract/Uuencode.h"
 
 namespace bccsink::sandbox {
@@ -42,8 +38,9 @@ struct PartInfo {
   bool multipart = false;  // some Content-Type field says multipart/
   std::vector<std::string_view> contentTypes;
   HeaderValue disposition;
-  std::string encoding;  // lowercase Content-Transfer-Encoding
-  std::string name;      // decoded file name
+  std::string encoding;  // the first Content-Transfer-Encoding, normalised (TransferDecoding)
+  std::vector<std::string> rawEncodings;  // every Content-Transfer-Encoding value, as written
+  std::string name;                       // decoded file name
   std::vector<std::string> altNames;
 };
 
@@ -57,37 +54,6 @@ std::string cleanType(std::string_view raw) {
     if (c != '"' && c != '\\' && c != '\'' && c != ' ' && c != '\t') out += c;
   }
   return lower(out);
-}
-
-// Decodes a body into `out` (replacing it). Returns '' or what was wrong.
-std::string decodeBody(std::string_view body, const std::string& encoding, std::string& out) {
-  out.clear();
-  if (encoding != "base64" && encoding != "quoted-printable") {
-    out.assign(body);  // 7bit, 8bit, binary, or unknown: the bytes as they are
-    return encoding.empty() || encoding == "7bit" || encoding == "8bit" || encoding == "binary" ||
-                   encoding.rfind("x-uu", 0) == 0 || encoding == "uuencode"
-               ? ""
-               : "unknown Content-Transfer-Encoding '" + encoding + "'";
-  }
-  out.reserve(encoding == "base64" ? body.size() / 4 * 3 + 3 : body.size());
-  Poco::MemoryInputStream in(body.data(), body.size());
-  std::unique_ptr<std::istream> decoder;
-  if (encoding == "base64") {
-    decoder = std::make_unique<Poco::Base64Decoder>(in);
-  } else {
-    decoder = std::make_unique<Poco::Net::QuotedPrintableDecoder>(in);
-  }
-  // Straight from the stream buffer: a decoder that throws on damage inside
-  // istream::read loses the count of what it had already decoded.
-  std::streambuf* buffer = decoder->rdbuf();
-  try {
-    for (int c = buffer->sbumpc(); c != std::char_traits<char>::eof(); c = buffer->sbumpc()) {
-      out += static_cast<char>(c);
-    }
-  } catch (const Poco::Exception& e) {
-    return encoding + " damaged after " + std::to_string(out.size()) + " bytes: " + e.displayText();
-  }
-  return "";
 }
 
 class Walk {
@@ -165,7 +131,8 @@ class Walk {
       p.type = inDigest ? "message/rfc822" : "text/plain";
     }
     p.disposition = parseHeaderValue(stripComments(h.first("content-disposition")));
-    p.encoding = cleanType(h.first("content-transfer-encoding"));
+    for (auto v : h.all("content-transfer-encoding")) p.rawEncodings.emplace_back(v);
+    p.encoding = normalizeTransferEncoding(h.first("content-transfer-encoding"));
     // Every name a client may show: filename= first (Content-Disposition wins in
     // Thunderbird and Outlook), then name=, then the readings with comments kept.
     std::vector<HeaderValue> cd, ct, cdRaw, ctRaw;
@@ -332,32 +299,86 @@ class Walk {
     f.altNames = info.altNames;
     f.declaredType = info.type;
     f.attachedMessage = true;
-    if (!info.encoding.empty() && info.encoding != "7bit" && info.encoding != "8bit" &&
-        info.encoding != "binary") {
-      // Not allowed by RFC 2046 section 5.2.1, but sent: decode like any part.
-      if (auto err = decodeBody(inner, info.encoding, decoded_); !err.empty()) {
-        visitor_.onError(describeWhere(info) + err);
-      }
-      f.content = decoded_;
-    } else {
+    if (info.encoding.empty()) {
       f.content = inner;
+      f.size = f.content.size();
+      deliver(f);
+      return;
     }
-    f.size = f.content.size();
-    deliver(f);
+    // An encoded attached message is not allowed (RFC 2046 section 5.2.1) but sent:
+    // decoded like any part, every reading a message of its own.
+    auto decoding = decode(info, inner);
+    for (std::size_t i = 0; i < decoding.readings.size(); ++i) {
+      FoundFile m = f;
+      if (i > 0) m.name = readingName(decoding.readings[i].label, info.name);
+      m.content = decoding.readings[i].bytes;
+      m.size = m.content.size();
+      deliver(m);
+    }
+  }
+
+  // Every reading of a body: by its first Content-Transfer-Encoding and, when the part has
+  // several that mean different things, by each of the others too (a client may take any
+  // of them). Errors go to the visitor, placed at the part.
+  TransferDecoding decode(const PartInfo& info, std::string_view body) {
+    std::string_view first = info.rawEncodings.empty() ? std::string_view() : info.rawEncodings[0];
+    auto result = decodeTransfer(body, first);
+    std::set<std::string> tried{normalizeTransferEncoding(first)};
+    for (std::size_t i = 1; i < info.rawEncodings.size(); ++i) {
+      if (!tried.insert(normalizeTransferEncoding(info.rawEncodings[i])).second) continue;
+      auto other = decodeTransfer(body, info.rawEncodings[i]);
+      for (auto& reading : other.readings) {
+        if (result.readings.size() >= 2 * kMaxReadings) break;
+        bool known = false;
+        for (const auto& r : result.readings) known = known || r.bytes == reading.bytes;
+        if (known) continue;
+        reading.label = "as " + normalizeTransferEncoding(info.rawEncodings[i]) +
+                        (reading.label.empty() ? "" : ", " + reading.label);
+        result.readings.push_back(std::move(reading));
+      }
+      for (auto& e : other.errors) result.errors.push_back(std::move(e));
+    }
+    for (const auto& e : result.errors) {
+      visitor_.onError(isEvasion(e) ? evasion(describeWhere(info) + e.substr(kEvasionPrefix.size()))
+                                    : describeWhere(info) + e);
+    }
+    return result;
+  }
+
+  // A further reading of a part is listed under its name with the reading in front
+  // ("[base64 first segment] invoice.zip"), so the extension stays the name's.
+  static std::string readingName(const std::string& label, const std::string& name) {
+    return "[" + label + "]" + (name.empty() ? "" : " " + name);
   }
 
   void leaf(const PartInfo& info, Range range, bool fallback) {
     if (!delivered_.insert({range.begin, range.end}).second) return;  // another reading's
     std::string_view body = text_.substr(range.begin, range.end - range.begin);
-    if (auto err = decodeBody(body, info.encoding, decoded_); !err.empty()) {
-      visitor_.onError(describeWhere(info) + err);
-    }
     const bool isText = info.type.starts_with("text/") || info.type.starts_with("message/");
-    const bool uuPart = info.encoding.rfind("x-uu", 0) == 0 || info.encoding == "uuencode";
+    const bool uuPart = info.encoding == "x-uuencode";
     const bool attachment = info.disposition.value == "attachment";
+    TransferDecoding decoding;
+    if (uuPart) {
+      // The uuencoded blocks with their `begin` lines' names; TransferDecoding below only
+      // for a body without one.
+      decoding.readings.push_back({std::string(body), ""});
+    } else {
+      decoding = decode(info, body);
+    }
+    std::string_view decoded = decoding.readings.front().bytes;
+    // Further readings are files whatever the part is: what another client shows.
+    for (std::size_t i = 1; i < decoding.readings.size(); ++i) {
+      FoundFile f;
+      f.name = readingName(decoding.readings[i].label, info.name);
+      f.altNames = info.altNames;
+      f.declaredType = info.type;
+      f.content = decoding.readings[i].bytes;
+      f.size = f.content.size();
+      deliver(f);
+    }
     if (uuPart || (isText && info.name.empty() && !attachment)) {
       // A body text: its files are the uuencoded blocks in it.
-      std::size_t n = findUuencoded(decoded_, [&](const UuFile& uu) {
+      std::size_t n = findUuencoded(decoded, [&](const UuFile& uu) {
         FoundFile f;
         f.name = cleanFileName(uuPart && !info.name.empty() ? info.name : uu.name);
         f.content = uu.data;
@@ -366,15 +387,21 @@ class Walk {
         if (!uu.complete) visitor_.onError("uuencoded '" + f.name + "' ends before 'end'");
         deliver(f);
       });
-      // Under a fallback reading a client may show the text as an attachment: a file.
-      if (n > 0 || (!uuPart && (!fallback || allBlank(range)))) return;
+      if (n == 0 && uuPart) {
+        // A uuencoded body without a `begin` line: its lines are the data.
+        decoding = decode(info, body);
+        decoded = decoding.readings.front().bytes;
+      } else if (n > 0 || !fallback || allBlank(range)) {
+        // Under a fallback reading a client may show the text as an attachment: a file.
+        return;
+      }
     }
     FoundFile f;
     f.name = info.name;
     f.altNames = info.altNames;
     f.declaredType = info.type;
-    f.content = decoded_;
-    f.size = decoded_.size();
+    f.content = decoded;
+    f.size = decoded.size();
     deliver(f);
   }
 
@@ -391,7 +418,6 @@ class Walk {
   std::set<std::pair<std::size_t, std::size_t>> seen_, delivered_;
   std::vector<std::string> noted_;
   std::size_t parts_ = 0;
-  std::string decoded_;  // the one decoded part held at a time
 };
 
 }  // namespace
