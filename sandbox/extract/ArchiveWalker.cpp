@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "base/Text.h"
+#include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
 
@@ -122,12 +124,17 @@ Opened openCompressedFile(std::string_view bytes) {
   return {};
 }
 
-Opened open(std::string_view bytes) {
+// `passphrase`: asked when an encrypted member is read and no passphrase is known (a
+// passphrase can only be added before the reader is opened, so a password found later is
+// handed over through this callback).
+Opened open(std::string_view bytes, archive_passphrase_callback* passphrase = nullptr,
+            void* data = nullptr) {
   if (bytes.empty()) return {};
   ArchivePtr a(archive_read_new());
   if (!a) return {};
   supportFilters(a.get());
   supportFormats(a.get());
+  if (passphrase != nullptr) archive_read_set_passphrase_callback(a.get(), data, passphrase);
   int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
   if (r == ARCHIVE_OK || r == ARCHIVE_WARN) return {std::move(a), Kind::Archive};
   a.reset();
@@ -187,22 +194,55 @@ std::string number(double value) {
   return text;
 }
 
+// 90001 -> "90,001": a count as the report's reader reads it.
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// What the reason calls an encrypted archive.
+std::string formatWord(archive* a) {
+  switch (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) {
+    case ARCHIVE_FORMAT_ZIP:
+      return "zip";
+    case ARCHIVE_FORMAT_7ZIP:
+      return "7z";
+    case ARCHIVE_FORMAT_RAR:
+    case ARCHIVE_FORMAT_RAR_V5:
+      return "rar";
+    default:
+      return "archive";
+  }
+}
+
+// At most this many headers are counted past maxMembers, for the summary's number.
+constexpr std::uint64_t kMaxCounted = 10'000'000;
+
 // One walk over one archive: the reader, the running totals, the visitor.
 class Walk {
  public:
+  using Clock = std::chrono::steady_clock;
+
   Walk(const ArchiveLimits& limits, std::string_view bytes, const FoundFile& archive,
-       FileVisitor& visitor)
+       FileVisitor& visitor, const ArchivePasswords& passwords)
       : limits_(limits),
         bytes_(bytes),
         visitor_(visitor),
+        passwords_(passwords),
         label_(archive.name.empty() ? "archive" : archive.name),
         archiveName_(archive.name),
-        where_(archive.where) {
+        where_(archive.where),
+        deadline_(Clock::now() + limits.maxTime) {
     where_.push_back(archive.name);
   }
 
   std::size_t run() {
-    Opened opened = open(bytes_);
+    Opened opened = open(bytes_, &Walk::passphrase, this);
     if (opened.kind == Kind::None) {
       report("not an archive");
       return 0;
@@ -230,16 +270,20 @@ class Walk {
         if (++failures > kMaxRepeats || ++headers > limits_.maxMembers) break;
         continue;
       }
+      if (Clock::now() > deadline_) {
+        rest(tookTooLong());
+        break;
+      }
       if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || entry == nullptr) {
         report(errorText(a_.get()));
         break;
       }
       failures = 0;
       if (++headers > limits_.maxMembers) {
-        report("archive has more than " + std::to_string(limits_.maxMembers) +
-               " members; the rest were not read");
+        notListed();
         break;
       }
+      index_ = headers - 1;
       if (archive_entry_filetype(entry) != AE_IFREG) continue;  // directory, link, device
       // A hard link to an earlier member carries no bytes of its own.
       if (archive_entry_hardlink(entry) != nullptr && archive_entry_size_is_set(entry) &&
@@ -261,14 +305,124 @@ class Walk {
                limits_.maxRatio * static_cast<double>(std::max<std::uint64_t>(packed, 1));
   }
   std::string totalReason() const {
-    return "archive unpacks to more than " + std::to_string(limits_.maxTotalBytes) + " bytes";
+    return evasion("archive unpacks to more than " + std::to_string(limits_.maxTotalBytes) +
+                   " bytes");
   }
-  std::string ratioReason() const { return "compression ratio over " + number(limits_.maxRatio); }
-  // Why the archive as a whole may not be unpacked further, or "".
+  std::string ratioReason() const {
+    return evasion("compression ratio over " + number(limits_.maxRatio));
+  }
+  std::string sizeReason() const {
+    return evasion("over size limit (" + std::to_string(limits_.maxMemberSize) + " bytes)");
+  }
+  std::string tookTooLong() const {
+    return evasion(
+        "archive took more than " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits_.maxTime).count()) +
+        " s to unpack");
+  }
+  // Why the archive as a whole may not be unpacked further, or "". The ratio is judged per
+  // member: a bomb costs its own bytes, not the members after it.
   std::string archiveReason(std::uint64_t more) const {
     if (unpacked_ + more > limits_.maxTotalBytes) return totalReason();
-    if (overRatio(unpacked_ + more, bytes_.size())) return ratioReason();
     return {};
+  }
+
+  // The members past maxMembers, counted while reading headers is cheap and time is left,
+  // as one unscanned entry: an attacker who puts the payload at member 10,001 gets it
+  // listed, not lost.
+  void notListed() {
+    std::uint64_t more = 1;
+    bool all = false;
+    if (cheapSkip(nullptr)) {
+      archive_entry* entry = nullptr;
+      for (;;) {
+        if (more >= kMaxCounted || Clock::now() > deadline_) break;
+        int r = archive_read_next_header(a_.get(), &entry);
+        if (r == ARCHIVE_EOF) {
+          all = true;
+          break;
+        }
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) break;
+        ++more;
+      }
+    }
+    FoundFile file;
+    file.name = "(" + grouped(more) + (all ? "" : " or more") + " more members)";
+    file.where = where_;
+    file.unscanned =
+        evasion(grouped(more) + (all ? "" : " or more") + " more members not listed (limit " +
+                grouped(limits_.maxMembers) + ")");
+    deliver(file);
+  }
+
+  // The walk cannot go on (a limit on the whole archive): what was not read is one
+  // unscanned entry, so it is never taken for clean.
+  void rest(const std::string& reason) {
+    stopped_ = true;
+    FoundFile file;
+    file.name = "(members not read)";
+    file.where = where_;
+    file.unscanned = reason + "; the rest of " + label_ + " was not read";
+    deliver(file);
+  }
+
+  // Opens this encrypted member with the first password that works, or says why not.
+  // Each try is a reader of its own that reads the member's first blocks (a wrong zip
+  // password passes the one-byte check 1 time in 256, but not the inflating), so the
+  // report can name the password; then the walk's reader gets it too.
+  std::string unlock() {
+    const std::string what = "encrypted " + formatWord(a_.get());
+    if (unlocked_) return {};
+    if (tried_ || !passwords_) return evasion(what + ", no password opened it");
+    tried_ = true;
+    std::vector<ArchivePassword> candidates;
+    locale_.outside([&] { candidates = passwords_(); });
+    for (const auto& password : candidates) {
+      if (Clock::now() > deadline_) break;
+      if (opens(password.word)) {
+        unlocked_ = true;
+        word_ = password.word;
+        note_ =
+            "opened with password '" + oneLineUtf8(password.word, 64) + "' from " + password.source;
+        return {};
+      }
+    }
+    return evasion(what + ", no password opened it");
+  }
+
+  // libarchive asks when it needs a passphrase it does not have: the one found, once (it
+  // keeps it for the members after), then none.
+  static const char* passphrase(archive*, void* data) {
+    auto* self = static_cast<Walk*>(data);
+    if (!self->unlocked_ || self->given_) return nullptr;
+    self->given_ = true;
+    return self->word_.c_str();
+  }
+
+  bool opens(const std::string& word) const {
+    ArchivePtr a(archive_read_new());
+    if (!a) return false;
+    supportFilters(a.get());
+    supportFormats(a.get());
+    archive_read_add_passphrase(a.get(), word.c_str());
+    int r = archive_read_open_memory(a.get(), bytes_.data(), bytes_.size());
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return false;
+    archive_entry* entry = nullptr;
+    for (std::uint64_t i = 0; i <= index_; ++i) {
+      r = archive_read_next_header(a.get(), &entry);
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return false;
+    }
+    std::uint64_t read = 0;
+    for (int blocks = 0; blocks < 64 && read < (1u << 20); ++blocks) {
+      const void* block = nullptr;
+      std::size_t length = 0;
+      la_int64_t offset = 0;
+      r = archive_read_data_block(a.get(), &block, &length, &offset);
+      if (r == ARCHIVE_EOF) return true;
+      if (r != ARCHIVE_OK) return false;  // a warning here is a CRC that does not match
+      read += length;
+    }
+    return true;
   }
 
   void member(archive_entry* entry) {
@@ -281,10 +435,11 @@ class Walk {
     }
     file.size = declared.value_or(0);
 
-    if (archive_entry_is_encrypted(entry)) {
-      file.unscanned = "encrypted";
+    if (archive_entry_is_encrypted(entry)) file.unscanned = unlock();
+    if (!file.unscanned.empty()) {
+      // encrypted, and no password opened it
     } else if (declared && *declared > limits_.maxMemberSize) {
-      file.unscanned = "over size limit";
+      file.unscanned = sizeReason();
     } else if (declared && *declared > budgetLeft()) {
       file.unscanned = totalReason();
     } else {
@@ -348,7 +503,7 @@ class Walk {
         // rest of the archive is lost too.
         std::string message = errorText(a_.get());
         reason = archive_entry_is_data_encrypted(entry) || mentionsEncryption(message)
-                     ? "encrypted"
+                     ? evasion("encrypted " + formatWord(a_.get()) + ", no password opened it")
                      : "damaged: " + message;
         if (r != ARCHIVE_FAILED && r != ARCHIVE_RETRY) fatal = message;
         break;
@@ -363,13 +518,15 @@ class Walk {
       seen = end;
       la_int64_t packed = archive_filter_bytes(a_.get(), -1) - packedStart;
       if (end > limits_.maxMemberSize) {
-        reason = "over size limit";
+        reason = sizeReason();
       } else if (end > budgetLeft()) {
         reason = totalReason();
-      } else if (zip && overRatio(end, packed > 0 ? static_cast<std::uint64_t>(packed) : 0)) {
+      } else if (zip ? overRatio(end, packed > 0 ? static_cast<std::uint64_t>(packed) : 0)
+                     : overRatio(end, bytes_.size())) {
         reason = ratioReason();
-      } else if (overRatio(unpacked_ + end, bytes_.size())) {
-        reason = ratioReason();
+      } else if (Clock::now() > deadline_) {
+        reason = tookTooLong();
+        fatal = reason;
       }
       if (!reason.empty()) break;
       if (content.capacity() < end) {
@@ -387,7 +544,9 @@ class Walk {
       file.unscanned = reason;
       std::string().swap(content);  // one member in memory at a time, also while draining
       deliver(file);
-      if (!fatal.empty()) {
+      if (isEvasion(fatal)) {
+        rest(fatal);
+      } else if (!fatal.empty()) {
         stop(fatal);
       } else {
         pass(entry);
@@ -396,6 +555,7 @@ class Walk {
     }
     file.content = content;
     file.size = content.size();
+    if (archive_entry_is_encrypted(entry)) file.note = note_;
     deliver(file);
     // The bytes were all read, but libarchive doubts them (a zip CRC that does not match):
     // they are what a user who ignores the warning gets, so they are scanned, and the
@@ -424,8 +584,9 @@ class Walk {
         repeats = 0;
         unpacked_ += length;
         std::string reason = archiveReason(0);
+        if (reason.empty() && Clock::now() > deadline_) reason = tookTooLong();
         if (!reason.empty()) {
-          stop(reason + "; the rest was not read");
+          rest(reason);
           return;
         }
         continue;
@@ -437,11 +598,12 @@ class Walk {
     }
   }
 
+  // `entry` null: whether skipping members of this archive is cheap in general.
   bool cheapSkip(archive_entry* entry) const {
     if (archive_filter_count(a_.get()) > 1) return false;
     switch (archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) {
       case ARCHIVE_FORMAT_ZIP:
-        return archive_entry_size_is_set(entry) != 0;
+        return entry == nullptr || archive_entry_size_is_set(entry) != 0;
       case ARCHIVE_FORMAT_TAR:
       case ARCHIVE_FORMAT_CPIO:
       case ARCHIVE_FORMAT_AR:
@@ -470,9 +632,17 @@ class Walk {
   const ArchiveLimits& limits_;
   std::string_view bytes_;
   FileVisitor& visitor_;
+  const ArchivePasswords& passwords_;
   std::string label_;
   std::string archiveName_;
   std::vector<std::string> where_;
+  Clock::time_point deadline_;
+  std::uint64_t index_ = 0;  // the current member's header number, from 0
+  bool tried_ = false;       // the passwords were tried
+  bool unlocked_ = false;    // ... and one works: the reader has it
+  std::string note_;         // which password, for the members it opened
+  std::string word_;         // ... the password itself
+  bool given_ = false;       // ... handed to the reader
   ArchivePtr a_;
   bool raw_ = false;
   bool stopped_ = false;
@@ -490,8 +660,8 @@ bool ArchiveWalker::isArchive(std::string_view bytes) const {
 }
 
 std::size_t ArchiveWalker::walk(std::string_view bytes, const FoundFile& archive,
-                                FileVisitor& visitor) const {
-  return Walk(limits_, bytes, archive, visitor).run();
+                                FileVisitor& visitor, const ArchivePasswords& passwords) const {
+  return Walk(limits_, bytes, archive, visitor, passwords).run();
 }
 
 }  // namespace bccsink::sandbox

@@ -1,9 +1,12 @@
 #include "sandbox/extract/Extractor.h"
 
 #include <exception>
+#include <optional>
 
 #include "base/FileName.h"
 #include "sandbox/extract/Digest.h"
+#include "sandbox/extract/Evasion.h"
+#include "sandbox/extract/PasswordCandidates.h"
 
 namespace bccsink::sandbox {
 namespace {
@@ -23,6 +26,7 @@ class Visit : public FileVisitor {
         archives_(limits.archive) {}
 
   void message(std::string_view bytes, const std::vector<std::string>& where) {
+    message_ = bytes;
     mime_.walk(bytes, where, *this);
   }
 
@@ -44,7 +48,8 @@ class Visit : public FileVisitor {
     total_ += found.content.size();
     if (total_ > limits_.maxTotalBytes) {
       f.unreadable = true;
-      f.reason = "message unpacks to more than " + std::to_string(limits_.maxTotalBytes) + " bytes";
+      f.reason = evasion("message unpacks to more than " + std::to_string(limits_.maxTotalBytes) +
+                         " bytes");
       out_.files.push_back(std::move(f));
       return;
     }
@@ -56,6 +61,7 @@ class Visit : public FileVisitor {
     auto decision = select(rules_, f.type, f.extension, f.size);
     f.selected = decision.selected;
     f.reason = decision.reason;
+    if (!found.note.empty()) f.reason += (f.reason.empty() ? "" : "; ") + found.note;
     if (f.selected) keep_(f, found.content);
     out_.files.push_back(f);
 
@@ -74,12 +80,12 @@ class Visit : public FileVisitor {
     inside.push_back(f.name);
     if (inside.size() > limits_.maxDepth) {
       // Its contents could not be read: the container is unscanned, and says why.
-      auto reason = "nested deeper than " + std::to_string(limits_.maxDepth) +
-                    " containers (BccMaxNesting): its contents were not read";
-      onError("'" + f.path() + "': " + reason);
+      auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
+                  " containers (BccMaxNesting): its contents were not read";
+      onError(evasion("'" + f.path() + "': " + what));
       auto& listed = out_.files.back();
       listed.unreadable = true;
-      listed.reason = reason;
+      listed.reason = evasion(what);
       return;
     }
     if (isMessage) {
@@ -87,11 +93,17 @@ class Visit : public FileVisitor {
     } else {
       FoundFile archive = found;
       archive.name = f.name;
-      archives_.walk(found.content, archive, *this);
+      archives_.walk(found.content, archive, *this, [this] { return passwords(); });
     }
   }
 
  private:
+  // The message's own candidates, found once, when the first encrypted archive asks.
+  std::vector<ArchivePassword> passwords() {
+    if (!passwords_) passwords_ = PasswordCandidates::of(message_, limits_.archivePasswords);
+    return *passwords_;
+  }
+
   const FileTyper& typer_;
   const SelectionRules& rules_;
   const ExtractLimits& limits_;
@@ -100,6 +112,8 @@ class Visit : public FileVisitor {
   MimeWalker mime_;
   ArchiveWalker archives_;
   std::uint64_t total_ = 0;
+  std::string_view message_;
+  std::optional<std::vector<ArchivePassword>> passwords_;
 };
 
 }  // namespace
