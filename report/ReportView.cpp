@@ -1,9 +1,12 @@
 #include "report/ReportView.h"
 
+#include <algorithm>
 #include <kainjow/mustache.hpp>
+#include <map>
 #include <stdexcept>
 
 #include "base/Text.h"
+#include "sandbox/extract/Evasion.h"
 
 namespace bccsink::report {
 namespace {
@@ -101,6 +104,34 @@ data fileView(const ReportFile& f) {
   return d;
 }
 
+// What the sender kept from analysis, one line per reason ("evasion: encrypted zip, no
+// password opened it: a.zip > a.exe, a.zip > b.txt"), then the evasions among the errors:
+// the reason a message is suspicious when no analyzer said so.
+std::vector<std::string> evasions(const Report& r) {
+  constexpr std::size_t kMaxPaths = 5;
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> paths;
+  for (const auto& f : r.files) {
+    if (f.verdict != "unscanned" || !sandbox::isEvasion(f.reason)) continue;
+    auto& list = paths[f.reason];
+    if (list.empty()) order.push_back(f.reason);
+    list.push_back(f.path);
+  }
+  std::vector<std::string> out;
+  for (const auto& reason : order) {
+    const auto& list = paths[reason];
+    std::vector<std::string> shown(list.begin(), list.begin() + std::min(list.size(), kMaxPaths));
+    std::string line = reason + ": " + join(shown, ", ");
+    if (list.size() > kMaxPaths)
+      line += " and " + std::to_string(list.size() - kMaxPaths) + " more";
+    out.push_back(line);
+  }
+  for (const auto& e : r.errors) {
+    if (sandbox::isEvasion(e)) out.push_back(e);
+  }
+  return out;
+}
+
 data reportView(const Report& r) {
   data d;
   d.set("version", BCCSINK_VERSION);
@@ -128,6 +159,9 @@ data reportView(const Report& r) {
   data files{data::type::list};
   for (const auto& f : r.files) files.push_back(fileView(f));
   d.set("files", files);
+  const auto evaded = evasions(r);
+  d.set("has_evasions", !evaded.empty());
+  d.set("evasions", strings(evaded));
   d.set("has_errors", !r.errors.empty());
   d.set("errors", strings(r.errors));
   return d;

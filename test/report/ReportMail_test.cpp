@@ -109,6 +109,39 @@ TEST(ReportMail, TheHtmlPartEscapesEveryValueAndTheTextPartKeepsItReadable) {
   EXPECT_EQ(html.find("vxcube</th><td>suspicious (score 65) Win.Test"), std::string::npos);
 }
 
+TEST(ReportMail, WhatTheSenderKeptFromAnalysisIsNamedNearTheVerdict) {
+  Report r = hostileReport();
+  r.verdict = "suspicious";
+  r.spoof.spoofed = false;
+  ReportFile locked;
+  locked.name = "secret.exe";
+  locked.path = "a.zip > secret.exe";
+  locked.verdict = "unscanned";
+  locked.reason = "evasion: encrypted zip, no password opened it";
+  r.files = {locked, locked};
+  r.files[1].path = "a.zip > readme.txt";
+  r.errors = {"evasion: 'b.zip': nested deeper than 10 containers", "a.zip: CRC error"};
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("Kept from analysis by the sender (evasion)\n"
+                      "  - evasion: encrypted zip, no password opened it: a.zip > secret.exe, "
+                      "a.zip > readme.txt\n"
+                      "  - evasion: 'b.zip': nested deeper than 10 containers\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("note:       evasion: encrypted zip, no password opened it"),
+            std::string::npos);
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("<li>evasion: encrypted zip, no password opened it: a.zip &gt; secret.exe"),
+            std::string::npos)
+      << html;
+  // Without an evasion, no such section.
+  auto plain =
+      part(composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800),
+           "text/plain");
+  EXPECT_EQ(plain.find("Kept from analysis"), std::string::npos);
+}
+
 TEST(ReportMail, TheJsonAttachmentIsTheReport) {
   auto mail = composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800);
   EXPECT_NE(mail.find("filename=\"report.json\""), std::string::npos);
