@@ -13,7 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/FileName.h"
 #include "base/Text.h"
+#include "sandbox/extract/ArchiveNames.h"
 #include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
@@ -165,7 +167,9 @@ std::string memberName(archive_entry* entry) {
   // Reported as given ("../x", "/etc/x" included: nothing is written to disk), but the
   // "./" that tar and cpio put in front of every name says nothing.
   while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
-  return name;
+  // As an attachment's name is shown: no control characters, long names cut in the middle
+  // keeping the extension.
+  return cleanFileName(name);
 }
 
 // x.exe.gz -> x.exe; x.tgz -> x.tar; no name -> "data".
@@ -428,6 +432,14 @@ class Walk {
   void member(archive_entry* entry) {
     FoundFile file;
     file.name = raw_ ? compressedFileName(archiveName_) : memberName(entry);
+    if (raw_) {
+      // gunzip restores the stored name: the user sees that one.
+      if (auto stored = gzipStoredName(bytes_); !stored.empty()) {
+        file.name = cleanFileName(toValidUtf8(stored));
+      }
+    } else {
+      centralName(entry, file);
+    }
     file.where = where_;
     std::optional<std::uint64_t> declared;
     if (!raw_ && archive_entry_size_is_set(entry) && archive_entry_size(entry) >= 0) {
@@ -555,12 +567,33 @@ class Walk {
     }
     file.content = content;
     file.size = content.size();
-    if (archive_entry_is_encrypted(entry)) file.note = note_;
+    if (archive_entry_is_encrypted(entry) && !note_.empty()) {
+      file.note = file.note.empty() ? note_ : file.note + "; " + note_;
+    }
     deliver(file);
     // The bytes were all read, but libarchive doubts them (a zip CRC that does not match):
     // they are what a user who ignores the warning gets, so they are scanned, and the
     // doubt is recorded.
     if (!warning.empty()) report(file.name + ": " + warning);
+  }
+
+  // A zip member is shown by its central directory's name, as Explorer and 7-Zip show it;
+  // when the local header (what libarchive reads) says otherwise, the note says so.
+  void centralName(archive_entry* entry, FoundFile& file) {
+    if ((archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP) return;
+    if (!zipNamesRead_) {
+      zipNames_ = zipNames(bytes_, static_cast<std::size_t>(limits_.maxMembers) + 1);
+      zipNamesRead_ = true;
+    }
+    if (index_ >= zipNames_.size()) return;
+    const ZipName& z = zipNames_[index_];
+    const char* raw = archive_entry_pathname(entry);
+    // Only where the entry is the one that directory line describes.
+    if (raw == nullptr || z.local != raw || z.central == z.local || z.central.empty()) return;
+    file.note = "the zip's local header names it '" + oneLineUtf8(toValidUtf8(z.local), 300) + "'";
+    std::string name = toValidUtf8(z.central);
+    while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
+    file.name = cleanFileName(name);
   }
 
   // Moves past a member whose bytes are not wanted. Where libarchive skips by seeking in
@@ -637,12 +670,14 @@ class Walk {
   std::string archiveName_;
   std::vector<std::string> where_;
   Clock::time_point deadline_;
-  std::uint64_t index_ = 0;  // the current member's header number, from 0
-  bool tried_ = false;       // the passwords were tried
-  bool unlocked_ = false;    // ... and one works: the reader has it
-  std::string note_;         // which password, for the members it opened
-  std::string word_;         // ... the password itself
-  bool given_ = false;       // ... handed to the reader
+  std::uint64_t index_ = 0;        // the current member's header number, from 0
+  std::vector<ZipName> zipNames_;  // a zip's central directory, read at its first member
+  bool zipNamesRead_ = false;
+  bool tried_ = false;     // the passwords were tried
+  bool unlocked_ = false;  // ... and one works: the reader has it
+  std::string note_;       // which password, for the members it opened
+  std::string word_;       // ... the password itself
+  bool given_ = false;     // ... handed to the reader
   ArchivePtr a_;
   bool raw_ = false;
   bool stopped_ = false;
