@@ -142,6 +142,24 @@ TEST(ReportMail, WhatTheSenderKeptFromAnalysisIsNamedNearTheVerdict) {
   EXPECT_EQ(plain.find("Kept from analysis"), std::string::npos);
 }
 
+TEST(ReportMail, BidirectionalControlsInNamesAreShownEscaped) {
+  // "invoice<U+202E>fdp.exe" reads as "invoiceexe.pdf" where the character is obeyed.
+  Report r = hostileReport();
+  r.files[0].name =
+      "invoice\xE2\x80\xAE"
+      "fdp.exe";
+  r.files[0].path =
+      "a.zip > invoice\xE2\x80\xAE"
+      "fdp.exe";
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("a.zip > invoice\\u202efdp.exe"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xE2\x80\xAE"), std::string::npos);
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("invoice\\u202efdp.exe"), std::string::npos);
+  EXPECT_EQ(html.find("\xE2\x80\xAE"), std::string::npos);
+}
+
 TEST(ReportMail, TheJsonAttachmentIsTheReport) {
   auto mail = composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800);
   EXPECT_NE(mail.find("filename=\"report.json\""), std::string::npos);
