@@ -399,6 +399,32 @@ TEST_F(ExtractorTest, EncryptedZipIsOpenedWithAConfiguredPassword) {
       << x.files[1].reason;
 }
 
+TEST_F(ExtractorTest, AZipBehindPrependedDataIsOpened) {
+  // Three junk bytes (what a broken MIME header leaves), a JPEG header in front, and a
+  // 100 KiB image with the zip appended (found by its end of central directory).
+  const std::string a = zip({{"clam.exe", exe_}});
+  const std::string jpeg = std::string(
+      "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01"
+      "\x00\x01\x00\x00",
+      20);
+  const std::vector<std::pair<std::string, std::string>> carriers = {
+      {"a.bin", "ABC" + a},
+      {"photo.jpg", jpeg + a},
+      {"big.jpg", jpeg + std::string(100 * 1024, '\x55') + a},
+  };
+  for (const auto& [name, bytes] : carriers) {
+    kept_.clear();
+    auto x = extract(message({attachment(name, "application/octet-stream", bytes)}));
+    ASSERT_EQ(paths(x), (std::vector<std::string>{name, name + " > clam.exe"})) << name;
+    EXPECT_EQ(x.files[1].sha256, digest(exe_).sha256) << name;
+    EXPECT_NE(x.files[0].reason.find("holds an archive after other data"), std::string::npos)
+        << x.files[0].reason;
+  }
+  // A zip itself (a docx, a jar) holds local headers past offset 0 too: not opened twice.
+  auto plain = extract(message({attachment("a.zip", "application/zip", a)}));
+  EXPECT_EQ(paths(plain), (std::vector<std::string>{"a.zip", "a.zip > clam.exe"}));
+}
+
 TEST_F(ExtractorTest, GarbageIsNoMessageAndDoesNotThrow) {
   std::mt19937 gen(20251125);
   for (std::size_t size : {0u, 1u, 100u, 4096u, 65536u}) {
