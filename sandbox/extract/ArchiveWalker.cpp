@@ -226,6 +226,7 @@ std::string formatWord(archive* a) {
 
 // At most this many headers are counted past maxMembers, for the summary's number.
 constexpr std::uint64_t kMaxCounted = 10'000'000;
+constexpr std::chrono::seconds kCountingTime{1};
 
 // One walk over one archive: the reader, the running totals, the visitor.
 class Walk {
@@ -338,9 +339,11 @@ class Walk {
     std::uint64_t more = 1;
     bool all = false;
     if (cheapSkip(nullptr)) {
+      // Counting is a courtesy to the reader of the report: a second at most.
+      const auto until = std::min(deadline_, Clock::now() + kCountingTime);
       archive_entry* entry = nullptr;
       for (;;) {
-        if (more >= kMaxCounted || Clock::now() > deadline_) break;
+        if (more >= kMaxCounted || Clock::now() > until) break;
         int r = archive_read_next_header(a_.get(), &entry);
         if (r == ARCHIVE_EOF) {
           all = true;
@@ -350,12 +353,12 @@ class Walk {
         ++more;
       }
     }
+    const std::string count = (all ? "" : "at least ") + grouped(more);
     FoundFile file;
-    file.name = "(" + grouped(more) + (all ? "" : " or more") + " more members)";
+    file.name = "(" + count + " more members)";
     file.where = where_;
     file.unscanned =
-        evasion(grouped(more) + (all ? "" : " or more") + " more members not listed (limit " +
-                grouped(limits_.maxMembers) + ")");
+        evasion(count + " more members not listed (limit " + grouped(limits_.maxMembers) + ")");
     deliver(file);
   }
 

@@ -522,6 +522,12 @@ TEST(ArchiveWalker, MembersPastTheLimitAreCountedInOneUnscannedEntry) {
             (std::vector<std::string>{"f0.txt", "f1.txt", "f2.txt", "f3.txt", "(3 more members)"}));
   EXPECT_EQ(seen.files[4].unscanned, "evasion: 3 more members not listed (limit 4)");
   EXPECT_TRUE(seen.errors.empty());
+  // In a compressed stream, counting means decompressing: not counted past the first.
+  Recorder tgz;
+  EXPECT_EQ(ArchiveWalker(limits).walk(buildArchive("pax", "gzip", members),
+                                       archiveNamed("many.tgz"), tgz),
+            5u);
+  EXPECT_EQ(tgz.files[4].unscanned, "evasion: at least 1 more members not listed (limit 4)");
   limits.maxMembers = 7;
   Recorder all;
   EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("many.zip"), all), 7u);
