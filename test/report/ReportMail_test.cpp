@@ -135,6 +135,15 @@ TEST(ReportMail, WhatTheSenderKeptFromAnalysisIsNamedNearTheVerdict) {
   EXPECT_NE(html.find("<li>evasion: encrypted zip, no password opened it: a.zip &gt; secret.exe"),
             std::string::npos)
       << html;
+  // The digest names it too.
+  auto digest =
+      renderDigest({r}, "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", Templates::builtIn());
+  EXPECT_NE(digest.text.find("  Evasion:    evasion: encrypted zip, no password opened it: "
+                             "a.zip > secret.exe"),
+            std::string::npos)
+      << digest.text;
+  EXPECT_NE(digest.html.find("evasion: &#39;b.zip&#39;: nested deeper"), std::string::npos)
+      << digest.html;
   // Without an evasion, no such section.
   auto plain =
       part(composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800),
