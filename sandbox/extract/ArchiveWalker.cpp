@@ -16,6 +16,7 @@
 #include "base/FileName.h"
 #include "base/Text.h"
 #include "sandbox/extract/ArchiveNames.h"
+#include "sandbox/extract/ArchiveReader.h"
 #include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
@@ -28,169 +29,6 @@ constexpr std::uint64_t kRatioFloor = 1 << 20;
 // ARCHIVE_RETRY/ARCHIVE_WARN/ARCHIVE_FAILED in a row from one reader before we give up
 // on it: libarchive does not promise that such a call makes progress.
 constexpr int kMaxRepeats = 16;
-
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
-
-// libarchive converts names between the archive's charset and the thread's locale. In the
-// "C" locale that daemons start in, it cannot convert UTF-16 (7z) or UTF-8-flagged (zip,
-// pax) names at all and hands back no name. So a walk runs with LC_CTYPE = C.UTF-8 in
-// its own thread (uselocale), and the visitor is called back under the caller's locale.
-class Utf8Ctype {
- public:
-  Utf8Ctype() {
-    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
-    if (utf8 != locale_t{}) {
-      mine_ = utf8;
-      previous_ = uselocale(utf8);
-    }
-  }
-  ~Utf8Ctype() {
-    if (previous_ != locale_t{}) uselocale(previous_);
-  }
-  Utf8Ctype(const Utf8Ctype&) = delete;
-  Utf8Ctype& operator=(const Utf8Ctype&) = delete;
-
-  template <typename F>
-  void outside(F&& f) const {
-    if (previous_ != locale_t{}) uselocale(previous_);
-    f();
-    if (mine_ != locale_t{}) uselocale(mine_);
-  }
-
- private:
-  locale_t mine_{};
-  locale_t previous_{};
-};
-
-// Only decompressors that run inside the process: for a missing library libarchive would
-// otherwise start an external program (lzop, lrzip, grzip) on hostile bytes.
-using FilterSupport = int (*)(archive*);
-const std::vector<FilterSupport>& inProcessFilters() {
-  static const std::vector<FilterSupport> filters = [] {
-    std::vector<FilterSupport> ok;
-    for (FilterSupport f :
-         {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-          archive_read_support_filter_xz, archive_read_support_filter_lzma,
-          archive_read_support_filter_lzip, archive_read_support_filter_zstd,
-          archive_read_support_filter_lz4, archive_read_support_filter_compress}) {
-      ArchivePtr probe(archive_read_new());
-      if (probe && f(probe.get()) == ARCHIVE_OK) ok.push_back(f);
-    }
-    return ok;
-  }();
-  return filters;
-}
-
-void supportFilters(archive* a) {
-  for (FilterSupport f : inProcessFilters()) f(a);
-}
-
-void supportFormats(archive* a) {
-  // Not archive_read_support_format_all: it brings mtree, which opens local files.
-  archive_read_support_format_zip(a);
-  archive_read_support_format_7zip(a);
-  archive_read_support_format_rar(a);
-  archive_read_support_format_rar5(a);
-  archive_read_support_format_tar(a);
-  archive_read_support_format_cpio(a);
-  archive_read_support_format_cab(a);
-  archive_read_support_format_iso9660(a);
-  archive_read_support_format_ar(a);
-  archive_read_support_format_lha(a);
-  // Not xar: libarchive before 3.8.2 reports wrong offsets for the second and later members
-  // of a xar, and archive_read_data pads the bytes with zeros to match them.
-}
-
-enum class Kind { None, Archive, CompressedFile };
-
-struct Opened {
-  ArchivePtr a;
-  Kind kind = Kind::None;
-};
-
-// One compressed file (x.exe.gz). The raw format takes anything, so it only counts when a
-// decompressor recognised the stream.
-Opened openCompressedFile(std::string_view bytes) {
-  ArchivePtr a(archive_read_new());
-  if (!a) return {};
-  supportFilters(a.get());
-  archive_read_support_format_raw(a.get());
-  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
-  if ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_filter_count(a.get()) > 1 &&
-      archive_filter_code(a.get(), 0) != ARCHIVE_FILTER_NONE) {
-    return {std::move(a), Kind::CompressedFile};
-  }
-  return {};
-}
-
-// `passphrase`: asked when an encrypted member is read and no passphrase is known (a
-// passphrase can only be added before the reader is opened, so a password found later is
-// handed over through this callback).
-Opened open(std::string_view bytes, archive_passphrase_callback* passphrase = nullptr,
-            void* data = nullptr) {
-  if (bytes.empty()) return {};
-  ArchivePtr a(archive_read_new());
-  if (!a) return {};
-  supportFilters(a.get());
-  supportFormats(a.get());
-  if (passphrase != nullptr) archive_read_set_passphrase_callback(a.get(), data, passphrase);
-  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
-  if (r == ARCHIVE_OK || r == ARCHIVE_WARN) return {std::move(a), Kind::Archive};
-  a.reset();
-  return openCompressedFile(bytes);
-}
-
-// libarchive's messages go into reports and logs, and may quote a member's name: one
-// line of valid UTF-8, bounded.
-constexpr std::size_t kMaxErrorText = 300;
-
-std::string errorText(archive* a) {
-  const char* text = archive_error_string(a);
-  return oneLineUtf8(text != nullptr && *text != '\0' ? text : "unknown error", kMaxErrorText);
-}
-
-bool mentionsEncryption(const std::string& message) {
-  const std::string text = lower(message);
-  return text.find("passphrase") != std::string::npos ||
-         text.find("encrypt") != std::string::npos || text.find("decrypt") != std::string::npos;
-}
-
-// Names in a zip without the UTF-8 flag are in some DOS code page we cannot know: each
-// byte that starts no valid UTF-8 sequence becomes U+FFFD.
-std::string memberName(archive_entry* entry) {
-  const char* utf8 = archive_entry_pathname_utf8(entry);
-  const char* raw = utf8 != nullptr ? utf8 : archive_entry_pathname(entry);
-  std::string name = toValidUtf8(raw != nullptr ? raw : "");
-  // Reported as given ("../x", "/etc/x" included: nothing is written to disk), but the
-  // "./" that tar and cpio put in front of every name says nothing.
-  while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
-  // As an attachment's name is shown: no control characters, long names cut in the middle
-  // keeping the extension.
-  return cleanFileName(name);
-}
-
-// x.exe.gz -> x.exe; x.tgz -> x.tar; no name -> "data".
-std::string compressedFileName(const std::string& archiveName) {
-  static const std::pair<std::string_view, std::string_view> kSuffixes[] = {
-      {".gz", ""},      {".gzip", ""},    {".bz2", ""},     {".bz", ""},      {".xz", ""},
-      {".lzma", ""},    {".lz", ""},      {".zst", ""},     {".zstd", ""},    {".lz4", ""},
-      {".z", ""},       {".tgz", ".tar"}, {".taz", ".tar"}, {".tbz", ".tar"}, {".tbz2", ".tar"},
-      {".txz", ".tar"}, {".tlz", ".tar"}, {".tzst", ".tar"}};
-  std::string lower = archiveName;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  for (const auto& [suffix, replacement] : kSuffixes) {
-    if (lower.size() > suffix.size() &&
-        lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return archiveName.substr(0, archiveName.size() - suffix.size()) + std::string(replacement);
-    }
-  }
-  return archiveName.empty() ? "data" : archiveName;
-}
 
 std::string number(double value) {
   char text[32];
@@ -207,21 +45,6 @@ std::string grouped(std::uint64_t n) {
     out += digits[i];
   }
   return out;
-}
-
-// What the reason calls an encrypted archive.
-std::string formatWord(archive* a) {
-  switch (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) {
-    case ARCHIVE_FORMAT_ZIP:
-      return "zip";
-    case ARCHIVE_FORMAT_7ZIP:
-      return "7z";
-    case ARCHIVE_FORMAT_RAR:
-    case ARCHIVE_FORMAT_RAR_V5:
-      return "rar";
-    default:
-      return "archive";
-  }
 }
 
 // At most this many headers are counted past maxMembers, for the summary's number.
@@ -247,7 +70,7 @@ class Walk {
   }
 
   std::size_t run() {
-    Opened opened = open(bytes_, &Walk::passphrase, this);
+    Opened opened = openArchive(bytes_, &Walk::passphrase, this);
     if (opened.kind == Kind::None) {
       report("not an archive");
       return 0;
@@ -694,7 +517,7 @@ ArchiveWalker::ArchiveWalker(ArchiveLimits limits) : limits_(limits) {}
 
 bool ArchiveWalker::isArchive(std::string_view bytes) const {
   Utf8Ctype locale;
-  return open(bytes).kind != Kind::None;
+  return openArchive(bytes).kind != Kind::None;
 }
 
 std::size_t ArchiveWalker::walk(std::string_view bytes, const FoundFile& archive,
