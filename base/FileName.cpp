@@ -7,6 +7,10 @@ namespace bccsink {
 namespace {
 
 constexpr std::size_t kMaxFileName = 255;
+// A name too long is cut in the middle: its end, where the extension that decides what
+// opens it is, stays ("invoice.pdf<5,000 spaces>.exe" keeps its ".exe").
+constexpr std::size_t kKeptEnd = 40;
+constexpr std::string_view kCutMark = "\u2026";  // "…"
 
 }  // namespace
 
@@ -17,7 +21,12 @@ std::string cleanFileName(std::string_view name) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) c = '_';
   }
-  return std::string(utf8Prefix(out, kMaxFileName));
+  if (out.size() <= kMaxFileName) return out;
+  std::size_t tail = out.size() - kKeptEnd;
+  while (tail < out.size() && (static_cast<unsigned char>(out[tail]) & 0xC0) == 0x80) ++tail;
+  const std::string_view end = std::string_view(out).substr(tail);
+  std::string cut(utf8Prefix(out, kMaxFileName - kCutMark.size() - end.size()));
+  return cut.append(kCutMark).append(end);
 }
 
 std::string extensionOf(std::string_view name) {

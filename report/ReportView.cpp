@@ -1,9 +1,13 @@
 #include "report/ReportView.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <kainjow/mustache.hpp>
+#include <map>
 #include <stdexcept>
 
 #include "base/Text.h"
+#include "sandbox/extract/Evasion.h"
 
 namespace bccsink::report {
 namespace {
@@ -15,10 +19,41 @@ using kainjow::mustache::mustache;
 #define BCCSINK_VERSION "0"
 #endif
 
+// Characters that change how the text around them is shown without being seen: the
+// Unicode bidirectional controls (U+202E turns "invoice\u202Efdp.exe" into what reads as
+// "invoiceexe.pdf"), the byte order mark and the C1 controls. A report shows them as
+// "\u202e", so that the reader sees the name as it is; the JSON attachment keeps the
+// characters themselves (the data, for programs).
+bool invisible(char32_t c) {
+  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f ||
+         (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
+std::string visibleControls(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = std::max<std::size_t>(1, utf8SequenceLength(s, i));
+    char32_t c = static_cast<unsigned char>(s[i]);
+    if (n == 2) c = ((c & 0x1f) << 6) | (s[i + 1] & 0x3f);
+    if (n == 3) c = ((c & 0x0f) << 12) | ((s[i + 1] & 0x3f) << 6) | (s[i + 2] & 0x3f);
+    if (n > 1 && n < 4 && invisible(c)) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+      out += escaped;
+    } else {
+      out.append(s, i, n);
+    }
+    i += n;
+  }
+  return out;
+}
+
 // A value for a text part: one line of valid UTF-8 (every control character becomes a
-// space). Report fields were bounded where they came from.
+// space, the invisible ones above are escaped). Report fields were bounded where they came
+// from.
 std::string textEscape(const std::string& s) {
-  return oneLineUtf8(s, kNoLimit);
+  return visibleControls(oneLineUtf8(s, kNoLimit));
 }
 
 // A value for the HTML part: markup-free, also inside attribute values.
@@ -101,6 +136,34 @@ data fileView(const ReportFile& f) {
   return d;
 }
 
+// What the sender kept from analysis, one line per reason ("evasion: encrypted zip, no
+// password opened it: a.zip > a.exe, a.zip > b.txt"), then the evasions among the errors:
+// the reason a message is suspicious when no analyzer said so.
+std::vector<std::string> evasions(const Report& r) {
+  constexpr std::size_t kMaxPaths = 5;
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> paths;
+  for (const auto& f : r.files) {
+    if (f.verdict != "unscanned" || !sandbox::isEvasion(f.reason)) continue;
+    auto& list = paths[f.reason];
+    if (list.empty()) order.push_back(f.reason);
+    list.push_back(f.path);
+  }
+  std::vector<std::string> out;
+  for (const auto& reason : order) {
+    const auto& list = paths[reason];
+    std::vector<std::string> shown(list.begin(), list.begin() + std::min(list.size(), kMaxPaths));
+    std::string line = reason + ": " + join(shown, ", ");
+    if (list.size() > kMaxPaths)
+      line += " and " + std::to_string(list.size() - kMaxPaths) + " more";
+    out.push_back(line);
+  }
+  for (const auto& e : r.errors) {
+    if (sandbox::isEvasion(e)) out.push_back(e);
+  }
+  return out;
+}
+
 data reportView(const Report& r) {
   data d;
   d.set("version", BCCSINK_VERSION);
@@ -128,6 +191,9 @@ data reportView(const Report& r) {
   data files{data::type::list};
   for (const auto& f : r.files) files.push_back(fileView(f));
   d.set("files", files);
+  const auto evaded = evasions(r);
+  d.set("has_evasions", !evaded.empty());
+  d.set("evasions", strings(evaded));
   d.set("has_errors", !r.errors.empty());
   d.set("errors", strings(r.errors));
   return d;

@@ -50,6 +50,16 @@ DeliveryResult safely(const Deliver& deliver, const std::string& mail) {
   }
 }
 
+// How far a verdict is from clean, for BccReportThreshold: clean < unscanned < suspicious
+// < dangerous (verdictRank puts unscanned below clean, as a file's flag does not count
+// it); -1 for none.
+int thresholdRank(const std::string& verdict) {
+  if (verdict == "unscanned") return 1;
+  if (verdict == "clean") return 0;
+  int rank = verdictRank(verdict);
+  return rank >= 2 ? rank : -1;
+}
+
 }  // namespace
 
 Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliver)
@@ -59,9 +69,10 @@ Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliv
       spoof_(settings_.spoof),
       lastDigest_(std::chrono::steady_clock::now()),
       lastDigestIso_(isoNow()) {
-  if (verdictRank(settings_.threshold) < 2) {
-    throw std::invalid_argument("BccReportThreshold: must be suspicious or dangerous, not '" +
-                                settings_.threshold + "'");
+  if (thresholdRank(settings_.threshold) < 1) {
+    throw std::invalid_argument(
+        "BccReportThreshold: must be unscanned, suspicious or dangerous, not '" +
+        settings_.threshold + "'");
   }
 }
 
@@ -132,7 +143,7 @@ Report Reporter::load(db::Database& db, const db::MessageRecord& m, const std::s
 std::size_t Reporter::judgeNew(db::Database& db) {
   db::MessageQueue queue(db);
   db::ReportQueue reports(db);
-  const int threshold = verdictRank(settings_.threshold);
+  const int threshold = thresholdRank(settings_.threshold);
   std::size_t judged = 0;
   for (const auto& id : reports.unjudged(settings_.owner, settings_.batch)) {
     auto m = queue.find(id);
@@ -161,7 +172,7 @@ std::size_t Reporter::judgeNew(db::Database& db) {
       log().warning("report id=%s: no spoof check: %s", id, errorText(e));
     }
     bool failed = m->state == db::state::kFailed;
-    bool due = failed || finding.spoofed || verdictRank(m->verdict) >= threshold;
+    bool due = failed || finding.spoofed || thresholdRank(m->verdict) >= threshold;
     reports.judge(id, finding.spoofed, finding.reason, due, originIp);
     if (finding.spoofed) log().notice("spoofed id=%s: %s", id, finding.reason);
     ++judged;

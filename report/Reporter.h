@@ -36,7 +36,7 @@ struct ReporterSettings {
   std::string databaseUrl;
   std::string spoolDir;
   std::string owner;                       // this sink: it reports the messages it received
-  std::string threshold = "suspicious";    // BccReportThreshold: suspicious or dangerous
+  std::string threshold = "suspicious";    // BccReportThreshold: unscanned, suspicious, dangerous
   std::chrono::seconds digestInterval{0};  // BccReportDigestInterval; 0 = a mail per message
   SpoofSettings spoof;                     // skipTopReceived: bccsink's own Received header
   MailSettings mail;

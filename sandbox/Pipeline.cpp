@@ -10,6 +10,7 @@
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
 #include "sandbox/Scan.h"
+#include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/MappedFile.h"
 
 namespace bccsink::sandbox {
@@ -323,8 +324,10 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
   bool open = false;
   VerdictKind overall = VerdictKind::Clean;
   std::size_t analysed = 0;
+  bool evaded = false;  // a file a sender kept from analysis on purpose
   auto files = r.files.list(msgId);
   for (auto& f : files) {
+    if (f.verdict == "unscanned" && isEvasion(f.reason)) evaded = true;
     if (f.verdict.empty() && f.selected) {
       std::vector<Verdict> answers;
       std::string missing, notes;
@@ -362,6 +365,21 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
     }
   }
   if (open) return false;
+  // What a sender controls and that kept bytes from analysis (an archive no password
+  // opened, a limit hit, damage, an ambiguous structure) makes the message at least
+  // suspicious, so that it is reported by default; an analyzer that is down does not.
+  if (!evaded) {
+    if (auto m = r.queue.find(msgId)) {
+      std::size_t start = 0;
+      while (start <= m->errors.size() && !evaded) {
+        auto end = m->errors.find('\n', start);
+        if (end == std::string::npos) end = m->errors.size();
+        evaded = isEvasion(std::string_view(m->errors).substr(start, end - start));
+        start = end + 1;
+      }
+    }
+  }
+  if (evaded) overall = worse(overall, VerdictKind::Suspicious);
   const auto verdict = std::string(toString(overall));
   if (r.queue.markChecked(msgId, settings_.owner, verdict, isoNow())) {
     ++counters_.checked;

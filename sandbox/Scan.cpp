@@ -4,6 +4,8 @@
 #include <map>
 #include <mutex>
 
+#include "sandbox/extract/Evasion.h"
+
 namespace bccsink::sandbox {
 
 VerdictKind fileVerdict(const std::vector<Verdict>& answers) {
@@ -83,6 +85,13 @@ ScanReport scanMessage(std::string_view message, const Extractor& extractor,
     }
     report.files.push_back(std::move(s));
   }
+  // What a sender controls and that kept bytes from analysis makes the message at least
+  // suspicious (as Pipeline::tryComplete does); an analyzer that is down does not.
+  bool evaded = false;
+  for (const auto& s : report.files)
+    evaded = evaded || (s.file.unreadable && isEvasion(s.file.reason));
+  for (const auto& e : report.errors) evaded = evaded || isEvasion(e);
+  if (evaded) report.verdict = worse(report.verdict, VerdictKind::Suspicious);
   return report;
 }
 

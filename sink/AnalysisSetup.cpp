@@ -121,6 +121,7 @@ AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
   limits.archive.maxMemberSize = cfg.bccArchiveMaxFileSize;
   limits.archive.maxTotalBytes = cfg.bccArchiveMaxUnpackedSize;
   limits.archive.maxRatio = cfg.bccArchiveMaxRatio;
+  limits.archivePasswords = cfg.bccArchivePasswords;
   limits.maxTotalBytes = cfg.bccMaxUnpackedSize;
   extractor_ = std::make_unique<sandbox::Extractor>(typer_, rules_, limits);
 

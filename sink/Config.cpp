@@ -174,6 +174,11 @@ const std::vector<Option>& schema() {
          if (!(r >= 1)) throw std::invalid_argument("must be at least 1");
          c.bccArchiveMaxRatio = r;
        }},
+      {{"BccArchivePasswords", "",
+        "Passwords tried on encrypted zip, 7z and rar archives, separated by spaces or commas, "
+        "after the words the message itself offers (\"password: 1234\" in its body or "
+        "subject, at most 20). An archive none opens is unscanned, and the message suspicious."},
+       [](Config& c, const std::string& v) { c.bccArchivePasswords = splitList(v); }},
       {{"BccMaxUnpackedSize", "1G", "Decoded bytes of all files of one message."},
        [](Config& c, const std::string& v) { c.bccMaxUnpackedSize = parseSize(v); }},
       {{"BccWorkers", "2", "Worker threads that extract and analyse messages."},
@@ -265,11 +270,14 @@ const std::vector<Option>& schema() {
       {{"VxcubeVerifyTls", "yes", "Check vxCube's certificate and host name (no only in a lab)."},
        [](Config& c, const std::string& v) { c.vxcubeVerifyTls = parseBool(v); }},
       {{"BccReportThreshold", "suspicious",
-        "The verdict from which a message is reported: suspicious or dangerous. A spoofed "
-        "or failed message is reported whatever its verdict."},
+        "The verdict from which a message is reported: unscanned, suspicious or dangerous "
+        "(unscanned also reports messages a file of which could not be analysed, e.g. while "
+        "an analyzer is down). A message a sender kept something from analysis in (an "
+        "archive no password opened, a limit hit) is suspicious. A spoofed or failed message "
+        "is reported whatever its verdict."},
        [](Config& c, const std::string& v) {
-         if (v != "suspicious" && v != "dangerous") {
-           throw std::invalid_argument("must be suspicious or dangerous");
+         if (v != "unscanned" && v != "suspicious" && v != "dangerous") {
+           throw std::invalid_argument("must be unscanned, suspicious or dangerous");
          }
          c.bccReportThreshold = v;
        }},

@@ -37,6 +37,7 @@ struct Config {
   std::uint64_t bccArchiveMaxFileSize = 0;        // BccArchiveMaxFileSize, bytes per member
   std::uint64_t bccArchiveMaxUnpackedSize = 0;    // BccArchiveMaxUnpackedSize, bytes per archive
   double bccArchiveMaxRatio = 0;                  // BccArchiveMaxRatio, unpacked/packed
+  std::vector<std::string> bccArchivePasswords;   // BccArchivePasswords
   std::uint64_t bccMaxUnpackedSize = 0;           // BccMaxUnpackedSize, bytes per message
   unsigned bccWorkers = 0;                        // BccWorkers
   std::chrono::seconds bccLeaseTime{0};           // BccLeaseTime

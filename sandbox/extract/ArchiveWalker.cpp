@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -12,7 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/FileName.h"
 #include "base/Text.h"
+#include "sandbox/extract/ArchiveNames.h"
+#include "sandbox/extract/ArchiveReader.h"
+#include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
 
@@ -25,184 +30,47 @@ constexpr std::uint64_t kRatioFloor = 1 << 20;
 // on it: libarchive does not promise that such a call makes progress.
 constexpr int kMaxRepeats = 16;
 
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-using ArchivePtr = std::unique_ptr<archive, ArchiveFree>;
-
-// libarchive converts names between the archive's charset and the thread's locale. In the
-// "C" locale that daemons start in, it cannot convert UTF-16 (7z) or UTF-8-flagged (zip,
-// pax) names at all and hands back no name. So a walk runs with LC_CTYPE = C.UTF-8 in
-// its own thread (uselocale), and the visitor is called back under the caller's locale.
-class Utf8Ctype {
- public:
-  Utf8Ctype() {
-    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
-    if (utf8 != locale_t{}) {
-      mine_ = utf8;
-      previous_ = uselocale(utf8);
-    }
-  }
-  ~Utf8Ctype() {
-    if (previous_ != locale_t{}) uselocale(previous_);
-  }
-  Utf8Ctype(const Utf8Ctype&) = delete;
-  Utf8Ctype& operator=(const Utf8Ctype&) = delete;
-
-  template <typename F>
-  void outside(F&& f) const {
-    if (previous_ != locale_t{}) uselocale(previous_);
-    f();
-    if (mine_ != locale_t{}) uselocale(mine_);
-  }
-
- private:
-  locale_t mine_{};
-  locale_t previous_{};
-};
-
-// Only decompressors that run inside the process: for a missing library libarchive would
-// otherwise start an external program (lzop, lrzip, grzip) on hostile bytes.
-using FilterSupport = int (*)(archive*);
-const std::vector<FilterSupport>& inProcessFilters() {
-  static const std::vector<FilterSupport> filters = [] {
-    std::vector<FilterSupport> ok;
-    for (FilterSupport f :
-         {archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
-          archive_read_support_filter_xz, archive_read_support_filter_lzma,
-          archive_read_support_filter_lzip, archive_read_support_filter_zstd,
-          archive_read_support_filter_lz4, archive_read_support_filter_compress}) {
-      ArchivePtr probe(archive_read_new());
-      if (probe && f(probe.get()) == ARCHIVE_OK) ok.push_back(f);
-    }
-    return ok;
-  }();
-  return filters;
-}
-
-void supportFilters(archive* a) {
-  for (FilterSupport f : inProcessFilters()) f(a);
-}
-
-void supportFormats(archive* a) {
-  // Not archive_read_support_format_all: it brings mtree, which opens local files.
-  archive_read_support_format_zip(a);
-  archive_read_support_format_7zip(a);
-  archive_read_support_format_rar(a);
-  archive_read_support_format_rar5(a);
-  archive_read_support_format_tar(a);
-  archive_read_support_format_cpio(a);
-  archive_read_support_format_cab(a);
-  archive_read_support_format_iso9660(a);
-  archive_read_support_format_ar(a);
-  archive_read_support_format_lha(a);
-  // Not xar: libarchive before 3.8.2 reports wrong offsets for the second and later members
-  // of a xar, and archive_read_data pads the bytes with zeros to match them.
-}
-
-enum class Kind { None, Archive, CompressedFile };
-
-struct Opened {
-  ArchivePtr a;
-  Kind kind = Kind::None;
-};
-
-// One compressed file (x.exe.gz). The raw format takes anything, so it only counts when a
-// decompressor recognised the stream.
-Opened openCompressedFile(std::string_view bytes) {
-  ArchivePtr a(archive_read_new());
-  if (!a) return {};
-  supportFilters(a.get());
-  archive_read_support_format_raw(a.get());
-  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
-  if ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_filter_count(a.get()) > 1 &&
-      archive_filter_code(a.get(), 0) != ARCHIVE_FILTER_NONE) {
-    return {std::move(a), Kind::CompressedFile};
-  }
-  return {};
-}
-
-Opened open(std::string_view bytes) {
-  if (bytes.empty()) return {};
-  ArchivePtr a(archive_read_new());
-  if (!a) return {};
-  supportFilters(a.get());
-  supportFormats(a.get());
-  int r = archive_read_open_memory(a.get(), bytes.data(), bytes.size());
-  if (r == ARCHIVE_OK || r == ARCHIVE_WARN) return {std::move(a), Kind::Archive};
-  a.reset();
-  return openCompressedFile(bytes);
-}
-
-// libarchive's messages go into reports and logs, and may quote a member's name: one
-// line of valid UTF-8, bounded.
-constexpr std::size_t kMaxErrorText = 300;
-
-std::string errorText(archive* a) {
-  const char* text = archive_error_string(a);
-  return oneLineUtf8(text != nullptr && *text != '\0' ? text : "unknown error", kMaxErrorText);
-}
-
-bool mentionsEncryption(const std::string& message) {
-  const std::string text = lower(message);
-  return text.find("passphrase") != std::string::npos ||
-         text.find("encrypt") != std::string::npos || text.find("decrypt") != std::string::npos;
-}
-
-// Names in a zip without the UTF-8 flag are in some DOS code page we cannot know: each
-// byte that starts no valid UTF-8 sequence becomes U+FFFD.
-std::string memberName(archive_entry* entry) {
-  const char* utf8 = archive_entry_pathname_utf8(entry);
-  const char* raw = utf8 != nullptr ? utf8 : archive_entry_pathname(entry);
-  std::string name = toValidUtf8(raw != nullptr ? raw : "");
-  // Reported as given ("../x", "/etc/x" included: nothing is written to disk), but the
-  // "./" that tar and cpio put in front of every name says nothing.
-  while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
-  return name;
-}
-
-// x.exe.gz -> x.exe; x.tgz -> x.tar; no name -> "data".
-std::string compressedFileName(const std::string& archiveName) {
-  static const std::pair<std::string_view, std::string_view> kSuffixes[] = {
-      {".gz", ""},      {".gzip", ""},    {".bz2", ""},     {".bz", ""},      {".xz", ""},
-      {".lzma", ""},    {".lz", ""},      {".zst", ""},     {".zstd", ""},    {".lz4", ""},
-      {".z", ""},       {".tgz", ".tar"}, {".taz", ".tar"}, {".tbz", ".tar"}, {".tbz2", ".tar"},
-      {".txz", ".tar"}, {".tlz", ".tar"}, {".tzst", ".tar"}};
-  std::string lower = archiveName;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  for (const auto& [suffix, replacement] : kSuffixes) {
-    if (lower.size() > suffix.size() &&
-        lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return archiveName.substr(0, archiveName.size() - suffix.size()) + std::string(replacement);
-    }
-  }
-  return archiveName.empty() ? "data" : archiveName;
-}
-
 std::string number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", value);
   return text;
 }
 
+// 90001 -> "90,001": a count as the report's reader reads it.
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// At most this many headers are counted past maxMembers, for the summary's number.
+constexpr std::uint64_t kMaxCounted = 10'000'000;
+constexpr std::chrono::seconds kCountingTime{1};
+
 // One walk over one archive: the reader, the running totals, the visitor.
 class Walk {
  public:
+  using Clock = std::chrono::steady_clock;
+
   Walk(const ArchiveLimits& limits, std::string_view bytes, const FoundFile& archive,
-       FileVisitor& visitor)
+       FileVisitor& visitor, const ArchivePasswords& passwords)
       : limits_(limits),
         bytes_(bytes),
         visitor_(visitor),
+        passwords_(passwords),
         label_(archive.name.empty() ? "archive" : archive.name),
         archiveName_(archive.name),
-        where_(archive.where) {
+        where_(archive.where),
+        deadline_(Clock::now() + limits.maxTime) {
     where_.push_back(archive.name);
   }
 
   std::size_t run() {
-    Opened opened = open(bytes_);
+    Opened opened = openArchive(bytes_, &Walk::passphrase, this);
     if (opened.kind == Kind::None) {
       report("not an archive");
       return 0;
@@ -230,16 +98,20 @@ class Walk {
         if (++failures > kMaxRepeats || ++headers > limits_.maxMembers) break;
         continue;
       }
+      if (Clock::now() > deadline_) {
+        rest(tookTooLong());
+        break;
+      }
       if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || entry == nullptr) {
         report(errorText(a_.get()));
         break;
       }
       failures = 0;
       if (++headers > limits_.maxMembers) {
-        report("archive has more than " + std::to_string(limits_.maxMembers) +
-               " members; the rest were not read");
+        notListed();
         break;
       }
+      index_ = headers - 1;
       if (archive_entry_filetype(entry) != AE_IFREG) continue;  // directory, link, device
       // A hard link to an earlier member carries no bytes of its own.
       if (archive_entry_hardlink(entry) != nullptr && archive_entry_size_is_set(entry) &&
@@ -261,19 +133,139 @@ class Walk {
                limits_.maxRatio * static_cast<double>(std::max<std::uint64_t>(packed, 1));
   }
   std::string totalReason() const {
-    return "archive unpacks to more than " + std::to_string(limits_.maxTotalBytes) + " bytes";
+    return evasion("archive unpacks to more than " + std::to_string(limits_.maxTotalBytes) +
+                   " bytes");
   }
-  std::string ratioReason() const { return "compression ratio over " + number(limits_.maxRatio); }
-  // Why the archive as a whole may not be unpacked further, or "".
+  std::string ratioReason() const {
+    return evasion("compression ratio over " + number(limits_.maxRatio));
+  }
+  std::string sizeReason() const {
+    return evasion("over size limit (" + std::to_string(limits_.maxMemberSize) + " bytes)");
+  }
+  std::string tookTooLong() const {
+    return evasion(
+        "archive took more than " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limits_.maxTime).count()) +
+        " s to unpack");
+  }
+  // Why the archive as a whole may not be unpacked further, or "". The ratio is judged per
+  // member: a bomb costs its own bytes, not the members after it.
   std::string archiveReason(std::uint64_t more) const {
     if (unpacked_ + more > limits_.maxTotalBytes) return totalReason();
-    if (overRatio(unpacked_ + more, bytes_.size())) return ratioReason();
     return {};
+  }
+
+  // The members past maxMembers, counted while reading headers is cheap and time is left,
+  // as one unscanned entry: an attacker who puts the payload at member 10,001 gets it
+  // listed, not lost.
+  void notListed() {
+    std::uint64_t more = 1;
+    bool all = false;
+    if (cheapSkip(nullptr)) {
+      // Counting is a courtesy to the reader of the report: a second at most.
+      const auto until = std::min(deadline_, Clock::now() + kCountingTime);
+      archive_entry* entry = nullptr;
+      for (;;) {
+        if (more >= kMaxCounted || Clock::now() > until) break;
+        int r = archive_read_next_header(a_.get(), &entry);
+        if (r == ARCHIVE_EOF) {
+          all = true;
+          break;
+        }
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) break;
+        ++more;
+      }
+    }
+    const std::string count = (all ? "" : "at least ") + grouped(more);
+    FoundFile file;
+    file.name = "(" + count + " more members)";
+    file.where = where_;
+    file.unscanned =
+        evasion(count + " more members not listed (limit " + grouped(limits_.maxMembers) + ")");
+    deliver(file);
+  }
+
+  // The walk cannot go on (a limit on the whole archive): what was not read is one
+  // unscanned entry, so it is never taken for clean.
+  void rest(const std::string& reason) {
+    stopped_ = true;
+    FoundFile file;
+    file.name = "(members not read)";
+    file.where = where_;
+    file.unscanned = reason + "; the rest of " + label_ + " was not read";
+    deliver(file);
+  }
+
+  // Opens this encrypted member with the first password that works, or says why not.
+  // Each try is a reader of its own that reads the member's first blocks (a wrong zip
+  // password passes the one-byte check 1 time in 256, but not the inflating), so the
+  // report can name the password; then the walk's reader gets it too.
+  std::string unlock() {
+    const std::string what = "encrypted " + formatWord(a_.get());
+    if (unlocked_) return {};
+    if (tried_ || !passwords_) return evasion(what + ", no password opened it");
+    tried_ = true;
+    std::vector<ArchivePassword> candidates;
+    locale_.outside([&] { candidates = passwords_(); });
+    for (const auto& password : candidates) {
+      if (Clock::now() > deadline_) break;
+      if (opens(password.word)) {
+        unlocked_ = true;
+        word_ = password.word;
+        note_ =
+            "opened with password '" + oneLineUtf8(password.word, 64) + "' from " + password.source;
+        return {};
+      }
+    }
+    return evasion(what + ", no password opened it");
+  }
+
+  // libarchive asks when it needs a passphrase it does not have: the one found, once (it
+  // keeps it for the members after), then none.
+  static const char* passphrase(archive*, void* data) {
+    auto* self = static_cast<Walk*>(data);
+    if (!self->unlocked_ || self->given_) return nullptr;
+    self->given_ = true;
+    return self->word_.c_str();
+  }
+
+  bool opens(const std::string& word) const {
+    ArchivePtr a(archive_read_new());
+    if (!a) return false;
+    supportFilters(a.get());
+    supportFormats(a.get());
+    archive_read_add_passphrase(a.get(), word.c_str());
+    int r = archive_read_open_memory(a.get(), bytes_.data(), bytes_.size());
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return false;
+    archive_entry* entry = nullptr;
+    for (std::uint64_t i = 0; i <= index_; ++i) {
+      r = archive_read_next_header(a.get(), &entry);
+      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return false;
+    }
+    std::uint64_t read = 0;
+    for (int blocks = 0; blocks < 64 && read < (1u << 20); ++blocks) {
+      const void* block = nullptr;
+      std::size_t length = 0;
+      la_int64_t offset = 0;
+      r = archive_read_data_block(a.get(), &block, &length, &offset);
+      if (r == ARCHIVE_EOF) return true;
+      if (r != ARCHIVE_OK) return false;  // a warning here is a CRC that does not match
+      read += length;
+    }
+    return true;
   }
 
   void member(archive_entry* entry) {
     FoundFile file;
     file.name = raw_ ? compressedFileName(archiveName_) : memberName(entry);
+    if (raw_) {
+      // gunzip restores the stored name: the user sees that one.
+      if (auto stored = gzipStoredName(bytes_); !stored.empty()) {
+        file.name = cleanFileName(toValidUtf8(stored));
+      }
+    } else {
+      centralName(entry, file);
+    }
     file.where = where_;
     std::optional<std::uint64_t> declared;
     if (!raw_ && archive_entry_size_is_set(entry) && archive_entry_size(entry) >= 0) {
@@ -281,10 +273,11 @@ class Walk {
     }
     file.size = declared.value_or(0);
 
-    if (archive_entry_is_encrypted(entry)) {
-      file.unscanned = "encrypted";
+    if (archive_entry_is_encrypted(entry)) file.unscanned = unlock();
+    if (!file.unscanned.empty()) {
+      // encrypted, and no password opened it
     } else if (declared && *declared > limits_.maxMemberSize) {
-      file.unscanned = "over size limit";
+      file.unscanned = sizeReason();
     } else if (declared && *declared > budgetLeft()) {
       file.unscanned = totalReason();
     } else {
@@ -348,7 +341,7 @@ class Walk {
         // rest of the archive is lost too.
         std::string message = errorText(a_.get());
         reason = archive_entry_is_data_encrypted(entry) || mentionsEncryption(message)
-                     ? "encrypted"
+                     ? evasion("encrypted " + formatWord(a_.get()) + ", no password opened it")
                      : "damaged: " + message;
         if (r != ARCHIVE_FAILED && r != ARCHIVE_RETRY) fatal = message;
         break;
@@ -363,13 +356,15 @@ class Walk {
       seen = end;
       la_int64_t packed = archive_filter_bytes(a_.get(), -1) - packedStart;
       if (end > limits_.maxMemberSize) {
-        reason = "over size limit";
+        reason = sizeReason();
       } else if (end > budgetLeft()) {
         reason = totalReason();
-      } else if (zip && overRatio(end, packed > 0 ? static_cast<std::uint64_t>(packed) : 0)) {
+      } else if (zip ? overRatio(end, packed > 0 ? static_cast<std::uint64_t>(packed) : 0)
+                     : overRatio(end, bytes_.size())) {
         reason = ratioReason();
-      } else if (overRatio(unpacked_ + end, bytes_.size())) {
-        reason = ratioReason();
+      } else if (Clock::now() > deadline_) {
+        reason = tookTooLong();
+        fatal = reason;
       }
       if (!reason.empty()) break;
       if (content.capacity() < end) {
@@ -387,7 +382,9 @@ class Walk {
       file.unscanned = reason;
       std::string().swap(content);  // one member in memory at a time, also while draining
       deliver(file);
-      if (!fatal.empty()) {
+      if (isEvasion(fatal)) {
+        rest(fatal);
+      } else if (!fatal.empty()) {
         stop(fatal);
       } else {
         pass(entry);
@@ -396,11 +393,33 @@ class Walk {
     }
     file.content = content;
     file.size = content.size();
+    if (archive_entry_is_encrypted(entry) && !note_.empty()) {
+      file.note = file.note.empty() ? note_ : file.note + "; " + note_;
+    }
     deliver(file);
     // The bytes were all read, but libarchive doubts them (a zip CRC that does not match):
     // they are what a user who ignores the warning gets, so they are scanned, and the
     // doubt is recorded.
     if (!warning.empty()) report(file.name + ": " + warning);
+  }
+
+  // A zip member is shown by its central directory's name, as Explorer and 7-Zip show it;
+  // when the local header (what libarchive reads) says otherwise, the note says so.
+  void centralName(archive_entry* entry, FoundFile& file) {
+    if ((archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP) return;
+    if (!zipNamesRead_) {
+      zipNames_ = zipNames(bytes_, static_cast<std::size_t>(limits_.maxMembers) + 1);
+      zipNamesRead_ = true;
+    }
+    if (index_ >= zipNames_.size()) return;
+    const ZipName& z = zipNames_[index_];
+    const char* raw = archive_entry_pathname(entry);
+    // Only where the entry is the one that directory line describes.
+    if (raw == nullptr || z.local != raw || z.central == z.local || z.central.empty()) return;
+    file.note = "the zip's local header names it '" + oneLineUtf8(toValidUtf8(z.local), 300) + "'";
+    std::string name = toValidUtf8(z.central);
+    while (name.size() > 2 && name.compare(0, 2, "./") == 0) name.erase(0, 2);
+    file.name = cleanFileName(name);
   }
 
   // Moves past a member whose bytes are not wanted. Where libarchive skips by seeking in
@@ -424,8 +443,9 @@ class Walk {
         repeats = 0;
         unpacked_ += length;
         std::string reason = archiveReason(0);
+        if (reason.empty() && Clock::now() > deadline_) reason = tookTooLong();
         if (!reason.empty()) {
-          stop(reason + "; the rest was not read");
+          rest(reason);
           return;
         }
         continue;
@@ -437,11 +457,12 @@ class Walk {
     }
   }
 
+  // `entry` null: whether skipping members of this archive is cheap in general.
   bool cheapSkip(archive_entry* entry) const {
     if (archive_filter_count(a_.get()) > 1) return false;
     switch (archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) {
       case ARCHIVE_FORMAT_ZIP:
-        return archive_entry_size_is_set(entry) != 0;
+        return entry == nullptr || archive_entry_size_is_set(entry) != 0;
       case ARCHIVE_FORMAT_TAR:
       case ARCHIVE_FORMAT_CPIO:
       case ARCHIVE_FORMAT_AR:
@@ -470,9 +491,19 @@ class Walk {
   const ArchiveLimits& limits_;
   std::string_view bytes_;
   FileVisitor& visitor_;
+  const ArchivePasswords& passwords_;
   std::string label_;
   std::string archiveName_;
   std::vector<std::string> where_;
+  Clock::time_point deadline_;
+  std::uint64_t index_ = 0;        // the current member's header number, from 0
+  std::vector<ZipName> zipNames_;  // a zip's central directory, read at its first member
+  bool zipNamesRead_ = false;
+  bool tried_ = false;     // the passwords were tried
+  bool unlocked_ = false;  // ... and one works: the reader has it
+  std::string note_;       // which password, for the members it opened
+  std::string word_;       // ... the password itself
+  bool given_ = false;     // ... handed to the reader
   ArchivePtr a_;
   bool raw_ = false;
   bool stopped_ = false;
@@ -486,12 +517,12 @@ ArchiveWalker::ArchiveWalker(ArchiveLimits limits) : limits_(limits) {}
 
 bool ArchiveWalker::isArchive(std::string_view bytes) const {
   Utf8Ctype locale;
-  return open(bytes).kind != Kind::None;
+  return openArchive(bytes).kind != Kind::None;
 }
 
 std::size_t ArchiveWalker::walk(std::string_view bytes, const FoundFile& archive,
-                                FileVisitor& visitor) const {
-  return Walk(limits_, bytes, archive, visitor).run();
+                                FileVisitor& visitor, const ArchivePasswords& passwords) const {
+  return Walk(limits_, bytes, archive, visitor, passwords).run();
 }
 
 }  // namespace bccsink::sandbox

@@ -1,14 +1,50 @@
 #include "sandbox/extract/Extractor.h"
 
+#include <algorithm>
 #include <exception>
+#include <optional>
 
 #include "base/FileName.h"
 #include "sandbox/extract/Digest.h"
+#include "sandbox/extract/Evasion.h"
+#include "sandbox/extract/PasswordCandidates.h"
 
 namespace bccsink::sandbox {
 namespace {
 
 constexpr const char* kAttachedMessageName = "attached-message.eml";
+
+// Archives that start after other bytes: a zip behind junk a broken MIME header left, a
+// polyglot image, a self-extractor. libmagic names the first bytes (JPEG, PE, data), so
+// the archive is looked for by its own signature: a local header, 7z or RAR magic in the
+// first 64 KiB past offset 0, or a zip's end of central directory in the last 64 KiB.
+constexpr std::size_t kCarvedWindow = 64 * 1024;
+constexpr std::string_view kArchiveMagics[] = {std::string_view("PK\x03\x04", 4),
+                                               std::string_view("7z\xBC\xAF\x27\x1C", 6),
+                                               std::string_view("Rar!\x1A\x07", 6)};
+
+bool startsWithArchiveMagic(std::string_view bytes) {
+  for (auto magic : kArchiveMagics) {
+    if (bytes.starts_with(magic)) return true;
+  }
+  return false;
+}
+
+// Where an archive may start inside `bytes`, or npos; 0 when only a zip's end was seen
+// (libarchive's seekable zip reader finds the start from there).
+std::size_t embeddedArchive(std::string_view bytes) {
+  if (bytes.size() < 22 || startsWithArchiveMagic(bytes)) return std::string_view::npos;
+  std::size_t first = std::string_view::npos;
+  const std::string_view window = bytes.substr(0, kCarvedWindow);
+  for (auto magic : kArchiveMagics) {
+    first = std::min(first, window.find(magic, 1));
+  }
+  if (first != std::string_view::npos) return first;
+  const std::size_t tail =
+      bytes.size() > kCarvedWindow + 22 ? bytes.size() - kCarvedWindow - 22 : 0;
+  if (bytes.find(std::string_view("PK\x05\x06", 4), tail) != std::string_view::npos) return 0;
+  return std::string_view::npos;
+}
 
 class Visit : public FileVisitor {
  public:
@@ -23,6 +59,7 @@ class Visit : public FileVisitor {
         archives_(limits.archive) {}
 
   void message(std::string_view bytes, const std::vector<std::string>& where) {
+    message_ = bytes;
     mime_.walk(bytes, where, *this);
   }
 
@@ -45,7 +82,8 @@ class Visit : public FileVisitor {
     total_ += found.content.size();
     if (total_ > limits_.maxTotalBytes) {
       f.unreadable = true;
-      f.reason = "message unpacks to more than " + std::to_string(limits_.maxTotalBytes) + " bytes";
+      f.reason = evasion("message unpacks to more than " + std::to_string(limits_.maxTotalBytes) +
+                         " bytes");
       out_.files.push_back(std::move(f));
       return;
     }
@@ -62,6 +100,7 @@ class Visit : public FileVisitor {
     }
     f.selected = decision.selected;
     f.reason = decision.reason;
+    if (!found.note.empty()) f.reason += (f.reason.empty() ? "" : "; ") + found.note;
     if (f.selected) keep_(f, found.content);
     out_.files.push_back(f);
 
@@ -72,20 +111,37 @@ class Visit : public FileVisitor {
     // extension says what it is.
     const bool isMessage = found.attachedMessage || f.type.mimeType == "message/rfc822" ||
                            (f.extension == "eml" && f.type.family == "text");
-    const bool container =
-        isMessage || ((f.type.family == "archive" || f.type.family == "disk-image") &&
-                      archives_.isArchive(found.content));
+    bool container = isMessage || ((f.type.family == "archive" || f.type.family == "disk-image") &&
+                                   archives_.isArchive(found.content));
+    std::string_view archiveBytes = found.content;
+    if (!container && f.type.family != "archive" && f.type.family != "disk-image") {
+      // Whole first (the seekable zip reader corrects a zip's offsets from its central
+      // directory), else from the signature on.
+      if (auto at = embeddedArchive(found.content); at != std::string_view::npos) {
+        if (archives_.isArchive(found.content)) {
+          container = true;
+        } else if (at > 0 && archives_.isArchive(found.content.substr(at))) {
+          archiveBytes = found.content.substr(at);
+          container = true;
+        }
+        if (container) {
+          auto& listed = out_.files.back();
+          const std::string note = "holds an archive after other data (opened)";
+          listed.reason += (listed.reason.empty() ? "" : "; ") + note;
+        }
+      }
+    }
     if (!container) return;
     std::vector<std::string> inside = found.where;
     inside.push_back(f.name);
     if (inside.size() > limits_.maxDepth) {
       // Its contents could not be read: the container is unscanned, and says why.
-      auto reason = "nested deeper than " + std::to_string(limits_.maxDepth) +
-                    " containers (BccMaxNesting): its contents were not read";
-      onError("'" + f.path() + "': " + reason);
+      auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
+                  " containers (BccMaxNesting): its contents were not read";
+      onError(evasion("'" + f.path() + "': " + what));
       auto& listed = out_.files.back();
       listed.unreadable = true;
-      listed.reason = reason;
+      listed.reason = evasion(what);
       return;
     }
     if (isMessage) {
@@ -93,11 +149,17 @@ class Visit : public FileVisitor {
     } else {
       FoundFile archive = found;
       archive.name = f.name;
-      archives_.walk(found.content, archive, *this);
+      archives_.walk(archiveBytes, archive, *this, [this] { return passwords(); });
     }
   }
 
  private:
+  // The message's own candidates, found once, when the first encrypted archive asks.
+  std::vector<ArchivePassword> passwords() {
+    if (!passwords_) passwords_ = PasswordCandidates::of(message_, limits_.archivePasswords);
+    return *passwords_;
+  }
+
   const FileTyper& typer_;
   const SelectionRules& rules_;
   const ExtractLimits& limits_;
@@ -106,6 +168,8 @@ class Visit : public FileVisitor {
   MimeWalker mime_;
   ArchiveWalker archives_;
   std::uint64_t total_ = 0;
+  std::string_view message_;
+  std::optional<std::vector<ArchivePassword>> passwords_;
 };
 
 }  // namespace

@@ -2,7 +2,10 @@
 // Every file a person could open from one message, each with its true type, hashes and
 // whether it is sent for analysis: the MIME walker, the archive walker and attached
 // messages, recursively, within the configured limits. What cannot be read (encrypted,
-// over a limit, damaged) is listed as unscanned with its reason, never dropped.
+// over a limit, damaged) is listed as unscanned with its reason, never dropped; a reason a
+// sender controls (a limit, an archive no password opened) is an evasion ("evasion: ...",
+// sandbox/extract/Evasion.h). Encrypted archives are tried with the passwords the message
+// itself offers (PasswordCandidates) and the configured ones.
 
 #include <cstdint>
 #include <functional>
@@ -22,6 +25,9 @@ struct ExtractLimits {
   ArchiveLimits archive;
   std::size_t maxDepth = 10;                    // archives and attached messages inside each other
   std::uint64_t maxTotalBytes = 1024ull << 20;  // decoded bytes of all files of one message
+  // Tried on encrypted archives after the words the message offers (PasswordCandidates):
+  // BccArchivePasswords.
+  std::vector<std::string> archivePasswords;
 };
 
 struct ExtractedFile {

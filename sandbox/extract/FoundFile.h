@@ -20,6 +20,7 @@ struct FoundFile {
   std::string_view content;        // decoded bytes; empty when `unscanned` is set
   std::uint64_t size = 0;          // bytes of content, or the size declared when unread
   std::string unscanned;           // why the bytes could not be read (limit, encrypted...)
+  std::string note;                // how it was read, for the report ("opened with password")
   std::string declaredType;        // MIME type the message declared, lowercase; '' in archives
   bool attachedMessage = false;    // a message/rfc822 part: walk it as a message
 };

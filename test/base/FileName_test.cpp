@@ -15,7 +15,20 @@ TEST(FileName, CleanFileNameLosesControlCharactersAndStaysShort) {
   for (int i = 0; i < 200; ++i) multibyte += "\xC3\xA9";
   auto cut = cleanFileName(multibyte);
   EXPECT_LE(cut.size(), 255u);
-  EXPECT_EQ(cut.size() % 2, 0u);  // not cut inside a character
+  EXPECT_EQ(cut.find("\xC3\xA9\xE2\x80\xA6\xC3\xA9"), cut.size() - 40 - 5);  // "é…é"
+}
+
+TEST(FileName, ALongNameIsCutInTheMiddleAndKeepsItsExtension) {
+  // The trick: a harmless-looking start and the real extension 5,000 characters later.
+  const std::string name = "invoice.pdf" + std::string(4997, ' ') + "x.exe";
+  ASSERT_EQ(name.size(), 5013u);
+  auto cut = cleanFileName(name);
+  EXPECT_EQ(cut.size(), 255u);
+  EXPECT_EQ(cut.substr(0, 11), "invoice.pdf");
+  EXPECT_EQ(cut.substr(cut.size() - 5), "x.exe");
+  EXPECT_NE(cut.find("\u2026"), std::string::npos);
+  EXPECT_EQ(extensionOf(cut), "exe");
+  EXPECT_EQ(cleanFileName(std::string(255, 'a')), std::string(255, 'a'));  // not cut
 }
 
 TEST(FileName, CleanFileNameReadsInvalidUtf8AsLatin1) {

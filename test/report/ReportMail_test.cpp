@@ -109,6 +109,66 @@ TEST(ReportMail, TheHtmlPartEscapesEveryValueAndTheTextPartKeepsItReadable) {
   EXPECT_EQ(html.find("vxcube</th><td>suspicious (score 65) Win.Test"), std::string::npos);
 }
 
+TEST(ReportMail, WhatTheSenderKeptFromAnalysisIsNamedNearTheVerdict) {
+  Report r = hostileReport();
+  r.verdict = "suspicious";
+  r.spoof.spoofed = false;
+  ReportFile locked;
+  locked.name = "secret.exe";
+  locked.path = "a.zip > secret.exe";
+  locked.verdict = "unscanned";
+  locked.reason = "evasion: encrypted zip, no password opened it";
+  r.files = {locked, locked};
+  r.files[1].path = "a.zip > readme.txt";
+  r.errors = {"evasion: 'b.zip': nested deeper than 10 containers", "a.zip: CRC error"};
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("Kept from analysis by the sender (evasion)\n"
+                      "  - evasion: encrypted zip, no password opened it: a.zip > secret.exe, "
+                      "a.zip > readme.txt\n"
+                      "  - evasion: 'b.zip': nested deeper than 10 containers\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("note:       evasion: encrypted zip, no password opened it"),
+            std::string::npos);
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("<li>evasion: encrypted zip, no password opened it: a.zip &gt; secret.exe"),
+            std::string::npos)
+      << html;
+  // The digest names it too.
+  auto digest =
+      renderDigest({r}, "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", Templates::builtIn());
+  EXPECT_NE(digest.text.find("  Evasion:    evasion: encrypted zip, no password opened it: "
+                             "a.zip > secret.exe"),
+            std::string::npos)
+      << digest.text;
+  EXPECT_NE(digest.html.find("evasion: &#39;b.zip&#39;: nested deeper"), std::string::npos)
+      << digest.html;
+  // Without an evasion, no such section.
+  auto plain =
+      part(composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800),
+           "text/plain");
+  EXPECT_EQ(plain.find("Kept from analysis"), std::string::npos);
+}
+
+TEST(ReportMail, BidirectionalControlsInNamesAreShownEscaped) {
+  // "invoice<U+202E>fdp.exe" reads as "invoiceexe.pdf" where the character is obeyed.
+  Report r = hostileReport();
+  r.files[0].name =
+      "invoice\xE2\x80\xAE"
+      "fdp.exe";
+  r.files[0].path =
+      "a.zip > invoice\xE2\x80\xAE"
+      "fdp.exe";
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("a.zip > invoice\\u202efdp.exe"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\xE2\x80\xAE"), std::string::npos);
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("invoice\\u202efdp.exe"), std::string::npos);
+  EXPECT_EQ(html.find("\xE2\x80\xAE"), std::string::npos);
+}
+
 TEST(ReportMail, TheJsonAttachmentIsTheReport) {
   auto mail = composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800);
   EXPECT_NE(mail.find("filename=\"report.json\""), std::string::npos);

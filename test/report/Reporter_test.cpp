@@ -127,6 +127,28 @@ TEST_F(ReporterTest, TheDangerousThresholdLeavesSuspiciousMessagesUnreported) {
   EXPECT_THROW(Reporter(s, Templates::builtIn(), inbox.deliver()), std::invalid_argument);
 }
 
+TEST_F(ReporterTest, TheUnscannedThresholdAlsoReportsWhatCouldNotBeAnalysed) {
+  add("01A", "unscanned", kPlain);
+  add("01B", "clean", kPlain);
+  add("01C", "suspicious", kPlain);
+  Inbox inbox;
+  auto s = settings();
+  s.threshold = "unscanned";
+  Reporter reporter(s, Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 2u);
+  EXPECT_EQ(queue.find("01A")->reportStatus, "sent");
+  EXPECT_EQ(queue.find("01B")->reportStatus, "none");
+  EXPECT_EQ(queue.find("01C")->reportStatus, "sent");
+}
+
+TEST_F(ReporterTest, TheDefaultThresholdLeavesUnscannedMessagesUnreported) {
+  add("01A", "unscanned", kPlain);
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 0u);
+  EXPECT_EQ(queue.find("01A")->reportStatus, "none");
+}
+
 TEST_F(ReporterTest, ATemporaryFailureWaitsItsTurnAndAPermanentOneIsSetAside) {
   add("01A", "dangerous", kPlain);
   Inbox inbox;

@@ -20,6 +20,7 @@
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
 #include "test/TempDir.h"
+#include "test/sandbox/extract/ZipWriter.h"
 
 using namespace bccsink;
 using namespace bccsink::sandbox;
@@ -285,6 +286,21 @@ TEST_F(PipelineTest, WithoutAnalyzersSelectedFilesAreUnscannedAndSaySo) {
   EXPECT_EQ(messageFiles.list(id)[0].reason, "no analyzer is enabled");
   auto clean = enqueue(message("clean", {}));
   EXPECT_EQ(waitFor(clean, "checked").verdict, "clean");
+}
+
+TEST_F(PipelineTest, AFileASenderKeptFromAnalysisMakesTheMessageSuspicious) {
+  // An encrypted zip no password opens: the member stays unscanned with the evasion as its
+  // reason, and the message is suspicious, so that it is reported by default. A file that
+  // is unscanned only because no analyzer answered keeps the message plain unscanned (above).
+  start(settings(), {});
+  auto id = enqueue(
+      message("locked", {{"a.zip", bccsink::test::zip({{"a.exe", clamExe()}}, "no-such-word")}}));
+  EXPECT_EQ(waitFor(id, "checked").verdict, "suspicious");
+  auto files = messageFiles.list(id);
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[1].path, "a.zip > a.exe");
+  EXPECT_EQ(files[1].verdict, "unscanned");
+  EXPECT_EQ(files[1].reason, "evasion: encrypted zip, no password opened it");
 }
 
 TEST_F(PipelineTest, PoisonMessagesFailAfterMaxAttemptsAndKeepTheirSpoolFile) {

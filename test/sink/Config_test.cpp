@@ -173,3 +173,11 @@ TEST(Config, StatsExportUrlIsHttpsOrPlainHttpToThisHostOnly) {
     EXPECT_THROW(loadConfig("", {"--StatsExportUrl", bad}), ConfigError) << bad;
   }
 }
+
+TEST(Config, ReportThresholdAcceptsUnscannedAndArchivePasswordsAreAList) {
+  EXPECT_EQ(loadConfig("", {"--BccReportThreshold", "unscanned"}).bccReportThreshold, "unscanned");
+  EXPECT_THROW(loadConfig("", {"--BccReportThreshold", "clean"}), ConfigError);
+  EXPECT_TRUE(loadConfig("", {}).bccArchivePasswords.empty());
+  EXPECT_EQ(loadConfig("", {"--BccArchivePasswords", "infected, virus 1234"}).bccArchivePasswords,
+            (std::vector<std::string>{"infected", "virus", "1234"}));
+}

@@ -6,7 +6,8 @@
 #       --> verdict cache (file_verdicts) --> message `checked` with its verdict
 #
 # 1. The t-06 messages, one swaks each: every one ends `checked` with its verdict
-#    (dangerous where clam.exe hides, clean, unscanned for the encrypted member); the nested
+#    (dangerous where clam.exe hides, clean, suspicious for the encrypted member: an
+#    evasion); the nested
 #    one names clam.exe by its path through zip and message. clam.exe arrives in many
 #    messages but is analysed once: one verdict row, one "verdict hashlist on" log line,
 #    and files.seen_count equals the number of messages carrying it. Every checked
@@ -109,13 +110,19 @@ verdict_of() {
 sql() { sqlite3 -batch "$DB" "$@"; }
 
 # consistent WHAT: every checked message's verdict is the worst of its files' verdicts
-# (clean < unscanned < suspicious < dangerous, as sandbox/analyzers/Verdict.cpp ranks them), and no
-# selected, readable file of a checked message is left without a verdict.
+# (clean < unscanned < suspicious < dangerous, as sandbox/analyzers/Verdict.cpp ranks them),
+# at least suspicious when an unscanned file's reason or an error line is an evasion
+# ("evasion: ..."), and no selected, readable file of a checked message is left without a
+# verdict.
 consistent() {
   local rank="CASE %s WHEN 'clean' THEN 0 WHEN 'unscanned' THEN 1 WHEN 'suspicious' THEN 2 WHEN 'dangerous' THEN 3 END" bad
   # shellcheck disable=SC2059
   bad=$(sql "SELECT m.id || ' ' || m.verdict FROM messages m WHERE m.state IN ('checked', 'reported') AND (
-      (SELECT COALESCE(MAX($(printf "$rank" f.verdict)), 0) FROM message_files f WHERE f.msg_id = m.id)
+      MAX((SELECT COALESCE(MAX($(printf "$rank" f.verdict)), 0) FROM message_files f WHERE f.msg_id = m.id),
+          CASE WHEN EXISTS (SELECT 1 FROM message_files f WHERE f.msg_id = m.id
+                              AND f.verdict = 'unscanned' AND f.reason LIKE 'evasion: %')
+                 OR m.errors LIKE 'evasion: %' OR m.errors LIKE '%' || char(10) || 'evasion: %'
+               THEN 2 ELSE 0 END)
         <> $(printf "$rank" m.verdict)
       OR EXISTS (SELECT 1 FROM message_files f WHERE f.msg_id = m.id AND f.selected = 1
                  AND f.sha256 IS NOT NULL AND f.verdict IS NULL))")
@@ -136,7 +143,7 @@ declare -A expect=(
   ["<archive-clam.exe.bz2@t-06.test>"]=dangerous ["<archive-clam.bz2.zip@t-06.test>"]=dangerous
   ["<invoice@t-06.test>"]=dangerous ["<nested@t-06.test>"]=dangerous
   ["<outer@t-06.test>"]=dangerous ["<utf8@t-06.test>"]=dangerous
-  ["<clean@t-06.test>"]=clean ["<encrypted@t-06.test>"]=unscanned
+  ["<clean@t-06.test>"]=clean ["<encrypted@t-06.test>"]=suspicious
 )
 sent=0
 for m in archive-clam.zip archive-clam.7z archive-clam.cab archive-clam.tar.gz archive-clam.exe.bz2 \
@@ -151,7 +158,7 @@ for mid in "${!expect[@]}"; do
   got=$(verdict_of "$mid")
   [ "$got" = "checked ${expect[$mid]}" ] || fail "$mid: '$got', expected 'checked ${expect[$mid]}'"
 done
-ok "every message checked with its verdict (10 dangerous, 1 clean, 1 unscanned)"
+ok "every message checked with its verdict (10 dangerous, 1 clean, 1 suspicious: the encrypted zip)"
 
 # Each message's log line, with its queue id, for an administrator to follow.
 for id in $(jq -r .id "$T/rows.json"); do
@@ -172,7 +179,7 @@ ok "queue show: 'bundle.zip > forwarded.eml > payload.exe' dangerous by hashlist
 
 encrypted=$(jq -r 'select(.message_id == "<encrypted@t-06.test>") | .id' "$T/rows.json")
 "$BCCSINK" queue show "$encrypted" --json --DataDir "$DATA" |
-  jq -e 'any(.files[]; .name == "secret.exe" and .verdict == "unscanned" and (.reason | test("encrypt")))' \
+  jq -e 'any(.files[]; .name == "secret.exe" and .verdict == "unscanned" and (.reason | test("^evasion: encrypted")))' \
     >/dev/null || fail "encrypted member not listed as unscanned with its reason"
 ok "queue show: the encrypted member is unscanned, with the reason"
 

@@ -19,12 +19,16 @@
 #include <vector>
 
 #include "sandbox/extract/Digest.h"
+#include "test/sandbox/extract/ArchiveBuilder.h"
 
 using bccsink::sandbox::ArchiveLimits;
 using bccsink::sandbox::ArchiveWalker;
 using bccsink::sandbox::digest;
 using bccsink::sandbox::FileVisitor;
 using bccsink::sandbox::FoundFile;
+using bccsink::test::appendTo;
+using bccsink::test::buildArchive;
+using bccsink::test::Member;
 
 namespace {
 
@@ -64,12 +68,14 @@ struct Seen {
   std::string content;
   std::uint64_t size = 0;
   std::string unscanned;
+  std::string note;
 };
 
 class Recorder : public FileVisitor {
  public:
   void onFile(const FoundFile& file) override {
-    files.push_back({file.name, file.where, std::string(file.content), file.size, file.unscanned});
+    files.push_back(
+        {file.name, file.where, std::string(file.content), file.size, file.unscanned, file.note});
     // Callbacks run under the caller's locale, not the walker's UTF-8 one.
     codesets.emplace_back(nl_langinfo(CODESET));
   }
@@ -113,76 +119,6 @@ class CLocale {
   locale_t c_;
   locale_t previous_;
 };
-
-// Writes archives with libarchive's writer, so the tests need no binary fixtures.
-struct Member {
-  std::string name;
-  std::string content{};
-  std::uint64_t zeros = 0;  // instead of content: this many zero bytes, written in pieces
-  unsigned type = AE_IFREG;
-  std::string linkTarget{};
-};
-
-la_ssize_t appendTo(archive*, void* out, const void* buffer, size_t length) {
-  static_cast<std::string*>(out)->append(static_cast<const char*>(buffer), length);
-  return static_cast<la_ssize_t>(length);
-}
-
-std::string buildArchive(const std::string& format, const std::string& filter,
-                         const std::vector<Member>& members, const std::string& options = "",
-                         const std::string& passphrase = "") {
-  // Names are given in UTF-8; the writer converts them through the thread's locale.
-  locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
-  locale_t previous = uselocale(utf8);
-  std::string out;
-  archive* a = archive_write_new();
-  auto check = [&](int r, const char* what) {
-    if (r != ARCHIVE_OK) {
-      std::string message = std::string(what) + ": " + archive_error_string(a);
-      archive_write_free(a);
-      uselocale(previous);
-      freelocale(utf8);
-      throw std::runtime_error(message);
-    }
-  };
-  check(archive_write_set_format_by_name(a, format.c_str()), "format");
-  if (!filter.empty()) check(archive_write_add_filter_by_name(a, filter.c_str()), "filter");
-  if (!options.empty()) check(archive_write_set_options(a, options.c_str()), "options");
-  if (!passphrase.empty()) check(archive_write_set_passphrase(a, passphrase.c_str()), "pass");
-  check(archive_write_set_bytes_in_last_block(a, 1), "block");
-  check(archive_write_open(a, &out, nullptr, appendTo, nullptr), "open");
-  const std::string zeros(1 << 20, '\0');
-  for (const auto& m : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname_utf8(e, m.name.c_str());
-    archive_entry_set_filetype(e, m.type);
-    archive_entry_set_perm(e, m.type == AE_IFDIR ? 0755 : 0644);
-    archive_entry_set_mtime(e, 1700000000, 0);
-    if (!m.linkTarget.empty()) archive_entry_set_symlink(e, m.linkTarget.c_str());
-    archive_entry_set_size(
-        e, m.type == AE_IFREG ? static_cast<la_int64_t>(m.content.size() + m.zeros) : 0);
-    int r = archive_write_header(a, e);
-    archive_entry_free(e);
-    check(r, "header");
-    if (m.type != AE_IFREG) continue;
-    if (!m.content.empty() && archive_write_data(a, m.content.data(), m.content.size()) !=
-                                  static_cast<la_ssize_t>(m.content.size())) {
-      check(ARCHIVE_FATAL, "data");
-    }
-    for (std::uint64_t left = m.zeros; left > 0;) {
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, zeros.size()));
-      if (archive_write_data(a, zeros.data(), n) != static_cast<la_ssize_t>(n)) {
-        check(ARCHIVE_FATAL, "zeros");
-      }
-      left -= n;
-    }
-  }
-  check(archive_write_close(a), "close");
-  archive_write_free(a);
-  uselocale(previous);
-  freelocale(utf8);
-  return out;
-}
 
 // Peak resident memory, reset on demand (Linux 4.0+: "5" > /proc/self/clear_refs).
 bool resetPeakMemory() {
@@ -438,7 +374,7 @@ TEST(ArchiveWalker, ZipBombMemberIsCutAtTheCompressionRatioInLittleMemory) {
   ASSERT_EQ(seen.names(), (std::vector<std::string>{"noise.bin", "zeros.bin", "after.txt"}));
   EXPECT_EQ(seen.files[0].unscanned, "");
   EXPECT_EQ(digest(seen.files[0].content).sha256, digest(noise).sha256);
-  EXPECT_EQ(seen.files[1].unscanned, "compression ratio over 100");
+  EXPECT_EQ(seen.files[1].unscanned, "evasion: compression ratio over 100");
   EXPECT_EQ(seen.files[1].content.size(), 0u);
   EXPECT_EQ(seen.files[1].size, std::uint64_t{200} << 20);  // as declared
   EXPECT_EQ(seen.files[2].content, "still here\n");
@@ -463,7 +399,7 @@ TEST(ArchiveWalker, ZipBombIsCutAtTheArchiveTotalWhenTheRatioIsNotLimited) {
   EXPECT_EQ(walker.walk(bytes, archiveNamed("bomb.zip"), seen), 2u);
   ASSERT_EQ(seen.files.size(), 2u);
   // The declared size already says it: not a byte is read.
-  EXPECT_EQ(seen.files[0].unscanned, "archive unpacks to more than 8388608 bytes");
+  EXPECT_EQ(seen.files[0].unscanned, "evasion: archive unpacks to more than 8388608 bytes");
   EXPECT_EQ(seen.files[0].size, std::uint64_t{200} << 20);
   EXPECT_EQ(seen.files[1].content, "b");
 }
@@ -477,7 +413,7 @@ TEST(ArchiveWalker, MemberThatLiesAboutItsSizeIsStoppedWhileReading) {
   Recorder seen;
   EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("x.gz"), seen), 1u);
   ASSERT_EQ(seen.files.size(), 1u);
-  EXPECT_EQ(seen.files[0].unscanned, "over size limit");
+  EXPECT_EQ(seen.files[0].unscanned, "evasion: over size limit (5242880 bytes)");
   EXPECT_EQ(seen.files[0].content.size(), 0u);
   EXPECT_GT(seen.files[0].size, 5u << 20);  // what was read before stopping
   EXPECT_LE(seen.files[0].size, (5u << 20) + 64 * 1024);
@@ -487,7 +423,7 @@ TEST(ArchiveWalker, MemberThatLiesAboutItsSizeIsStoppedWhileReading) {
   Recorder ratio;
   ArchiveWalker(limits).walk(bytes, archiveNamed("x.gz"), ratio);
   ASSERT_EQ(ratio.files.size(), 1u);
-  EXPECT_EQ(ratio.files[0].unscanned, "compression ratio over 100");
+  EXPECT_EQ(ratio.files[0].unscanned, "evasion: compression ratio over 100");
 }
 
 TEST(ArchiveWalker, SmallVeryCompressibleFilesAreNotTakenForBombs) {
@@ -518,7 +454,7 @@ TEST(ArchiveWalker, MemberOverTheSizeLimitIsNotReadAndTheNextOneIs) {
   EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("a.tar"), seen), 2u);
   ASSERT_EQ(seen.files.size(), 2u);
   EXPECT_EQ(seen.files[0].name, "big.iso");
-  EXPECT_EQ(seen.files[0].unscanned, "over size limit");
+  EXPECT_EQ(seen.files[0].unscanned, "evasion: over size limit (1000 bytes)");
   EXPECT_EQ(seen.files[0].size, 4096u);
   EXPECT_EQ(seen.files[0].content.size(), 0u);
   EXPECT_EQ(seen.files[1].unscanned, "");
@@ -538,42 +474,94 @@ TEST(ArchiveWalker, MembersBeyondTheArchiveTotalAreUnscanned) {
   ASSERT_EQ(seen.files.size(), 4u);
   EXPECT_EQ(seen.files[0].content, std::string(500, '1'));
   EXPECT_EQ(seen.files[1].content, std::string(500, '2'));
-  EXPECT_EQ(seen.files[2].unscanned, "archive unpacks to more than 1200 bytes");
+  EXPECT_EQ(seen.files[2].unscanned, "evasion: archive unpacks to more than 1200 bytes");
   EXPECT_EQ(seen.files[2].size, 500u);
   // 1000 + 100 still fits: the total counts bytes unpacked, not bytes declared.
   EXPECT_EQ(seen.files[3].content, std::string(100, '4'));
 }
 
-TEST(ArchiveWalker, BombInACompressedStreamStopsTheWalkInsteadOfDecompressingEverything) {
-  // In a .tar.gz, skipping a member means decompressing it; that work counts too.
+TEST(ArchiveWalker, BombInACompressedStreamCostsItsOwnBytesNotTheMembersAfterIt) {
+  // In a .tar.gz, skipping a member means decompressing it; that work counts against the
+  // archive's total, but a bomb alone does not hide the members after it.
   std::string bytes = buildArchive(
       "pax", "gzip", {{"zeros.bin", "", std::uint64_t{200} << 20}, {"after.txt", "after\n"}});
   ASSERT_LT(bytes.size(), 1u << 20);
   Recorder seen;
-  EXPECT_EQ(ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("bomb.tgz"), seen), 1u);
-  ASSERT_EQ(seen.files.size(), 1u);
-  EXPECT_EQ(seen.files[0].name, "zeros.bin");
-  EXPECT_EQ(seen.files[0].unscanned, "over size limit");  // 200 MiB declared > 100 MiB
-  EXPECT_EQ(
-      seen.errors,
-      (std::vector<std::string>{"bomb.tgz: compression ratio over 100; the rest was not read"}));
+  EXPECT_EQ(ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("bomb.tgz"), seen), 2u);
+  ASSERT_EQ(seen.names(), (std::vector<std::string>{"zeros.bin", "after.txt"}));
+  // 200 MiB declared > 100 MiB
+  EXPECT_EQ(seen.files[0].unscanned, "evasion: over size limit (104857600 bytes)");
+  EXPECT_EQ(seen.files[1].content, "after\n");
+  EXPECT_TRUE(seen.errors.empty());
 }
 
-TEST(ArchiveWalker, MoreMembersThanTheLimitGiveOneErrorAndStop) {
+TEST(ArchiveWalker, BombInACompressedStreamPastTheArchiveTotalListsTheRestAsUnscanned) {
+  std::string bytes = buildArchive(
+      "pax", "gzip", {{"zeros.bin", "", std::uint64_t{200} << 20}, {"after.txt", "after\n"}});
+  ArchiveLimits limits;
+  limits.maxTotalBytes = 8 << 20;
+  Recorder seen;
+  EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("bomb.tgz"), seen), 2u);
+  ASSERT_EQ(seen.names(), (std::vector<std::string>{"zeros.bin", "(members not read)"}));
+  EXPECT_EQ(seen.files[1].unscanned,
+            "evasion: archive unpacks to more than 8388608 bytes; the rest of bomb.tgz was not "
+            "read");
+  EXPECT_EQ(seen.files[1].where, (std::vector<std::string>{"message.eml", "bomb.tgz"}));
+  EXPECT_TRUE(seen.errors.empty());
+}
+
+TEST(ArchiveWalker, MembersPastTheLimitAreCountedInOneUnscannedEntry) {
   std::vector<Member> members;
-  for (int i = 0; i < 6; ++i) members.push_back({"f" + std::to_string(i) + ".txt", "x"});
+  for (int i = 0; i < 7; ++i) members.push_back({"f" + std::to_string(i) + ".txt", "x"});
   std::string bytes = buildArchive("zip", "", members);
   ArchiveLimits limits;
   limits.maxMembers = 4;
   Recorder seen;
-  EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("many.zip"), seen), 4u);
-  EXPECT_EQ(seen.names(), (std::vector<std::string>{"f0.txt", "f1.txt", "f2.txt", "f3.txt"}));
-  EXPECT_EQ(seen.errors, (std::vector<std::string>{
-                             "many.zip: archive has more than 4 members; the rest were not read"}));
-  limits.maxMembers = 6;
+  EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("many.zip"), seen), 5u);
+  EXPECT_EQ(seen.names(),
+            (std::vector<std::string>{"f0.txt", "f1.txt", "f2.txt", "f3.txt", "(3 more members)"}));
+  EXPECT_EQ(seen.files[4].unscanned, "evasion: 3 more members not listed (limit 4)");
+  EXPECT_TRUE(seen.errors.empty());
+  // In a compressed stream, counting means decompressing: not counted past the first.
+  Recorder tgz;
+  EXPECT_EQ(ArchiveWalker(limits).walk(buildArchive("pax", "gzip", members),
+                                       archiveNamed("many.tgz"), tgz),
+            5u);
+  EXPECT_EQ(tgz.files[4].unscanned, "evasion: at least 1 more members not listed (limit 4)");
+  limits.maxMembers = 7;
   Recorder all;
-  EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("many.zip"), all), 6u);
+  EXPECT_EQ(ArchiveWalker(limits).walk(bytes, archiveNamed("many.zip"), all), 7u);
   EXPECT_TRUE(all.errors.empty());
+}
+
+TEST(ArchiveWalker, ZipOf100001MembersListsTheRestWithTheirCount) {
+  // The payload at member 100,001 of a zip is never read, but the message says so.
+  std::vector<Member> members;
+  for (int i = 0; i < 100001; ++i) members.push_back({std::to_string(i), ""});
+  members.back() = {"eicar.com", "X5O!P%@AP"};
+  std::string bytes = buildArchive("zip", "", members);
+  Recorder seen;
+  EXPECT_EQ(ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("many.zip"), seen), 10001u);
+  ASSERT_EQ(seen.files.size(), 10001u);
+  EXPECT_EQ(seen.files.back().name, "(90,001 more members)");
+  EXPECT_EQ(seen.files.back().unscanned, "evasion: 90,001 more members not listed (limit 10,000)");
+}
+
+TEST(ArchiveWalker, TheRatioIsPerMemberSoABombDoesNotHideTheFileAfterIt) {
+  // Before: 2 MiB of zeros (a ratio of ~1000 on its own) made the whole archive's ratio
+  // too high, and the small exe after it unscanned.
+  const std::string exe = "MZ" + pseudoRandom(542, 3);
+  for (const char* filter : {"", "gzip"}) {
+    std::string format = *filter ? "pax" : "zip";
+    std::string bytes =
+        buildArchive(format, filter, {{"zeros.bin", "", std::uint64_t{2} << 20}, {"a.exe", exe}});
+    Recorder seen;
+    ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("a"), seen);
+    ASSERT_EQ(seen.names(), (std::vector<std::string>{"zeros.bin", "a.exe"})) << format;
+    EXPECT_EQ(seen.files[0].unscanned, "evasion: compression ratio over 100") << format;
+    EXPECT_EQ(seen.files[1].unscanned, "") << format;
+    EXPECT_EQ(seen.files[1].content, exe) << format;
+  }
 }
 
 // ---- Encrypted and damaged archives ----
@@ -589,11 +577,43 @@ TEST(ArchiveWalker, EncryptedZipMembersAreUnscannedWithTheirNameAndSize) {
         << method;
     ASSERT_EQ(seen.files.size(), 2u) << method;
     EXPECT_EQ(seen.files[0].name, "clam.exe");
-    EXPECT_EQ(seen.files[0].unscanned, "encrypted") << method;
+    EXPECT_EQ(seen.files[0].unscanned, "evasion: encrypted zip, no password opened it") << method;
     EXPECT_EQ(seen.files[0].content.size(), 0u);
     EXPECT_EQ(seen.files[0].size, 544u);
-    EXPECT_EQ(seen.files[1].unscanned, "encrypted") << method;
+    EXPECT_EQ(seen.files[1].unscanned, "evasion: encrypted zip, no password opened it") << method;
     EXPECT_TRUE(seen.errors.empty()) << method << ": " << seen.errors.front();
+  }
+}
+
+TEST(ArchiveWalker, EncryptedZipIsOpenedWithTheFirstPasswordThatWorksAndSaysWhich) {
+  REQUIRE_CLAMAV_TESTFILES();
+  for (const char* method : {"zipcrypt", "aes128", "aes256"}) {
+    std::string bytes = buildArchive("zip", "", {{"clam.exe", clamExe()}, {"readme.txt", "hello"}},
+                                     std::string("zip:encryption=") + method, "1234");
+    int asked = 0;
+    auto passwords = [&] {
+      ++asked;
+      return std::vector<bccsink::sandbox::ArchivePassword>{
+          {"invoice", "the subject"}, {"1234", "the message body"}, {"x", "BccArchivePasswords"}};
+    };
+    Recorder seen;
+    EXPECT_EQ(ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("e.zip"), seen, passwords),
+              2u);
+    EXPECT_EQ(asked, 1) << method;  // once per archive, not per member
+    ASSERT_EQ(seen.files.size(), 2u) << method;
+    EXPECT_EQ(seen.files[0].unscanned, "") << method;
+    EXPECT_EQ(digest(seen.files[0].content).sha256, digest(clamExe()).sha256) << method;
+    EXPECT_EQ(seen.files[0].note, "opened with password '1234' from the message body");
+    EXPECT_EQ(seen.files[1].content, "hello") << method;
+    EXPECT_TRUE(seen.errors.empty()) << method << ": " << seen.errors.front();
+
+    Recorder wrong;
+    ArchiveWalker(ArchiveLimits{}).walk(bytes, archiveNamed("e.zip"), wrong, [] {
+      return std::vector<bccsink::sandbox::ArchivePassword>{{"12345", "the message body"}};
+    });
+    ASSERT_EQ(wrong.files.size(), 2u) << method;
+    EXPECT_EQ(wrong.files[0].unscanned, "evasion: encrypted zip, no password opened it");
+    EXPECT_EQ(wrong.files[1].unscanned, "evasion: encrypted zip, no password opened it");
   }
 }
 

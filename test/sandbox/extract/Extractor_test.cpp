@@ -274,9 +274,10 @@ TEST_F(ExtractorTest, ContainerDeeperThanMaxDepthIsListedUnscannedButNotOpened) 
   limits.maxDepth = 1;
   auto x = extract(message({attachment("outer.zip", "application/zip", outer)}), limits);
   ASSERT_EQ(paths(x), (std::vector<std::string>{"outer.zip", "outer.zip > inner.zip"}));
-  const std::string reason =
+  const std::string what =
       "nested deeper than 1 containers (BccMaxNesting): its contents were not read";
-  EXPECT_EQ(x.errors, std::vector<std::string>{"'outer.zip > inner.zip': " + reason});
+  const std::string reason = "evasion: " + what;
+  EXPECT_EQ(x.errors, std::vector<std::string>{"evasion: 'outer.zip > inner.zip': " + what});
   EXPECT_FALSE(x.files[0].unreadable);
 
   // The container itself is listed, unscanned with the reason, its digests and type kept.
@@ -306,10 +307,11 @@ TEST_F(ExtractorTest, MaxDepthZeroOpensNoContainerAtAll) {
                    message({attachment("b.exe", "application/octet-stream", exe_)}, "b-inner")}),
       limits);
   ASSERT_EQ(paths(x), (std::vector<std::string>{"a.zip", "attached-message.eml"}));
-  const std::string reason =
+  const std::string what =
       "nested deeper than 0 containers (BccMaxNesting): its contents were not read";
-  EXPECT_EQ(x.errors,
-            (std::vector<std::string>{"'a.zip': " + reason, "'attached-message.eml': " + reason}));
+  const std::string reason = "evasion: " + what;
+  EXPECT_EQ(x.errors, (std::vector<std::string>{"evasion: 'a.zip': " + what,
+                                                "evasion: 'attached-message.eml': " + what}));
   for (const auto& f : x.files) {
     EXPECT_TRUE(f.unreadable) << f.path();
     EXPECT_EQ(f.reason, reason) << f.path();
@@ -330,7 +332,7 @@ TEST_F(ExtractorTest, FilesPastTheMessageTotalAreUnreadableWithTheReason) {
   EXPECT_EQ(second.name, "second.exe");
   EXPECT_TRUE(second.unreadable);
   EXPECT_EQ(second.reason,
-            "message unpacks to more than " + std::to_string(exe_.size() + 10) + " bytes");
+            "evasion: message unpacks to more than " + std::to_string(exe_.size() + 10) + " bytes");
   EXPECT_EQ(second.size, exe_.size());
   EXPECT_FALSE(second.selected);
   EXPECT_EQ(second.md5, "");
@@ -348,7 +350,7 @@ TEST_F(ExtractorTest, ArchiveMembersCountTowardsTheMessageTotal) {
   EXPECT_FALSE(x.files[0].unreadable);
   EXPECT_TRUE(x.files[1].unreadable);
   EXPECT_EQ(x.files[1].reason,
-            "message unpacks to more than " + std::to_string(a.size() + 10) + " bytes");
+            "evasion: message unpacks to more than " + std::to_string(a.size() + 10) + " bytes");
   ASSERT_EQ(kept_.size(), 1u);
   EXPECT_EQ(kept_[0].path, "a.zip");
 }
@@ -359,12 +361,68 @@ TEST_F(ExtractorTest, EncryptedMemberIsListedUnreadableAndNotKept) {
   ASSERT_EQ(paths(x), (std::vector<std::string>{"a.zip", "a.zip > clam.exe"}));
   const auto& member = x.files[1];
   EXPECT_TRUE(member.unreadable);
-  EXPECT_EQ(member.reason, "encrypted");
+  EXPECT_EQ(member.reason, "evasion: encrypted zip, no password opened it");
   EXPECT_FALSE(member.selected);
   EXPECT_EQ(member.sha256, "");
   EXPECT_EQ(member.extension, "exe");
   ASSERT_EQ(kept_.size(), 1u);
   EXPECT_EQ(kept_[0].path, "a.zip");
+}
+
+TEST_F(ExtractorTest, EncryptedZipIsOpenedWithThePasswordTheBodyGives) {
+  const std::string a = zip({{"clam.exe", exe_}}, "Xk93-q");
+  auto x = extract(message({textPart("Hello,\r\nthe documents are attached.\r\n"
+                                     "Password: \"Xk93-q\".\r\n"),
+                            attachment("a.zip", "application/zip", a)}));
+  ASSERT_EQ(paths(x), (std::vector<std::string>{"a.zip", "a.zip > clam.exe"}));
+  const auto& member = x.files[1];
+  EXPECT_FALSE(member.unreadable) << member.reason;
+  EXPECT_EQ(member.sha256, digest(exe_).sha256);
+  EXPECT_TRUE(member.selected);
+  EXPECT_NE(member.reason.find("opened with password 'Xk93-q' from the message body"),
+            std::string::npos)
+      << member.reason;
+  ASSERT_EQ(kept_.size(), 2u);
+  EXPECT_EQ(kept_[1].path, "a.zip > clam.exe");
+}
+
+TEST_F(ExtractorTest, EncryptedZipIsOpenedWithAConfiguredPassword) {
+  const std::string a = zip({{"clam.exe", exe_}}, "infected");
+  ExtractLimits limits;
+  limits.archivePasswords = {"virus", "infected"};
+  auto x = extract(message({attachment("a.zip", "application/zip", a)}), limits);
+  ASSERT_EQ(x.files.size(), 2u);
+  EXPECT_FALSE(x.files[1].unreadable) << x.files[1].reason;
+  EXPECT_EQ(x.files[1].sha256, digest(exe_).sha256);
+  EXPECT_NE(x.files[1].reason.find("opened with password 'infected' from BccArchivePasswords"),
+            std::string::npos)
+      << x.files[1].reason;
+}
+
+TEST_F(ExtractorTest, AZipBehindPrependedDataIsOpened) {
+  // Three junk bytes (what a broken MIME header leaves), a JPEG header in front, and a
+  // 100 KiB image with the zip appended (found by its end of central directory).
+  const std::string a = zip({{"clam.exe", exe_}});
+  const std::string jpeg = std::string(
+      "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01"
+      "\x00\x01\x00\x00",
+      20);
+  const std::vector<std::pair<std::string, std::string>> carriers = {
+      {"a.bin", "ABC" + a},
+      {"photo.jpg", jpeg + a},
+      {"big.jpg", jpeg + std::string(100 * 1024, '\x55') + a},
+  };
+  for (const auto& [name, bytes] : carriers) {
+    kept_.clear();
+    auto x = extract(message({attachment(name, "application/octet-stream", bytes)}));
+    ASSERT_EQ(paths(x), (std::vector<std::string>{name, name + " > clam.exe"})) << name;
+    EXPECT_EQ(x.files[1].sha256, digest(exe_).sha256) << name;
+    EXPECT_NE(x.files[0].reason.find("holds an archive after other data"), std::string::npos)
+        << x.files[0].reason;
+  }
+  // A zip itself (a docx, a jar) holds local headers past offset 0 too: not opened twice.
+  auto plain = extract(message({attachment("a.zip", "application/zip", a)}));
+  EXPECT_EQ(paths(plain), (std::vector<std::string>{"a.zip", "a.zip > clam.exe"}));
 }
 
 TEST_F(ExtractorTest, GarbageIsNoMessageAndDoesNotThrow) {
