@@ -1,0 +1,37 @@
+// See Containers.h.
+#include "sandbox/extract/containers/Containers.h"
+
+#include <string>
+
+#include "base/FileName.h"
+#include "sandbox/extract/containers/HtmlSmuggling.h"
+
+namespace bccsink::sandbox {
+namespace {
+
+enum class Kind { none, html };
+
+Kind kindOf(const TrueType& type, std::string_view name) {
+  const std::string ext = extensionOf(name);
+  const std::string& mime = type.mimeType;
+  if (type.family == "html" || mime == "text/html" || mime == "image/svg+xml" || ext == "html" ||
+      ext == "htm" || ext == "shtml" || ext == "xhtml" || ext == "hta" || ext == "svg")
+    return Kind::html;
+  return Kind::none;
+}
+
+}  // namespace
+
+bool walkContainer(const TrueType& type, const FoundFile& container, std::string_view bytes,
+                   const ContainerLimits& limits, FileVisitor& visitor) {
+  switch (kindOf(type, container.name)) {
+    case Kind::html:
+      walkHtmlSmuggling(bytes, container, limits, visitor);
+      return true;
+    case Kind::none:
+      break;
+  }
+  return false;
+}
+
+}  // namespace bccsink::sandbox
