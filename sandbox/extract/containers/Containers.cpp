@@ -5,15 +5,17 @@
 
 #include "base/FileName.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
+#include "sandbox/extract/containers/PdfWalker.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-enum class Kind { none, html };
+enum class Kind { none, html, pdf };
 
 Kind kindOf(const TrueType& type, std::string_view name) {
   const std::string ext = extensionOf(name);
   const std::string& mime = type.mimeType;
+  if (type.family == "pdf" || mime == "application/pdf") return Kind::pdf;
   if (type.family == "html" || mime == "text/html" || mime == "image/svg+xml" || ext == "html" ||
       ext == "htm" || ext == "shtml" || ext == "xhtml" || ext == "hta" || ext == "svg")
     return Kind::html;
@@ -27,6 +29,9 @@ bool walkContainer(const TrueType& type, const FoundFile& container, std::string
   switch (kindOf(type, container.name)) {
     case Kind::html:
       walkHtmlSmuggling(bytes, container, limits, visitor);
+      return true;
+    case Kind::pdf:
+      walkPdf(bytes, container, limits, visitor);
       return true;
     case Kind::none:
       break;
