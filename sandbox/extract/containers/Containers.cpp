@@ -6,15 +6,19 @@
 #include "base/FileName.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
 #include "sandbox/extract/containers/PdfWalker.h"
+#include "sandbox/extract/containers/TnefWalker.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-enum class Kind { none, html, pdf };
+enum class Kind { none, html, pdf, tnef };
 
-Kind kindOf(const TrueType& type, std::string_view name) {
+Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes) {
   const std::string ext = extensionOf(name);
   const std::string& mime = type.mimeType;
+  // TNEF by its signature: libmagic names it, but a winmail.dat is often sent as
+  // application/octet-stream and the signature is certain.
+  if (isTnef(bytes) || mime == "application/vnd.ms-tnef") return Kind::tnef;
   if (type.family == "pdf" || mime == "application/pdf") return Kind::pdf;
   if (type.family == "html" || mime == "text/html" || mime == "image/svg+xml" || ext == "html" ||
       ext == "htm" || ext == "shtml" || ext == "xhtml" || ext == "hta" || ext == "svg")
@@ -26,12 +30,15 @@ Kind kindOf(const TrueType& type, std::string_view name) {
 
 bool walkContainer(const TrueType& type, const FoundFile& container, std::string_view bytes,
                    const ContainerLimits& limits, FileVisitor& visitor) {
-  switch (kindOf(type, container.name)) {
+  switch (kindOf(type, container.name, bytes)) {
     case Kind::html:
       walkHtmlSmuggling(bytes, container, limits, visitor);
       return true;
     case Kind::pdf:
       walkPdf(bytes, container, limits, visitor);
+      return true;
+    case Kind::tnef:
+      walkTnef(bytes, container, limits, visitor);
       return true;
     case Kind::none:
       break;
