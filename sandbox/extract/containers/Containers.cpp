@@ -5,13 +5,14 @@
 
 #include "base/FileName.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
+#include "sandbox/extract/containers/OleWalker.h"
 #include "sandbox/extract/containers/PdfWalker.h"
 #include "sandbox/extract/containers/TnefWalker.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-enum class Kind { none, html, pdf, tnef };
+enum class Kind { none, html, pdf, tnef, ole };
 
 Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes) {
   const std::string ext = extensionOf(name);
@@ -19,6 +20,9 @@ Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes)
   // TNEF by its signature: libmagic names it, but a winmail.dat is often sent as
   // application/octet-stream and the signature is certain.
   if (isTnef(bytes) || mime == "application/vnd.ms-tnef") return Kind::tnef;
+  // Any compound document (doc, xls, msi, msg...): the walker looks only for the streams
+  // that carry embedded objects.
+  if (isOle2(bytes)) return Kind::ole;
   if (type.family == "pdf" || mime == "application/pdf") return Kind::pdf;
   if (type.family == "html" || mime == "text/html" || mime == "image/svg+xml" || ext == "html" ||
       ext == "htm" || ext == "shtml" || ext == "xhtml" || ext == "hta" || ext == "svg")
@@ -39,6 +43,9 @@ bool walkContainer(const TrueType& type, const FoundFile& container, std::string
       return true;
     case Kind::tnef:
       walkTnef(bytes, container, limits, visitor);
+      return true;
+    case Kind::ole:
+      walkOle(bytes, container, limits, visitor);
       return true;
     case Kind::none:
       break;
