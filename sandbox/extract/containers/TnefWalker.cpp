@@ -1,6 +1,7 @@
 // See TnefWalker.h.
 #include "sandbox/extract/containers/TnefWalker.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,32 @@ std::string nameOf(Attachment& a) {
   return upToNul(viewOf(a.Title));
 }
 
+// libytnef stops at the first attribute whose checksum is wrong; a reader that ignores
+// checksums (ClamAV's, and Outlook is not known to care) still shows the attachments, so a
+// wrong checksum would hide them from bccsink only. The copy's checksums are set right
+// before parsing ([MS-OXTNEF] 2.1.3.1: level, id, length, data, checksum = the data's bytes
+// summed modulo 65536). Returns how many were wrong.
+std::size_t repairChecksums(std::vector<BYTE>& b) {
+  std::size_t wrong = 0;
+  std::size_t at = 6;  // signature, key
+  while (b.size() - at >= 11 && at < b.size()) {
+    std::uint64_t length = static_cast<std::uint64_t>(b[at + 5]) | b[at + 6] << 8 |
+                           b[at + 7] << 16 | static_cast<std::uint64_t>(b[at + 8]) << 24;
+    std::size_t data = at + 9;
+    if (length > b.size() - data - 2) break;
+    unsigned sum = 0;
+    for (std::size_t k = 0; k < length; ++k) sum += b[data + k];
+    std::size_t ck = data + length;
+    if (static_cast<unsigned>(b[ck] | b[ck + 1] << 8) != (sum & 0xFFFF)) {
+      ++wrong;
+      b[ck] = static_cast<BYTE>(sum & 0xFF);
+      b[ck + 1] = static_cast<BYTE>((sum >> 8) & 0xFF);
+    }
+    at = ck + 2;
+  }
+  return wrong;
+}
+
 }  // namespace
 
 bool isTnef(std::string_view bytes) {
@@ -47,6 +74,10 @@ std::size_t walkTnef(std::string_view bytes, const FoundFile& container,
   ContainerOutput out(container, limits, visitor);
   try {
     std::vector<BYTE> copy(bytes.begin(), bytes.end());
+    const std::size_t wrong = repairChecksums(copy);
+    if (wrong > 0)
+      out.error("TNEF: " + std::to_string(wrong) +
+                " attribute checksums wrong (read as a mail client does, ignoring them)");
     TNEFStruct tnef;
     TNEFInitialize(&tnef);
     tnef.Debug = 0;

@@ -7,7 +7,9 @@
 // whole, without its 16-byte interface id, for the Extractor to walk in turn.
 //
 // Read with libytnef (Debian's libytnef0, GPL-2+), from a private copy of the bytes (its
-// parser takes a non-const buffer). Damage gives one error after what could be read.
+// parser takes a non-const buffer), whose attribute checksums are set right first: libytnef
+// stops at a wrong one, mail clients do not (one plain error says how many were wrong).
+// Damage gives one error after what could be read.
 // libytnef prints some damage ("ERROR: Checksum mismatch") on stdout whatever its Debug
 // flag: a line in the daemon's log per damaged winmail.dat, left as is.
 

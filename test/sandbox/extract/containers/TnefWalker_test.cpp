@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 #include "test/sandbox/Collect.h"
@@ -108,6 +109,28 @@ TEST(TnefWalker, TruncatedTnefKeepsWhatWasReadAndSaysItIsDamaged) {
   EXPECT_FALSE(c.errors.empty());
   ASSERT_GE(c.files.size(), 1u);
   EXPECT_EQ(c.files[0].content, kContainerMarker);
+}
+
+TEST(TnefWalker, WrongChecksumsAreIgnoredAsMailClientsDo) {
+  auto tnef = Tnef().attachment("INVOICE.EXE", kContainerMarker).bytes();
+  tnef[tnef.size() - 1] ^= 0x55;  // the attachment data's checksum
+  auto c = walk(tnef);
+  ASSERT_EQ(c.files.size(), 1u);
+  EXPECT_EQ(c.files[0].content, kContainerMarker);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].find("1 attribute checksums wrong"), std::string::npos) << c.errors[0];
+}
+
+// ClamAV's test winmail.dat (clamav-testfiles): its message-class attribute was edited
+// without its checksum, which stopped libytnef before the attachment.
+TEST(TnefWalker, ClamavTestFileGivesItsExecutable) {
+  const std::string path = std::string(bccsink::test::kClamavTestfiles) + "/clam.tnef";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "clamav-testfiles not installed";
+  auto c = walk(bccsink::test::readFile(path));
+  ASSERT_EQ(c.files.size(), 1u);
+  EXPECT_EQ(c.files[0].name, "clam.exe");
+  EXPECT_EQ(c.files[0].content.substr(0, 2), "MZ");
+  EXPECT_EQ(c.files[0].content.size(), 544u);
 }
 
 TEST(TnefWalker, NoTnefIsNoTnef) {
