@@ -2,7 +2,9 @@
 #include "sandbox/extract/containers/TnefWalker.h"
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 // libytnef's headers define WORD, DWORD, BYTE... as macros: kept to this file.
@@ -37,30 +39,71 @@ std::string nameOf(Attachment& a) {
   return upToNul(viewOf(a.Title));
 }
 
-// libytnef stops at the first attribute whose checksum is wrong; a reader that ignores
-// checksums (ClamAV's, and Outlook is not known to care) still shows the attachments, so a
-// wrong checksum would hide them from bccsink only. The copy's checksums are set right
-// before parsing ([MS-OXTNEF] 2.1.3.1: level, id, length, data, checksum = the data's bytes
-// summed modulo 65536). Returns how many were wrong.
-std::size_t repairChecksums(std::vector<BYTE>& b) {
-  std::size_t wrong = 0;
+// The copy libytnef reads, rebuilt from the attribute stream ([MS-OXTNEF] 2.1.3.1: level,
+// id, length, data, checksum = the data's bytes summed modulo 65536):
+// - checksums set right: libytnef stops at the first wrong one, a reader that ignores them
+//   (ClamAV's; Outlook is not known to care) still shows the attachments;
+// - an attribute repeated in the same scope (the message, or one attachment, which starts
+//   at each attAttachRenddata) kept only at its last place: libytnef keeps the last and
+//   leaks the earlier ones' memory (found by test/fuzz/container_fuzzer), which a sender
+//   could repeat without end. An earlier attAttachData is handed on by the caller, so that
+//   no data a client might show is lost.
+struct Prepared {
+  std::vector<BYTE> bytes;
+  std::size_t wrongChecksums = 0;
+  std::vector<std::pair<std::size_t, std::size_t>> droppedData;  // offset, length in input
+};
+
+constexpr std::uint32_t kAttachRenddata = 0x00069002;
+constexpr std::uint32_t kAttachData = 0x0006800F;
+
+Prepared prepare(std::string_view in) {
+  struct Attribute {
+    std::size_t at, data, length, scope;
+    std::uint32_t id;
+  };
+  std::vector<Attribute> list;
   std::size_t at = 6;  // signature, key
-  while (b.size() - at >= 11 && at < b.size()) {
-    std::uint64_t length = static_cast<std::uint64_t>(b[at + 5]) | b[at + 6] << 8 |
-                           b[at + 7] << 16 | static_cast<std::uint64_t>(b[at + 8]) << 24;
+  std::size_t scope = 0;
+  while (in.size() - at >= 11) {
+    auto byte = [&](std::size_t k) {
+      return static_cast<std::uint32_t>(static_cast<unsigned char>(in[k]));
+    };
+    std::uint32_t id = byte(at + 1) | byte(at + 2) << 8 | byte(at + 3) << 16 | byte(at + 4) << 24;
+    std::size_t length = byte(at + 5) | byte(at + 6) << 8 | byte(at + 7) << 16 |
+                         static_cast<std::size_t>(byte(at + 8)) << 24;
     std::size_t data = at + 9;
-    if (length > b.size() - data - 2) break;
-    unsigned sum = 0;
-    for (std::size_t k = 0; k < length; ++k) sum += b[data + k];
-    std::size_t ck = data + length;
-    if (static_cast<unsigned>(b[ck] | b[ck + 1] << 8) != (sum & 0xFFFF)) {
-      ++wrong;
-      b[ck] = static_cast<BYTE>(sum & 0xFF);
-      b[ck + 1] = static_cast<BYTE>((sum >> 8) & 0xFF);
-    }
-    at = ck + 2;
+    if (length > in.size() - data - 2) break;
+    if (byte(at) == 2 && id == kAttachRenddata) ++scope;
+    list.push_back({at, data, length, byte(at) == 1 ? 0 : scope, id});
+    at = data + length + 2;
   }
-  return wrong;
+  std::set<std::pair<std::size_t, std::uint32_t>> later;  // (scope, id) seen after this one
+  std::vector<bool> keep(list.size());
+  for (std::size_t k = list.size(); k-- > 0;) {
+    const auto& a = list[k];
+    keep[k] = a.id == kAttachRenddata || later.insert({a.scope, a.id}).second;
+  }
+  Prepared p;
+  p.bytes.assign(in.begin(), in.begin() + 6);
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const auto& a = list[k];
+    if (!keep[k]) {
+      if (a.id == kAttachData) p.droppedData.emplace_back(a.data, a.length);
+      continue;
+    }
+    p.bytes.insert(p.bytes.end(), in.begin() + a.at, in.begin() + a.data + a.length);
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < a.length; ++i) sum += static_cast<unsigned char>(in[a.data + i]);
+    unsigned stored = static_cast<unsigned char>(in[a.data + a.length]) |
+                      static_cast<unsigned char>(in[a.data + a.length + 1]) << 8;
+    if (stored != (sum & 0xFFFF)) ++p.wrongChecksums;
+    p.bytes.push_back(static_cast<BYTE>(sum & 0xFF));
+    p.bytes.push_back(static_cast<BYTE>((sum >> 8) & 0xFF));
+  }
+  // What does not parse as attributes stays, for libytnef to call it damage.
+  p.bytes.insert(p.bytes.end(), in.begin() + at, in.end());
+  return p;
 }
 
 }  // namespace
@@ -73,11 +116,21 @@ std::size_t walkTnef(std::string_view bytes, const FoundFile& container,
                      const ContainerLimits& limits, FileVisitor& visitor) {
   ContainerOutput out(container, limits, visitor);
   try {
-    std::vector<BYTE> copy(bytes.begin(), bytes.end());
-    const std::size_t wrong = repairChecksums(copy);
-    if (wrong > 0)
-      out.error("TNEF: " + std::to_string(wrong) +
+    if (bytes.size() < 6) {
+      out.error("TNEF damaged: shorter than its signature");
+      return out.count();
+    }
+    Prepared prepared = prepare(bytes);
+    std::vector<BYTE>& copy = prepared.bytes;
+    if (prepared.wrongChecksums > 0)
+      out.error("TNEF: " + std::to_string(prepared.wrongChecksums) +
                 " attribute checksums wrong (read as a mail client does, ignoring them)");
+    std::size_t duplicate = 0;
+    for (auto [offset, length] : prepared.droppedData) {
+      if (!out.more()) break;
+      out.file("tnef-duplicate-" + std::to_string(++duplicate) + ".bin",
+               bytes.substr(offset, length));
+    }
     TNEFStruct tnef;
     TNEFInitialize(&tnef);
     tnef.Debug = 0;

@@ -29,6 +29,17 @@ class Tnef {
     le16(0x0001);                                                  // legacy key
     attribute(1, 0x00089006, std::string("\x00\x00\x01\x00", 4));  // attTnefVersion
   }
+  // One attachment with each of its title and data given twice (clients differ on which
+  // they show; libytnef keeps the last).
+  Tnef& doubled(const std::string& title1, const std::string& data1, const std::string& title2,
+                const std::string& data2) {
+    attribute(2, 0x00069002, std::string(14, '\0'));
+    attribute(2, 0x00018010, title1 + '\0');
+    attribute(2, 0x0006800F, data1);
+    attribute(2, 0x00018010, title2 + '\0');
+    attribute(2, 0x0006800F, data2);
+    return *this;
+  }
   Tnef& attachment(const std::string& title, const std::string& data,
                    const std::string& mapiProps = "") {
     attribute(2, 0x00069002, std::string(14, '\0'));  // attAttachRenddata: a new attachment
@@ -131,6 +142,15 @@ TEST(TnefWalker, ClamavTestFileGivesItsExecutable) {
   EXPECT_EQ(c.files[0].name, "clam.exe");
   EXPECT_EQ(c.files[0].content.substr(0, 2), "MZ");
   EXPECT_EQ(c.files[0].content.size(), 544u);
+}
+
+TEST(TnefWalker, RepeatedAttributesLoseNoData) {
+  auto c = walk(Tnef().doubled("A.TXT", "first data", "B.EXE", kContainerMarker).bytes());
+  ASSERT_EQ(c.files.size(), 2u);
+  EXPECT_EQ(c.files[0].name, "tnef-duplicate-1.bin");
+  EXPECT_EQ(c.files[0].content, "first data");
+  EXPECT_EQ(c.files[1].name, "B.EXE");
+  EXPECT_EQ(c.files[1].content, kContainerMarker);
 }
 
 TEST(TnefWalker, NoTnefIsNoTnef) {
