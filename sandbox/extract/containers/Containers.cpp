@@ -4,15 +4,17 @@
 #include <string>
 
 #include "base/FileName.h"
+#include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
 #include "sandbox/extract/containers/OleWalker.h"
 #include "sandbox/extract/containers/PdfWalker.h"
 #include "sandbox/extract/containers/TnefWalker.h"
+#include "sandbox/extract/containers/UdfImage.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-enum class Kind { none, html, pdf, tnef, ole };
+enum class Kind { none, html, pdf, tnef, ole, udf };
 
 Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes) {
   const std::string ext = extensionOf(name);
@@ -23,7 +25,11 @@ Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes)
   // Any compound document (doc, xls, msi, msg...): the walker looks only for the streams
   // that carry embedded objects.
   if (isOle2(bytes)) return Kind::ole;
-  if (type.family == "pdf" || mime == "application/pdf") return Kind::pdf;
+  if (isUdfOnlyImage(bytes)) return Kind::udf;
+  // Readers accept "%PDF-" anywhere in the first 1024 bytes (junk before it hides the type).
+  if (type.family == "pdf" || mime == "application/pdf" ||
+      bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos)
+    return Kind::pdf;
   if (type.family == "html" || mime == "text/html" || mime == "image/svg+xml" || ext == "html" ||
       ext == "htm" || ext == "shtml" || ext == "xhtml" || ext == "hta" || ext == "svg")
     return Kind::html;
@@ -46,6 +52,10 @@ bool walkContainer(const TrueType& type, const FoundFile& container, std::string
       return true;
     case Kind::ole:
       walkOle(bytes, container, limits, visitor);
+      return true;
+    case Kind::udf:
+      visitor.onError("'" + container.name + "': " +
+                      evasion("UDF disk image: its files were not read (no reader for UDF)"));
       return true;
     case Kind::none:
       break;
