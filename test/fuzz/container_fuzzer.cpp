@@ -1,6 +1,6 @@
 // libFuzzer target: any bytes through the container walkers as the Extractor calls them.
 // The first byte picks the walker, so that each parser sees inputs that pass its own
-// signature test: 0 HTML smuggling, 1 PDF (qpdf), 2 TNEF (libytnef), 3 OLE2 (libgsf),
+// signature test: 0 HTML smuggling, 1 PDF (qpdf), 2 TNEF (libytnef), 3 OLE2 (libgsf), 4 OneNote,
 // anything else the dispatcher by name and signature.
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include "sandbox/extract/containers/Containers.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
 #include "sandbox/extract/containers/OleWalker.h"
+#include "sandbox/extract/containers/OneNoteWalker.h"
 #include "sandbox/extract/containers/PdfWalker.h"
 #include "sandbox/extract/containers/TnefWalker.h"
 #include "test/fuzz/Touch.h"
@@ -42,6 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 3:
       sb::walkOle(bytes, container, limits, touch);
+      break;
+    case 4:
+      sb::walkOneNote(bytes, container, limits, touch);
       break;
     default:
       sb::walkContainer(sb::TrueType{}, container, bytes, limits, touch);

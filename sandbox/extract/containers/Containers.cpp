@@ -7,6 +7,7 @@
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/containers/HtmlSmuggling.h"
 #include "sandbox/extract/containers/OleWalker.h"
+#include "sandbox/extract/containers/OneNoteWalker.h"
 #include "sandbox/extract/containers/PdfWalker.h"
 #include "sandbox/extract/containers/TnefWalker.h"
 #include "sandbox/extract/containers/UdfImage.h"
@@ -14,7 +15,7 @@
 namespace bccsink::sandbox {
 namespace {
 
-enum class Kind { none, html, pdf, tnef, ole, udf };
+enum class Kind { none, html, pdf, tnef, ole, onenote, udf };
 
 Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes) {
   const std::string ext = extensionOf(name);
@@ -26,6 +27,7 @@ Kind kindOf(const TrueType& type, std::string_view name, std::string_view bytes)
   // that carry embedded objects.
   if (isOle2(bytes)) return Kind::ole;
   if (isUdfOnlyImage(bytes)) return Kind::udf;
+  if (isOneNote(bytes)) return Kind::onenote;
   // Readers accept "%PDF-" anywhere in the first 1024 bytes (junk before it hides the type).
   if (type.family == "pdf" || mime == "application/pdf" ||
       bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos)
@@ -52,6 +54,9 @@ bool walkContainer(const TrueType& type, const FoundFile& container, std::string
       return true;
     case Kind::ole:
       walkOle(bytes, container, limits, visitor);
+      return true;
+    case Kind::onenote:
+      walkOneNote(bytes, container, limits, visitor);
       return true;
     case Kind::udf:
       visitor.onError("'" + container.name + "': " +
