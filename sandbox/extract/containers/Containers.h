@@ -1,9 +1,10 @@
 #pragma once
 // The one entry point to the container walkers of this folder: given a file's true type,
 // name and bytes, it picks the walker that opens what the user's programs open (a PDF's
-// embedded files, a winmail.dat's attachments, an Office document's OLE objects, a CHM's
-// pages, a OneNote section's embedded files, an HTML page's smuggled blobs) and hands each
-// embedded file to the visitor, one level deep, like ArchiveWalker.
+// embedded files, a winmail.dat's attachments, an Office document's OLE objects, a OneNote
+// section's embedded files, an HTML page's smuggled blobs; a UDF-only disk image, which
+// nothing reads, gives an "evasion: " error) and hands each embedded file to the visitor,
+// one level deep, like ArchiveWalker.
 //
 // How the Extractor calls it (sandbox/extract/Extractor.cpp, Visit::onFile): after a file
 // was typed and listed, when it is neither a message nor an archive libarchive opened,
@@ -14,7 +15,11 @@
 // turn. ContainerLimits come from ExtractLimits: maxMembers and maxMemberSize as for
 // archives, maxTotalBytes the message's remaining budget, maxSeconds a share of the
 // message's time. Limit hits and unreadable members arrive as "evasion: ..." reasons or
-// errors (sandbox/extract/Evasion.h).
+// errors (sandbox/extract/Evasion.h). An HTML part's inline `data:` images come out as
+// smuggled-N.bin too (typed image, not selected); if listing them for every HTML mail body
+// is too noisy, call it for HTML attachments and not for the message's own text/html body.
+// Any compound document is walked (doc, xls, msi, msg): keep calling it for ole-office files
+// even though they are analysed whole as well.
 
 #include <string_view>
 
