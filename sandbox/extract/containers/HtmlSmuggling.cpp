@@ -95,7 +95,7 @@ class Scanner {
     if (!base64) return comma + 1;
     std::size_t end = comma + 1;
     while (end < s_.size() && (isBase64(s_[end]) || isSpace(s_[end]))) ++end;
-    emit(s_.substr(comma + 1, end - comma - 1));
+    emit(s_.substr(comma + 1, end - comma - 1), i, end);
     return end;
   }
 
@@ -150,13 +150,47 @@ class Scanner {
     return end;
   }
 
-  void emit(std::string_view text) {
+  // The `download="name"` attribute of the tag around [from, to) (an <a> whose href is the
+  // data URI): the name the browser saves the file under. Looked for within 4 KiB on each
+  // side, inside the tag's angle brackets only.
+  std::string downloadName(std::size_t from, std::size_t to) const {
+    // Windows, not whole-input searches: the scan stays linear with many data URIs.
+    const std::size_t back = from > 4096 ? from - 4096 : 0;
+    std::size_t lt = s_.substr(back, from - back).rfind('<');
+    if (lt == std::string_view::npos) return {};
+    lt += back;
+    std::size_t gt = s_.substr(to, 4096).find('>');
+    if (gt == std::string_view::npos) return {};
+    gt += to;
+    std::string_view tag = s_.substr(lt, gt - lt);
+    for (std::size_t k = 0; k + 9 < tag.size(); ++k) {
+      if (!startsWithNoCase(tag, k, "download") || (k > 0 && !isSpace(tag[k - 1]))) continue;
+      std::size_t v = k + 8;
+      while (v < tag.size() && isSpace(tag[v])) ++v;
+      if (v >= tag.size() || tag[v] != '=') continue;
+      ++v;
+      while (v < tag.size() && isSpace(tag[v])) ++v;
+      if (v >= tag.size()) return {};
+      const char quote = tag[v];
+      if (quote != '"' && quote != '\'') return {};
+      std::size_t close = tag.find(quote, v + 1);
+      if (close == std::string_view::npos) return {};
+      return std::string(tag.substr(v + 1, close - v - 1));
+    }
+    return {};
+  }
+
+  // [uriFrom, uriTo): the data URI the blob came from, npos for a string literal. Its
+  // download name is looked for only once the blob is handed on (at most maxMembers times).
+  void emit(std::string_view text, std::size_t uriFrom = std::string_view::npos,
+            std::size_t uriTo = 0) {
     // 4 characters make 3 bytes: skip the decoding of what is surely too short.
     if (text.size() / 4 * 3 + 3 < out_.limits().minSmuggledBytes) return;
     std::string bytes = decode(text);
     if (bytes.size() < out_.limits().minSmuggledBytes || !out_.more()) return;
     ++found_;
-    out_.file("smuggled-" + std::to_string(found_) + ".bin", bytes);
+    std::string name = uriFrom == std::string_view::npos ? "" : downloadName(uriFrom, uriTo);
+    out_.file(name.empty() ? "smuggled-" + std::to_string(found_) + ".bin" : name, bytes);
   }
 
   std::string_view s_;

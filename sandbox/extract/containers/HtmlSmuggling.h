@@ -12,8 +12,9 @@
 //   URL-safe alphabet, line breaks and `\n`/line continuations allowed, no spaces), and
 //   literals of that kind joined by `+` or `,` (a split string, an array .join('')) are
 //   one blob.
-// Blobs decoding to fewer than ContainerLimits::minSmuggledBytes are ignored. Not read:
-// payloads built from hex, char codes or XOR (they need a script to be run).
+// A data URI in a tag with a `download="name"` attribute is named so (the name the browser
+// saves it under). Blobs decoding to fewer than ContainerLimits::minSmuggledBytes are ignored. Not
+// read: payloads built from hex, char codes or XOR (they need a script to be run).
 
 #include <cstddef>
 #include <string_view>

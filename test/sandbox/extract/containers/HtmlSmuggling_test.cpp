@@ -48,7 +48,14 @@ TEST(HtmlSmuggling, DataUriWithLineBreaksIsDecoded) {
   auto c = walk("<a href=\"DATA:application/octet-stream;name=x;base64," + b +
                 "\" download=\"a.iso\">open</a>");
   ASSERT_EQ(c.files.size(), 1u);
+  EXPECT_EQ(c.files[0].name, "a.iso");  // the download attribute names it
   EXPECT_EQ(c.files[0].content, kContainerMarker);
+}
+
+TEST(HtmlSmuggling, DataUriWithoutDownloadIsNumbered) {
+  auto c = walk("<a download id=x href='data:;base64," + base64(kContainerMarker) + "'>x</a>");
+  ASSERT_EQ(c.files.size(), 1u);
+  EXPECT_EQ(c.files[0].name, "smuggled-1.bin");
 }
 
 TEST(HtmlSmuggling, SplitLiteralsAreJoined) {
