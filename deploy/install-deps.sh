@@ -10,6 +10,8 @@ packages=(
   libboost-program-options-dev
   libgtest-dev googletest
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
+  # the container walkers (sandbox/extract/containers/README.md)
+  libqpdf-dev libytnef0-dev libgsf-1-dev
   libssl-dev sqlite3 openssl jq iproute2 python3 curl
   postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
   clamav clamav-daemon clamav-testfiles libpython3.11-testsuite

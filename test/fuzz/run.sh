@@ -10,19 +10,26 @@ seconds=${FUZZ_SECONDS:-60}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (deploy/install-deps.sh)" >&2; exit 1; }
 CXX=clang++ cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBCCSINK_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$root/build-fuzz" -j"$(nproc)" --target mime_fuzzer archive_fuzzer decode_fuzzer
+cmake --build "$root/build-fuzz" -j"$(nproc)" --target mime_fuzzer archive_fuzzer decode_fuzzer container_fuzzer
 cd "$root/build-fuzz"
 # Seeds from Debian's packages (read, never committed): ClamAV's test mails and archives,
 # CPython's MIME regression messages.
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds/mime" "$seeds/archive" "$seeds/decode"
+mkdir -p "$seeds/mime" "$seeds/archive" "$seeds/decode" "$seeds/container"
 cp /usr/share/clamav-testfiles/clam.mail /usr/share/clamav-testfiles/clam.exe.mbox.* "$seeds/mime/"
 cp /usr/lib/python3.11/test/test_email/data/msg_*.txt "$seeds/mime/"
 for f in clam.zip clam.7z clam.cab clam.tar.gz clam.exe.bz2 clam.bz2.zip clam.arj clam.newc.cpio; do
   cp "/usr/share/clamav-testfiles/$f" "$seeds/archive/"
 done
-for target in mime_fuzzer archive_fuzzer decode_fuzzer; do
+# container_fuzzer: the first byte picks the walker (see container_fuzzer.cpp).
+t=/usr/share/clamav-testfiles
+{ printf '\000'; cat "$t/clam.exe.html"; } >"$seeds/container/html"
+{ printf '\001'; cat "$t/clam.pdf"; } >"$seeds/container/pdf"
+{ printf '\002'; cat "$t/clam.tnef"; } >"$seeds/container/tnef"
+{ printf '\003'; cat "$t/clam.ole.doc"; } >"$seeds/container/ole"
+{ printf '\003'; cat "$t/clam.ppt"; } >"$seeds/container/ppt"
+for target in mime_fuzzer archive_fuzzer decode_fuzzer container_fuzzer; do
   name=${target%_fuzzer}
   corpus=$root/test/fuzz/corpus/$name  # grows: new inputs are written here
   mkdir -p "$corpus"
