@@ -8,6 +8,7 @@
 #include "sandbox/extract/Digest.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/PasswordCandidates.h"
+#include "sandbox/extract/containers/Containers.h"
 
 namespace bccsink::sandbox {
 namespace {
@@ -131,9 +132,12 @@ class Visit : public FileVisitor {
         }
       }
     }
-    if (!container) return;
     std::vector<std::string> inside = found.where;
     inside.push_back(f.name);
+    if (!container) {
+      documentContainer(found, f, inside.size() > limits_.maxDepth);
+      return;
+    }
     if (inside.size() > limits_.maxDepth) {
       // Its contents could not be read: the container is unscanned, and says why.
       auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
@@ -154,6 +158,36 @@ class Visit : public FileVisitor {
   }
 
  private:
+  // Documents and pages that carry files of their own (a PDF's attachments, a winmail.dat's,
+  // an Office document's OLE objects, a OneNote section's, the blobs an HTML attachment's
+  // script assembles): one level, through containers/walkContainer, what comes out typed,
+  // selected and walked in turn. Past the depth limit only looked at: if it holds
+  // anything, it is listed unscanned as an evasion.
+  void documentContainer(const FoundFile& found, const ExtractedFile& f, bool tooDeep) {
+    FoundFile document = found;
+    document.name = f.name;
+    auto limits = limits_.containers;
+    limits.maxTotalBytes = std::min<std::uint64_t>(
+        limits.maxTotalBytes, limits_.maxTotalBytes > total_ ? limits_.maxTotalBytes - total_ : 0);
+    if (!tooDeep) {
+      walkContainer(f.type, document, found.content, limits, *this);
+      return;
+    }
+    struct Probe : FileVisitor {
+      bool holds = false;
+      void onFile(const FoundFile&) override { holds = true; }
+      void onError(const std::string&) override {}
+    } probe;
+    walkContainer(f.type, document, found.content, limits, probe);
+    if (!probe.holds) return;
+    auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
+                " containers (BccMaxNesting): the files in it were not read";
+    onError(evasion("'" + f.path() + "': " + what));
+    auto& listed = out_.files.back();
+    listed.unreadable = true;
+    listed.reason = evasion(what);
+  }
+
   // The message's own candidates, found once, when the first encrypted archive asks.
   std::vector<ArchivePassword> passwords() {
     if (!passwords_) passwords_ = PasswordCandidates::of(message_, limits_.archivePasswords);

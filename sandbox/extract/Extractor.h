@@ -17,13 +17,15 @@
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/MimeWalker.h"
 #include "sandbox/extract/Selection.h"
+#include "sandbox/extract/containers/ContainerLimits.h"
 
 namespace bccsink::sandbox {
 
 struct ExtractLimits {
   MimeLimits mime;
   ArchiveLimits archive;
-  std::size_t maxDepth = 10;                    // archives and attached messages inside each other
+  ContainerLimits containers;  // PDF, TNEF, OLE2, OneNote, HTML smuggling (containers/)
+  std::size_t maxDepth = 10;   // archives and attached messages inside each other
   std::uint64_t maxTotalBytes = 1024ull << 20;  // decoded bytes of all files of one message
   // Tried on encrypted archives after the words the message offers (PasswordCandidates):
   // BccArchivePasswords.
