@@ -186,6 +186,52 @@ std::size_t decodeBase64LinePrefixes(std::string_view in, std::string& out) {
   return cut;
 }
 
+namespace {
+
+// Calls line(text) for each line of `in` that holds alphabet characters, with its count.
+template <typename Line>
+void forEachDataLine(std::string_view in, Line line) {
+  for (std::size_t pos = 0; pos < in.size();) {
+    auto nl = in.find('\n', pos);
+    std::size_t next = nl == std::string_view::npos ? in.size() : nl + 1;
+    auto text = in.substr(pos, next - pos);
+    std::size_t n = 0;
+    for (char c : text) n += isBase64Char(static_cast<unsigned char>(c)) ? 1 : 0;
+    if (n > 0) line(text, n);
+    pos = next;
+  }
+}
+
+}  // namespace
+
+std::size_t base64RaggedLines(std::string_view in) {
+  std::size_t ragged = 0, lastRagged = 0;
+  forEachDataLine(in, [&](std::string_view, std::size_t n) {
+    lastRagged = n % 4 != 0 ? 1 : 0;
+    ragged += lastRagged;
+  });
+  return ragged - lastRagged;  // the last data line may end with a partial quantum
+}
+
+std::size_t decodeBase64LineQuanta(std::string_view in, std::string& out) {
+  std::string kept;
+  kept.reserve(in.size());
+  std::size_t cut = 0;
+  forEachDataLine(in, [&](std::string_view text, std::size_t n) {
+    std::size_t keep = n - n % 4, taken = 0;
+    cut += n % 4 != 0 ? 1 : 0;
+    for (char c : text) {
+      if (taken == keep) break;
+      if (isBase64Char(static_cast<unsigned char>(c))) {
+        kept += c;
+        ++taken;
+      }
+    }
+  });
+  decodeBase64(kept, out);
+  return cut;
+}
+
 std::size_t decodeBase64Blocks(std::string_view in, std::string& out) {
   std::size_t blocks = 0, pos = 0, blockStart = 0;
   bool blockHasData = false;

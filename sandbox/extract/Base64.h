@@ -49,6 +49,15 @@ std::size_t decodeBase64LinePrefixes(std::string_view in, std::string& out);
 // before an empty line does not shift the rest by 6 bits. Returns the number of blocks.
 std::size_t decodeBase64Blocks(std::string_view in, std::string& out);
 
+// Each line's alphabet characters cut to whole quanta (a multiple of 4) before decoding: a
+// sender that writes one junk alphabet character at the end of every line ("QUJDX") shifts
+// every later byte unless the line is read as its own quanta. Returns the lines cut.
+std::size_t decodeBase64LineQuanta(std::string_view in, std::string& out);
+
+// Lines (but the last that holds data) whose count of alphabet characters is no multiple
+// of 4: real encoders write whole quanta on every line but the last.
+std::size_t base64RaggedLines(std::string_view in);
+
 // True for the 64 alphabet characters.
 bool isBase64Char(unsigned char c);
 

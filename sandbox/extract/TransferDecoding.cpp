@@ -69,6 +69,24 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 std::string_view base64Run(std::string_view body);
 bool denseWithQpEscapes(std::string_view body);
 
+// True when an empty (or white-space) line separates two lines that hold data.
+bool hasBlankLineInside(std::string_view body) {
+  bool data = false, blankAfterData = false;
+  for (std::size_t pos = 0; pos < body.size();) {
+    auto nl = body.find('\n', pos);
+    std::size_t next = nl == std::string_view::npos ? body.size() : nl + 1;
+    auto line = body.substr(pos, next - pos);
+    bool blank = std::all_of(line.begin(), line.end(), [](char c) {
+      return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    });
+    if (!blank && blankAfterData) return true;
+    if (blank && data) blankAfterData = true;
+    data = data || !blank;
+    pos = next;
+  }
+  return false;
+}
+
 void decodeBase64Readings(std::string_view body, Readings& r) {
   std::string main;
   Base64Stats stats = decodeBase64(body, main, Base64Mode::Resync);
@@ -97,10 +115,17 @@ void decodeBase64Readings(std::string_view body, Readings& r) {
     decodeBase64LinePrefixes(body, prefixes);
     r.add(std::move(prefixes), "base64 line prefixes");
   }
-  if (stats.lostChars > 0) {
-    // A stray character before an empty line shifts what follows by 6 bits.
+  if (stats.lostChars > 0 || hasBlankLineInside(body)) {
+    // A stray character before an empty line shifts what follows by 6 bits (or by 12,
+    // 18: a short junk block "AB" then the real data); each block on its own does not.
     std::string blocks;
     if (decodeBase64Blocks(body, blocks) > 1) r.add(std::move(blocks), "base64 blocks");
+  }
+  if (base64RaggedLines(body) >= 2) {
+    // Lines that are no whole quanta ("QUJDX"): junk alphabet characters at line ends.
+    std::string quanta;
+    decodeBase64LineQuanta(body, quanta);
+    r.add(std::move(quanta), "base64 lines cut to quanta");
   }
   if (r.result.readings.size() > 1) {
     r.error(evasion("base64 damaged: " + std::to_string(r.result.readings.size()) +

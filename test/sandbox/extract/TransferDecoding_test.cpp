@@ -340,3 +340,38 @@ TEST(TransferDecoding, StrayCharacterBeforeAnEmptyLineGivesTheBlocksReading) {
   EXPECT_EQ(d.readings[1].bytes, data);
   EXPECT_TRUE(anyEvasion(d));
 }
+
+TEST(TransferDecoding, AJunkAlphabetCharacterEndingEveryLineIsReadAsWholeQuanta) {
+  // 4-character lines each followed by 'X', which is in the alphabet: no junk to notice,
+  // yet every byte after the first line is shifted unless each line is cut to its quanta.
+  auto data = randomBytes(300, 11);
+  std::string plain = base64(data), ragged;
+  std::string chars;
+  for (char c : plain)
+    if (c != '\r' && c != '\n') chars += c;
+  for (std::size_t i = 0; i < chars.size(); i += 4) ragged += chars.substr(i, 4) + "X\r\n";
+  auto d = decodeTransfer(ragged, "base64");
+  bool found = false;
+  for (const auto& r : d.readings) found = found || r.bytes == data;
+  EXPECT_TRUE(found) << ::testing::PrintToString(labels(d));
+  EXPECT_TRUE(anyEvasion(d));
+}
+
+TEST(TransferDecoding, AShortJunkBlockBeforeAnEmptyLineDoesNotShiftTheRealData) {
+  // "AB", an empty line, then the real base64: read as one run, the data is 12 bits off.
+  auto data = randomBytes(300, 12);
+  auto d = decodeTransfer("AB\r\n\r\n" + base64(data), "base64");
+  bool found = false;
+  for (const auto& r : d.readings)
+    found = found || (r.bytes.size() >= data.size() &&
+                      r.bytes.compare(r.bytes.size() - data.size(), data.size(), data) == 0);
+  EXPECT_TRUE(found) << ::testing::PrintToString(labels(d));
+  EXPECT_TRUE(anyEvasion(d));
+}
+
+TEST(TransferDecoding, OrdinaryBase64WithAShortLastLineGivesNoQuantaReading) {
+  auto data = randomBytes(301, 13);  // the last line ends with a partial quantum and '='
+  auto d = decodeTransfer(base64(data), "base64");
+  EXPECT_EQ(labels(d), std::vector<std::string>{""});
+  EXPECT_TRUE(d.errors.empty());
+}
