@@ -139,13 +139,7 @@ class Visit : public FileVisitor {
       return;
     }
     if (inside.size() > limits_.maxDepth) {
-      // Its contents could not be read: the container is unscanned, and says why.
-      auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
-                  " containers (BccMaxNesting): its contents were not read";
-      onError(evasion("'" + f.path() + "': " + what));
-      auto& listed = out_.files.back();
-      listed.unreadable = true;
-      listed.reason = evasion(what);
+      tooDeep(f);
       return;
     }
     if (isMessage) {
@@ -163,13 +157,13 @@ class Visit : public FileVisitor {
   // script assembles): one level, through containers/walkContainer, what comes out typed,
   // selected and walked in turn. Past the depth limit only looked at: if it holds
   // anything, it is listed unscanned as an evasion.
-  void documentContainer(const FoundFile& found, const ExtractedFile& f, bool tooDeep) {
+  void documentContainer(const FoundFile& found, const ExtractedFile& f, bool overDepth) {
     FoundFile document = found;
     document.name = f.name;
     auto limits = limits_.containers;
     limits.maxTotalBytes = std::min<std::uint64_t>(
         limits.maxTotalBytes, limits_.maxTotalBytes > total_ ? limits_.maxTotalBytes - total_ : 0);
-    if (!tooDeep) {
+    if (!overDepth) {
       walkContainer(f.type, document, found.content, limits, *this);
       return;
     }
@@ -179,9 +173,14 @@ class Visit : public FileVisitor {
       void onError(const std::string&) override {}
     } probe;
     walkContainer(f.type, document, found.content, limits, probe);
-    if (!probe.holds) return;
+    if (probe.holds) tooDeep(f);
+  }
+
+  // A container past BccMaxNesting: its contents could not be read, so the container (the
+  // file just listed) is unscanned and says why, as an evasion.
+  void tooDeep(const ExtractedFile& f) {
     auto what = "nested deeper than " + std::to_string(limits_.maxDepth) +
-                " containers (BccMaxNesting): the files in it were not read";
+                " containers (BccMaxNesting): its contents were not read";
     onError(evasion("'" + f.path() + "': " + what));
     auto& listed = out_.files.back();
     listed.unreadable = true;
