@@ -247,6 +247,9 @@ std::vector<std::string> paramCandidates(const std::vector<HeaderValue>& headers
   return out;
 }
 
+// The longest encoded-word read: RFC 2047 allows 75 characters, senders write longer ones.
+constexpr std::size_t kMaxEncodedWord = 1024;
+
 std::string decodeEncodedWords(std::string_view text) {
   std::string out;
   std::string pendingSpace;  // white space after an encoded-word, dropped if another follows
@@ -255,9 +258,15 @@ std::string decodeEncodedWords(std::string_view text) {
   while (i < text.size()) {
     if (text.compare(i, 2, "=?") == 0) {
       // =?charset?E?text?=
-      auto q1 = text.find('?', i + 2);
-      auto q2 = q1 == std::string_view::npos ? q1 : text.find('?', q1 + 1);
-      auto end = q2 == std::string_view::npos ? q2 : text.find("?=", q2 + 1);
+      // An encoded-word is at most 75 characters (RFC 2047 section 2); lenient readers go
+      // further, but not to the end of the text for every "=?" (quadratic on hostile text).
+      const auto word = text.substr(i, kMaxEncodedWord);
+      auto q1 = word.find('?', 2);
+      auto q2 = q1 == std::string_view::npos ? q1 : word.find('?', q1 + 1);
+      auto endInWord = q2 == std::string_view::npos ? q2 : word.find("?=", q2 + 1);
+      if (q1 != std::string_view::npos) q1 += i;
+      if (q2 != std::string_view::npos) q2 += i;
+      auto end = endInWord == std::string_view::npos ? endInWord : endInWord + i;
       if (end != std::string_view::npos && q2 == q1 + 2) {
         std::string charset(text.substr(i + 2, q1 - i - 2));
         if (auto star = charset.find('*'); star != std::string::npos) charset.resize(star);

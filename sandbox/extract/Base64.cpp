@@ -188,6 +188,9 @@ std::size_t decodeBase64LinePrefixes(std::string_view in, std::string& out) {
 
 namespace {
 
+// Lines shorter than this (alphabet characters) are not what an encoder writes.
+constexpr std::size_t kShortLine = 16;
+
 // Calls line(text) for each line of `in` that holds alphabet characters, with its count.
 template <typename Line>
 void forEachDataLine(std::string_view in, Line line) {
@@ -205,9 +208,12 @@ void forEachDataLine(std::string_view in, Line line) {
 }  // namespace
 
 std::size_t base64RaggedLines(std::string_view in) {
+  // Only short lines count: an encoder may wrap at any width up to 76 (RFC 2045 6.8), 74
+  // included, and such a body reads right as one run; a junk character per quantum-sized
+  // line ("QUJDX") makes lines of 5 to 7.
   std::size_t ragged = 0, lastRagged = 0;
   forEachDataLine(in, [&](std::string_view, std::size_t n) {
-    lastRagged = n % 4 != 0 ? 1 : 0;
+    lastRagged = n % 4 != 0 && n < kShortLine ? 1 : 0;
     ragged += lastRagged;
   });
   return ragged - lastRagged;  // the last data line may end with a partial quantum

@@ -54,8 +54,9 @@ std::size_t decodeBase64Blocks(std::string_view in, std::string& out);
 // every later byte unless the line is read as its own quanta. Returns the lines cut.
 std::size_t decodeBase64LineQuanta(std::string_view in, std::string& out);
 
-// Lines (but the last that holds data) whose count of alphabet characters is no multiple
-// of 4: real encoders write whole quanta on every line but the last.
+// Short lines (fewer than 16 alphabet characters; not the last that holds data) whose
+// count of alphabet characters is no multiple of 4: real encoders write lines of whole
+// quanta, or long lines of any width that read right as one run.
 std::size_t base64RaggedLines(std::string_view in);
 
 // True for the 64 alphabet characters.

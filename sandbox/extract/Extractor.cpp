@@ -225,7 +225,8 @@ Extraction Extractor::extract(
     visit.message(message, {});
   } catch (const std::exception& e) {
     // A bug's last line of defence: the message keeps what was found and the error.
-    out.errors.push_back(std::string("extraction stopped: ") + e.what());
+    // What was not read yet is lost to analysis: an evasion, whatever caused it.
+    out.errors.push_back(evasion(std::string("extraction stopped: ") + e.what()));
   }
   return out;
 }

@@ -79,10 +79,16 @@ bool isDelimiterOf(std::string_view text, const Delimiter& d,
   return false;
 }
 
+// Readings of one part's boundary: a few are what clients disagree on (quoted, trimmed,
+// RFC 2231, two parameters); thousands of `boundary=` parameters are an attack.
+constexpr std::size_t kMaxBoundaryReadings = 16;
+
 std::vector<std::string> boundaryReadings(const std::vector<std::string_view>& contentTypes) {
   std::vector<std::string> out;
   auto add = [&](std::string_view b) {
-    if (!b.empty() && b.size() <= 256 && std::find(out.begin(), out.end(), b) == out.end()) {
+    // At most kMaxBoundaryReadings: each reading is matched against every `--` line.
+    if (!b.empty() && b.size() <= 256 && out.size() < kMaxBoundaryReadings &&
+        std::find(out.begin(), out.end(), b) == out.end()) {
       out.emplace_back(b);
     }
   };

@@ -18,6 +18,13 @@
 namespace bccsink::sandbox {
 namespace {
 
+// Distinct Content-Transfer-Encoding values of one part that are each decoded.
+constexpr std::size_t kMaxEncodingsTried = 3;
+// How far past the next delimiter a part's header is read when only its end matters.
+constexpr std::size_t kHeaderLookahead = 4096;
+// uuencoded blocks taken from one text part; past it, one evasion error.
+constexpr std::size_t kMaxUuFilesPerPart = 1000;
+
 struct Range {
   std::size_t begin = 0, end = 0;
 };
@@ -122,7 +129,7 @@ class Walk {
     repeated(h, "content-type", "Content-Type");
     repeated(h, "content-transfer-encoding", "Content-Transfer-Encoding");
     repeated(h, "content-disposition", "Content-Disposition");
-    if (!p.contentTypes.empty()) p.type = cleanType(p.contentTypes.front());
+    if (!p.contentTypes.empty()) p.type = printableAscii(cleanType(p.contentTypes.front()), 100);
     for (auto ct : p.contentTypes)
       p.multipart = p.multipart || cleanType(ct).rfind("multipart/", 0) == 0;
     if (p.type.find('/') == std::string::npos) {
@@ -207,7 +214,10 @@ class Walk {
           guessBoundary(text_, lines_, body.begin, body.end, info.multipart, !info.multipart);
       auto d = delimitersOf(text_, lines_, body.begin, body.end, guess, false);
       if (!opens(d)) d = delimitersOf(text_, lines_, body.begin, body.end, guess, true);
-      if (opens(d)) {
+      // A leaf type's body needs a second delimiter line (or the closing one) before it
+      // is read as multipart: one rule of dashes ("-----Original Message-----" before a
+      // forwarded header in a plain-text reply) is text.
+      if (opens(d) && (info.multipart || d.size() >= 2)) {
         readings.push_back(guess);
         splits.push_back({readings.size() - 1, std::move(d)});
         guessed = true;
@@ -241,7 +251,12 @@ class Walk {
     }
     const bool digest = info.type == "multipart/digest";
     std::vector<Item> children;
+    std::set<std::vector<std::size_t>> splitSeen;  // two readings, one split: walked once
+    bool readToEnd = false;  // at most one part read to the end of the body per multipart
     for (const auto& [reading, delims, odd] : splits) {
+      std::vector<std::size_t> at;
+      for (const auto& d : delims) at.push_back(d.lineStart);
+      if (!splitSeen.insert(at).second) continue;
       const bool fallback = item.fallback || guessed || !declared || reading != 0 || odd;
       bool closed = false;
       for (std::size_t k = 0; k < delims.size(); ++k) {
@@ -255,7 +270,12 @@ class Walk {
         // the innermost open multipart claims a delimiter line first, as parsers do.
         std::size_t next = k + 1;
         if (next < delims.size()) {
-          HeaderBlock ch = parseHeaderBlock(text_, delims[k].after, body.end);
+          // Only a little past the next delimiter line: all that matters is whether the
+          // header ends before it (a colon-less line is judged by the lines after it), and
+          // a header that never ends must not make every part read to the end of the body
+          // (quadratic).
+          HeaderBlock ch = parseHeaderBlock(
+              text_, delims[k].after, std::min(body.end, delims[next].after + kHeaderLookahead));
           auto inner = boundaryReadings(ch.all("content-type"));
           while (next < delims.size() && !inner.empty() &&
                  isDelimiterOf(text_, delims[next], inner)) {
@@ -265,8 +285,15 @@ class Walk {
             // This multipart's delimiter inside the part's header (no empty line before
             // it): a reader that finishes the header first reads the part to the end.
             note(true, "a delimiter line inside a part's header");
-            children.push_back({{delims[k].after, body.end}, digest, item.depth + 1, true});
+            if (!readToEnd)
+              children.push_back({{delims[k].after, body.end}, digest, item.depth + 1, true});
+            readToEnd = true;
           }
+        }
+        if (parts_ + stack_.size() + children.size() >= limits_.maxParts) {
+          note(true, "more than " + std::to_string(limits_.maxParts) +
+                         " MIME parts: the rest of the message was not read");
+          break;
         }
         Range r{delims[k].after, body.end};
         if (next < delims.size()) r.end = bodyEndBefore(text_, r.begin, delims[next].lineStart);
@@ -325,6 +352,9 @@ class Walk {
     auto result = decodeTransfer(body, first);
     std::set<std::string> tried{normalizeTransferEncoding(first)};
     for (std::size_t i = 1; i < info.rawEncodings.size(); ++i) {
+      // A few distinct values are what clients disagree on; thousands are an attack on
+      // the time a message takes: each would decode the whole body again.
+      if (tried.size() >= kMaxEncodingsTried) break;
       if (!tried.insert(normalizeTransferEncoding(info.rawEncodings[i])).second) continue;
       auto other = decodeTransfer(body, info.rawEncodings[i]);
       for (auto& reading : other.readings) {
@@ -339,8 +369,12 @@ class Walk {
       for (auto& e : other.errors) result.errors.push_back(std::move(e));
     }
     for (const auto& e : result.errors) {
-      visitor_.onError(isEvasion(e) ? evasion(describeWhere(info) + e.substr(kEvasionPrefix.size()))
-                                    : describeWhere(info) + e);
+      // One line each (the message's errors are stored a line each), and no control bytes
+      // from a name inside the body (a uuencode `begin` line, a BinHex header).
+      visitor_.onError(
+          isEvasion(e)
+              ? evasion(oneLineUtf8(describeWhere(info) + e.substr(kEvasionPrefix.size()), 500))
+              : oneLineUtf8(describeWhere(info) + e, 500));
     }
     return result;
   }
@@ -348,7 +382,7 @@ class Walk {
   // A further reading of a part is listed under its name with the reading in front
   // ("[base64 first segment] invoice.zip"), so the extension stays the name's.
   static std::string readingName(const std::string& label, const std::string& name) {
-    return "[" + label + "]" + (name.empty() ? "" : " " + name);
+    return cleanFileName("[" + label + "]" + (name.empty() ? "" : " " + name));
   }
 
   void leaf(const PartInfo& info, Range range, bool fallback) {
@@ -378,7 +412,9 @@ class Walk {
     }
     if (uuPart || (isText && info.name.empty() && !attachment)) {
       // A body text: its files are the uuencoded blocks in it.
+      std::size_t uuFiles = 0;
       std::size_t n = findUuencoded(decoded, [&](const UuFile& uu) {
+        if (++uuFiles > kMaxUuFilesPerPart) return;  // counted, said once below
         FoundFile f;
         f.name = cleanFileName(uuPart && !info.name.empty() ? info.name : uu.name);
         f.content = uu.data;
@@ -387,6 +423,11 @@ class Walk {
         if (!uu.complete) visitor_.onError("uuencoded '" + f.name + "' ends before 'end'");
         deliver(f);
       });
+      if (uuFiles > kMaxUuFilesPerPart) {
+        visitor_.onError(evasion(describeWhere(info) + std::to_string(uuFiles) +
+                                 " uuencoded blocks; those after the first " +
+                                 std::to_string(kMaxUuFilesPerPart) + " were not read"));
+      }
       if (n == 0 && uuPart) {
         // A uuencoded body without a `begin` line: its lines are the data.
         decoding = decode(info, body);

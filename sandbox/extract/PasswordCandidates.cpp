@@ -117,27 +117,36 @@ std::string fromQuotedPrintable(std::string_view text) {
   return out;
 }
 
-// Tags become spaces; the few entities a password line may hold are read.
+// Tags become spaces; the few entities a password line may hold are read. One pass, and
+// at most kMaxText of the page: a page of a million entities must not cost more.
 std::string htmlText(std::string_view html) {
+  html = html.substr(0, kMaxText);
+  static constexpr std::pair<std::string_view, std::string_view> kEntities[] = {
+      {"&nbsp;", " "}, {"&quot;", "\""}, {"&#58;", ":"}, {"&amp;", "&"}};
   std::string out;
   bool inTag = false;
-  for (char c : html) {
+  for (std::size_t i = 0; i < html.size(); ++i) {
+    const char c = html[i];
     if (c == '<') {
       inTag = true;
     } else if (c == '>' && inTag) {
       inTag = false;
       out += ' ';
-    } else if (!inTag) {
+    } else if (inTag) {
+      continue;
+    } else if (c == '&') {
+      bool replaced = false;
+      for (auto [entity, text] : kEntities) {
+        if (html.substr(i).starts_with(entity)) {
+          out += text;
+          i += entity.size() - 1;
+          replaced = true;
+          break;
+        }
+      }
+      if (!replaced) out += c;
+    } else {
       out += c;
-    }
-  }
-  for (auto [entity, text] : {std::pair<std::string_view, std::string_view>{"&nbsp;", " "},
-                              {"&quot;", "\""},
-                              {"&#58;", ":"},
-                              {"&amp;", "&"}}) {
-    for (std::size_t at = out.find(entity); at != std::string::npos;
-         at = out.find(entity, at + text.size())) {
-      out.replace(at, entity.size(), text);
     }
   }
   return out;
@@ -227,8 +236,11 @@ std::string_view stripPunctuation(std::string_view word) {
   return word;
 }
 
+// Words beyond what can be tried are not collected: the list stays small, so the look for
+// a repeat stays cheap.
 void add(std::vector<std::string>& words, std::string_view word) {
-  if (word.empty() || word.size() > kMaxWord) return;
+  if (word.empty() || word.size() > kMaxWord || words.size() >= PasswordCandidates::kMaxFromMessage)
+    return;
   if (std::find(words.begin(), words.end(), word) == words.end()) words.emplace_back(word);
 }
 
@@ -316,7 +328,7 @@ std::vector<ArchivePassword> PasswordCandidates::of(std::string_view message,
   };
   try {
     auto [head, body] = splitHead(message);
-    const std::string subject = decodeEncodedWords(header(head, "Subject"));
+    const std::string subject = decodeEncodedWords(header(head, "Subject").substr(0, kMaxText));
     const std::string text = bodyText(message);
     // Keyword hits first, from either place, then the other words.
     std::vector<std::string> subjectAfter, subjectOther, bodyAfter, bodyOther;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/MimeHeaders.h"
@@ -350,4 +351,54 @@ TEST(MimeStructure, SignatureArmorAndForwardedRulesAreNotBoundaries) {
   EXPECT_TRUE(c.errors.empty()) << c.errors[0];
   ASSERT_EQ(c.files.size(), 1u);
   EXPECT_EQ(c.files[0].name, "signature.asc");
+}
+
+// --- false positives and hostile sizes (review of 2026-12-06) ---------------------------
+
+TEST(MimeStructure, APlainTextForwardWithARuleOfDashesIsNotMultipart) {
+  // Outlook's plain-text forward: one rule of dashes, then the forwarded header.
+  auto c = walk(
+      "From: a@example.com\r\nSubject: FW: x\r\nContent-Type: text/plain\r\n\r\n"
+      "see below\r\n\r\n-----Original Message-----\r\nFrom: b@example.com\r\n"
+      "Sent: Monday\r\nSubject: x\r\n\r\nthe text\r\n");
+  EXPECT_TRUE(c.errors.empty()) << ::testing::PrintToString(c.errors);
+}
+
+TEST(MimeStructure, PartsWhoseHeaderNeverEndsStopAtThePartsLimit) {
+  // Parts that never end their header ("--b" then a field, again and again): each part's
+  // header is read only up to the next delimiter (it once ran to the end of the body for
+  // every part), and the walk stops at MimeLimits::maxParts with an evasion.
+  std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+  for (int i = 0; i < 20000; ++i) m += "--b\r\nX-A: 1\r\n";
+  auto c = walk(m);
+  EXPECT_LE(c.files.size(), 10000u);
+  EXPECT_TRUE(hasEvasion(c, "MIME parts")) << ::testing::PrintToString(c.errors);
+}
+
+TEST(MimeStructure, ThousandsOfTransferEncodingHeadersAreNotEachDecoded) {
+  std::string m = "Content-Type: application/octet-stream; name=a.bin\r\n";
+  for (int i = 0; i < 3000; ++i) m += "Content-Transfer-Encoding: x" + std::to_string(i) + "\r\n";
+  m += "\r\n" + std::string(200000, 'A') + "\r\n";
+  auto c = walk(m);
+  EXPECT_LE(c.files.size(), 3u * 4u);
+  EXPECT_LT(c.errors.size(), 20u);
+}
+
+TEST(MimeStructure, ANameInAnErrorCannotStartALineOfItsOwn) {
+  // A content type with a CR LF and ESC encoded into it reaches the errors as one line.
+  auto c = walk(
+      "Content-Type: =?utf-8?q?text/x=0D=0A=1B[31mevasion:_forged?=\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\nAB#CD\r\nQUJD\r\n");
+  for (const auto& e : c.errors) {
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+    EXPECT_EQ(e.find('\x1b'), std::string::npos) << e;
+  }
+}
+
+TEST(MimeStructure, UuencodedBlocksPerPartAreBounded) {
+  std::string m = "Content-Type: text/plain\r\n\r\n";
+  for (int i = 0; i < 3000; ++i) m += "begin 644 a.exe\r\n`\r\nend\r\n";
+  auto c = walk(m);
+  EXPECT_LE(c.files.size(), 1001u);
+  EXPECT_TRUE(hasEvasion(c, "uuencoded blocks")) << ::testing::PrintToString(c.errors);
 }

@@ -375,3 +375,16 @@ TEST(TransferDecoding, OrdinaryBase64WithAShortLastLineGivesNoQuantaReading) {
   EXPECT_EQ(labels(d), std::vector<std::string>{""});
   EXPECT_TRUE(d.errors.empty());
 }
+
+TEST(TransferDecoding, Base64WrappedAt74ColumnsIsOrdinary) {
+  // RFC 2045 allows any width up to 76: 74 is no multiple of 4 but reads right as one run.
+  auto data = randomBytes(3000, 14);
+  std::string plain = base64(data), chars, wrapped;
+  for (char c : plain)
+    if (c != '\r' && c != '\n') chars += c;
+  for (std::size_t i = 0; i < chars.size(); i += 74) wrapped += chars.substr(i, 74) + "\r\n";
+  auto d = decodeTransfer(wrapped, "base64");
+  EXPECT_EQ(labels(d), std::vector<std::string>{""});
+  EXPECT_EQ(d.readings[0].bytes, data);
+  EXPECT_FALSE(anyEvasion(d));
+}
