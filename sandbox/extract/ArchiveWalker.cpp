@@ -95,7 +95,10 @@ class Walk {
       if (r == ARCHIVE_RETRY || r == ARCHIVE_FAILED) {
         // A header that could not be read, but the reader may go on to the next one.
         report(errorText(a_.get()));
-        if (++failures > kMaxRepeats || ++headers > limits_.maxMembers) break;
+        if (++failures > kMaxRepeats || ++headers > limits_.maxMembers) {
+          unreached(headers);
+          break;
+        }
         continue;
       }
       if (Clock::now() > deadline_) {
@@ -104,6 +107,7 @@ class Walk {
       }
       if ((r != ARCHIVE_OK && r != ARCHIVE_WARN) || entry == nullptr) {
         report(errorText(a_.get()));
+        unreached(headers);
         break;
       }
       failures = 0;
@@ -187,6 +191,25 @@ class Walk {
 
   // The walk cannot go on (a limit on the whole archive): what was not read is one
   // unscanned entry, so it is never taken for clean.
+  // The reader stopped at a damaged header: a zip's central directory still names the
+  // members after it, which Explorer and 7-Zip open from the directory. They are listed
+  // unscanned, as an evasion, instead of vanishing (the damage may be made on purpose).
+  void unreached(std::uint64_t read) {
+    if (raw_ || (archive_format(a_.get()) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP) return;
+    if (!zipNamesRead_) {
+      zipNames_ = zipNames(bytes_, static_cast<std::size_t>(limits_.maxMembers) + 1);
+      zipNamesRead_ = true;
+    }
+    for (std::size_t i = static_cast<std::size_t>(read); i < zipNames_.size(); ++i) {
+      if (zipNames_[i].central.empty() || zipNames_[i].central.back() == '/') continue;
+      FoundFile file;
+      file.name = cleanFileName(toValidUtf8(zipNames_[i].central));
+      file.where = where_;
+      file.unscanned = evasion("the zip is damaged before this member: not read");
+      deliver(file);
+    }
+  }
+
   void rest(const std::string& reason) {
     stopped_ = true;
     FoundFile file;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sandbox/extract/Digest.h"
+#include "sandbox/extract/Evasion.h"
 #include "test/sandbox/extract/ArchiveBuilder.h"
 
 using bccsink::sandbox::ArchiveLimits;
@@ -765,4 +766,19 @@ TEST(ArchiveWalker, OnlyRegularFilesAreDeliveredAndNamesAreKeptAsGivenButForALea
                                                     "/etc/absolute.txt", "dir/./inner.txt"}));
   EXPECT_EQ(seen.files[1].content, "b");
   EXPECT_TRUE(seen.errors.empty());
+}
+
+TEST(ArchiveWalker, MembersAfterADamagedLocalHeaderAreListedFromTheCentralDirectory) {
+  // The second local header's signature spoilt: libarchive's reader stops there, but the
+  // central directory (what Explorer and 7-Zip read) still lists b.exe.
+  std::string z = buildArchive("zip", "", {{"a.txt", "first\n"}, {"b.exe", "MZ second\n"}});
+  auto second = z.find("PK\x03\x04", 4);
+  ASSERT_NE(second, std::string::npos);
+  z[second + 2] = 'X';
+  ArchiveWalker walker(ArchiveLimits{});
+  Recorder seen;
+  walker.walk(z, archiveNamed("x.zip"), seen);
+  const auto* b = seen.find("b.exe");
+  ASSERT_NE(b, nullptr) << ::testing::PrintToString(seen.names());
+  EXPECT_TRUE(bccsink::sandbox::isEvasion(b->unscanned)) << b->unscanned;
 }
