@@ -26,7 +26,12 @@ class IntakeWriter : public MessageWriter {
   const std::string& id() const override { return file_->id(); }
   bool write(std::string_view bytes) override { return file_->write(bytes); }
 
-  StoreResult commit(const Envelope& env, const std::string& headerMessageId) override {
+  void commit(const Envelope& env, const std::string& headerMessageId, Done done) override {
+    done(commitNow(env, headerMessageId));
+  }
+
+ private:
+  StoreResult commitNow(const Envelope& env, const std::string& headerMessageId) {
     auto& log = Poco::Logger::get("bccsink.intake");
     if (!file_->finish()) {
       log.error("intake: %s", file_->error());
@@ -64,7 +69,6 @@ class IntakeWriter : public MessageWriter {
     return result;
   }
 
- private:
   Intake& intake_;
   std::unique_ptr<SpoolFile> file_;
   std::chrono::system_clock::time_point received_;

@@ -4,6 +4,7 @@
 // in-memory store.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,9 +41,17 @@ class MessageWriter {
   virtual const std::string& id() const = 0;
   // Appends bytes; false once the spool cannot be written (the session answers 451).
   virtual bool write(std::string_view bytes) = 0;
-  // Makes the message durable; Ok only when it is on disk and its row committed.
-  virtual StoreResult commit(const Envelope& envelope, const std::string& headerMessageId) = 0;
+  // Hands the message over to be made durable. `done` is called exactly once, with Ok only
+  // when the bytes are on disk and the row committed; it may run inline (before commit()
+  // returns) or later on another thread (the group committer's). The writer may be
+  // destroyed as soon as commit() returns: what the commit needs it has taken.
+  using Done = std::function<void(StoreResult)>;
+  virtual void commit(const Envelope& envelope, const std::string& headerMessageId, Done done) = 0;
 };
+
+// Waits for an asynchronous commit: for tests and other blocking callers.
+StoreResult commitAndWait(MessageWriter& writer, const Envelope& envelope,
+                          const std::string& headerMessageId);
 
 class MessageStore {
  public:

@@ -422,7 +422,7 @@ void SmtpSession::finishData() {
     auto b = messageId_.find_first_not_of(" \t");
     auto e = messageId_.find_last_not_of(" \t");
     std::string id = b == std::string::npos ? "" : messageId_.substr(b, e - b + 1);
-    auto result = writer->commit(envelope_, id);
+    auto result = commitAndWait(*writer, envelope_, id);
     if (result.outcome == Outcome::Ok) {
       if (settings_.counters) ++settings_.counters->received;
       reply(250, "2.0.0", "Ok: queued as " + writer->id());

@@ -32,7 +32,7 @@ class Store : public MessageStore {
       std::string id_ = "01TEST";
       const std::string& id() const override { return id_; }
       bool write(std::string_view) override { return true; }
-      StoreResult commit(const Envelope&, const std::string&) override { return {}; }
+      void commit(const Envelope&, const std::string&, Done done) override { done({}); }
     };
     return std::make_unique<W>();
   }

@@ -41,7 +41,7 @@ TEST(GroupCommitter, ConcurrentCommitsAllLandWithTheirFiles) {
         env.recipients = {{"watch@bcc.test", "", ""}};
         env.clientIp = "127.0.0.1";
         env.helo = "h";
-        if (w->commit(env, "<id>").outcome == Outcome::Ok) ++ok;
+        if (commitAndWait(*w, env, "<id>").outcome == Outcome::Ok) ++ok;
       }
     });
   }
@@ -75,7 +75,7 @@ TEST(GroupCommitter, DatabaseFailureIsTemporaryAndLeavesNoOrphanFile) {
   w->write("x\r\n");
   Envelope env;
   env.recipients = {{"watch@bcc.test", "", ""}};
-  auto result = w->commit(env, "");
+  auto result = commitAndWait(*w, env, "");
   EXPECT_EQ(result.outcome, Outcome::TempFail);
   EXPECT_TRUE(spool.files().empty());
 }

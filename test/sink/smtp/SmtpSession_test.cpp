@@ -73,12 +73,13 @@ class FakeWriter : public MessageWriter {
     return true;
   }
 
-  StoreResult commit(const Envelope& envelope, const std::string& headerMessageId) override {
+  void commit(const Envelope& envelope, const std::string& headerMessageId, Done done) override {
     ++store_.commitCalls;
-    if (store_.commitOutcome != Outcome::Ok) return {store_.commitOutcome, store_.commitDetail};
+    if (store_.commitOutcome != Outcome::Ok)
+      return done({store_.commitOutcome, store_.commitDetail});
     committed_ = true;
     store_.committed.push_back({id_, bytes_, envelope, headerMessageId});
-    return {};
+    done({});
   }
 
  private:
