@@ -4,7 +4,6 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "base/Backoff.h"
 #include "base/Clock.h"
@@ -130,7 +129,7 @@ Report Reporter::load(db::Database& db, const db::MessageRecord& m, const std::s
   MessageHeaders h;
   std::string unreadable;
   try {
-    h = MessageHeaders::read((std::filesystem::path(spoolDir) / m.spoolFile).string());
+    h = MessageHeaders::read(spoolDir, m.spoolFile);
   } catch (const std::exception& e) {
     unreadable = errorText(e);
   }
@@ -153,8 +152,7 @@ std::size_t Reporter::judgeNew(db::Database& db) {
     // the client that sent the copy when there is no hop below bccsink's own.
     std::string originIp = m->clientIp;
     try {
-      auto h =
-          MessageHeaders::read((std::filesystem::path(settings_.spoolDir) / m->spoolFile).string());
+      auto h = MessageHeaders::read(settings_.spoolDir, m->spoolFile);
       SpoofInput in;
       in.envelopeSender = m->sender;
       // Not the envelope recipients: those are the BCC address, not the original's.

@@ -9,9 +9,9 @@
 #include "db/Database.h"
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
+#include "db/SpooledMessage.h"
 #include "sandbox/Scan.h"
 #include "sandbox/extract/Evasion.h"
-#include "sandbox/extract/MappedFile.h"
 
 namespace bccsink::sandbox {
 
@@ -197,7 +197,7 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
   }
   Extraction extraction;
   try {
-    MappedFile spooled(settings_.spoolDir + "/" + m.spoolFile);
+    db::SpooledMessage spooled(settings_.spoolDir, m.spoolFile);
     extraction =
         extractor_.extract(spooled.bytes(), [&](const ExtractedFile& f, std::string_view bytes) {
           try {

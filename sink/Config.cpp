@@ -137,6 +137,17 @@ const std::vector<Option>& schema() {
         "Most messages waiting for analysis (pending or analyzing); above it new mail gets 452 "
         "4.3.1. 0 = no limit."},
        [](Config& c, const std::string& v) { c.bccMaxPending = parseSize(v); }},
+      {{"BccSpoolSegmentSize", "64M",
+        "Size of a spool segment: messages up to 1M are appended to the current segment file, "
+        "many per disk flush, and the next segment is written full of zeros ahead of use; a "
+        "batch that would pass this size starts the next one. Between 1M and 16G."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n < (1ull << 20) || n > (16ull << 30)) {
+           throw std::invalid_argument("must be between 1M and 16G");
+         }
+         c.bccSpoolSegmentSize = n;
+       }},
       {{"VxcubeFileTypes", "default",
         "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "
         "ooxml-macro pdf rtf script lnk disk-image archive html image text other) and "

@@ -28,6 +28,7 @@ struct Config {
   std::string bccTlsKey;                      // BccTlsKey
   std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
   std::uint64_t bccMaxPending = 0;            // BccMaxPending, messages, 0 = no limit
+  std::uint64_t bccSpoolSegmentSize = 0;      // BccSpoolSegmentSize, bytes
   // Analysis (sandbox/): what is extracted, what is sent, how workers run.
   std::string vxcubeFileTypes;                    // VxcubeFileTypes ("default" = built-in list)
   std::uint64_t vxcubeMaxFileSize = 0;            // VxcubeMaxFileSize, bytes, 0 = no limit

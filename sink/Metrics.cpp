@@ -52,6 +52,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
   }
   if (src.reporter) s.reports = src.reporter->counts();
   s.spoolFreeBytes = report::diskFreeBytes(src.spoolDir);
+  if (src.committer) s.intake = src.committer->stats();
   return s;
 }
 
@@ -70,6 +71,19 @@ std::string formatMetrics(const MetricsSnapshot& s) {
     t.sample("bccsink_messages_refused_total",
              "reason=\"" + std::string(refusalName(static_cast<Refusal>(i))) + "\"", s.refused[i]);
   }
+
+  // The group commit: messages per disk flush is messages / batches.
+  t.family("bccsink_intake_batches_total", "counter",
+           "Group commit rounds (one segment write, one flush, one transaction) since start.");
+  t.sample("bccsink_intake_batches_total", "", s.intake.batches);
+  t.family("bccsink_intake_batch_messages_total", "counter",
+           "Messages those rounds committed (or failed) since start.");
+  t.sample("bccsink_intake_batch_messages_total", "", s.intake.messages);
+  t.family("bccsink_intake_batch_max", "gauge", "Most messages in one round since start.");
+  t.sample("bccsink_intake_batch_max", "", s.intake.maxBatch);
+  t.family("bccsink_intake_syncs_total", "counter",
+           "fdatasync and fsync calls of the group commit since start (SQLite's own not counted).");
+  t.sample("bccsink_intake_syncs_total", "", s.intake.syncs);
 
   // The queue, as the database holds it.
   t.family("bccsink_queue_messages", "gauge", "Messages in the queue by state.");

@@ -13,6 +13,7 @@
 
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
 
 namespace bccsink::db {
@@ -36,6 +37,7 @@ struct MetricsSnapshot {
   std::vector<sandbox::AnalyzerStats> analyzers;
   report::ReporterCounts reports;
   std::uint64_t spoolFreeBytes = 0;
+  BatchStats intake;  // the group commit's rounds
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -44,6 +46,7 @@ struct MetricsSources {
   const sandbox::Pipeline* pipeline = nullptr;
   const report::Reporter* reporter = nullptr;
   std::string spoolDir;
+  const GroupCommitter* committer = nullptr;
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

@@ -1,19 +1,18 @@
 // `bccsink queue list|show`: the queue as the administrator sees it.
 
 #include <Poco/JSON/Array.h>
-#include <sys/stat.h>
 
 #include <iomanip>
 #include <iostream>
-#include <set>
 
 #include "db/Database.h"
 #include "db/MessageQueue.h"
+#include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
-#include "sink/smtp/Spool.h"
+#include "sink/SpoolCheck.h"
 
 namespace bccsink {
 namespace {
@@ -35,52 +34,24 @@ Poco::JSON::Array::Ptr filesJson(db::Database& database, const db::MessageRecord
   return out;
 }
 
-// Rows whose spool file is missing, and spool files no row names: reported, never
-// deleted (an administrator decides). Returns the number of problems.
-int check(db::MessageQueue& queue, const Config& cfg) {
-  std::set<std::string> rows;
-  for (auto& f : queue.spoolFiles()) rows.insert(f);
-  std::set<std::string> files;
-  struct stat st {};
-  if (stat(cfg.spoolDir().c_str(), &st) == 0) {
-    Spool spool(cfg.spoolDir());
-    for (auto& f : spool.files()) files.insert(f);
-  }
-  int problems = 0;
-  for (const auto& f : files) {
-    if (!rows.count(f)) {
-      std::cout << "orphan spool file (no row): " << cfg.spoolDir() << "/" << f << "\n";
-      ++problems;
-    }
-  }
-  for (const auto& r : rows) {
-    if (!files.count(r)) {
-      std::cout << "row without spool file: " << r.substr(0, r.size() - 4) << " (" << cfg.spoolDir()
-                << "/" << r << ")\n";
-      ++problems;
-    }
-  }
-  std::cout << "check: " << rows.size() << " rows, " << files.size() << " spool files, " << problems
-            << " problems\n";
-  return problems;
-}
-
 const char* kHelp =
     "usage: bccsink queue list [--json] [--check] [--state STATE] [--limit N]\n"
-    "       bccsink queue show ID [--json]\n"
+    "       bccsink queue show ID [--json|--raw]\n"
     "       (both take --config FILE and --Name value, e.g. --DataDir DIR)\n\n"
     "list: one line per message (--json: one JSON object per line with id, state,\n"
     "      sender, recipients, message_id, size, sha256, received_at, ...).\n"
-    "      --check compares the spool with the rows and reports files without rows and\n"
-    "      rows without files (exit 1 when there are any); nothing is deleted.\n"
+    "      --check reads the whole spool: every row's message must be there with the\n"
+    "      row's size and SHA-256, and every record and file must have its row; it\n"
+    "      reports what is not so (exit 1 when anything is); nothing is changed.\n"
     "show: every field of one message, and the files found in it with their verdicts\n"
-    "      (each analyzer's answer, from the verdict cache).\n";
+    "      (each analyzer's answer, from the verdict cache); --raw: the message itself,\n"
+    "      as received, on standard output.\n";
 
 }  // namespace
 
 int runQueue(const std::vector<std::string>& args) {
   return withErrorsReported([&] {
-    auto cl = parseCommandLine(args, {"json", "check"}, {"state", "limit"});
+    auto cl = parseCommandLine(args, {"json", "check", "raw"}, {"state", "limit"});
     if (cl.help || cl.positional.empty()) {
       std::cout << kHelp;
       return cl.help ? 0 : 2;
@@ -111,7 +82,7 @@ int runQueue(const std::vector<std::string>& args) {
           }
         }
       }
-      if (cl.has("check")) return check(queue, cfg) > 0 ? 1 : 0;
+      if (cl.has("check")) return checkSpool(database, cfg.spoolDir(), std::cout) > 0 ? 1 : 0;
       return 0;
     }
     if (action == "show" && cl.positional.size() == 2) {
@@ -119,6 +90,13 @@ int runQueue(const std::vector<std::string>& args) {
       if (!m) {
         std::cerr << "bccsink: no message " << cl.positional[1] << "\n";
         return 1;
+      }
+      if (cl.has("raw")) {
+        db::SpooledMessage message(cfg.spoolDir(), m->spoolFile);
+        std::cout.write(message.bytes().data(),
+                        static_cast<std::streamsize>(message.bytes().size()));
+        std::cout.flush();
+        return std::cout ? 0 : 1;
       }
       auto o = report::messageJson(*m);
       o->set("files", filesJson(database, *m));

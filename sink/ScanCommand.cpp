@@ -8,11 +8,11 @@
 #include <iomanip>
 #include <iostream>
 
+#include "base/MappedFile.h"
 #include "report/ReportJson.h"
 #include "report/spoof/MessageHeaders.h"
 #include "report/spoof/SpoofCheck.h"
 #include "sandbox/Scan.h"
-#include "sandbox/extract/MappedFile.h"
 #include "sink/AnalysisSetup.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"

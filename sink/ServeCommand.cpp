@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -17,6 +18,7 @@
 #include "db/Database.h"
 #include "db/MessageQueue.h"
 #include "db/ReportQueue.h"
+#include "db/SpoolRows.h"
 #include "report/Reporter.h"
 #include "report/http/HttpServer.h"
 #include "report/stats/StatsCollector.h"
@@ -53,11 +55,23 @@ void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
   db::MessageQueue queue(database);
   int released = queue.releaseExpiredLeases(nowMs());
   if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
-  // Files still named *.tmp were never acknowledged with 250: the MTA holds the message and
-  // sends it again, so they are removed, by name in the log.
-  for (const auto& name : spool.removeTemporaries()) {
+  // Nothing the spool drops or marks was acknowledged with 250: files still named *.tmp,
+  // a torn tail, records whose rows were never committed. The MTA still holds those
+  // messages and sends them again. Each is named in the log.
+  db::SpoolRows rows(database);
+  auto r =
+      spool.recover([&rows](const std::vector<std::string>& ids) { return rows.locatorsOf(ids); });
+  for (const auto& name : r.removedTemporaries) {
     log.notice("recovery: removed unfinished spool/%s (never acknowledged)", name);
   }
+  if (!r.droppedTail.empty())
+    log.notice("recovery: dropped the torn tail of spool/%s", r.droppedTail);
+  for (const auto& locator : r.markedDead) {
+    log.notice("recovery: marked spool/%s dead (no row: never acknowledged)", locator);
+  }
+  for (const auto& problem : r.problems) log.error("recovery: spool/%s", problem);
+  log.information("recovery: appending to spool/%s at offset %s", r.segment,
+                  std::to_string(r.tail));
 }
 
 }  // namespace
@@ -89,7 +103,7 @@ int runServe(const std::vector<std::string>& args) {
   try {
     std::filesystem::create_directories(cfg.dataDir);
     Poco::Net::initializeSSL();
-    Spool spool(cfg.spoolDir());
+    Spool spool(cfg.spoolDir(), cfg.bccSpoolSegmentSize);
     recover(cfg, spool, log);
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
     Intake intake(spool, committer, intakeLimits(cfg));
@@ -136,7 +150,7 @@ int runServe(const std::vector<std::string>& args) {
     // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
     std::unique_ptr<report::HttpServer> http;
     if (!cfg.httpSocket.empty()) {
-      MetricsSources sources{&intake.counters(), &pipeline, &reporter, cfg.spoolDir()};
+      MetricsSources sources{&intake.counters(), &pipeline, &reporter, cfg.spoolDir(), &committer};
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
@@ -177,6 +191,17 @@ int runServe(const std::vector<std::string>& args) {
     if (http) http->stop();
     server.stop();
     committer.stop();
+    // How well the group commit grouped (test/bench/intake.sh prints this line).
+    auto batches = committer.stats();
+    char mean[32];
+    std::snprintf(mean, sizeof mean, "%.1f",
+                  batches.batches ? static_cast<double>(batches.messages) / batches.batches : 0.0);
+    log.notice(
+        "intake: %s messages in %s batches (mean %s, max %s), %s disk syncs, %s waits for a "
+        "segment",
+        std::to_string(batches.messages), std::to_string(batches.batches), std::string(mean),
+        std::to_string(batches.maxBatch), std::to_string(batches.syncs),
+        std::to_string(spool.rotationStalls()));
     pipeline.stop();
     reporter.stop();
     statsCollector.stop();

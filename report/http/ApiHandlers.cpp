@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <sstream>
 
 #include "base/Clock.h"
@@ -82,9 +81,7 @@ bool plausibleId(const std::string& id) {
 std::string subjectOf(const std::string& spoolDir, const std::string& spoolFile) {
   if (spoolFile.empty()) return "";
   try {
-    return MessageHeaders::read((std::filesystem::path(spoolDir) / spoolFile).string(),
-                                kSubjectReadBytes)
-        .decoded("Subject");
+    return MessageHeaders::read(spoolDir, spoolFile, kSubjectReadBytes).decoded("Subject");
   } catch (const std::exception&) {
     return "";  // the spool file is gone or unreadable: the list still shows the row
   }

@@ -1,11 +1,10 @@
 #include "report/spoof/MessageHeaders.h"
 
-#include <algorithm>
-#include <fstream>
 #include <stdexcept>
 
 #include "base/MimeText.h"
 #include "base/Text.h"
+#include "db/SpooledMessage.h"
 
 namespace bccsink::report {
 
@@ -36,26 +35,12 @@ MessageHeaders MessageHeaders::parse(std::string_view message, std::size_t maxBy
   return h;
 }
 
-MessageHeaders MessageHeaders::read(const std::string& path, std::size_t maxBytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read the spooled message");
-  // Only as far as the empty line that ends the header section (usually a few KB), in
-  // chunks, rather than maxBytes for every message.
-  constexpr std::size_t kChunk = 16 * 1024;
-  std::string head;
-  while (head.size() < maxBytes && in) {
-    auto before = head.size();
-    head.resize(std::min(maxBytes, before + kChunk));
-    in.read(head.data() + before, static_cast<std::streamsize>(head.size() - before));
-    head.resize(before + static_cast<std::size_t>(in.gcount()));
-    // An end found in this chunk (or straddling the previous one) stops the reading.
-    auto from = before >= 3 ? before - 3 : 0;
-    if (head.find("\n\n", from) != std::string::npos ||
-        head.find("\n\r\n", from) != std::string::npos) {
-      break;
-    }
-  }
-  return parse(head, maxBytes);
+MessageHeaders MessageHeaders::read(const std::string& spoolDir, const std::string& locator,
+                                    std::size_t maxBytes) {
+  // Mapped: parsing stops at the empty line that ends the header section, so only the
+  // pages of the header (usually a few KB) are read.
+  db::SpooledMessage message(spoolDir, locator);
+  return parse(message.bytes(), maxBytes);
 }
 
 std::string MessageHeaders::first(std::string_view name) const {

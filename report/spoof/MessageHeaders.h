@@ -23,8 +23,10 @@ class MessageHeaders {
   // The fields of the header section at the start of `message` (up to the first empty
   // line, or maxBytes).
   static MessageHeaders parse(std::string_view message, std::size_t maxBytes = kMaxBytes);
-  // Reads the start of a file. Throws std::runtime_error naming the file when it cannot.
-  static MessageHeaders read(const std::string& path, std::size_t maxBytes = kMaxBytes);
+  // The header section of the spooled message at `locator` (a row's spool_file, see
+  // db/SpooledMessage). Throws std::runtime_error naming it when it cannot be read.
+  static MessageHeaders read(const std::string& spoolDir, const std::string& locator,
+                             std::size_t maxBytes = kMaxBytes);
 
   const std::vector<HeaderField>& fields() const { return fields_; }
   // The first field of that name (case-insensitive), '' when absent.

@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/MappedFile.h"
 #include "sandbox/analyzers/ShippedRules.h"
-#include "sandbox/extract/MappedFile.h"
 
 namespace bccsink::sandbox {
 namespace {

@@ -1,6 +1,9 @@
 #include "sink/smtp/Intake.h"
 
 #include <Poco/Logger.h>
+#include <openssl/evp.h>
+
+#include <stdexcept>
 
 #include "base/Text.h"
 #include "sink/smtp/GroupCommitter.h"
@@ -17,28 +20,59 @@ std::int64_t steadyMs() {
       .count();
 }
 
-class IntakeWriter : public MessageWriter {
+// SHA-256 as the bytes arrive.
+class Digest {
  public:
-  IntakeWriter(Intake& intake, std::unique_ptr<SpoolFile> file,
-               std::chrono::system_clock::time_point received)
-      : intake_(intake), file_(std::move(file)), received_(received) {}
-
-  const std::string& id() const override { return file_->id(); }
-  bool write(std::string_view bytes) override { return file_->write(bytes); }
-
-  void commit(const Envelope& env, const std::string& headerMessageId, Done done) override {
-    done(commitNow(env, headerMessageId));
+  Digest() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+      throw std::runtime_error("OpenSSL SHA-256 initialisation failed");
+    }
+  }
+  ~Digest() { EVP_MD_CTX_free(ctx_); }
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
+  void update(std::string_view bytes) { EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()); }
+  db::Sha256 finish() {
+    db::Sha256 d{};
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx_, d.data(), &len);
+    return d;
   }
 
  private:
-  StoreResult commitNow(const Envelope& env, const std::string& headerMessageId) {
-    auto& log = Poco::Logger::get("bccsink.intake");
-    if (!file_->finish()) {
-      log.error("intake: %s", file_->error());
-      return {Outcome::TempFail, "cannot write the spool"};
+  EVP_MD_CTX* ctx_;
+};
+
+// A message while it arrives: in memory up to Spool::kMaxRecordMessage (it becomes a
+// segment record), spilled to its own spool file beyond that.
+class IntakeWriter : public MessageWriter {
+ public:
+  IntakeWriter(Intake& intake, std::string id, std::chrono::system_clock::time_point received)
+      : intake_(intake), id_(std::move(id)), received_(received) {}
+
+  const std::string& id() const override { return id_; }
+
+  bool write(std::string_view bytes) override {
+    if (failed_) return false;
+    digest_.update(bytes);
+    size_ += bytes.size();
+    if (!file_ && buffer_.size() + bytes.size() <= Spool::kMaxRecordMessage) {
+      buffer_.append(bytes);
+      return true;
     }
-    db::MessageRecord r;
-    r.id = file_->id();
+    if (!file_ && !spill()) return false;
+    if (!file_->write(bytes)) return fail(file_->error());
+    return true;
+  }
+
+  void commit(const Envelope& env, const std::string& headerMessageId, Done done) override {
+    if (failed_) {
+      done({Outcome::TempFail, "cannot write the spool"});
+      return;
+    }
+    CommitItem item;
+    auto& r = item.record;
+    r.id = id_;
     r.sink = intake_.limits().sinkName;
     r.receivedAt = isoTime(received_);
     r.sender = env.sender;
@@ -47,31 +81,55 @@ class IntakeWriter : public MessageWriter {
     r.helo = env.helo;
     r.tls = env.tls;
     r.headerMessageId = headerMessageId;
-    r.size = static_cast<std::int64_t>(file_->size());
-    r.sha256 = file_->sha256();
-    r.spoolFile = file_->fileName();
+    r.size = static_cast<std::int64_t>(size_);
+    item.sha256 = digest_.finish();
+    r.sha256 = db::hex(item.sha256);
     r.envid = env.envid;
     r.ret = env.ret;
     r.body = env.body;
-    auto result = intake_.committer().commit(std::move(r));
-    if (result.outcome != Outcome::Ok) {
-      // No row: the client gets 4xx and sends again, so the file must not stay behind
-      // as an orphan.
-      file_->discard();
-      return result;
-    }
-    // The mail event log: one line per message, with its queue id.
-    log.information("received id=%s from=<%s> rcpts=%z size=%s client=%s helo=%s%s msgid=%s",
-                    file_->id(), printableAscii(env.sender, smtp::kMaxClientText),
-                    env.recipients.size(), std::to_string(file_->size()), env.clientIp, env.helo,
-                    std::string(env.tls ? " tls" : ""), headerMessageId);
-    intake_.notifyQueued();
-    return result;
+    item.bytes = std::move(buffer_);
+    item.file = std::move(file_);
+    // The mail event log line and the workers' wake-up happen once it is durable, on the
+    // committer's thread; what they need is copied, as this writer may be gone by then.
+    std::string line = "received id=" + id_ + " from=<" +
+                       printableAscii(env.sender, smtp::kMaxClientText) +
+                       "> rcpts=" + std::to_string(env.recipients.size()) +
+                       " size=" + std::to_string(size_) + " client=" + env.clientIp +
+                       " helo=" + env.helo + (env.tls ? " tls" : "") + " msgid=" + headerMessageId;
+    Intake& intake = intake_;
+    intake_.committer().submit(std::move(item), [&intake, line = std::move(line),
+                                                 done = std::move(done)](StoreResult result) {
+      if (result.outcome == Outcome::Ok) {
+        Poco::Logger::get("bccsink.intake").information(line);
+        intake.notifyQueued();
+      }
+      done(std::move(result));
+    });
+  }
+
+ private:
+  bool spill() {
+    file_ = intake_.spool().create(id_);
+    if (!file_->error().empty()) return fail(file_->error());
+    if (!file_->write(buffer_)) return fail(file_->error());
+    buffer_ = std::string();
+    return true;
+  }
+
+  bool fail(const std::string& error) {
+    Poco::Logger::get("bccsink.intake").error("intake: %s", error);
+    failed_ = true;
+    return false;
   }
 
   Intake& intake_;
-  std::unique_ptr<SpoolFile> file_;
+  std::string id_;
   std::chrono::system_clock::time_point received_;
+  std::string buffer_;
+  std::unique_ptr<SpoolFile> file_;
+  Digest digest_;
+  std::uint64_t size_ = 0;
+  bool failed_ = false;
 };
 
 }  // namespace
@@ -97,16 +155,11 @@ StoreResult Intake::admit(std::uint64_t declaredSize) {
   return {};
 }
 
-std::unique_ptr<MessageWriter> Intake::open(StoreResult& result) {
+std::unique_ptr<MessageWriter> Intake::open(StoreResult&) {
+  // Nothing touches the disk before the message is complete (a large one's file is
+  // created when it passes the record size), so opening cannot fail.
   auto now = std::chrono::system_clock::now();
-  std::string error;
-  auto file = spool_.create(newUlid(now), error);
-  if (!file) {
-    Poco::Logger::get("bccsink.intake").error("intake: %s", error);
-    result = {Outcome::TempFail, "cannot create a spool file"};
-    return nullptr;
-  }
-  return std::make_unique<IntakeWriter>(*this, std::move(file), now);
+  return std::make_unique<IntakeWriter>(*this, newUlid(now), now);
 }
 
 }  // namespace bccsink

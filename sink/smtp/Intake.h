@@ -1,6 +1,9 @@
 #pragma once
-// The MessageStore behind the listener: spool files plus pending rows through the
-// group committer, and the admission checks (free disk, pending limit).
+// The MessageStore behind the listener and the admission checks (free disk, pending
+// limit). A message is kept in memory while it arrives, up to Spool::kMaxRecordMessage
+// (then it spills to its own spool file), with its SHA-256 computed as it comes; commit()
+// hands it to the group committer, which writes it as a segment record (or syncs its
+// file) together with the other sessions' messages and commits its pending row.
 
 #include <atomic>
 #include <chrono>

@@ -1,74 +1,110 @@
 #pragma once
-// The spool: one file per accepted message under DataDir/spool, written as ID.eml.tmp
-// first, fsync'd, then renamed to ID.eml in the same folder (a commit is a rename). The directory
-// entry is made durable by the group committer with one fsync of the directory per batch.
+// The spool under DataDir/spool. A message of up to kMaxRecordMessage bytes is a record
+// (db/SpoolRecord.h) appended to the current segment, segments/NNNNNNNNNNNN.seg: the group
+// committer appends a whole batch with one pwritev and one fdatasync. Segments are
+// zero-filled ahead of use (SegmentPreparer), so that fdatasync flushes data only. When a
+// batch would pass the segment's size, the spool moves on to the next segment first; a
+// batch is never split across two. A larger message is a standalone file, ID.eml
+// (SpoolFile). A row's spool_file column holds the locator of either.
+//
+// After a crash, recover() finds where the current segment's good records end (header
+// checksum, then each message's SHA-256): a torn tail, never acknowledged, is zeroed, and
+// records that no row names are marked dead. Only the committer's thread appends.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "db/SpoolRecord.h"
+#include "sink/smtp/SpoolFile.h"
+
 namespace bccsink {
 
-class SpoolFile {
- public:
-  ~SpoolFile();  // removes the temporary file unless finished
-  SpoolFile(const SpoolFile&) = delete;
-  SpoolFile& operator=(const SpoolFile&) = delete;
+class SegmentPreparer;
 
-  const std::string& id() const { return id_; }
-  bool write(std::string_view bytes);
-  // Flushes, fsyncs, closes and renames into the spool. False (with errno text in
-  // error()) on any failure; the temporary file is then removed.
-  bool finish();
-  // Removes the finished file again (when its row could not be committed).
-  void discard();
+// A message to append as a record.
+struct RecordInput {
+  std::string_view id;
+  std::string_view bytes;
+  db::Sha256 sha256;
+};
 
-  std::uint64_t size() const { return size_; }
-  const std::string& sha256() const { return sha256_; }
-  std::string fileName() const { return id_ + ".eml"; }
-  const std::string& error() const { return error_; }
-
- private:
-  friend class Spool;
-  SpoolFile(std::string dir, std::string id, int fd);
-  bool flush();
-
-  std::string dir_;
-  std::string id_;
-  int fd_;
-  std::string buffer_;
-  std::uint64_t size_ = 0;
-  std::string sha256_;
-  std::string error_;
-  bool finished_ = false;
-  struct Digest;
-  std::unique_ptr<Digest> digest_;
+// What recover() found and did, for the log.
+struct SpoolRecovery {
+  std::vector<std::string> removedTemporaries;  // unfinished standalone files
+  std::string segment;                          // where appends continue
+  std::uint64_t tail = 0;                       // at this offset
+  std::string droppedTail;              // '' or the torn tail zeroed: where, why, how many bytes
+  std::vector<std::string> markedDead;  // locators of records without a row
+  std::vector<std::string> problems;    // what recovery found and left alone
 };
 
 class Spool {
  public:
-  // Creates DataDir/spool when missing; throws on failure.
-  explicit Spool(std::string dir);
+  static constexpr std::uint64_t kDefaultSegmentSize = 64ull << 20;
+  // The largest message kept as a record; larger ones get a file of their own.
+  static constexpr std::size_t kMaxRecordMessage = 1 << 20;
+  // For the ids given, the locator of those that have a row (db/SpoolRows).
+  using RowLookup =
+      std::function<std::map<std::string, std::string>(const std::vector<std::string>& ids)>;
+
+  // Creates DataDir/spool and its segments folder when missing; throws on failure.
+  explicit Spool(std::string dir, std::uint64_t segmentSize = kDefaultSegmentSize);
   ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // At start, before the first append (which otherwise calls it without `rows`: records
+  // without a row are then left alone, and a damaged tail with valid records after it is
+  // not zeroed but left for a new segment). Throws when the spool cannot be used.
+  SpoolRecovery recover(const RowLookup& rows);
+
+  // Appends every record in one write and one fdatasync, into the current segment or,
+  // when they would not fit, the next one. Their locators, in order, in `locators`.
+  // False with the reason when any part failed: then none of them may be acknowledged.
+  bool append(const std::vector<RecordInput>& records, std::vector<std::string>& locators,
+              std::string& error);
+  // Marks records dead (a batch whose rows were not committed) and syncs them.
+  bool markDead(const std::vector<std::string>& locators, std::string& error);
+
+  // A standalone file for message `id`; check its error().
+  std::unique_ptr<SpoolFile> create(const std::string& id);
+  // fsync of the spool folder: makes the renames of finished standalone files durable.
+  bool syncDirectory(std::string& error);
 
   const std::string& dir() const { return dir_; }
-  // A new file for message `id`; nullptr with the reason in `error` on failure.
-  std::unique_ptr<SpoolFile> create(const std::string& id, std::string& error);
-  // fsync of the spool directory: makes the renames of finished files durable.
-  bool syncDirectory(std::string& error);
+  std::uint64_t segmentSize() const { return segmentSize_; }
   // Free bytes for unprivileged writers on the spool's file system.
   std::uint64_t freeBytes() const;
-  // Removes temporary files a crashed run left behind (never acknowledged); returns
-  // their names for the log.
-  std::vector<std::string> removeTemporaries();
-  // The names of the finished message files (for the consistency check).
+  // The finished standalone files ("ID.eml"), for the consistency check.
   std::vector<std::string> files() const;
+  // The segments, oldest first ("segments/000000000001.seg").
+  std::vector<std::string> segments() const;
+  // Rotations that had to wait for the next segment to be prepared.
+  std::uint64_t rotationStalls() const;
 
  private:
+  bool rotate(std::string& error);
+  bool openSegment(std::uint64_t number, std::uint64_t used, std::string& error);
+  std::string segmentPath(std::uint64_t number) const;
+
   std::string dir_;
+  std::string segmentsDir_;
+  std::uint64_t segmentSize_;
   int dirFd_ = -1;
+  int segmentsFd_ = -1;
+  std::unique_ptr<SegmentPreparer> preparer_;
+  bool recovered_ = false;
+  // The current segment.
+  int fd_ = -1;
+  std::uint64_t number_ = 0;
+  std::uint64_t used_ = 0;
+  std::uint64_t capacity_ = 0;
+  bool mustRotate_ = false;  // the current segment is not to be appended to any more
 };
 
 }  // namespace bccsink

@@ -11,10 +11,10 @@ using namespace bccsink::report;
 
 namespace {
 
+// Writes a standalone spool file; returns its locator.
 std::string write(const test::TempDir& dir, const std::string& bytes) {
-  auto path = dir / "m.eml";
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
+  std::ofstream(dir / "m.eml", std::ios::binary) << bytes;
+  return "m.eml";
 }
 
 }  // namespace
@@ -30,14 +30,14 @@ TEST(MessageHeaders, FoldedFieldsAreUnfoldedAndTheBodyIsNotRead) {
   EXPECT_TRUE(h.all("From").empty());
 }
 
-TEST(MessageHeaders, ReadingAFileFindsHeadersLongerThanOneChunkAndStopsAtTheirEnd) {
+TEST(MessageHeaders, ReadingASpooledMessageFindsLongHeadersAndStopsAtTheirEnd) {
   test::TempDir dir;
   std::string headers;
   for (int i = 0; i < 800; ++i) headers += "Received: from hop" + std::to_string(i) + " by x\r\n";
   ASSERT_GT(headers.size(), 16u * 1024);
   auto path = write(dir, headers + "Subject: last\r\n\r\n" + std::string(100000, 'b') +
                              "\r\nSubject: in the body\r\n");
-  auto h = MessageHeaders::read(path);
+  auto h = MessageHeaders::read(dir.path(), path);
   EXPECT_EQ(h.all("Received").size(), 800u);
   EXPECT_EQ(h.all("Subject"), (std::vector<std::string>{"last"}));
 }
@@ -48,7 +48,7 @@ TEST(MessageHeaders, AnEndStraddlingTwoChunksIsFound) {
     // "X: " + filler + CRLF, sized so that the empty line falls across the 16 KB mark.
     std::string line = "X: " + std::string(16 * 1024 - 5 - pad, 'a') + "\r\n";
     auto path = write(dir, line + "\r\nSubject: in the body\r\n");
-    auto h = MessageHeaders::read(path);
+    auto h = MessageHeaders::read(dir.path(), path);
     EXPECT_EQ(h.fields().size(), 1u) << pad;
     EXPECT_TRUE(h.all("Subject").empty()) << pad;
   }
@@ -57,7 +57,7 @@ TEST(MessageHeaders, AnEndStraddlingTwoChunksIsFound) {
 TEST(MessageHeaders, AHeaderSectionWithoutAnEndIsCutAtTheLimit) {
   test::TempDir dir;
   auto path = write(dir, std::string(200000, 'h'));
-  auto h = MessageHeaders::read(path, 50000);
+  auto h = MessageHeaders::read(dir.path(), path, 50000);
   EXPECT_TRUE(h.fields().empty());
-  EXPECT_THROW(MessageHeaders::read(dir / "missing.eml"), std::runtime_error);
+  EXPECT_THROW(MessageHeaders::read(dir.path(), "missing.eml"), std::runtime_error);
 }

@@ -1,0 +1,51 @@
+#include "db/SegmentReader.h"
+
+#include <algorithm>
+
+namespace bccsink::db {
+
+SegmentReader::SegmentReader(const std::string& path, Verify verify)
+    : file_(path), bytes_(file_.bytes()), verify_(verify) {}
+
+bool SegmentReader::next(RecordHeader& out) {
+  if (ended_) return false;
+  ended_ = true;  // until a record is read whole
+  auto rest = bytes_.substr(offset_);
+  if (rest.size() < kRecordHeaderSize) {
+    if (!std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; })) {
+      damage_ = "the segment ends inside a record header";
+    }
+    return false;
+  }
+  RecordHeader h;
+  std::string why;
+  switch (decodeRecordHeader(rest, offset_, h, why)) {
+    case HeaderState::Zero:
+      return false;
+    case HeaderState::Invalid:
+      damage_ = why;
+      return false;
+    case HeaderState::Valid:
+      break;
+  }
+  if (h.length > rest.size() - kRecordHeaderSize) {
+    damage_ = "the record runs past the end of the segment";
+    return false;
+  }
+  if (verify_ == Verify::Messages && !h.dead &&
+      sha256Of(rest.substr(kRecordHeaderSize, h.length)) != h.sha256) {
+    damage_ = "the message does not match its SHA-256";
+    return false;
+  }
+  offset_ = h.end();
+  ended_ = false;
+  out = std::move(h);
+  return true;
+}
+
+bool SegmentReader::zeroFromTail() const {
+  auto rest = bytes_.substr(std::min<std::uint64_t>(offset_, bytes_.size()));
+  return std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; });
+}
+
+}  // namespace bccsink::db

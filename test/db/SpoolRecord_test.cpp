@@ -1,0 +1,181 @@
+#include "db/SpoolRecord.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "db/Database.h"
+#include "db/MessageQueue.h"
+#include "db/SegmentReader.h"
+#include "db/SpoolRows.h"
+#include "db/SpooledMessage.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
+
+using namespace bccsink;
+using namespace bccsink::db;
+
+namespace {
+
+const std::string kId = "01JEXAMPLE0000000000000000";
+
+// A segment file of `records` written back to back, then `zeros` zero bytes.
+std::string segmentOf(const std::vector<std::pair<std::string, std::string>>& records,
+                      std::size_t zeros = 4096) {
+  std::string out;
+  for (const auto& [id, bytes] : records) {
+    auto h = encodeRecordHeader(id, out.size(), bytes.size(), sha256Of(bytes));
+    out.append(h.data(), h.size());
+    out += bytes;
+  }
+  return out + std::string(zeros, '\0');
+}
+
+void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST(SpoolRecord, AHeaderReadsBackAsWritten) {
+  auto sha = sha256Of("hello");
+  auto h = encodeRecordHeader(kId, 4096, 5, sha);
+  RecordHeader out;
+  std::string why;
+  ASSERT_EQ(decodeRecordHeader({h.data(), h.size()}, 4096, out, why), HeaderState::Valid) << why;
+  EXPECT_EQ(out.id, kId);
+  EXPECT_EQ(out.length, 5u);
+  EXPECT_EQ(out.sha256, sha);
+  EXPECT_FALSE(out.dead);
+  EXPECT_EQ(out.end(), 4096u + 96 + 5);
+  // SHA-256("hello")
+  EXPECT_EQ(hex(sha), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+}
+
+TEST(SpoolRecord, EveryDamagedByteOfAHeaderIsSeenAndTheDeadMarkIsNot) {
+  auto h = encodeRecordHeader(kId, 0, 5, sha256Of("hello"));
+  RecordHeader out;
+  std::string why;
+  for (std::size_t i = 0; i < 92; ++i) {
+    auto bad = h;
+    bad[i] = static_cast<char>(bad[i] ^ 0x40);
+    EXPECT_EQ(decodeRecordHeader({bad.data(), bad.size()}, 0, out, why), HeaderState::Invalid)
+        << "byte " << i;
+  }
+  auto dead = h;
+  std::copy(deadMagic().begin(), deadMagic().end(), dead.begin());
+  ASSERT_EQ(decodeRecordHeader({dead.data(), dead.size()}, 0, out, why), HeaderState::Valid);
+  EXPECT_TRUE(out.dead);
+  // The same header read at another offset is stale bytes, not a record.
+  EXPECT_EQ(decodeRecordHeader({h.data(), h.size()}, 96, out, why), HeaderState::Invalid);
+  std::string zeros(96, '\0');
+  EXPECT_EQ(decodeRecordHeader(zeros, 0, out, why), HeaderState::Zero);
+}
+
+TEST(SpoolRecord, LocatorsNameARecordOrAFileInsideTheSpoolOnly) {
+  Locator l;
+  ASSERT_TRUE(parseLocator(recordLocator(42, 1048576), l));
+  EXPECT_EQ(recordLocator(42, 1048576), "segments/000000000042.seg#1048576");
+  EXPECT_TRUE(l.record);
+  EXPECT_EQ(l.file, "segments/000000000042.seg");
+  EXPECT_EQ(l.offset, 1048576u);
+  ASSERT_TRUE(parseLocator("01ABC.eml", l));
+  EXPECT_FALSE(l.record);
+  EXPECT_EQ(l.file, "01ABC.eml");
+  for (const char* bad :
+       {"", "../x.eml", "/etc/passwd", "a/b.eml", ".hidden", "segments/000000000042.seg#",
+        "segments/000000000042.seg#1x", "segments/../x.seg#0", "other/000000000042.seg#0",
+        "segments/000000000000.seg#0"}) {
+    EXPECT_FALSE(parseLocator(bad, l)) << bad;
+  }
+  EXPECT_EQ(segmentNumber("000000000007.seg"), 7u);
+  EXPECT_EQ(segmentNumber("7.seg"), 0u);
+  EXPECT_EQ(segmentNumber("000000000007.seg.prep"), 0u);
+}
+
+TEST(SegmentReader, WalksRecordsToTheZerosAndStopsAtDamage) {
+  test::TempDir dir;
+  auto bytes = segmentOf({{kId, "first"}, {"01B", "second message"}, {"01C", ""}});
+  writeFile(dir / "s.seg", bytes);
+  SegmentReader r(dir / "s.seg", SegmentReader::Verify::Messages);
+  std::vector<std::string> ids;
+  for (RecordHeader h; r.next(h);) ids.push_back(h.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{kId, "01B", "01C"}));
+  EXPECT_TRUE(r.damage().empty());
+  EXPECT_TRUE(r.zeroFromTail());
+  EXPECT_EQ(r.tail(), 3 * 96 + 5 + 14u);
+
+  // One byte of the second message changed: the walk ends before it.
+  bytes[96 + 5 + 96 + 3] ^= 1;
+  writeFile(dir / "s.seg", bytes);
+  SegmentReader damaged(dir / "s.seg", SegmentReader::Verify::Messages);
+  RecordHeader h;
+  ASSERT_TRUE(damaged.next(h));
+  EXPECT_FALSE(damaged.next(h));
+  EXPECT_EQ(damaged.tail(), 96 + 5u);
+  EXPECT_NE(damaged.damage().find("SHA-256"), std::string::npos);
+  EXPECT_FALSE(damaged.zeroFromTail());
+  // Headers only: the message is not read.
+  SegmentReader headers(dir / "s.seg", SegmentReader::Verify::Headers);
+  int n = 0;
+  while (headers.next(h)) ++n;
+  EXPECT_EQ(n, 3);
+}
+
+TEST(SpooledMessage, ReadsARecordAndAStandaloneFileAndNamesTheLocatorWhenItCannot) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "spool/segments");
+  writeFile(dir / "spool/segments/000000000001.seg",
+            segmentOf({{kId, "first"}, {"01B", "second"}}));
+  writeFile(dir / "spool/01LEGACY.eml", "Subject: old\r\n\r\nbody\r\n");
+  SpooledMessage second(dir / "spool", "segments/000000000001.seg#101");
+  EXPECT_EQ(second.bytes(), "second");
+  EXPECT_EQ(second.recordId(), "01B");
+  SpooledMessage legacy(dir / "spool", "01LEGACY.eml");
+  EXPECT_EQ(legacy.bytes(), "Subject: old\r\n\r\nbody\r\n");
+  EXPECT_EQ(legacy.recordId(), "");
+
+  auto error = [&](const std::string& locator) {
+    try {
+      SpooledMessage m(dir / "spool", locator);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error("segments/000000000001.seg#100").find("segments/000000000001.seg#100"),
+            std::string::npos);
+  EXPECT_NE(error("segments/000000000001.seg#100").find("cannot read the spooled message"),
+            std::string::npos);
+  EXPECT_NE(error("segments/000000000001.seg#4000").find("no record there"), std::string::npos);
+  EXPECT_NE(error("segments/000000000002.seg#0").find("No such file"), std::string::npos);
+  EXPECT_NE(error("missing.eml").find("missing.eml"), std::string::npos);
+  EXPECT_NE(error("../etc/passwd").find("not a spool locator"), std::string::npos);
+  EXPECT_NE(error("segments").find("not a readable regular file"), std::string::npos);
+
+  // Marked dead: never acknowledged, never read.
+  int fd = open((dir / "spool/segments/000000000001.seg").c_str(), O_WRONLY);
+  ASSERT_EQ(pwrite(fd, deadMagic().data(), 8, 101), 8);
+  close(fd);
+  EXPECT_NE(error("segments/000000000001.seg#101").find("dead"), std::string::npos);
+}
+
+TEST(SpoolRows, FindsTheRowsOfSomeIdsAndListsEveryRow) {
+  test::TempDir dir;
+  Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  auto a = test::sampleRecord("01A");
+  a.spoolFile = recordLocator(1, 0);
+  MessageQueue(database).insertPending({a, test::sampleRecord("01B")});
+  SpoolRows rows(database);
+  auto found = rows.locatorsOf({"01A", "01X", "01B"});
+  EXPECT_EQ(found, (std::map<std::string, std::string>{{"01A", "segments/000000000001.seg#0"},
+                                                       {"01B", "01B.eml"}}));
+  auto all = rows.all();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, "01A");
+  EXPECT_EQ(all[0].size, 10);
+  EXPECT_EQ(all[1].locator, "01B.eml");
+}

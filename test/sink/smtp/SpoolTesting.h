@@ -1,0 +1,63 @@
+#pragma once
+// Helpers of the spool's tests: appending messages one batch at a time, reading them
+// back through the one reader, and the rows recovery asks about.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "db/SpoolRecord.h"
+#include "db/SpooledMessage.h"
+#include "sink/smtp/Spool.h"
+
+namespace bccsink::test {
+
+// A batch of (id, bytes), appended as the committer does; the locators, or the error.
+inline std::vector<std::string> appendBatch(
+    Spool& spool, const std::vector<std::pair<std::string, std::string>>& messages) {
+  std::vector<RecordInput> records;
+  for (const auto& [id, bytes] : messages) records.push_back({id, bytes, db::sha256Of(bytes)});
+  std::vector<std::string> locators;
+  std::string error;
+  if (!spool.append(records, locators, error)) return {"error: " + error};
+  return locators;
+}
+
+inline std::string appendOne(Spool& spool, const std::string& id, const std::string& bytes) {
+  return appendBatch(spool, {{id, bytes}}).front();
+}
+
+// The message at `locator`, or "unreadable: why".
+inline std::string readBack(const std::string& spoolDir, const std::string& locator) {
+  try {
+    db::SpooledMessage m(spoolDir, locator);
+    return std::string(m.bytes());
+  } catch (const std::exception& e) {
+    return std::string("unreadable: ") + e.what();
+  }
+}
+
+// Rows as recovery asks for them: id -> locator.
+inline Spool::RowLookup rowsOf(const std::map<std::string, std::string>& rows) {
+  return [rows](const std::vector<std::string>& ids) {
+    std::map<std::string, std::string> out;
+    for (const auto& id : ids) {
+      if (auto it = rows.find(id); it != rows.end()) out.insert(*it);
+    }
+    return out;
+  };
+}
+
+// A queue-id-like id and a message without zero bytes (so zeroing any byte changes it).
+inline std::string idOf(int n) {
+  std::string digits = std::to_string(n);
+  return "01TEST" + std::string(20 - digits.size(), '0') + digits;
+}
+inline std::string messageOf(int n, std::size_t size) {
+  std::string m = "Subject: message " + std::to_string(n) + "\r\n\r\n";
+  while (m.size() < size) m += static_cast<char>('a' + (m.size() + n) % 26);
+  m.resize(size);
+  return m;
+}
+
+}  // namespace bccsink::test
