@@ -87,6 +87,12 @@ queue_json() {
   "$BCCSINK" queue list --json --DataDir "$1"
 }
 
+# spooled_message DATADIR ID: the message as the spool holds it (a segment record or a
+# file of its own), through `queue show --raw`.
+spooled_message() {
+  "$BCCSINK" queue show "$2" --raw --DataDir "$1"
+}
+
 finish() {
   echo "$PASSED passed, 0 failed"
 }

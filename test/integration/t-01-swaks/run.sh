@@ -2,7 +2,7 @@
 # t-01: a real client (swaks) hands a copy to bccsink; the copy is queued durably with
 # its envelope, DSN parameters and digest, and the queue commands show it.
 #
-#   swaks --> bccsink (127.0.0.1:random) --> DataDir/spool/ID.eml + pending row
+#   swaks --> bccsink (127.0.0.1:random) --> a record in DataDir/spool/segments/ + pending row
 . "${TESTLIB:-$(dirname "$0")/../lib.sh}"
 need swaks jq sha256sum
 
@@ -25,14 +25,15 @@ case $(echo "$row" | jq -r .state) in pending | analyzing | checked) ;; *) fail 
 [ "$(echo "$row" | jq -r '.recipients[0]')" = watch@bcc.test ] || fail "recipients: $row"
 [ "$(echo "$row" | jq -r .message_id)" = "<t01.1@example.org>" ] || fail "message_id: $row"
 [ "$(echo "$row" | jq -r .client_ip)" = 127.0.0.1 ] || fail "client_ip: $row"
-file="$T/data/spool/$(echo "$row" | jq -r .spool_file)"
+file="$T/message.eml"
+spooled_message "$T/data" "$id" >"$file" || fail "queue show --raw $id"
 [ "$(sha256sum "$file" | cut -d' ' -f1)" = "$(echo "$row" | jq -r .sha256)" ] || fail "sha256 differs"
 [ "$(stat -c %s "$file")" = "$(echo "$row" | jq -r .size)" ] || fail "size differs"
-ok "row holds envelope, Message-ID, size and SHA-256 of the spool file"
+ok "row holds envelope, Message-ID, size and SHA-256 of the spooled message"
 
 head -1 "$file" | grep -q "^Received: from " || fail "no Received header first"
 grep -q "by sink.test (bccsink) with ESMTP id $id" "$file" || fail "Received header lacks id"
-ok "spool file starts with bccsink's Received trace header"
+ok "spooled message starts with bccsink's Received trace header"
 
 # The attachment survives byte for byte: swaks base64-encodes it, so decode the part.
 awk '/^Content-Transfer-Encoding: BASE64/{b=1;next} b&&/^--/{b=0} b' "$file" | tr -d '\r' |
@@ -79,7 +80,8 @@ row=$("$BCCSINK" queue show "$id2" --json --DataDir "$T/data")
 [ "$(echo "$row" | jq -r .envid)" = "abc+2Bdef" ] || fail "ENVID: $row"
 [ "$(echo "$row" | jq -r .ret)" = HDRS ] || fail "RET: $row"
 [ "$(echo "$row" | jq -r .helo)" = mta.example.org ] || fail "HELO: $row"
-grep -q "^\.dot-stuffed line" "$T/data/spool/$id2.eml" || fail "dot-unstuffing"
+spooled_message "$T/data" "$id2" >"$T/message2.eml" || fail "queue show --raw $id2"
+grep -q "^\.dot-stuffed line" "$T/message2.eml" || fail "dot-unstuffing"
 ok "DSN NOTIFY/ORCPT/ENVID/RET recorded, dots unstuffed"
 
 [ "$(queue_json "$T/data" | wc -l)" -eq 3 ] || fail "expected 3 queued messages"

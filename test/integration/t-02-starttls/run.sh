@@ -17,7 +17,8 @@ ok "swaks --tls delivered over STARTTLS"
 
 row=$(queue_json "$T/data" | jq -c 'select(.message_id == "<t02@example.org>")')
 [ "$(echo "$row" | jq -r .tls)" = true ] || fail "tls not recorded: $row"
-grep -q "with ESMTPS id" "$T/data/spool/$(echo "$row" | jq -r .spool_file)" || fail "Received lacks ESMTPS"
+spooled_message "$T/data" "$(echo "$row" | jq -r .id)" >"$T/message.eml" || fail "queue show --raw"
+grep -q "with ESMTPS id" "$T/message.eml" || fail "Received lacks ESMTPS"
 ok "message recorded as received over TLS (ESMTPS)"
 
 # Plain delivery still works, and STARTTLS is offered once, not after the handshake.

@@ -303,7 +303,7 @@ done
 "$BCCSINK" queue show "$poison" --json --DataDir "$DATA" >"$T/poison.json"
 jq -e '.state == "failed" and (.reason | test("attempts"))' "$T/poison.json" >/dev/null ||
   fail "poison message: $(jq -c '{state, reason, attempts, verdict}' "$T/poison.json")"
-[ -f "$DATA/spool/$(jq -r .spool_file "$T/poison.json")" ] || fail "the failed message lost its spool file"
+spooled_message "$DATA" "$poison" >/dev/null || fail "the failed message lost its spooled copy"
 grep -q "failed id=$poison: .*attempts" "$T/sink.log" || fail "no 'failed id=$poison' log line"
 [ "$(sql "SELECT COUNT(*) FROM messages WHERE state IN ('checked', 'reported')")" -eq $((total - 1)) ] ||
   fail "other messages changed state: $(sql "SELECT state || '=' || COUNT(*) FROM messages GROUP BY state" | tr '\n' ' ')"
