@@ -72,17 +72,21 @@ std::string formatMetrics(const MetricsSnapshot& s) {
              "reason=\"" + std::string(refusalName(static_cast<Refusal>(i))) + "\"", s.refused[i]);
   }
 
-  // The group commit: messages per disk flush is messages / batches.
+  // The group commit: messages acknowledged together is messages / batches.
   t.family("bccsink_intake_batches_total", "counter",
-           "Group commit rounds (one segment write, one flush, one transaction) since start.");
+           "Group commit batches (one database transaction of the rows of 1 or more spool "
+           "flushes) since start.");
   t.sample("bccsink_intake_batches_total", "", s.intake.batches);
   t.family("bccsink_intake_batch_messages_total", "counter",
-           "Messages those rounds committed (or failed) since start.");
+           "Messages those batches committed (or failed) since start.");
   t.sample("bccsink_intake_batch_messages_total", "", s.intake.messages);
-  t.family("bccsink_intake_batch_max", "gauge", "Most messages in one round since start.");
+  t.family("bccsink_intake_batch_max", "gauge", "Most messages in one batch since start.");
   t.sample("bccsink_intake_batch_max", "", s.intake.maxBatch);
+  t.family("bccsink_intake_flushes_total", "counter",
+           "Spool flush rounds (one segment write and fdatasync) since start.");
+  t.sample("bccsink_intake_flushes_total", "", s.intake.flushes);
   t.family("bccsink_intake_syncs_total", "counter",
-           "fdatasync and fsync calls of the group commit since start (SQLite's own not counted).");
+           "fdatasync and fsync calls of the spool since start (the database's own not counted).");
   t.sample("bccsink_intake_syncs_total", "", s.intake.syncs);
 
   // The queue, as the database holds it.

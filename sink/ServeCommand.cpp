@@ -197,11 +197,11 @@ int runServe(const std::vector<std::string>& args) {
     std::snprintf(mean, sizeof mean, "%.1f",
                   batches.batches ? static_cast<double>(batches.messages) / batches.batches : 0.0);
     log.notice(
-        "intake: %s messages in %s batches (mean %s, max %s), %s disk syncs, %s waits for a "
-        "segment",
+        "intake: %s messages in %s batches (mean %s, max %s), %s spool flushes, %s disk "
+        "syncs, %s waits for a segment",
         std::to_string(batches.messages), std::to_string(batches.batches), std::string(mean),
-        std::to_string(batches.maxBatch), std::to_string(batches.syncs),
-        std::to_string(spool.rotationStalls()));
+        std::to_string(batches.maxBatch), std::to_string(batches.flushes),
+        std::to_string(batches.syncs), std::to_string(spool.rotationStalls()));
     pipeline.stop();
     reporter.stop();
     statsCollector.stop();

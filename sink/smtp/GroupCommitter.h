@@ -1,12 +1,16 @@
 #pragma once
-// One committer thread for the whole intake. Each round takes every message queued while
-// the last round ran and makes them durable together: the small ones appended to the
-// spool's current segment with one pwritev and one fdatasync, each large one's own file
-// fdatasync'd and renamed (and the spool folder fsync'd once), then every row in one
-// SQLite transaction; only then is each message's done() called, so no 250 goes out
-// before its batch is on disk. A round that fails answers TempFail for the messages it
-// could not keep and marks their records dead. The batch sizes are counted for /metrics
-// and the shutdown log.
+// The group commit of the whole intake, in two stages that overlap:
+//   flush   each round takes every message queued while the last round ran and writes
+//           them to disk together: the small ones appended to the spool's current
+//           segment with one pwritev and one fdatasync, each large one's own file
+//           fdatasync'd and renamed (and the spool folder fsync'd once);
+//   commit  takes every flushed round waiting and commits all their rows in one SQLite
+//           transaction; only then is each message's done() called, so no 250 goes out
+//           before its bytes and its row are on disk.
+// While a transaction runs, the next rounds are flushed; when the database is the
+// slower stage its transactions grow to take what piled up. A message the stages could
+// not keep is answered TempFail; its record is marked dead (its file removed). The batch
+// sizes are counted for /metrics and the shutdown log.
 
 #include <atomic>
 #include <condition_variable>
@@ -16,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/MessageRecord.h"
 #include "db/SpoolRecord.h"
@@ -32,17 +37,18 @@ class Spool;
 
 // A message handed to the committer: its row, and its bytes or its file.
 struct CommitItem {
-  db::MessageRecord record;         // every field but spoolFile, which the round sets
+  db::MessageRecord record;         // every field but spoolFile, which the flush sets
   std::string bytes;                // the message, when it becomes a segment record
   std::unique_ptr<SpoolFile> file;  // or its standalone file, written but not yet synced
   db::Sha256 sha256{};
 };
 
 struct BatchStats {
-  std::uint64_t batches = 0;   // rounds that committed anything
-  std::uint64_t messages = 0;  // messages those rounds took
-  std::uint64_t maxBatch = 0;  // most messages in one round
-  std::uint64_t syncs = 0;     // fdatasync and fsync calls the rounds made
+  std::uint64_t messages = 0;  // committed or failed
+  std::uint64_t batches = 0;   // database transactions: messages acknowledged together
+  std::uint64_t maxBatch = 0;  // most messages in one
+  std::uint64_t flushes = 0;   // flush rounds: segment appends (a batch takes 1 or more)
+  std::uint64_t syncs = 0;     // fdatasync and fsync calls of the spool
 };
 
 class GroupCommitter {
@@ -51,9 +57,9 @@ class GroupCommitter {
   GroupCommitter(std::string databaseUrl, Spool& spool);
   ~GroupCommitter();  // stops after committing what is queued
 
-  // Queues `item`. `done` is called exactly once: on the committer's thread after the
-  // item's round (Ok only when its bytes and its row are durable), or inline with
-  // TempFail when the committer is stopping.
+  // Queues `item`. `done` is called exactly once: on the committer's thread once the
+  // item's rows are committed (Ok only when its bytes and its row are durable), or inline
+  // with TempFail when the committer is stopping.
   void submit(CommitItem item, MessageWriter::Done done);
   // Messages waiting for analysis (pending or analyzing), as last counted plus what was
   // committed since.
@@ -65,19 +71,28 @@ class GroupCommitter {
   struct Queued {
     CommitItem item;
     MessageWriter::Done done;
+    StoreResult result;   // TempFail once a stage failed it
+    std::string locator;  // where the flush put it
   };
-  void run();
-  void commitRound(std::deque<Queued>& round, db::MessageQueue& queue);
+  using Round = std::vector<Queued>;
+
+  void flushLoop();
+  void flush(Round& round);
+  void commitLoop();
+  void commit(std::deque<Round>& rounds, db::MessageQueue& queue);
 
   std::string url_;
   Spool& spool_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;     // the flush stage: something queued, or stop
+  std::condition_variable flushed_;  // the commit stage: a round flushed, or flushing ended
   std::deque<Queued> queue_;
+  std::deque<Round> rounds_;  // flushed, waiting for their rows
   bool stopping_ = false;
+  bool flushEnded_ = false;
   std::atomic<std::int64_t> pending_{0};
-  std::atomic<std::uint64_t> batches_{0}, messages_{0}, maxBatch_{0}, syncs_{0};
-  std::thread thread_;
+  std::atomic<std::uint64_t> messages_{0}, batches_{0}, maxBatch_{0}, flushes_{0}, syncs_{0};
+  std::thread flusher_, committer_;
   std::exception_ptr startError_;
   bool started_ = false;
   std::condition_variable startedCv_;

@@ -181,3 +181,12 @@ TEST(Config, ReportThresholdAcceptsUnscannedAndArchivePasswordsAreAList) {
   EXPECT_EQ(loadConfig("", {"--BccArchivePasswords", "infected, virus 1234"}).bccArchivePasswords,
             (std::vector<std::string>{"infected", "virus", "1234"}));
 }
+
+TEST(Config, SpoolSegmentSizeIsASizeBetweenOneMegabyteAndSixteenGigabytes) {
+  EXPECT_EQ(loadConfig("", {}).bccSpoolSegmentSize, 64u << 20);
+  EXPECT_EQ(loadConfig("", {"--BccSpoolSegmentSize", "1M"}).bccSpoolSegmentSize, 1u << 20);
+  EXPECT_EQ(loadConfig("", {"--BccSpoolSegmentSize", "16G"}).bccSpoolSegmentSize, 16ull << 30);
+  for (const char* bad : {"1023k", "17G", "0", "big"}) {
+    EXPECT_THROW(loadConfig("", {"--BccSpoolSegmentSize", bad}), ConfigError) << bad;
+  }
+}

@@ -117,3 +117,18 @@ TEST(Metrics, TheSessionCountsReceivedAndRefusedByReason) {
   EXPECT_EQ(counters.refusedFor(Refusal::Disk), 0u);
   EXPECT_EQ(refusalName(Refusal::Connections), "connections");
 }
+
+TEST(Metrics, TheGroupCommitsBatchesAreCounted) {
+  MetricsSnapshot s;
+  s.intake = {3000, 700, 19, 1600, 1601};
+  auto text = formatMetrics(s);
+  EXPECT_EQ(linesStartingWith(text, "bccsink_intake_batches_total ")[0],
+            "bccsink_intake_batches_total 700");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_intake_batch_messages_total ")[0],
+            "bccsink_intake_batch_messages_total 3000");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_intake_batch_max ")[0], "bccsink_intake_batch_max 19");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_intake_flushes_total ")[0],
+            "bccsink_intake_flushes_total 1600");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_intake_syncs_total ")[0],
+            "bccsink_intake_syncs_total 1601");
+}
