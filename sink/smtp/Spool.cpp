@@ -171,7 +171,8 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
   // Records that no row names: from a batch whose rows were never committed (a crash in
   // between, or a failed commit whose records could not be marked at the time).
   auto markRowless = [&](std::uint64_t number, const std::vector<db::RecordHeader>& records) {
-    if (!rows) return;
+    std::size_t before = dead.size();
+    if (!rows) return std::size_t{0};
     std::vector<std::string> ids;
     for (const auto& h : records) {
       if (!h.dead) ids.push_back(h.id);
@@ -182,15 +183,17 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
       auto row = found.find(h.id);
       if (!h.dead && (row == found.end() || row->second != locator)) dead.push_back(locator);
     }
+    return dead.size() - before;
   };
 
   std::uint64_t tail = 0;
+  std::size_t rowless = 0;
   {
     db::SegmentReader r(segmentPath(current), db::SegmentReader::Verify::Messages);
     std::vector<db::RecordHeader> records;
     for (db::RecordHeader h; r.next(h);) records.push_back(h);
     tail = r.tail();
-    markRowless(current, records);
+    rowless = markRowless(current, records);
     if (!r.damage().empty() || !r.zeroFromTail()) {
       auto where = db::recordLocator(current, tail);
       auto why = r.damage().empty() ? std::string("stale bytes after the last record") : r.damage();
@@ -226,13 +229,17 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
       }
     }
   }
-  // The segment before: its last batch may have failed just before a rotation.
-  if (auto prev = std::find(numbers.begin(), numbers.end(), current); prev != numbers.begin()) {
-    --prev;
-    db::SegmentReader r(segmentPath(*prev), db::SegmentReader::Verify::Headers);
+  // Rounds are committed in the order they were flushed: the segment before the current
+  // one may hold rounds still in flight across a rotation, and while a segment holds
+  // records without rows, so may the one before it.
+  rowless = std::max<std::size_t>(rowless, 1);
+  for (auto it = std::find(numbers.begin(), numbers.end(), current);
+       rowless > 0 && it != numbers.begin();) {
+    --it;
+    db::SegmentReader r(segmentPath(*it), db::SegmentReader::Verify::Headers);
     std::vector<db::RecordHeader> records;
     for (db::RecordHeader h; r.next(h);) records.push_back(h);
-    markRowless(*prev, records);
+    rowless = markRowless(*it, records);
   }
   if (!dead.empty()) {
     if (!markDead(dead, error)) throw std::runtime_error(error);

@@ -156,6 +156,32 @@ TEST(Spool, RecordsThatNoRowNamesAreMarkedDeadAtRecoveryAndStayUnread) {
             "segments/000000000001.seg#" + std::to_string(3 * 96 + 4 + 15 + 4));
 }
 
+TEST(Spool, RoundsInFlightAcrossRotationsAreAllMarkedDead) {
+  // Rounds are committed in order; the last ones, spread over three segments, were not.
+  test::TempDir dir;
+  std::map<std::string, std::string> rows;
+  std::vector<std::string> uncommitted;
+  {
+    Spool spool(dir / "spool", 4096);
+    spool.recover(rowsOf({}));
+    for (int i = 0; i < 12; ++i) {
+      auto l = appendOne(spool, idOf(i), messageOf(i, 1500));
+      if (i < 4) {
+        rows[idOf(i)] = l;
+      } else {
+        uncommitted.push_back(l);
+      }
+    }
+    ASSERT_GE(locatorOf(uncommitted.back()).file, "segments/000000000004.seg");
+  }
+  Spool again(dir / "spool", 4096);
+  auto r = again.recover(rowsOf(rows));
+  std::sort(r.markedDead.begin(), r.markedDead.end());
+  std::sort(uncommitted.begin(), uncommitted.end());
+  EXPECT_EQ(r.markedDead, uncommitted);
+  for (const auto& [id, l] : rows) EXPECT_EQ(readBack(dir / "spool", l).substr(0, 9), "Subject: ");
+}
+
 TEST(Spool, MarkDeadTouchesOnlyTheRecordsNamed) {
   test::TempDir dir;
   Spool spool(dir / "spool", 64 * 1024);
