@@ -247,7 +247,7 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
   }
   if (!openSegment(current, tail, error)) throw std::runtime_error(error);
   recovered_ = true;
-  preparer_->request(current + 1);
+  prepareAheadIfHalfFull();
   report.segment = std::string(kSegmentsFolder) + "/" + db::segmentFileName(current);
   report.tail = tail;
   return report;
@@ -273,7 +273,7 @@ bool Spool::rotate(std::string& error) {
   auto next = number_ + 1;
   if (!preparer_->wait(next, error) || !openSegment(next, 0, error)) return false;
   mustRotate_ = false;
-  preparer_->request(next + 1);
+  prepareAheadIfHalfFull();
   return true;
 }
 
@@ -321,7 +321,18 @@ bool Spool::append(const std::vector<RecordInput>& records, std::vector<std::str
     return false;
   }
   used_ = offset;
+  prepareAheadIfHalfFull();
   return true;
+}
+
+void Spool::prepareAheadIfHalfFull() {
+  // Half a segment ahead is time enough to write the next one (it takes as many bytes of
+  // zeros as half a segment of mail), and a daemon that starts does not write 64 MB at
+  // once.
+  if (used_ >= capacity_ / 2 && preparing_ != number_ + 1) {
+    preparing_ = number_ + 1;
+    preparer_->request(preparing_);
+  }
 }
 
 bool Spool::markDead(const std::vector<std::string>& locators, std::string& error) {

@@ -2,7 +2,8 @@
 // The spool under DataDir/spool. A message of up to kMaxRecordMessage bytes is a record
 // (db/SpoolRecord.h) appended to the current segment, segments/NNNNNNNNNNNN.seg: the group
 // committer appends a whole batch with one pwritev and one fdatasync. Segments are
-// zero-filled ahead of use (SegmentPreparer), so that fdatasync flushes data only. When a
+// zero-filled ahead of use (SegmentPreparer, asked once the current one is half full), so
+// that fdatasync flushes data only. When a
 // batch would pass the segment's size, the spool moves on to the next segment first; a
 // batch is never split across two. A larger message is a standalone file, ID.eml
 // (SpoolFile). A row's spool_file column holds the locator of either.
@@ -91,6 +92,7 @@ class Spool {
   bool rotate(std::string& error);
   bool openSegment(std::uint64_t number, std::uint64_t used, std::string& error);
   std::string segmentPath(std::uint64_t number) const;
+  void prepareAheadIfHalfFull();
 
   std::string dir_;
   std::string segmentsDir_;
@@ -104,7 +106,8 @@ class Spool {
   std::uint64_t number_ = 0;
   std::uint64_t used_ = 0;
   std::uint64_t capacity_ = 0;
-  bool mustRotate_ = false;  // the current segment is not to be appended to any more
+  bool mustRotate_ = false;      // the current segment is not to be appended to any more
+  std::uint64_t preparing_ = 0;  // the segment asked of the preparer last
 };
 
 }  // namespace bccsink

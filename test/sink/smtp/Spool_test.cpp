@@ -37,7 +37,7 @@ db::Locator locatorOf(const std::string& text) {
 
 }  // namespace
 
-TEST(Spool, AFreshSpoolHasItsFirstSegmentPreparedAndTheNextOneComing) {
+TEST(Spool, AFreshSpoolStartsWithItsFirstSegmentZeroFilled) {
   test::TempDir dir;
   Spool spool(dir / "spool", 64 * 1024);
   auto r = spool.recover(rowsOf({}));
