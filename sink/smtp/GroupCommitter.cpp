@@ -126,9 +126,10 @@ void GroupCommitter::flush(Round& round) {
     std::vector<std::string> locators;
     std::string error;
     ++syncs;
-    if (spool_.append(records, locators, error)) {
-      for (std::size_t k = 0; k < recorded.size(); ++k) recorded[k]->locator = locators[k];
-    } else {
+    bool ok = spool_.append(records, locators, error);
+    // On failure too: what may have reached the segment is marked dead by the commit stage.
+    for (std::size_t k = 0; k < locators.size(); ++k) recorded[k]->locator = locators[k];
+    if (!ok) {
       log().error("intake: %s", error);
       for (auto* q : recorded) q->result = {Outcome::TempFail, "cannot write the spool"};
     }

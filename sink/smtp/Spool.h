@@ -66,7 +66,8 @@ class Spool {
 
   // Appends every record in one write and one fdatasync, into the current segment or,
   // when they would not fit, the next one. Their locators, in order, in `locators`.
-  // False with the reason when any part failed: then none of them may be acknowledged.
+  // False with the reason when any part failed: then none of them may be acknowledged,
+  // and `locators` names those that may have reached the segment (to be marked dead).
   bool append(const std::vector<RecordInput>& records, std::vector<std::string>& locators,
               std::string& error);
   // Marks records dead (a batch whose rows were not committed) and syncs them.
