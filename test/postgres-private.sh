@@ -60,13 +60,20 @@ postgres_private_start() {
   postgres_private_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
     -E UTF8 --locale=C -N >"$PG_DIR/initdb.log" 2>&1 ||
     postgres_private_fail "initdb failed: $(tail -3 "$PG_DIR/initdb.log")" || return 1
-  # fsync off unless the caller needs a durable server (PG_FSYNC=on, benchmarks).
+  # The settings go into the cluster's postgresql.conf, so that a later `pg_ctl start`
+  # (a test stopping and starting it) finds them too. fsync off unless the caller needs a
+  # durable server (PG_FSYNC=on, benchmarks).
+  cat >>"$PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_DIR'
+fsync = ${PG_FSYNC:-off}
+full_page_writes = ${PG_FSYNC:-off}
+CONF
   local try port started=0
   for try in 1 2 3 4 5; do
     port=$(postgres_private_free_port) || return 1
+    echo "port = $port" >>"$PG_DIR/data/postgresql.conf"  # the last one counts
     if postgres_private_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$PG_DIR \
-          -c fsync=${PG_FSYNC:-off} -c full_page_writes=${PG_FSYNC:-off}" \
       start >"$PG_DIR/pg_ctl.log" 2>&1; then
       started=1
       break
