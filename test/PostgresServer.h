@@ -58,14 +58,16 @@ class PostgresServer {
     return *server;
   }
 
-  // A server of the caller's own, stopped when it is destroyed.
-  static std::unique_ptr<PostgresServer> startPrivate() {
+  // A server of the caller's own, stopped when it is destroyed. With a password (no single
+  // quote in it), TCP logins must give it; the unix socket stays trusted.
+  static std::unique_ptr<PostgresServer> startPrivate(const std::string& password = "") {
     static std::atomic<int> counter{0};
     auto envFile =
         (std::filesystem::temp_directory_path() /
          ("bccsink-pg-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".env"))
             .string();
-    run("bash " + script() + " start " + envFile);
+    run((password.empty() ? "" : "PG_PASSWORD='" + password + "' ") + "bash " + script() +
+        " start " + envFile);
     return std::unique_ptr<PostgresServer>(new PostgresServer(readEnv(envFile), envFile));
   }
 
@@ -102,11 +104,16 @@ class PostgresServer {
         " PG_BIN=" + env_.at("PG_BIN") + "; postgres_private_ctl " + args + "'");
   }
 
-  // A session to `db`; the connector is registered on first use.
+  // A session to `db` over TCP.
   Poco::Data::Session session(const std::string& db) const {
+    registerConnector();
+    return Poco::Data::Session("postgresql", conninfo(db), 5);
+  }
+
+  // Poco's "postgresql" connector, for a test that opens its own Session.
+  static void registerConnector() {
     static std::once_flag once;
     std::call_once(once, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
-    return Poco::Data::Session("postgresql", conninfo(db), 5);
   }
 
  private:

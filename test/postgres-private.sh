@@ -7,7 +7,8 @@
 # Sourced (test/integration scenarios, test/bench):
 #   postgres_private_start [DB]   initdb, start, create DB (default bccsink); sets and
 #                                 exports PG_DIR PG_BIN PG_HOST PG_PORT PG_SOCKET_DIR PG_USER
-#                                 PG_DB PG_PID PG_URL PG_CONNINFO, written to $PG_DIR/env too
+#                                 PG_DB PG_PID PG_URL PG_CONNINFO, written to $PG_DIR/env too;
+#                                 with PG_PASSWORD set, TCP logins need that password
 #   postgres_private_stop_on_exit puts postgres_private_stop in front of the EXIT trap
 #   postgres_private_ctl ARGS...  pg_ctl on this server as its user (restart -m fast, ...)
 #   postgres_private_stop [DIR]   pg_ctl stop -m fast, then the postmaster's PID is killed
@@ -57,7 +58,14 @@ postgres_private_start() {
   PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bccsink-pg.XXXXXX") || return 1
   [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
   # -N: no fsync of the new cluster's files; the tests do not survive a power cut anyway.
-  postgres_private_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust \
+  # PG_PASSWORD set: TCP connections must give it (scram-sha-256); the socket stays trusted.
+  local auth=(--auth=trust)
+  if [ -n "${PG_PASSWORD:-}" ]; then
+    printf '%s\n' "$PG_PASSWORD" >"$PG_DIR/password"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR/password"
+    auth=(--auth-local=trust --auth-host=scram-sha-256 --pwfile="$PG_DIR/password")
+  fi
+  postgres_private_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres "${auth[@]}" \
     -E UTF8 --locale=C -N >"$PG_DIR/initdb.log" 2>&1 ||
     postgres_private_fail "initdb failed: $(tail -3 "$PG_DIR/initdb.log")" || return 1
   # The settings go into the cluster's postgresql.conf, so that a later `pg_ctl start`
@@ -87,7 +95,7 @@ CONF
     return 1
   PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
   PG_HOST=127.0.0.1 PG_PORT=$port PG_SOCKET_DIR=$PG_DIR PG_USER=postgres PG_DB=$db
-  "$PG_BIN/psql" -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+  "$PG_BIN/psql" -X -q -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_USER" -d postgres \
     -c "CREATE DATABASE $db" >>"$PG_DIR/pg_ctl.log" 2>&1 ||
     postgres_private_fail "CREATE DATABASE $db failed: $(tail -3 "$PG_DIR/pg_ctl.log")" ||
     return 1

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <thread>
 
@@ -399,4 +400,28 @@ TEST(PostgresConnectorServerTest, ARestartRollsBackTheOpenTransactionAndTheSessi
   a << "INSERT INTO t VALUES (1)", now;
   a << "SELECT COUNT(*) FROM t", into(n), now;
   EXPECT_EQ(n, 1);
+}
+
+// DatabasePasswordFile: Poco cuts its connection string at every space, so a password goes
+// to libpq through PGPASSWORD (read at each connect), whatever characters it holds.
+TEST(PostgresConnectorServerTest, APasswordWithASpaceReachesLibpqOnlyThroughPgpassword) {
+  const std::string password = "two words\\and=more";
+  auto server = test::PostgresServer::startPrivate(password);
+  const std::string conninfo = server->conninfo("bccsink");
+  test::PostgresServer::registerConnector();
+  ::unsetenv("PGPASSWORD");
+  EXPECT_THROW(Session("postgresql", conninfo, 5), Poco::Data::ConnectionFailedException);
+  // "password=two" and a keyword "words\and" that libpq does not know.
+  EXPECT_THROW(Session("postgresql", conninfo + " password=" + password, 5),
+               Poco::Data::ConnectionFailedException);
+  ::setenv("PGPASSWORD", password.c_str(), 1);
+  try {
+    Session tcp("postgresql", conninfo, 5);
+    int one = 0;
+    tcp << "SELECT 1", into(one), now;
+    EXPECT_EQ(one, 1);
+  } catch (const Poco::Exception& e) {
+    ADD_FAILURE() << e.displayText();
+  }
+  ::unsetenv("PGPASSWORD");
 }
