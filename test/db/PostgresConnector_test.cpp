@@ -342,6 +342,7 @@ TEST_F(PostgresConnectorTest, AFailedStatementAbortsItsTransactionUntilRollback)
     EXPECT_NE(e.displayText().find("current transaction is aborted"), std::string::npos)
         << e.displayText();
   }
+  EXPECT_TRUE(s.isConnected());  // an SQL error leaves the session usable
   s << "ROLLBACK", now;
   int n = -1;
   s << "SELECT COUNT(*) FROM t", into(n), now;
