@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libpoco-dev
+  # PostgreSQL for several sinks (db/POSTGRES.md): Poco's connector and libpq to build; the
+  # server for the tests, which run a private one (test/postgres-private.sh)
+  libpocodatapostgresql80 libpq-dev postgresql-15
   libmimetic-dev
   libboost-program-options-dev
   libgtest-dev googletest
@@ -39,6 +42,10 @@ fi
 
 # Postfix must not configure or start a system instance: tests run private ones.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Nor PostgreSQL a system cluster on port 5432: tests run private ones, and a production
+# database is set up by its administrator (README, "Scale-out").
+mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/bccsink.conf
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -383,6 +383,12 @@ const std::vector<Option>& schema() {
         "stays on).",
         true},
        [](Config& c, const std::string& v) { c.httpToken = v; }},
+      {{"HttpTlsCertificate", "",
+        "PEM certificate (chain) of the HTTP port: with HttpTlsKey it speaks HTTPS only "
+        "(TLS 1.2+, ECDHE); '' = plain HTTP."},
+       [](Config& c, const std::string& v) { c.httpTlsCertificate = v; }},
+      {{"HttpTlsKey", "", "PEM private key of HttpTlsCertificate."},
+       [](Config& c, const std::string& v) { c.httpTlsKey = v; }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");

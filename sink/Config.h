@@ -90,6 +90,8 @@ struct Config {
   std::string statsExportCaFile;          // StatsExportCaFile ('' = the system's CAs)
   std::string httpSocket;                 // HttpSocket ('' = no HTTP port)
   std::string httpToken;                  // HttpToken (secret; '' = JSON API off)
+  std::string httpTlsCertificate;         // HttpTlsCertificate ('' = plain HTTP)
+  std::string httpTlsKey;                 // HttpTlsKey (with HttpTlsCertificate)
   std::string dataDir;                    // DataDir
   std::string databaseUrl;                // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
   std::string logLevel;                   // LogLevel

@@ -57,6 +57,8 @@ report::HttpSettings httpSettings(const Config& cfg) {
   report::HttpSettings hs;
   hs.socket = cfg.httpSocket;
   hs.token = cfg.httpToken;
+  hs.tlsCertificate = cfg.httpTlsCertificate;
+  hs.tlsKey = cfg.httpTlsKey;
   hs.databaseUrl = cfg.effectiveDatabaseUrl();
   return hs;
 }

@@ -23,7 +23,7 @@ IntakeLimits intakeLimits(const Config& cfg);
 sandbox::PipelineSettings pipelineSettings(const Config& cfg);
 // StatsInterval, StatsExportUrl, StatsExportCaFile; the grace is BccAnalysisTimeout.
 report::StatsSettings statsSettings(const Config& cfg);
-// HttpSocket, HttpToken, DatabaseUrl.
+// HttpSocket, HttpToken, HttpTlsCertificate, HttpTlsKey, DatabaseUrl.
 report::HttpSettings httpSettings(const Config& cfg);
 
 }  // namespace bccsink

@@ -43,4 +43,9 @@ TEST(StageSettings, TheHttpPortTakesItsSocketAndToken) {
   auto hs = httpSettings(loadConfig("", {"--HttpSocket", "127.0.0.1:0", "--HttpToken", "t0k"}));
   EXPECT_EQ(hs.socket, "127.0.0.1:0");
   EXPECT_EQ(hs.token, "t0k");
+  EXPECT_TRUE(hs.tlsCertificate.empty());
+  auto tls = httpSettings(
+      loadConfig("", {"--HttpTlsCertificate", "/etc/c.pem", "--HttpTlsKey", "/etc/k.pem"}));
+  EXPECT_EQ(tls.tlsCertificate, "/etc/c.pem");
+  EXPECT_EQ(tls.tlsKey, "/etc/k.pem");
 }

@@ -25,7 +25,9 @@ namespace {
 void expectCommonHeaders(const HttpAnswer& a, const std::string& what) {
   EXPECT_EQ(a.header("Cache-Control"), "no-cache") << what;
   EXPECT_EQ(a.header("X-Content-Type-Options"), "nosniff") << what;
-  EXPECT_EQ(a.header("Content-Security-Policy"), "default-src 'self'") << what;
+  EXPECT_EQ(a.header("Content-Security-Policy"), "default-src 'self'; frame-ancestors 'none'")
+      << what;
+  EXPECT_EQ(a.header("X-Frame-Options"), "DENY") << what;
 }
 
 std::string shipped(const std::string& name) {
@@ -80,6 +82,15 @@ TEST(HttpServer, ServesTheDashboardFilesWithTheirTypes) {
   EXPECT_EQ(missing.header("Content-Type"), "application/json; charset=utf-8");
   expectCommonHeaders(missing, "404");
   EXPECT_EQ(t.get("/index.htm", "").status, 404);
+  // Each status with its own reason phrase, not "404 OK".
+  auto line = raw(t.port, "GET /nothing HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(line.substr(0, line.find('\r')), "HTTP/1.0 404 Not Found");
+  auto slash = raw(t.port, "DELETE / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(slash.substr(0, slash.find('\r')), "HTTP/1.0 405 Method Not Allowed");
+  auto healthz = t.get("/healthz", "");
+  EXPECT_EQ(healthz.status, 200);
+  EXPECT_EQ(healthz.body, "ok\n");
+  expectCommonHeaders(healthz, "/healthz");
   EXPECT_EQ(report::contentTypeFor("x.svg"), "image/svg+xml");
   EXPECT_EQ(report::contentTypeFor("x"), "application/octet-stream");
 }

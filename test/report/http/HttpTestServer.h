@@ -10,6 +10,7 @@
 #include <Poco/StreamCopier.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -56,6 +57,9 @@ inline const std::string kToken = "s3cret-token";
 class HttpTestServer {
  public:
   explicit HttpTestServer(std::string token = kToken) : token_(std::move(token)) {
+    // As the daemon does (sink/main.cpp): an answer written to a client that has gone
+    // must be an error, not the end of the process.
+    std::signal(SIGPIPE, SIG_IGN);
     database.migrate();
     std::filesystem::create_directories(spool);
     add(kDangerous, "alice@example.org", "2026-11-30T01:00:00.000Z", "EICAR inside");
