@@ -3,18 +3,25 @@
 #
 # One run sends the same load with Postfix's load client
 #     smtp-source -s SESSIONS -m COUNT -l SIZE -f sender@example.org -t RCPT 127.0.0.1:PORT
-# (defaults: 20 sessions, 5000 messages of 10240 bytes) to three servers on loopback and
+# (defaults: 20 sessions, 5000 messages of 10240 bytes) to these servers on loopback and
 # times smtp-source from start to exit, i.e. until every message has been acknowledged:
 #   1. smtp-sink      Postfix's test server. It stores nothing, so its rate is the ceiling
 #                     of what smtp-source and this machine can push through SMTP at all.
 #   2. postfix        a real private Postfix smtpd queueing every message to disk (fsync
 #                     per message in cleanup): the durable peer bccsink must keep up with,
 #                     since in production that Postfix is what sends bccsink its copies.
-#   3. bccsink        `bccsink serve`: 250 only once the copy is on disk (spool file
-#                     fdatasync'd, SQLite row committed). Afterwards `queue list --check`
-#                     must report COUNT rows, COUNT spool files and 0 problems.
-# It then runs bccsink a second time with COUNT/5 messages (fresh data dir) and prints
-# both peak RSS figures (VmHWM), to show memory stays flat as the count grows.
+#   3. bccsink        `bccsink serve` with its data on disk (in the same /tmp folder):
+#                     250 only once the copy is on disk (segment record fdatasync'd, SQLite
+#                     row committed). Afterwards `queue list --check` must report COUNT
+#                     rows, COUNT spool files and 0 problems.
+#   4. bccsink tmpfs  the same binary with its data on /dev/shm: what it does when
+#                     durability costs nothing (the physical limit of its own code).
+#   5. bccsink idle   on disk again, with IDLE (1000) connections opened first and held
+#                     idle (greeted, never a command): their memory and threads, and
+#                     whether they slow the load.
+# Each bccsink run prints the group committer's batch sizes from its shutdown log line.
+# It then runs bccsink once more with COUNT/5 messages (fresh data dir) and prints both
+# peak RSS figures (VmHWM), to show memory stays flat as the count grows.
 #
 # The private Postfix follows shared/postfix-test-recipe.md: its own config dir, queue and
 # data directory in a mktemp folder under /tmp, inet_interfaces loopback-only,
@@ -27,16 +34,19 @@
 # beyond that waits about a second for one, and with 150 sessions Postfix fell from ~900
 # to ~100 msg/s. So with SESSIONS > 100 the one line added to the recipe's main.cf is
 # default_process_limit = SESSIONS, as an administrator would size it. bccsink refuses
-# more than 200 connections (--BccMaxConnections) with 421, which fails the run.
+# more than SESSIONS + IDLE + 50 connections (--BccMaxConnections) with 421, which fails
+# the run.
 #
-# Env: COUNT, SESSIONS, SIZE (load); LIMIT (seconds one smtp-source run may take, 1800);
+# Env: COUNT, SESSIONS, SIZE (load); IDLE (idle connections, 1000); LIMIT (seconds one smtp-source run may take, 1800);
 # BCCSINK (binary; default ROOT/build/bccsink, built with cmake as in the README when
 # missing). Needs root (Postfix, smtp-sink -u nobody). Every server it
 # starts is stopped by PID (Postfix with `postfix -c DIR stop`) on exit, error included,
 # and its temp folder is removed. Only 127.0.0.1 is used.
 #
 # The last line is machine-readable:
-#   RESULT bccsink=X msg/s smtp-sink=Y msg/s postfix=Z msg/s ratio_sink=R1 ratio_postfix=R2 rss_small_kb=A rss_large_kb=B
+#   RESULT bccsink=X msg/s tmpfs=T msg/s smtp-sink=Y msg/s postfix=Z msg/s idle=I msg/s
+#          ratio_postfix=R1 ratio_tmpfs=R2 ratio_sink=R3 idle_kb=K idle_threads=N
+#          rss_small_kb=A rss_large_kb=B
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -47,6 +57,7 @@ COUNT=${COUNT:-5000}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-10240}
 LIMIT=${LIMIT:-1800}
+IDLE=${IDLE:-1000}
 SMALL=$((COUNT / 5))
 [ "$SMALL" -ge 1 ] || SMALL=1
 
@@ -55,11 +66,11 @@ die() {
   exit 1
 }
 
-for v in COUNT SESSIONS SIZE LIMIT; do
+for v in COUNT SESSIONS SIZE LIMIT IDLE; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (private Postfix, smtp-sink -u nobody)"
-for tool in smtp-source smtp-sink postfix ss awk timeout; do
+for tool in smtp-source smtp-sink postfix ss awk timeout python3 mkfifo; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (deploy/install-deps.sh)"
 done
 
@@ -76,6 +87,7 @@ T=$(mktemp -d /tmp/bccsink-bench.XXXXXX)
 chmod 755 "$T"
 PIDS=()      # background servers, stopped by PID
 PF_DIR=""    # private Postfix config dir, once started
+SHM=""       # bccsink's tmpfs data folder, once made
 
 stop_postfix() {
   [ -n "$PF_DIR" ] || return 0
@@ -124,6 +136,7 @@ cleanup() {
     done
   fi
   rm -rf "$T"
+  [ -z "$SHM" ] || rm -rf "$SHM"
   exit $rc
 }
 trap cleanup EXIT
@@ -226,49 +239,111 @@ stop_postfix
 stop_pid "$RELAY_PID" || true
 
 # ---------------------------------------------------------------------------- 3. bccsink
-# run_bccsink NAME MESSAGES: sets BCC_S (seconds) and BCC_HWM (peak RSS, kB).
+# run_bccsink NAME MESSAGES PARENT [IDLE]: `bccsink serve` with its DataDir in PARENT/NAME,
+# optionally with IDLE connections opened first and held idle (greeted, never a command)
+# while the load runs. Sets BCC_S (seconds), BCC_HWM (peak RSS, kB), BCC_BATCH (the
+# committer's "N messages in M batches (mean X, max Y)"), BCC_THREADS (threads at the end
+# of the load) and, with IDLE, IDLE_KB / IDLE_THREADS (RSS and threads added by opening
+# the idle connections).
 run_bccsink() {
-  local name=$1 n=$2 port pid data=$T/$1 check
+  local name=$1 n=$2 parent=$3 idle=${4:-0} port pid data=$3/$1 check rss0 thr0 holder=""
   free_port port
   "$BCCSINK" serve --BccSocket "127.0.0.1:$port" --BccDomains bcc.test --DataDir "$data" \
-    --BccMaxConnections 200 >"$T/$name.log" 2>&1 &
+    --BccMaxConnections $((SESSIONS + idle + 50)) >"$T/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   wait_listen "$port" "$pid"
+  IDLE_KB=0
+  IDLE_THREADS=0
+  if [ "$idle" -gt 0 ]; then
+    rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    thr0=$(ls "/proc/$pid/task" | wc -l)
+    rm -f "$T/idle.in" && mkfifo "$T/idle.in"
+    python3 "$ROOT/test/bench/idle_connections.py" 127.0.0.1 "$port" "$idle" <"$T/idle.in" >"$T/idle.out" 2>&1 &
+    holder=$!
+    PIDS+=("$holder")
+    exec 7>"$T/idle.in" # the holder keeps its connections until this closes
+    for _ in $(seq 1 600); do
+      grep -q '^open ' "$T/idle.out" && break
+      kill -0 "$holder" 2>/dev/null || die "idle connection holder failed: $(tail -2 "$T/idle.out")"
+      sleep 0.1
+    done
+    grep -q "^open $idle greeted $idle\$" "$T/idle.out" || die "idle connections: $(cat "$T/idle.out")"
+    sleep 1 # let the server settle (allocations of the new sessions)
+    IDLE_KB=$(($(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") - rss0))
+    IDLE_THREADS=$(($(ls "/proc/$pid/task" | wc -l) - thr0))
+    echo "   $idle idle connections open: +$IDLE_KB kB RSS, +$IDLE_THREADS threads"
+  fi
   send "$name" "$port" watch@bcc.test "$n"
   BCC_S=$SECONDS_TAKEN
   BCC_HWM=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  BCC_THREADS=$(ls "/proc/$pid/task" | wc -l)
+  if [ -n "$holder" ]; then
+    exec 7>&-
+    stop_pid "$holder" || true
+  fi
   stop_pid "$pid" || die "$name: bccsink did not stop cleanly on SIGTERM (status $?)"
+  BCC_BATCH=$(sed -n 's/.*intake: \([0-9]* messages in [0-9]* batches ([^)]*)\).*/\1/p' "$T/$name.log" | tail -1)
+  echo "   group commit: ${BCC_BATCH:-no batch line in the log}"
   check=$("$BCCSINK" queue list --DataDir "$data" --check | tail -1) || true
   echo "   $check"
   [ "$check" = "check: $n rows, $n spool files, 0 problems" ] ||
     die "$name: expected 'check: $n rows, $n spool files, 0 problems', got '$check'"
+  rm -rf "$data"
 }
 
-run_bccsink bccsink "$COUNT"
-BCC_LARGE_S=$BCC_S
-RSS_LARGE=$BCC_HWM
-run_bccsink bccsink-small "$SMALL"
-BCC_SMALL_S=$BCC_S
+# The same binary with durability costing nothing: its data on tmpfs (RAM).
+SHM=$(mktemp -d /dev/shm/bccsink-bench.XXXXXX)
+[ "$(stat -f -c %T "$SHM")" = tmpfs ] || die "/dev/shm is not a tmpfs"
+# IDLE connections plus the load's, in bccsink and in the holder: the soft limit up to the
+# hard one (root in a container may not raise the hard limit).
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((IDLE + SESSIONS + 200)) ] ||
+  die "open files limit $(ulimit -n) is below IDLE + SESSIONS + 200"
+
+run_bccsink bccsink "$COUNT" "$T"
+BCC_DISK_S=$BCC_S
+RSS_DISK=$BCC_HWM
+BATCH_DISK=$BCC_BATCH
+THREADS_DISK=$BCC_THREADS
+run_bccsink bccsink-tmpfs "$COUNT" "$SHM"
+BCC_TMPFS_S=$BCC_S
+BATCH_TMPFS=$BCC_BATCH
+run_bccsink bccsink-idle "$COUNT" "$T" "$IDLE"
+BCC_IDLE_S=$BCC_S
+THREADS_IDLE=$BCC_THREADS
+IDLE_RSS_KB=$IDLE_KB
+IDLE_THR=$IDLE_THREADS
+run_bccsink bccsink-small "$SMALL" "$T"
 RSS_SMALL=$BCC_HWM
+rm -rf "$SHM"
 
 # -------------------------------------------------------------------------------- report
 SINK_R=$(rate "$COUNT" "$SINK_S")
 PF_R=$(rate "$COUNT" "$PF_S")
-BCC_R=$(rate "$COUNT" "$BCC_LARGE_S")
-SMALL_R=$(rate "$SMALL" "$BCC_SMALL_S")
-RATIO_SINK=$(ratio "$BCC_R" "$SINK_R")
+BCC_R=$(rate "$COUNT" "$BCC_DISK_S")
+TMPFS_R=$(rate "$COUNT" "$BCC_TMPFS_S")
+IDLE_R=$(rate "$COUNT" "$BCC_IDLE_S")
 RATIO_PF=$(ratio "$BCC_R" "$PF_R")
+RATIO_TMPFS=$(ratio "$BCC_R" "$TMPFS_R")
+RATIO_SINK=$(ratio "$BCC_R" "$SINK_R")
+RATIO_IDLE=$(ratio "$IDLE_R" "$BCC_R")
 
 echo
-echo "intake: smtp-source -s $SESSIONS -l $SIZE, $(nproc) CPUs, $(uname -r)"
-printf '%-26s %10s %10s %10s\n' server messages seconds msg/s
-printf '%-26s %10s %10s %10s\n' "smtp-sink (ceiling)" "$COUNT" "$SINK_S" "$SINK_R"
-printf '%-26s %10s %10s %10s\n' "postfix smtpd (durable)" "$COUNT" "$PF_S" "$PF_R"
-printf '%-26s %10s %10s %10s\n' "bccsink" "$COUNT" "$BCC_LARGE_S" "$BCC_R"
-printf '%-26s %10s %10s %10s\n' "bccsink (count/5)" "$SMALL" "$BCC_SMALL_S" "$SMALL_R"
+echo "intake: smtp-source -s $SESSIONS -m $COUNT -l $SIZE, $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+printf '%-34s %10s %10s %10s\n' server messages seconds msg/s
+printf '%-34s %10s %10s %10s\n' "smtp-sink (stores nothing)" "$COUNT" "$SINK_S" "$SINK_R"
+printf '%-34s %10s %10s %10s\n' "postfix smtpd (queue on disk)" "$COUNT" "$PF_S" "$PF_R"
+printf '%-34s %10s %10s %10s\n' "bccsink, data on disk" "$COUNT" "$BCC_DISK_S" "$BCC_R"
+printf '%-34s %10s %10s %10s\n' "bccsink, data on tmpfs" "$COUNT" "$BCC_TMPFS_S" "$TMPFS_R"
+printf '%-34s %10s %10s %10s\n' "bccsink, disk, $IDLE idle conns" "$COUNT" "$BCC_IDLE_S" "$IDLE_R"
 echo
-echo "bccsink / smtp-sink: $RATIO_SINK"
-echo "bccsink / postfix:   $RATIO_PF"
-echo "bccsink peak RSS (VmHWM): $RSS_SMALL kB with $SMALL messages, $RSS_LARGE kB with $COUNT messages"
-echo "RESULT bccsink=$BCC_R msg/s smtp-sink=$SINK_R msg/s postfix=$PF_R msg/s ratio_sink=$RATIO_SINK ratio_postfix=$RATIO_PF rss_small_kb=$RSS_SMALL rss_large_kb=$RSS_LARGE"
+echo "bccsink disk / postfix:        $RATIO_PF   (target >= 3)"
+echo "bccsink disk / bccsink tmpfs:  $RATIO_TMPFS   (target >= 0.8)"
+echo "bccsink disk / smtp-sink:      $RATIO_SINK   (stretch >= 0.5)"
+echo "with $IDLE idle / without:      $RATIO_IDLE"
+echo "group commit, disk:  $BATCH_DISK"
+echo "group commit, tmpfs: $BATCH_TMPFS"
+echo "$IDLE idle connections cost $IDLE_RSS_KB kB RSS and $IDLE_THR threads; threads under load: $THREADS_DISK (with the idle ones: $THREADS_IDLE)"
+echo "bccsink peak RSS (VmHWM): $RSS_SMALL kB with $SMALL messages, $RSS_DISK kB with $COUNT messages"
+echo "RESULT bccsink=$BCC_R msg/s tmpfs=$TMPFS_R msg/s smtp-sink=$SINK_R msg/s postfix=$PF_R msg/s idle=$IDLE_R msg/s ratio_postfix=$RATIO_PF ratio_tmpfs=$RATIO_TMPFS ratio_sink=$RATIO_SINK idle_kb=$IDLE_RSS_KB idle_threads=$IDLE_THR rss_small_kb=$RSS_SMALL rss_large_kb=$RSS_DISK"
