@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -152,6 +153,7 @@ void ListenerLoop::start() {
   watchListener(true);
   nextSweep_ = Clock::now() + sweepEvery_;
   thread_ = std::thread([this] { run(); });
+  pthread_setname_np(thread_.native_handle(), "smtp-loop");  // for top -H and perf
 }
 
 void ListenerLoop::stop() {
