@@ -1,13 +1,14 @@
 #pragma once
-// The socket shell around SmtpSession: a Poco TCPServer on TCP or a unix socket, a
-// thread pool of our own size, 421 when over BccMaxConnections (Poco would close such
-// connections without a word), the client allow-list, timeouts and STARTTLS.
+// The socket shell around SmtpSession: a TCP or unix listening socket served by a few
+// event-loop threads (ListenerLoop) with non-blocking sockets, so that an idle or slow
+// connection costs memory only and hundreds of MTA connections are not hundreds of
+// threads. 421 over BccMaxConnections, 554 for clients outside BccAllowedClients, 421 on
+// timeouts and at shutdown, STARTTLS with non-blocking OpenSSL (TlsChannel).
 
 #include <Poco/Net/Context.h>
-#include <Poco/Net/TCPServer.h>
-#include <Poco/ThreadPool.h>
+#include <Poco/Net/ServerSocket.h>
 
-#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@
 namespace bccsink {
 
 class MessageStore;
+class ListenerLoop;
+struct ListenerShared;
 
 struct ServerSettings {
   std::string socket;  // HOST:PORT or unix:PATH
@@ -27,6 +30,9 @@ struct ServerSettings {
   std::chrono::seconds dataTimeout{180};
   std::string tlsCertificate;
   std::string tlsKey;
+  // Event-loop threads. Each serves any number of connections; two keep both cores of a
+  // small machine busy with TLS and parsing while the group committer syncs.
+  unsigned loops = 2;
   SessionSettings session;
 };
 
@@ -35,27 +41,22 @@ class SmtpServer {
   // Binds at once; throws with a readable message when it cannot.
   SmtpServer(ServerSettings settings, MessageStore& store);
   ~SmtpServer();
+  SmtpServer(const SmtpServer&) = delete;
+  SmtpServer& operator=(const SmtpServer&) = delete;
+  // Starts the loop threads; connections are accepted from now on.
   void start();
-  // Stops accepting and waits for the sessions to end.
+  // Stops accepting, tells every session 421 4.3.2 (after the reply to a commit in
+  // flight), closes them and joins the threads.
   void stop();
   // The bound address, e.g. "127.0.0.1:2525" (port 0 in the settings picks a free one).
   std::string boundAddress() const;
 
-  // Shared with the connections.
-  struct Shared {
-    Shared(ServerSettings s, MessageStore& m) : settings(std::move(s)), store(m) {}
-    ServerSettings settings;
-    MessageStore& store;
-    Poco::Net::Context::Ptr tls;
-    std::atomic<int> active{0};
-    std::atomic<bool> stopping{false};
-    bool unixSocket = false;
-  };
-
  private:
-  std::shared_ptr<Shared> shared_;
-  Poco::ThreadPool pool_;
-  std::unique_ptr<Poco::Net::TCPServer> server_;
+  ServerSettings settings_;
+  Poco::Net::Context::Ptr tls_;
+  Poco::Net::ServerSocket socket_;
+  std::unique_ptr<ListenerShared> shared_;
+  std::vector<std::unique_ptr<ListenerLoop>> loops_;
   std::string bound_;
 };
 

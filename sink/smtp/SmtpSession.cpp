@@ -14,6 +14,8 @@ namespace {
 constexpr std::size_t kMaxCommandLine = 2048;
 // RFC 5322 section 2.1.1 line length: enough for any real Message-ID.
 constexpr std::size_t kMaxMessageIdLength = 998;
+// Input buffer capacity kept between reads; more is given back once the buffer empties.
+constexpr std::size_t kKeptBuffer = 4096;
 
 std::string rfc5322Date(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -95,8 +97,14 @@ std::string SmtpSession::timeout() {
 
 void SmtpSession::feed(std::string_view bytes) {
   in_.append(bytes);
+  process();
+}
+
+void SmtpSession::process() {
+  if (processing_) return;  // an inline commit result: the loop below goes on by itself
+  processing_ = true;
   std::size_t pos = 0;
-  while (!closing_ && !tlsPending_ && pos < in_.size()) {
+  while (!closing_ && !tlsPending_ && mode_ != Mode::Committing && pos < in_.size()) {
     if (mode_ == Mode::Data) {
       if (!consumeData(pos)) break;
       continue;
@@ -131,6 +139,9 @@ void SmtpSession::feed(std::string_view bytes) {
   } else {
     in_.erase(0, pos);
   }
+  // A connection that sent a large message and then waits keeps no large buffer.
+  if (in_.empty() && in_.capacity() > kKeptBuffer) std::string().swap(in_);
+  processing_ = false;
 }
 
 void SmtpSession::command(std::string_view line) {
@@ -408,7 +419,6 @@ void SmtpSession::dataLine(std::string_view line) {
 
 void SmtpSession::finishData() {
   mode_ = Mode::Command;
-  auto writer = std::move(writer_);
   if (tooBig_ || lineTooLong_) count(Refusal::Size);
   if (tooBig_) {
     reply(552, "5.3.4", "Message size exceeds fixed limit");
@@ -419,22 +429,57 @@ void SmtpSession::finishData() {
     count(Refusal::Local);
     reply(451, "4.3.0", "Local error in processing: cannot write the spool");
   } else {
-    auto b = messageId_.find_first_not_of(" \t");
-    auto e = messageId_.find_last_not_of(" \t");
-    std::string id = b == std::string::npos ? "" : messageId_.substr(b, e - b + 1);
-    auto result = commitAndWait(*writer, envelope_, id);
-    if (result.outcome == Outcome::Ok) {
-      if (settings_.counters) ++settings_.counters->received;
-      reply(250, "2.0.0", "Ok: queued as " + writer->id());
-    } else if (result.outcome == Outcome::PermFail) {
-      count(Refusal::Rejected);
-      reply(554, "5.3.0", "Transaction failed: " + result.detail);
-    } else {
-      count(Refusal::Local);
-      reply(451, "4.3.0", "Local error in processing: " + result.detail);
-    }
+    return startCommit();
   }
   resetTransaction();
+}
+
+void SmtpSession::startCommit() {
+  auto b = messageId_.find_first_not_of(" \t");
+  auto e = messageId_.find_last_not_of(" \t");
+  std::string id = b == std::string::npos ? "" : messageId_.substr(b, e - b + 1);
+  // The writer goes once commit() returns (the commit owns what it needs), and so does the
+  // envelope: the 250 names the id kept here.
+  auto writer = std::move(writer_);
+  committingId_ = writer->id();
+  mode_ = Mode::Committing;
+  MessageWriter::Done done;
+  if (commitHook_) {
+    done = commitHook_;
+  } else {
+    done = [this, alive = std::weak_ptr<char>(alive_)](StoreResult result) {
+      if (alive.lock()) committed(std::move(result));
+    };
+  }
+  try {
+    writer->commit(envelope_, id, std::move(done));
+  } catch (const std::exception& e) {
+    // A store that throws has broken its promise to call done: say 451 and end the
+    // session, so that a result arriving after all finds no transaction to answer.
+    mode_ = Mode::Command;
+    count(Refusal::Local);
+    reply(451, "4.3.0", "Local error in processing: " + printableAscii(e.what(), 200));
+    closing_ = true;
+  }
+  writer.reset();
+  resetTransaction();
+}
+
+void SmtpSession::committed(StoreResult result) {
+  if (mode_ != Mode::Committing) return;
+  mode_ = Mode::Command;
+  if (result.outcome == Outcome::Ok) {
+    if (settings_.counters) ++settings_.counters->received;
+    reply(250, "2.0.0", "Ok: queued as " + committingId_);
+  } else if (result.outcome == Outcome::PermFail) {
+    count(Refusal::Rejected);
+    reply(554, "5.3.0", "Transaction failed: " + result.detail);
+  } else {
+    count(Refusal::Local);
+    reply(451, "4.3.0", "Local error in processing: " + result.detail);
+  }
+  committingId_.clear();
+  process();
 }
 
 void SmtpSession::resetTransaction() {

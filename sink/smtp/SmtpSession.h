@@ -3,6 +3,12 @@
 // ENHANCEDSTATUSCODES, SMTPUTF8 and STARTTLS) as a state machine over bytes. It knows no
 // sockets: the connection shell feeds it what arrived and sends what it produced, so
 // every reply is unit-tested from strings.
+//
+// The end of DATA hands the message to the store (MessageWriter::commit) and waits in a
+// Committing state until the store says it is durable: input that arrives meanwhile is
+// kept, unread, and the commands pipelined behind the final dot are answered after the
+// 250, in order (RFC 2920 section 3.1). Nothing blocks: the shell's thread goes on
+// serving other connections while a commit is in flight.
 
 #include <chrono>
 #include <cstdint>
@@ -53,8 +59,23 @@ class SmtpSession {
   // The reply when the client was silent too long; the session is then closing.
   std::string timeout();
 
+  // How a commit's result comes back. The store may call `done` on another thread, so the
+  // event shell sets a hook that posts the result to the connection's own thread, which
+  // then calls committed(); the hook must not assume the session still exists (the
+  // client may have gone). Without a hook the result is taken at once on the thread that
+  // calls `done`: right for a store that completes inline or on the session's thread.
+  using CommitHook = std::function<void(StoreResult)>;
+  void setCommitHook(CommitHook hook) { commitHook_ = std::move(hook); }
+  // A message is being made durable: input is kept but not read until committed().
+  bool committing() const { return mode_ == Mode::Committing; }
+  // The result of the commit in flight: queues the 250 (451, 554) and goes on with the
+  // input that arrived meanwhile. Ignored when no commit is in flight.
+  void committed(StoreResult result);
+
  private:
-  enum class Mode { Command, Data, Refused };
+  enum class Mode { Command, Data, Committing, Refused };
+  // Runs the commands and data lines held in in_ until it needs more bytes or must wait.
+  void process();
   void command(std::string_view line);
   void onHelo(std::string_view arg, bool extended);
   void onMail(std::string_view arg);
@@ -65,6 +86,7 @@ class SmtpSession {
   bool consumeData(std::size_t& pos);
   void dataLine(std::string_view line);
   void finishData();
+  void startCommit();
   void resetTransaction();
   void reply(int code, std::string_view enhanced, std::string_view text);
   void error(int code, std::string_view enhanced, std::string_view text);
@@ -80,6 +102,7 @@ class SmtpSession {
   Mode mode_;
   std::string in_;
   std::string out_;
+  bool processing_ = false;  // inside process(): an inline commit result must not re-enter
   bool closing_ = false;
   bool tlsPending_ = false;
   bool tls_ = false;
@@ -101,6 +124,12 @@ class SmtpSession {
   bool inHeaders_ = true;
   bool inMessageIdHeader_ = false;
   std::string messageId_;
+
+  // The commit in flight.
+  CommitHook commitHook_;
+  std::string committingId_;
+  // Expires with the session: a result that arrives later (no hook) is dropped.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace bccsink

@@ -1,0 +1,80 @@
+#pragma once
+// One event-loop thread of the SMTP listener. Its epoll instance watches the shared
+// listening socket (EPOLLEXCLUSIVE: a new connection wakes one loop, not all), the
+// sockets of the connections it accepted (edge-triggered) and an eventfd through which
+// commit results come back from the store's thread. A connection stays on the loop that
+// accepted it from greeting to close, so sessions need no locks. A sweep a few times a
+// second tells clients silent beyond their timeout 421 4.4.2.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "sink/smtp/SmtpConnection.h"
+#include "sink/smtp/SmtpServer.h"
+
+struct sockaddr_storage;
+
+namespace bccsink {
+
+// What every loop of one server shares.
+struct ListenerShared {
+  const ServerSettings* settings = nullptr;
+  ConnectionContext context;
+  int listenFd = -1;
+  bool unixSocket = false;
+  std::atomic<int> active{0};  // connections open, over all loops
+
+  bool allowed(const std::string& client) const;
+};
+
+class ListenerLoop {
+ public:
+  using Clock = SmtpConnection::Clock;
+  // Throws std::runtime_error when the kernel gives no epoll instance or eventfd.
+  explicit ListenerLoop(ListenerShared& shared);
+  ~ListenerLoop();  // stops and joins
+  ListenerLoop(const ListenerLoop&) = delete;
+  ListenerLoop& operator=(const ListenerLoop&) = delete;
+
+  void start();
+  // Asks the loop to stop and returns: it accepts no more, tells every session 421 4.3.2
+  // (after the reply to a commit in flight) and ends once they are closed, or after a
+  // grace period. join() waits for that.
+  void stop();
+  void join();
+
+ private:
+  class Mailbox;
+  void run();
+  void watchListener(bool on);
+  void accept(Clock::time_point now);
+  void admit(int fd, const sockaddr_storage& address, Clock::time_point now);
+  void deliver(Clock::time_point now);
+  void drive(std::uint64_t id, Clock::time_point now);
+  void sweep(Clock::time_point now);
+  void beginShutdown(Clock::time_point now);
+  int waitMs(Clock::time_point now) const;
+
+  ListenerShared& shared_;
+  int epoll_ = -1;
+  std::shared_ptr<Mailbox> mailbox_;  // shared with commit hooks that may outlive the loop
+  std::unordered_map<std::uint64_t, std::unique_ptr<SmtpConnection>> connections_;
+  std::vector<std::uint64_t> more_;  // connections whose read budget ran out this turn
+  std::uint64_t nextId_;
+  std::vector<char> buffer_;  // one read buffer for all the loop's connections
+  std::chrono::milliseconds sweepEvery_;
+  Clock::time_point nextSweep_;
+  bool listening_ = false;
+  Clock::time_point listenAgainAt_;  // after running out of descriptors
+  bool stopping_ = false;
+  Clock::time_point stopBy_;
+  std::thread thread_;
+};
+
+}  // namespace bccsink
