@@ -2,6 +2,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -102,6 +103,7 @@ void Reporter::wake() {
 }
 
 void Reporter::loop() {
+  pthread_setname_np(pthread_self(), "reporter");  // for top -H, perf and strace -f
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
@@ -120,7 +122,8 @@ void Reporter::loop() {
 }
 
 std::size_t Reporter::runOnce() {
-  if (!db_) db_ = std::make_unique<db::Database>(settings_.databaseUrl);
+  // Deferred: a judgement undone by power loss is made again; markSent is Durable itself.
+  if (!db_) db_ = std::make_unique<db::Database>(settings_.databaseUrl, db::Durability::Deferred);
   judgeNew(*db_);
   return deliverDue(*db_);
 }

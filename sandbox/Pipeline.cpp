@@ -2,6 +2,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <pthread.h>
 
 #include <map>
 
@@ -16,7 +17,9 @@
 namespace bccsink::sandbox {
 
 struct Pipeline::Repos {
-  explicit Repos(const std::string& url) : db(url), queue(db), files(db), cache(db) {}
+  // Deferred: a claim or result undone by power loss means the message is analysed again.
+  explicit Repos(const std::string& url)
+      : db(url, db::Durability::Deferred), queue(db), files(db), cache(db) {}
   db::Database db;
   db::MessageQueue queue;
   db::MessageFiles files;
@@ -139,6 +142,8 @@ void Pipeline::post(Answer a) {
 }
 
 void Pipeline::workerLoop(std::size_t index) {
+  // Named for top -H, perf and strace -f (at most 15 characters).
+  pthread_setname_np(pthread_self(), ("analysis-" + std::to_string(index)).substr(0, 15).c_str());
   std::unique_ptr<Repos> r;
   std::uint64_t seen = 0;
   std::string claimed;
@@ -436,6 +441,7 @@ void Pipeline::sweep(Repos& r) {
 }
 
 void Pipeline::completerLoop() {
+  pthread_setname_np(pthread_self(), "analysis-done");
   std::unique_ptr<Repos> r;
   auto nextSweep = Clock::now();
   auto nextRenewal = Clock::now() + settings_.lease / 4;
