@@ -82,6 +82,14 @@ std::vector<MessageFile> MessageFiles::list(const std::string& msgId) {
   return out;
 }
 
+std::string MessageFiles::errors(const std::string& msgId) {
+  std::string id = msgId;
+  std::vector<Poco::Nullable<std::string>> found;
+  db_.session() << "SELECT errors FROM messages WHERE id = ?", use(id), into(found), now;
+  if (found.empty() || found.front().isNull()) return "";
+  return found.front().value();
+}
+
 void MessageFiles::setVerdict(const std::string& msgId, int position, const std::string& verdict,
                               const std::string& reason) {
   std::string id = msgId, v = verdict;

@@ -37,6 +37,8 @@ class MessageFiles {
   void save(const std::string& msgId, const std::vector<MessageFile>& files,
             const std::string& errors, const std::string& nowIso);
   std::vector<MessageFile> list(const std::string& msgId);
+  // The extraction errors save() stored, one per line ('' when none, or not extracted).
+  std::string errors(const std::string& msgId);
   // Sets the verdict of the message's file at `position` unless it has one already.
   void setVerdict(const std::string& msgId, int position, const std::string& verdict,
                   const std::string& reason);

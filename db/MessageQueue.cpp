@@ -4,6 +4,9 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "db/Columns.h"
 #include "db/Database.h"
 
@@ -19,6 +22,63 @@ const char* kColumns =
     " header_message_id, size, sha256, spool_file, envid, ret, body, lease_owner, deadline_at,"
     " verdict, checked_at, errors, extracted_at, spoofed, spoof_reason, report_status,"
     " report_attempts, report_next_at, report_error, reported_at";
+
+// The rows of a statement that selected (or returned) kColumns.
+std::vector<MessageRecord> readRows(RecordSet& rs) {
+  std::vector<MessageRecord> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+    MessageRecord m;
+    m.id = text(rs, "id");
+    m.sink = text(rs, "sink");
+    m.state = text(rs, "state");
+    m.reason = text(rs, "reason");
+    m.attempts = static_cast<int>(integer(rs, "attempts"));
+    m.receivedAt = text(rs, "received_at");
+    m.updatedAt = text(rs, "updated_at");
+    m.sender = text(rs, "sender");
+    m.clientIp = text(rs, "client_ip");
+    m.helo = text(rs, "helo");
+    m.tls = integer(rs, "tls") != 0;
+    m.headerMessageId = text(rs, "header_message_id");
+    m.size = integer(rs, "size");
+    m.sha256 = text(rs, "sha256");
+    m.spoolFile = text(rs, "spool_file");
+    m.envid = text(rs, "envid");
+    m.ret = text(rs, "ret");
+    m.body = text(rs, "body");
+    m.leaseOwner = text(rs, "lease_owner");
+    m.deadlineMs = integer(rs, "deadline_at");
+    m.verdict = text(rs, "verdict");
+    m.checkedAt = text(rs, "checked_at");
+    m.errors = text(rs, "errors");
+    m.extractedAt = text(rs, "extracted_at");
+    m.reportStatus = text(rs, "report_status");
+    m.judged = !m.reportStatus.empty();
+    m.spoofed = integer(rs, "spoofed") != 0;
+    m.spoofReason = text(rs, "spoof_reason");
+    m.reportAttempts = static_cast<int>(integer(rs, "report_attempts"));
+    m.reportNextMs = integer(rs, "report_next_at");
+    m.reportError = text(rs, "report_error");
+    m.reportedAt = text(rs, "reported_at");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+void addRecipients(Poco::Data::Session& s, std::vector<MessageRecord>& rows) {
+  std::string msgId;
+  Statement rcpts = (s << "SELECT address, orcpt, notify FROM message_recipients"
+                          " WHERE msg_id = ? ORDER BY position",
+                     use(msgId));
+  for (auto& m : rows) {
+    msgId = m.id;
+    rcpts.execute();
+    RecordSet r(rcpts);
+    for (bool more = r.moveFirst(); more; more = r.moveNext()) {
+      m.recipients.push_back({text(r, "address"), text(r, "orcpt"), text(r, "notify")});
+    }
+  }
+}
 
 }  // namespace
 
@@ -87,55 +147,8 @@ std::vector<MessageRecord> MessageQueue::select(const std::string& where, const 
   if (!where.empty()) stmt, use(bound);
   stmt.execute();
   RecordSet rs(stmt);
-  std::vector<MessageRecord> out;
-  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-    MessageRecord m;
-    m.id = text(rs, "id");
-    m.sink = text(rs, "sink");
-    m.state = text(rs, "state");
-    m.reason = text(rs, "reason");
-    m.attempts = static_cast<int>(integer(rs, "attempts"));
-    m.receivedAt = text(rs, "received_at");
-    m.updatedAt = text(rs, "updated_at");
-    m.sender = text(rs, "sender");
-    m.clientIp = text(rs, "client_ip");
-    m.helo = text(rs, "helo");
-    m.tls = integer(rs, "tls") != 0;
-    m.headerMessageId = text(rs, "header_message_id");
-    m.size = integer(rs, "size");
-    m.sha256 = text(rs, "sha256");
-    m.spoolFile = text(rs, "spool_file");
-    m.envid = text(rs, "envid");
-    m.ret = text(rs, "ret");
-    m.body = text(rs, "body");
-    m.leaseOwner = text(rs, "lease_owner");
-    m.deadlineMs = integer(rs, "deadline_at");
-    m.verdict = text(rs, "verdict");
-    m.checkedAt = text(rs, "checked_at");
-    m.errors = text(rs, "errors");
-    m.extractedAt = text(rs, "extracted_at");
-    m.reportStatus = text(rs, "report_status");
-    m.judged = !m.reportStatus.empty();
-    m.spoofed = integer(rs, "spoofed") != 0;
-    m.spoofReason = text(rs, "spoof_reason");
-    m.reportAttempts = static_cast<int>(integer(rs, "report_attempts"));
-    m.reportNextMs = integer(rs, "report_next_at");
-    m.reportError = text(rs, "report_error");
-    m.reportedAt = text(rs, "reported_at");
-    out.push_back(std::move(m));
-  }
-  std::string msgId;
-  Statement rcpts = (s << "SELECT address, orcpt, notify FROM message_recipients"
-                          " WHERE msg_id = ? ORDER BY position",
-                     use(msgId));
-  for (auto& m : out) {
-    msgId = m.id;
-    rcpts.execute();
-    RecordSet r(rcpts);
-    for (bool more = r.moveFirst(); more; more = r.moveNext()) {
-      m.recipients.push_back({text(r, "address"), text(r, "orcpt"), text(r, "notify")});
-    }
-  }
+  auto out = readRows(rs);
+  addRecipients(s, out);
   return out;
 }
 
@@ -206,28 +219,61 @@ int MessageQueue::releaseLeasesOf(const std::string& sink) {
   return static_cast<int>(n);
 }
 
+std::vector<MessageRecord> MessageQueue::claim(const std::string& sink, std::size_t limit,
+                                               std::int64_t leaseUntilMs, std::int64_t deadlineMs,
+                                               const std::string& nowIso) {
+  std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing, at = nowIso;
+  Poco::Int64 until = leaseUntilMs, deadline = deadlineMs, n = static_cast<Poco::Int64>(limit);
+  std::vector<MessageRecord> out;
+  {
+    WriteTransaction tx(db_);
+    // One statement: the rows are chosen and taken together (DESIGN.md, "Scale-out"), and
+    // come back whole, so no look-up follows per message.
+    Statement stmt(db_.session());
+    stmt << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
+            " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
+            " WHERE id IN (SELECT id FROM messages WHERE state = ? AND sink = ?"
+            " ORDER BY received_at, id LIMIT ?"
+         << db_.claimLock() << ") RETURNING " << kColumns,
+        use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
+        use(n);
+    stmt.execute();
+    RecordSet rs(stmt);
+    out = readRows(rs);
+    tx.commit();
+  }
+  // RETURNING keeps no order.
+  std::sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
+    return std::tie(a.receivedAt, a.id) < std::tie(b.receivedAt, b.id);
+  });
+  addRecipients(db_.session(), out);
+  return out;
+}
+
 std::optional<MessageRecord> MessageQueue::claimNext(const std::string& sink,
                                                      std::int64_t leaseUntilMs,
                                                      std::int64_t deadlineMs,
                                                      const std::string& nowIso) {
-  std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing, at = nowIso;
-  Poco::Int64 until = leaseUntilMs, deadline = deadlineMs;
-  std::vector<std::string> ids;
-  {
-    WriteTransaction tx(db_);
-    // One statement: the row is chosen and taken together (DESIGN.md, "Scale-out").
-    db_.session()
-        << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
-           " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
-           " WHERE id = (SELECT id FROM messages WHERE state = ? AND sink = ?"
-           " ORDER BY received_at, id LIMIT 1"
-        << db_.claimLock() << ") RETURNING id",
-        use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
-        into(ids), now;
-    tx.commit();
+  auto rows = claim(sink, 1, leaseUntilMs, deadlineMs, nowIso);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+int MessageQueue::unclaim(const std::vector<std::string>& ids, const std::string& owner) {
+  if (ids.empty()) return 0;
+  std::string key, who = owner, pending = state::kPending, analyzing = state::kAnalyzing;
+  WriteTransaction tx(db_);
+  Statement stmt = (db_.session() << "UPDATE messages SET state = ?, attempts = attempts - 1,"
+                                     " lease_owner = NULL, lease_until = NULL WHERE id = ?"
+                                     " AND state = ? AND lease_owner = ? AND extracted_at IS NULL",
+                    use(pending), use(key), use(analyzing), use(who));
+  std::size_t n = 0;
+  for (const auto& id : ids) {
+    key = id;
+    n += stmt.execute();
   }
-  if (ids.empty()) return std::nullopt;
-  return find(ids.front());
+  tx.commit();
+  return static_cast<int>(n);
 }
 
 int MessageQueue::renewLeases(const std::string& owner, std::int64_t leaseUntilMs) {

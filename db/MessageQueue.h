@@ -43,10 +43,19 @@ class MessageQueue {
   // the previous run, is gone). Returns how many.
   int releaseLeasesOf(const std::string& sink);
 
-  // The oldest `pending` message this sink received, now `analyzing` under a lease held
-  // by `sink`, its attempts counted and its deadline set; nullopt when none waits.
+  // The oldest `pending` messages this sink received, at most `limit`, oldest first, now
+  // `analyzing` under a lease held by `sink`, their attempts counted and their deadline
+  // set: one write transaction for all of them. Empty when none waits.
+  std::vector<MessageRecord> claim(const std::string& sink, std::size_t limit,
+                                   std::int64_t leaseUntilMs, std::int64_t deadlineMs,
+                                   const std::string& nowIso);
+  // claim() of one; nullopt when none waits.
   std::optional<MessageRecord> claimNext(const std::string& sink, std::int64_t leaseUntilMs,
                                          std::int64_t deadlineMs, const std::string& nowIso);
+  // analyzing -> pending for the claimed messages `owner` never began (not extracted), the
+  // claim's attempt given back: a worker stopping with part of its claim untouched.
+  // Returns how many.
+  int unclaim(const std::vector<std::string>& ids, const std::string& owner);
   // Extends every lease `owner` holds (workers still on their messages).
   int renewLeases(const std::string& owner, std::int64_t leaseUntilMs);
   // `analyzing` messages whose lease `owner` holds.

@@ -4,6 +4,7 @@
 #include <Poco/Logger.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 
 #include "base/Clock.h"
@@ -146,46 +147,70 @@ void Pipeline::workerLoop(std::size_t index) {
   pthread_setname_np(pthread_self(), ("analysis-" + std::to_string(index)).substr(0, 15).c_str());
   std::unique_ptr<Repos> r;
   std::uint64_t seen = 0;
-  std::string claimed;
+  // Claimed and not finished, oldest first; the front is the message in hand.
+  std::deque<db::MessageRecord> claimed;
+  auto letGo = [&] {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : claimed) inHand_.erase(m.id);
+    claimed.clear();
+  };
   while (true) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) break;
       seen = wakeups_;
     }
     bool worked = false;
     try {
       if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
-      const auto now = nowMs();
-      auto m = r->queue.claimNext(settings_.owner, now + settings_.lease.count(),
-                                  now + settings_.analysisTimeout.count(), isoNow());
-      if (m) {
-        worked = true;
-        ++counters_.claimed;
+      if (claimed.empty()) {
+        // Several at once under a backlog: one write transaction instead of one each.
+        const auto now = nowMs();
+        auto batch = r->queue.claim(settings_.owner, std::max<std::size_t>(settings_.claimBatch, 1),
+                                    now + settings_.lease.count(),
+                                    now + settings_.analysisTimeout.count(), isoNow());
+        counters_.claimed += batch.size();
         {
           std::lock_guard lock(mutex_);
-          inHand_.insert(m->id);
+          for (auto& m : batch) {
+            inHand_.insert(m.id);
+            claimed.push_back(std::move(m));
+          }
         }
-        claimed = m->id;
-        process(*r, *m);
+        // A full claim may have left more behind: an idle worker looks now.
+        if (batch.size() > 1 && batch.size() == settings_.claimBatch) wake();
+      }
+      if (!claimed.empty()) {
+        worked = true;
+        process(*r, claimed.front());
         std::lock_guard lock(mutex_);
-        inHand_.erase(m->id);
-        claimed.clear();
+        inHand_.erase(claimed.front().id);
+        claimed.pop_front();
       }
     } catch (const std::exception& e) {
       // The database is gone or locked for longer than its busy timeout: try again later
-      // with a fresh session. A message in hand is let go; the sweep returns it to the
-      // queue.
+      // with a fresh session. The messages claimed are let go; the sweep returns them to
+      // the queue.
       log().error("worker %z: %s", index, errorText(e));
       r.reset();
-      std::lock_guard lock(mutex_);
-      if (!claimed.empty()) inHand_.erase(claimed);
-      claimed.clear();
+      letGo();
     }
     if (worked) continue;
     std::unique_lock lock(mutex_);
     workCv_.wait_for(lock, settings_.idlePoll, [&] { return stopping_ || wakeups_ != seen; });
   }
+  // Stopping with part of a claim never begun: it goes back with its attempt.
+  if (claimed.empty()) return;
+  try {
+    std::vector<std::string> ids;
+    for (const auto& m : claimed) ids.push_back(m.id);
+    if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
+    r->queue.unclaim(ids, settings_.owner);
+  } catch (const std::exception& e) {
+    // They stay `analyzing`; the next start of this sink takes them back.
+    log().error("worker %z: %s", index, errorText(e));
+  }
+  letGo();
 }
 
 void Pipeline::process(Repos& r, const db::MessageRecord& m) {
@@ -374,14 +399,13 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
   // opened, a limit hit, damage, an ambiguous structure) makes the message at least
   // suspicious, so that it is reported by default; an analyzer that is down does not.
   if (!evaded) {
-    if (auto m = r.queue.find(msgId)) {
-      std::size_t start = 0;
-      while (start <= m->errors.size() && !evaded) {
-        auto end = m->errors.find('\n', start);
-        if (end == std::string::npos) end = m->errors.size();
-        evaded = isEvasion(std::string_view(m->errors).substr(start, end - start));
-        start = end + 1;
-      }
+    const auto errors = r.files.errors(msgId);
+    std::size_t start = 0;
+    while (start <= errors.size() && !evaded) {
+      auto end = errors.find('\n', start);
+      if (end == std::string::npos) end = errors.size();
+      evaded = isEvasion(std::string_view(errors).substr(start, end - start));
+      start = end + 1;
     }
   }
   if (evaded) overall = worse(overall, VerdictKind::Suspicious);

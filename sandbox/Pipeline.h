@@ -41,6 +41,9 @@ struct PipelineSettings {
   std::string spoolDir;
   std::string owner;  // this sink's name: it claims only the messages it received
   std::size_t workers = 2;
+  // Pending messages a worker claims in one transaction when that many wait; it works
+  // through them in order (a stop gives back the ones it has not begun).
+  std::size_t claimBatch = 8;
   std::chrono::milliseconds lease{std::chrono::minutes(10)};
   std::chrono::milliseconds analysisTimeout{std::chrono::minutes(30)};  // claim to deadline
   int maxAttempts = 3;
@@ -70,8 +73,9 @@ class Pipeline {
   // its submissions are forgotten), then starts the threads. Throws when the database
   // cannot be opened.
   void start();
-  // Workers finish the message in hand; analyses in flight are abandoned (their messages
-  // stay `analyzing` and return to `pending` at the next start). Idempotent.
+  // Workers finish the message in hand and give back the rest of their claim; analyses
+  // in flight are abandoned (their messages stay `analyzing` and return to `pending` at
+  // the next start). Idempotent.
   void stop();
   // New work was queued: an idle worker looks now instead of at its next poll.
   void wake();

@@ -183,6 +183,8 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   EXPECT_TRUE(back[1].extensionMismatch);
   EXPECT_EQ(back[1].reason, "encrypted");
   EXPECT_EQ(queue.find("01M")->errors, "part 3: base64 truncated");
+  EXPECT_EQ(mf.errors("01M"), "part 3: base64 truncated");
+  EXPECT_EQ(mf.errors("nope"), "");
 
   EXPECT_EQ(mf.waitingOn(std::string(64, 'a'), "sink-a"), std::vector<std::string>{"01M"});
   EXPECT_TRUE(mf.waitingOn(std::string(64, 'a'), "sink-b").empty());
@@ -194,4 +196,5 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   mf.save("01M", {exe}, "", "t2");
   EXPECT_EQ(mf.list("01M").size(), 1u);
   EXPECT_EQ(queue.find("01M")->errors, "");
+  EXPECT_EQ(mf.errors("01M"), "");
 }
