@@ -101,6 +101,14 @@ Database::~Database() {
 }
 
 void Database::beginWrite(Durability commit) {
+  if (depth_ > 0) {
+    // Joins the transaction open on this connection (a repository called inside a
+    // caller's unit of work).
+    if (commit == Durability::Durable && !durableNow_)
+      throw std::logic_error("a Durable write cannot join a Deferred transaction");
+    ++depth_;
+    return;
+  }
   if (gate_ && !gate_->enter(commit, kBusyTimeout)) {
     throw std::runtime_error("database is locked: another thread of this process has written for " +
                              std::to_string(kBusyTimeout.count() / 1000) + " s");
@@ -116,15 +124,34 @@ void Database::beginWrite(Durability commit) {
     endWrite();
     throw;
   }
+  depth_ = 1;
+  durableNow_ = commit == Durability::Durable;
+  partFailed_ = false;
 }
 
 void Database::commit() {
+  if (depth_ > 1) {
+    --depth_;  // the outermost commit decides
+    return;
+  }
+  if (partFailed_) {
+    rollback();
+    throw std::runtime_error("transaction rolled back: a part of it failed");
+  }
   // A failed COMMIT may leave the transaction open: the caller's rollback() ends it.
   *session_ << "COMMIT", now;
+  depth_ = 0;
   endWrite();
 }
 
 void Database::rollback() {
+  if (depth_ > 1) {
+    --depth_;
+    partFailed_ = true;  // the outermost one rolls back, whatever it does
+    return;
+  }
+  if (depth_ == 0) return;  // nothing open (a failed commit already rolled back)
+  depth_ = 0;
   try {
     *session_ << "ROLLBACK", now;
   } catch (...) {

@@ -42,8 +42,8 @@ class Database {
   const char* claimLock() const {
     return engine_ == Engine::Sqlite ? "" : " FOR UPDATE SKIP LOCKED";
   }
-  // Both end the transaction and let the next writer of this process in, also when
-  // they throw.
+  // Both end the transaction (a joined one: see WriteTransaction) and let the next
+  // writer of this process in, also when they throw.
   void commit();
   void rollback();
 
@@ -59,12 +59,17 @@ class Database {
   Durability durability_;
   std::unique_ptr<Poco::Data::Session> session_;
   std::shared_ptr<WriteGate> gate_;  // null for a database only this connection sees
-  bool writing_ = false;             // between beginWrite and commit/rollback
+  bool writing_ = false;             // holding the gate: from beginWrite to the commit's end
+  int depth_ = 0;                    // write transactions open, the joined ones included
+  bool durableNow_ = false;          // the open transaction commits Durable
+  bool partFailed_ = false;          // a joined one rolled back: so does the outermost
   bool raisedSync_ = false;          // this transaction asked for Durable on a Deferred one
 };
 
 // RAII write transaction: rolls back unless commit() was called. Durable as its
-// connection, or Durable when asked.
+// connection, or Durable when asked. Inside another one on the same connection it joins
+// it (a repository's method inside a caller's unit of work): its commit waits for the
+// outer one's, and its rollback makes the outer one roll back.
 class WriteTransaction {
  public:
   explicit WriteTransaction(Database& db) : db_(db) { db_.beginWrite(); }

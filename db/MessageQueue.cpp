@@ -163,6 +163,22 @@ std::optional<MessageRecord> MessageQueue::find(const std::string& id) {
   return rows.front();
 }
 
+std::vector<MessageRecord> MessageQueue::findAll(const std::vector<std::string>& ids) {
+  auto& s = db_.session();
+  std::string key;
+  Statement stmt =
+      (s << std::string("SELECT ") + kColumns + " FROM messages WHERE id = ?", use(key));
+  std::vector<MessageRecord> out;
+  for (const auto& id : ids) {
+    key = id;
+    stmt.execute();
+    RecordSet rs(stmt);
+    for (auto& m : readRows(rs)) out.push_back(std::move(m));
+  }
+  addRecipients(s, out);
+  return out;
+}
+
 std::map<std::string, std::int64_t> MessageQueue::countByState() {
   std::vector<std::string> states;
   std::vector<Poco::Int64> counts;

@@ -29,6 +29,8 @@ class MessageQueue {
 
   std::vector<MessageRecord> list(const ListFilter& filter);
   std::optional<MessageRecord> find(const std::string& id);
+  // find() of each, the statements prepared once: in the order given, missing ones left out.
+  std::vector<MessageRecord> findAll(const std::vector<std::string>& ids);
   std::map<std::string, std::int64_t> countByState();
   std::int64_t countInState(const std::string& state);
   // Messages waiting for analysis: pending or analyzing.

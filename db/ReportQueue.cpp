@@ -38,15 +38,28 @@ std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::siz
 
 void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& spoofReason,
                         bool due, const std::string& originIp) {
-  std::string key = id, status = due ? report_status::kDue : report_status::kNone;
-  auto reason = nullIfEmpty(spoofReason);
-  auto origin = nullIfEmpty(originIp);
-  int flag = spoofed ? 1 : 0;
+  judge(std::vector<Judgement>{{id, spoofed, spoofReason, due, originIp}});
+}
+
+void ReportQueue::judge(const std::vector<Judgement>& list) {
+  if (list.empty()) return;
+  std::string key, status;
+  Poco::Nullable<std::string> reason, origin;
+  int flag = 0;
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?, report_status = ?,"
-                   " report_attempts = 0, report_next_at = NULL, report_error = NULL,"
-                   " origin_ip = ? WHERE id = ?",
-      use(flag), use(reason), use(status), use(origin), use(key), now;
+  Statement stmt = (db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?,"
+                                     " report_status = ?, report_attempts = 0,"
+                                     " report_next_at = NULL, report_error = NULL,"
+                                     " origin_ip = ? WHERE id = ?",
+                    use(flag), use(reason), use(status), use(origin), use(key));
+  for (const auto& j : list) {
+    key = j.id;
+    status = j.due ? report_status::kDue : report_status::kNone;
+    reason = nullIfEmpty(j.spoofReason);
+    origin = nullIfEmpty(j.originIp);
+    flag = j.spoofed ? 1 : 0;
+    stmt.execute();
+  }
   tx.commit();
 }
 

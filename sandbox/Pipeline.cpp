@@ -287,9 +287,14 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
   std::string errors;
   for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
   // A message claimed again (after a restart) has its files already: not a new arrival.
-  const bool firstTime = r.files.list(m.id).empty();
-  r.cache.recordSeen(seen, isoNow(), firstTime);
-  r.files.save(m.id, rows, errors, isoNow());
+  // A first claim cannot have any.
+  const bool firstTime = m.attempts <= 1 || r.files.list(m.id).empty();
+  {
+    db::WriteTransaction tx(r.db);  // the files seen and the message's list together
+    r.cache.recordSeen(seen, isoNow(), firstTime);
+    r.files.save(m.id, rows, errors, isoNow());
+    tx.commit();
+  }
   counters_.files += rows.size();
   advance(r, m.id, m.deadlineMs);
 }
@@ -307,7 +312,8 @@ std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
 void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
   const auto now = nowMs();
   std::set<std::string> asked;
-  for (const auto& f : r.files.list(msgId)) {
+  auto files = r.files.list(msgId);
+  for (const auto& f : files) {
     if (!f.selected || !f.verdict.empty() || f.sha256.empty() || !asked.insert(f.sha256).second)
       continue;
     for (auto& runner : runners_) {
@@ -345,17 +351,24 @@ void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadline
                      });
     }
   }
-  tryComplete(r, msgId, deadlineMs);
+  // Submitting changed no file's row: the list stands (a verdict the completer sets
+  // meanwhile is set once, see setVerdict).
+  tryComplete(r, msgId, deadlineMs, std::move(files));
 }
 
-bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                           std::vector<db::MessageFile> files) {
   const auto now = nowMs();
   const bool late = now >= deadlineMs;
   bool open = false;
   VerdictKind overall = VerdictKind::Clean;
   std::size_t analysed = 0;
   bool evaded = false;  // a file a sender kept from analysis on purpose
-  auto files = r.files.list(msgId);
+  struct Decided {
+    int position;
+    std::string verdict, notes;
+  };
+  std::vector<Decided> decided;
   for (auto& f : files) {
     if (f.verdict == "unscanned" && isEvasion(f.reason)) evaded = true;
     if (f.verdict.empty() && f.selected) {
@@ -385,7 +398,7 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
         open = true;
         continue;
       }
-      r.files.setVerdict(msgId, f.position, f.verdict, notes);
+      decided.push_back({f.position, f.verdict, notes});
     }
     if (!f.verdict.empty()) {
       VerdictKind k = VerdictKind::Unscanned;
@@ -394,11 +407,10 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
       ++analysed;
     }
   }
-  if (open) return false;
   // What a sender controls and that kept bytes from analysis (an archive no password
   // opened, a limit hit, damage, an ambiguous structure) makes the message at least
   // suspicious, so that it is reported by default; an analyzer that is down does not.
-  if (!evaded) {
+  if (!open && !evaded) {
     const auto errors = r.files.errors(msgId);
     std::size_t start = 0;
     while (start <= errors.size() && !evaded) {
@@ -410,7 +422,16 @@ bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t dead
   }
   if (evaded) overall = worse(overall, VerdictKind::Suspicious);
   const auto verdict = std::string(toString(overall));
-  if (r.queue.markChecked(msgId, settings_.owner, verdict, isoNow())) {
+  bool checked = false;
+  if (!decided.empty() || !open) {
+    // The files' verdicts and the message's in one transaction.
+    db::WriteTransaction tx(r.db);
+    for (const auto& d : decided) r.files.setVerdict(msgId, d.position, d.verdict, d.notes);
+    if (!open) checked = r.queue.markChecked(msgId, settings_.owner, verdict, isoNow());
+    tx.commit();
+  }
+  if (open) return false;
+  if (checked) {
     ++counters_.checked;
     log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", msgId, verdict,
                       files.size(), analysed);
@@ -440,7 +461,7 @@ void Pipeline::record(Repos& r, Answer& a) {
   r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
   for (const auto& id : r.files.waitingOn(a.sha256, settings_.owner)) {
     auto m = r.queue.find(id);
-    if (m) tryComplete(r, id, m->deadlineMs);
+    if (m) tryComplete(r, id, m->deadlineMs, r.files.list(id));
   }
 }
 

@@ -31,8 +31,9 @@
 #include "sandbox/extract/Extractor.h"
 
 namespace bccsink::db {
+struct MessageFile;
 struct MessageRecord;
-}
+}  // namespace bccsink::db
 
 namespace bccsink::sandbox {
 
@@ -103,7 +104,9 @@ class Pipeline {
   void process(Repos& r, const db::MessageRecord& m);
   // Submits what is missing, then completes the message if it can.
   void advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
-  bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
+  // `files`: the message's list as just read.
+  bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                   std::vector<db::MessageFile> files);
   void record(Repos& r, Answer& a);
   void sweep(Repos& r);
   std::string knownVerdict(Repos& r, const std::string& msgId);

@@ -137,3 +137,46 @@ TEST(Database, TheStagesCheckpointTheLogTheIntakeLeavesItToThem) {
   }
   EXPECT_GT(std::filesystem::file_size(path), 500u * blob.size());
 }
+
+TEST(Database, ATransactionInsideAnotherJoinsItAndItsFailureRollsBackTheWhole) {
+  test::TempDir dir;
+  const auto path = dir / "q.db";
+  db::Database d("sqlite:" + path, db::Durability::Deferred);
+  d.session() << "CREATE TABLE t (x INTEGER PRIMARY KEY)", now;
+  auto rows = [&] {
+    int n = 0;
+    d.session() << "SELECT COUNT(*) FROM t", into(n), now;
+    return n;
+  };
+  {
+    db::WriteTransaction outer(d);
+    {
+      db::WriteTransaction inner(d);
+      d.session() << "INSERT INTO t VALUES (1)", now;
+      inner.commit();
+    }
+    d.session() << "INSERT INTO t VALUES (2)", now;
+    outer.commit();
+  }
+  EXPECT_EQ(rows(), 2);
+  {
+    db::WriteTransaction outer(d);
+    d.session() << "INSERT INTO t VALUES (3)", now;
+    {
+      db::WriteTransaction inner(d);  // gives up without committing
+    }
+    EXPECT_THROW(outer.commit(), std::runtime_error);
+  }
+  EXPECT_EQ(rows(), 2);
+  {
+    db::WriteTransaction outer(d);
+    EXPECT_THROW(db::WriteTransaction(d, db::Durability::Durable), std::logic_error);
+  }
+  // Every one ended: the gate is open, the connection writes again.
+  ASSERT_TRUE(gateOf(path)->enter(db::Durability::Durable, 0ms));
+  gateOf(path)->leave();
+  db::WriteTransaction again(d);
+  d.session() << "INSERT INTO t VALUES (4)", now;
+  again.commit();
+  EXPECT_EQ(rows(), 3);
+}

@@ -67,6 +67,20 @@ TEST(MessageQueue, InsertedRowsComeBackPendingWithEveryField) {
   EXPECT_FALSE(q.find("nope").has_value());
 }
 
+TEST(MessageQueue, FindAllGivesTheRowsInTheOrderAskedWithoutTheMissingOnes) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B")});
+  auto rows = q.findAll({"01B", "nope", "01A"});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, "01B");
+  EXPECT_EQ(rows[1].id, "01A");
+  EXPECT_EQ(rows[1].recipients.size(), 2u);
+  EXPECT_TRUE(q.findAll({}).empty());
+}
+
 TEST(MessageQueue, ABatchIsAllOrNothing) {
   test::TempDir dir;
   db::Database database("sqlite:" + (dir / "q.db"));
