@@ -11,6 +11,7 @@
 #include "db/Database.h"
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
+#include "sandbox/MessageCompletion.h"
 #include "sandbox/Scan.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/MappedFile.h"
@@ -27,6 +28,18 @@ struct Pipeline::Repos {
   db::FileRepository cache;
 };
 
+struct Pipeline::Found {
+  std::string id;
+  std::int64_t deadlineMs = 0;
+  enum class Outcome { Extracted, Failed, Released } outcome = Outcome::Extracted;
+  std::string reason;   // why it Failed or was Released
+  std::string verdict;  // Failed: the worst an earlier claim found, at least unscanned
+  std::vector<db::MessageFile> rows;
+  std::vector<db::FileRow> seen;  // the distinct files, for the cache's `files` rows
+  std::string errors;             // the extraction's, one per line
+  bool firstTime = true;          // no earlier claim listed its files: a new arrival
+};
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -38,18 +51,6 @@ Clock::time_point steadyDeadline(std::int64_t deadlineMs) {
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.analysis");
-}
-
-Verdict fromStored(const db::StoredVerdict& s) {
-  Verdict v;
-  parseVerdict(s.verdict, v.kind);
-  v.analyzer = s.analyzer;
-  v.score = s.score;
-  v.threats = s.threats;
-  v.reportUrl = s.reportUrl;
-  v.taskId = s.taskId;
-  v.reason = s.reason;
-  return v;
 }
 
 db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
@@ -147,7 +148,7 @@ void Pipeline::workerLoop(std::size_t index) {
   pthread_setname_np(pthread_self(), ("analysis-" + std::to_string(index)).substr(0, 15).c_str());
   std::unique_ptr<Repos> r;
   std::uint64_t seen = 0;
-  // Claimed and not finished, oldest first; the front is the message in hand.
+  // Claimed and not finished, oldest first.
   std::deque<db::MessageRecord> claimed;
   auto letGo = [&] {
     std::lock_guard lock(mutex_);
@@ -182,10 +183,28 @@ void Pipeline::workerLoop(std::size_t index) {
       }
       if (!claimed.empty()) {
         worked = true;
-        process(*r, claimed.front());
+        // Examined one by one (extraction: no writes), then recorded in one transaction and
+        // completed in another: a claim's rows share their pages in the log.
+        std::vector<Found> found;
+        for (const auto& m : claimed) {
+          {
+            std::lock_guard lock(mutex_);
+            if (stopping_) break;  // the rest is given back below
+          }
+          found.push_back(process(*r, m));
+        }
+        recordClaim(*r, found);
+        std::vector<MessageCompletion> done;
+        for (const auto& f : found) {
+          if (f.outcome == Found::Outcome::Extracted)
+            done.push_back(advance(*r, f.id, f.deadlineMs));
+        }
+        finish(*r, done);
         std::lock_guard lock(mutex_);
-        inHand_.erase(claimed.front().id);
-        claimed.pop_front();
+        for (std::size_t i = 0; i < found.size(); ++i) {
+          inHand_.erase(claimed.front().id);
+          claimed.pop_front();
+        }
       }
     } catch (const std::exception& e) {
       // The database is gone or locked for longer than its busy timeout: try again later
@@ -213,17 +232,19 @@ void Pipeline::workerLoop(std::size_t index) {
   letGo();
 }
 
-void Pipeline::process(Repos& r, const db::MessageRecord& m) {
+Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
+  Found found{m.id, m.deadlineMs};
+  auto failed = [&](std::string reason) {
+    found.outcome = Found::Outcome::Failed;
+    found.reason = std::move(reason);
+    found.verdict = knownVerdict(r, m.id);
+    return found;
+  };
   if (m.attempts > settings_.maxAttempts) {
-    auto reason = "gave up after " + std::to_string(m.attempts - 1) + " attempts (BccMaxAttempts " +
+    return failed("gave up after " + std::to_string(m.attempts - 1) + " attempts (BccMaxAttempts " +
                   std::to_string(settings_.maxAttempts) +
                   "; each ended without a result: a worker crashed or the daemon stopped); "
-                  "the spool file is kept";
-    r.queue.markFailed(m.id, reason, knownVerdict(r, m.id), isoNow());
-    ++counters_.failed;
-    log().error("failed id=%s: %s", m.id, reason);
-    announceFinished(m.id);
-    return;
+                  "the spool file is kept");
   }
   Extraction extraction;
   try {
@@ -238,26 +259,19 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
         });
   } catch (const std::exception& e) {
     // The spool file is gone or unreadable: nothing later can change that.
-    r.queue.markFailed(m.id, "cannot read the spool file: " + errorText(e), knownVerdict(r, m.id),
-                       isoNow());
-    ++counters_.failed;
-    log().error("failed id=%s: cannot read the spool file: %s", m.id, errorText(e));
-    announceFinished(m.id);
-    return;
+    return failed("cannot read the spool file: " + errorText(e));
   }
   // A file the store could not keep (disk full) cannot be analysed now, but may be later.
   for (const auto& f : extraction.files) {
     if (f.selected && !f.unreadable && !store_.has(f.sha256)) {
-      auto reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
-      r.queue.release(m.id, settings_.owner, reason);
-      ++counters_.released;
-      log().error("released id=%s: %s", m.id, reason);
-      return;
+      found.outcome = Found::Outcome::Released;
+      found.reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
+      return found;
     }
   }
 
   std::map<std::string, db::FileRow> distinct;
-  std::vector<db::MessageFile> rows;
+  auto& rows = found.rows;
   for (const auto& f : extraction.files) {
     db::MessageFile row;
     row.position = static_cast<int>(rows.size());
@@ -282,21 +296,52 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
     }
     rows.push_back(std::move(row));
   }
-  std::vector<db::FileRow> seen;
-  for (auto& [sha, row] : distinct) seen.push_back(std::move(row));
-  std::string errors;
-  for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
+  for (auto& [sha, row] : distinct) found.seen.push_back(std::move(row));
+  for (const auto& e : extraction.errors) found.errors += (found.errors.empty() ? "" : "\n") + e;
   // A message claimed again (after a restart) has its files already: not a new arrival.
   // A first claim cannot have any.
-  const bool firstTime = m.attempts <= 1 || r.files.list(m.id).empty();
+  found.firstTime = m.attempts <= 1 || r.files.list(m.id).empty();
+  return found;
+}
+
+void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
+  if (found.empty()) return;
   {
-    db::WriteTransaction tx(r.db);  // the files seen and the message's list together
-    r.cache.recordSeen(seen, isoNow(), firstTime);
-    r.files.save(m.id, rows, errors, isoNow());
+    db::WriteTransaction tx(r.db);
+    for (const auto& f : found) {
+      switch (f.outcome) {
+        case Found::Outcome::Extracted:
+          r.cache.recordSeen(f.seen, isoNow(), f.firstTime);
+          r.files.save(f.id, f.rows, f.errors, isoNow());
+          break;
+        case Found::Outcome::Failed:
+          r.queue.markFailed(f.id, f.reason, f.verdict, isoNow());
+          break;
+        case Found::Outcome::Released:
+          // A file the store could not keep (disk full) cannot be analysed now, but may be
+          // later.
+          r.queue.release(f.id, settings_.owner, f.reason);
+          break;
+      }
+    }
     tx.commit();
   }
-  counters_.files += rows.size();
-  advance(r, m.id, m.deadlineMs);
+  for (const auto& f : found) {
+    switch (f.outcome) {
+      case Found::Outcome::Extracted:
+        counters_.files += f.rows.size();
+        break;
+      case Found::Outcome::Failed:
+        ++counters_.failed;
+        log().error("failed id=%s: %s", f.id, f.reason);
+        announceFinished(f.id);
+        break;
+      case Found::Outcome::Released:
+        ++counters_.released;
+        log().error("released id=%s: %s", f.id, f.reason);
+        break;
+    }
+  }
 }
 
 std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
@@ -309,7 +354,7 @@ std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
   return std::string(toString(worst));
 }
 
-void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
   const auto now = nowMs();
   std::set<std::string> asked;
   auto files = r.files.list(msgId);
@@ -353,91 +398,39 @@ void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadline
   }
   // Submitting changed no file's row: the list stands (a verdict the completer sets
   // meanwhile is set once, see setVerdict).
-  tryComplete(r, msgId, deadlineMs, std::move(files));
+  return decide(r, msgId, deadlineMs, std::move(files));
 }
 
-bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                           std::vector<db::MessageFile> files) {
-  const auto now = nowMs();
-  const bool late = now >= deadlineMs;
-  bool open = false;
-  VerdictKind overall = VerdictKind::Clean;
-  std::size_t analysed = 0;
-  bool evaded = false;  // a file a sender kept from analysis on purpose
-  struct Decided {
-    int position;
-    std::string verdict, notes;
-  };
-  std::vector<Decided> decided;
-  for (auto& f : files) {
-    if (f.verdict == "unscanned" && isEvasion(f.reason)) evaded = true;
-    if (f.verdict.empty() && f.selected) {
-      std::vector<Verdict> answers;
-      std::string missing, notes;
-      for (auto& runner : runners_) {
-        if (auto v = r.cache.freshVerdict(f.sha256, runner->name(), settings_.freshness, now)) {
-          answers.push_back(fromStored(*v));
-          if (v->verdict == "unscanned")
-            notes += (notes.empty() ? "" : "; ") + v->analyzer + ": " + v->reason;
-        } else {
-          missing += (missing.empty() ? "" : ", ") + runner->name();
-        }
-      }
-      if (runners_.empty()) {
-        f.verdict = "unscanned";
-        notes = "no analyzer is enabled";
-      } else if (missing.empty()) {
-        f.verdict = std::string(toString(fileVerdict(answers)));
-      } else if (late) {
-        auto partial = answers.empty() ? VerdictKind::Unscanned
-                                       : worse(fileVerdict(answers), VerdictKind::Unscanned);
-        f.verdict = std::string(toString(partial));
-        notes += (notes.empty() ? "" : "; ") +
-                 ("no answer from " + missing + " by the message's deadline (BccAnalysisTimeout)");
-      } else {
-        open = true;
-        continue;
-      }
-      decided.push_back({f.position, f.verdict, notes});
-    }
-    if (!f.verdict.empty()) {
-      VerdictKind k = VerdictKind::Unscanned;
-      parseVerdict(f.verdict, k);
-      overall = worse(overall, k);
-      ++analysed;
-    }
-  }
-  // What a sender controls and that kept bytes from analysis (an archive no password
-  // opened, a limit hit, damage, an ambiguous structure) makes the message at least
-  // suspicious, so that it is reported by default; an analyzer that is down does not.
-  if (!open && !evaded) {
-    const auto errors = r.files.errors(msgId);
-    std::size_t start = 0;
-    while (start <= errors.size() && !evaded) {
-      auto end = errors.find('\n', start);
-      if (end == std::string::npos) end = errors.size();
-      evaded = isEvasion(std::string_view(errors).substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  if (evaded) overall = worse(overall, VerdictKind::Suspicious);
-  const auto verdict = std::string(toString(overall));
-  bool checked = false;
-  if (!decided.empty() || !open) {
-    // The files' verdicts and the message's in one transaction.
+MessageCompletion Pipeline::decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                                   const std::vector<db::MessageFile>& files) {
+  std::vector<std::string> analyzers;
+  for (const auto& runner : runners_) analyzers.push_back(runner->name());
+  return messageCompletion(msgId, files, analyzers, r.cache, settings_.freshness, nowMs(),
+                           deadlineMs, [&] { return r.files.errors(msgId); });
+}
+
+void Pipeline::finish(Repos& r, const std::vector<MessageCompletion>& list) {
+  const bool writes = std::any_of(list.begin(), list.end(), [](const MessageCompletion& c) {
+    return c.complete || !c.decided.empty();
+  });
+  if (!writes) return;
+  std::vector<const MessageCompletion*> checked;
+  {
+    // The files' verdicts and the messages' in one transaction.
     db::WriteTransaction tx(r.db);
-    for (const auto& d : decided) r.files.setVerdict(msgId, d.position, d.verdict, d.notes);
-    if (!open) checked = r.queue.markChecked(msgId, settings_.owner, verdict, isoNow());
+    for (const auto& c : list) {
+      for (const auto& d : c.decided) r.files.setVerdict(c.id, d.position, d.verdict, d.notes);
+      if (c.complete && r.queue.markChecked(c.id, settings_.owner, c.verdict, isoNow()))
+        checked.push_back(&c);
+    }
     tx.commit();
   }
-  if (open) return false;
-  if (checked) {
+  for (const auto* c : checked) {
     ++counters_.checked;
-    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", msgId, verdict,
-                      files.size(), analysed);
-    announceFinished(msgId);
+    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", c->id, c->verdict,
+                      c->files, c->analysed);
+    announceFinished(c->id);
   }
-  return true;
 }
 
 void Pipeline::record(Repos& r, Answer& a) {
@@ -459,13 +452,15 @@ void Pipeline::record(Repos& r, Answer& a) {
     log().notice("verdict %s on %s: %s %s", a.analyzer, a.sha256,
                  std::string(toString(a.verdict.kind)), a.verdict.reason);
   r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
+  std::vector<MessageCompletion> done;
   for (const auto& id : r.files.waitingOn(a.sha256, settings_.owner)) {
-    auto m = r.queue.find(id);
-    if (m) tryComplete(r, id, m->deadlineMs, r.files.list(id));
+    if (auto m = r.queue.find(id)) done.push_back(decide(r, id, m->deadlineMs, r.files.list(id)));
   }
+  finish(r, done);
 }
 
 void Pipeline::sweep(Repos& r) {
+  std::vector<MessageCompletion> done;
   for (const auto& m : r.queue.analyzingBy(settings_.owner)) {
     if (m.extractedAt.empty()) {
       bool inHand;
@@ -481,8 +476,9 @@ void Pipeline::sweep(Repos& r) {
         ++counters_.released;
       continue;
     }
-    advance(r, m.id, m.deadlineMs);
+    done.push_back(advance(r, m.id, m.deadlineMs));
   }
+  finish(r, done);
 }
 
 void Pipeline::completerLoop() {

@@ -37,6 +37,8 @@ struct MessageRecord;
 
 namespace bccsink::sandbox {
 
+struct MessageCompletion;
+
 struct PipelineSettings {
   std::string databaseUrl;
   std::string spoolDir;
@@ -74,7 +76,7 @@ class Pipeline {
   // its submissions are forgotten), then starts the threads. Throws when the database
   // cannot be opened.
   void start();
-  // Workers finish the message in hand and give back the rest of their claim; analyses
+  // Workers record what they extracted of their claim and give back the rest; analyses
   // in flight are abandoned (their messages stay `analyzing` and return to `pending` at
   // the next start). Idempotent.
   void stop();
@@ -99,14 +101,21 @@ class Pipeline {
     Verdict verdict;
   };
 
+  struct Found;  // what examining one claimed message came to
+
   void workerLoop(std::size_t index);
   void completerLoop();
-  void process(Repos& r, const db::MessageRecord& m);
-  // Submits what is missing, then completes the message if it can.
-  void advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
-  // `files`: the message's list as just read.
-  bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                   std::vector<db::MessageFile> files);
+  // Extracts the message and lists its files: reads only.
+  Found process(Repos& r, const db::MessageRecord& m);
+  // A claim's findings in one write transaction, then counted, logged and announced.
+  void recordClaim(Repos& r, const std::vector<Found>& found);
+  // Submits what is missing; what can be decided now.
+  MessageCompletion advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
+  // From `files` (the message's list as just read) and the cache.
+  MessageCompletion decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                           const std::vector<db::MessageFile>& files);
+  // Writes the completions in one transaction, then announces the checked messages.
+  void finish(Repos& r, const std::vector<MessageCompletion>& list);
   void record(Repos& r, Answer& a);
   void sweep(Repos& r);
   std::string knownVerdict(Repos& r, const std::string& msgId);

@@ -1,0 +1,40 @@
+#pragma once
+// What a message's files come to, as the verdict cache knows them now (the Pipeline's
+// rule): a selected file without a verdict gets the worst of its analyzers' answers once
+// all are in, or what is known with the rest unscanned once the message's deadline
+// passed; the message is complete when every selected file has one, its verdict the
+// worst of them, at least suspicious when the sender kept bytes from analysis. Reads
+// only: the Pipeline writes a batch of these in one transaction.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "db/FileRepository.h"
+#include "db/MessageFiles.h"
+
+namespace bccsink::sandbox {
+
+struct MessageCompletion {
+  struct Decided {
+    int position;
+    std::string verdict, notes;
+  };
+  std::string id;
+  std::vector<Decided> decided;  // files whose verdict is known now
+  bool complete = false;         // every selected file has one: the message is checked
+  std::string verdict;           // the message's, when complete
+  std::size_t files = 0, analysed = 0;
+};
+
+// `analyzers`: the enabled ones' names; `errorsOf` reads the message's extraction errors
+// (asked only when it is complete and no file showed an evasion already).
+MessageCompletion messageCompletion(const std::string& msgId,
+                                    const std::vector<db::MessageFile>& files,
+                                    const std::vector<std::string>& analyzers,
+                                    db::FileRepository& cache, const db::Freshness& freshness,
+                                    std::int64_t nowMs, std::int64_t deadlineMs,
+                                    const std::function<std::string()>& errorsOf);
+
+}  // namespace bccsink::sandbox
