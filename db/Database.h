@@ -51,6 +51,7 @@ class Database {
   void migrate();
 
  private:
+  void run(const char* sql);  // a statement without parameters or results
   void leaveGate();
   void endWrite();
   static int afterCommit(void* self, sqlite3* handle, const char* name, int pages);

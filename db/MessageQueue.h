@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "db/MessageRecord.h"
@@ -66,6 +67,10 @@ class MessageQueue {
   // when it does not (another worker finished it, or the lease was lost).
   bool markChecked(const std::string& id, const std::string& owner, const std::string& verdict,
                    const std::string& nowIso);
+  // markChecked() of each (id, verdict) in one write transaction; the ids it marked.
+  std::vector<std::string> markChecked(
+      const std::vector<std::pair<std::string, std::string>>& verdicts, const std::string& owner,
+      const std::string& nowIso);
   // analyzing -> pending (a worker hit an error that may pass: disk full, database busy),
   // with the reason for `queue show`; the next claim counts another attempt.
   bool release(const std::string& id, const std::string& owner, const std::string& reason);

@@ -43,23 +43,21 @@ void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& 
 
 void ReportQueue::judge(const std::vector<Judgement>& list) {
   if (list.empty()) return;
-  std::string key, status;
-  Poco::Nullable<std::string> reason, origin;
-  int flag = 0;
-  WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?,"
-                                     " report_status = ?, report_attempts = 0,"
-                                     " report_next_at = NULL, report_error = NULL,"
-                                     " origin_ip = ? WHERE id = ?",
-                    use(flag), use(reason), use(status), use(origin), use(key));
+  // Bound as columns: one prepared statement for the round (see MessageQueue::insertPending).
+  std::vector<std::string> ids, statuses, reasons, origins;
+  std::vector<int> flags;
   for (const auto& j : list) {
-    key = j.id;
-    status = j.due ? report_status::kDue : report_status::kNone;
-    reason = nullIfEmpty(j.spoofReason);
-    origin = nullIfEmpty(j.originIp);
-    flag = j.spoofed ? 1 : 0;
-    stmt.execute();
+    ids.push_back(j.id);
+    statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
+    reasons.push_back(j.spoofReason);
+    origins.push_back(j.originIp);
+    flags.push_back(j.spoofed ? 1 : 0);
   }
+  WriteTransaction tx(db_);
+  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
+                   " report_status = ?, report_attempts = 0, report_next_at = NULL,"
+                   " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?",
+      use(flags), use(reasons), use(statuses), use(origins), use(ids), now;
   tx.commit();
 }
 

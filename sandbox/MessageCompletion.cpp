@@ -26,7 +26,7 @@ MessageCompletion messageCompletion(const std::string& msgId,
                                     const std::vector<std::string>& analyzers,
                                     db::FileRepository& cache, const db::Freshness& freshness,
                                     std::int64_t now, std::int64_t deadlineMs,
-                                    const std::function<std::string()>& errorsOf) {
+                                    const std::string& errors) {
   MessageCompletion c;
   c.id = msgId;
   c.files = files.size();
@@ -77,7 +77,6 @@ MessageCompletion messageCompletion(const std::string& msgId,
   // opened, a limit hit, damage, an ambiguous structure) makes the message at least
   // suspicious, so that it is reported by default; an analyzer that is down does not.
   if (!open && !evaded) {
-    const auto errors = errorsOf();
     std::size_t start = 0;
     while (start <= errors.size() && !evaded) {
       auto end = errors.find('\n', start);

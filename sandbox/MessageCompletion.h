@@ -7,7 +7,6 @@
 // only: the Pipeline writes a batch of these in one transaction.
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,13 +27,13 @@ struct MessageCompletion {
   std::size_t files = 0, analysed = 0;
 };
 
-// `analyzers`: the enabled ones' names; `errorsOf` reads the message's extraction errors
-// (asked only when it is complete and no file showed an evasion already).
+// `analyzers`: the enabled ones' names; `errors`: the message's extraction errors, one
+// per line.
 MessageCompletion messageCompletion(const std::string& msgId,
                                     const std::vector<db::MessageFile>& files,
                                     const std::vector<std::string>& analyzers,
                                     db::FileRepository& cache, const db::Freshness& freshness,
                                     std::int64_t nowMs, std::int64_t deadlineMs,
-                                    const std::function<std::string()>& errorsOf);
+                                    const std::string& errors);
 
 }  // namespace bccsink::sandbox

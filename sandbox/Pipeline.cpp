@@ -194,10 +194,15 @@ void Pipeline::workerLoop(std::size_t index) {
           found.push_back(process(*r, m));
         }
         recordClaim(*r, found);
+        std::vector<std::string> extracted;
+        for (const auto& f : found) {
+          if (f.outcome == Found::Outcome::Extracted) extracted.push_back(f.id);
+        }
+        auto lists = r->files.listAll(extracted);  // with the files' types, one query
         std::vector<MessageCompletion> done;
         for (const auto& f : found) {
           if (f.outcome == Found::Outcome::Extracted)
-            done.push_back(advance(*r, f.id, f.deadlineMs));
+            done.push_back(advance(*r, f.id, f.deadlineMs, std::move(lists[f.id]), f.errors));
         }
         finish(*r, done);
         std::lock_guard lock(mutex_);
@@ -306,22 +311,28 @@ Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
 
 void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
   if (found.empty()) return;
+  // Gathered first: each repository call below prepares its statements once for the
+  // whole claim, and the gate is held for executions only.
+  std::vector<db::FileRow> arrived, seenAgain;
+  std::vector<db::ExtractedFiles> lists;
+  for (const auto& f : found) {
+    if (f.outcome != Found::Outcome::Extracted) continue;
+    auto& seen = f.firstTime ? arrived : seenAgain;
+    seen.insert(seen.end(), f.seen.begin(), f.seen.end());
+    lists.push_back({f.id, f.rows, f.errors});
+  }
   {
     db::WriteTransaction tx(r.db);
+    r.cache.recordSeen(arrived, isoNow(), true);
+    r.cache.recordSeen(seenAgain, isoNow(), false);
+    r.files.save(lists, isoNow());
     for (const auto& f : found) {
-      switch (f.outcome) {
-        case Found::Outcome::Extracted:
-          r.cache.recordSeen(f.seen, isoNow(), f.firstTime);
-          r.files.save(f.id, f.rows, f.errors, isoNow());
-          break;
-        case Found::Outcome::Failed:
-          r.queue.markFailed(f.id, f.reason, f.verdict, isoNow());
-          break;
-        case Found::Outcome::Released:
-          // A file the store could not keep (disk full) cannot be analysed now, but may be
-          // later.
-          r.queue.release(f.id, settings_.owner, f.reason);
-          break;
+      if (f.outcome == Found::Outcome::Failed) {
+        r.queue.markFailed(f.id, f.reason, f.verdict, isoNow());
+      } else if (f.outcome == Found::Outcome::Released) {
+        // A file the store could not keep (disk full) cannot be analysed now, but may be
+        // later.
+        r.queue.release(f.id, settings_.owner, f.reason);
       }
     }
     tx.commit();
@@ -354,10 +365,10 @@ std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
   return std::string(toString(worst));
 }
 
-MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                                    std::vector<db::MessageFile> files, const std::string& errors) {
   const auto now = nowMs();
   std::set<std::string> asked;
-  auto files = r.files.list(msgId);
   for (const auto& f : files) {
     if (!f.selected || !f.verdict.empty() || f.sha256.empty() || !asked.insert(f.sha256).second)
       continue;
@@ -398,15 +409,16 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
   }
   // Submitting changed no file's row: the list stands (a verdict the completer sets
   // meanwhile is set once, see setVerdict).
-  return decide(r, msgId, deadlineMs, std::move(files));
+  return decide(r, msgId, deadlineMs, files, errors);
 }
 
 MessageCompletion Pipeline::decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                                   const std::vector<db::MessageFile>& files) {
+                                   const std::vector<db::MessageFile>& files,
+                                   const std::string& errors) {
   std::vector<std::string> analyzers;
   for (const auto& runner : runners_) analyzers.push_back(runner->name());
   return messageCompletion(msgId, files, analyzers, r.cache, settings_.freshness, nowMs(),
-                           deadlineMs, [&] { return r.files.errors(msgId); });
+                           deadlineMs, errors);
 }
 
 void Pipeline::finish(Repos& r, const std::vector<MessageCompletion>& list) {
@@ -414,22 +426,27 @@ void Pipeline::finish(Repos& r, const std::vector<MessageCompletion>& list) {
     return c.complete || !c.decided.empty();
   });
   if (!writes) return;
-  std::vector<const MessageCompletion*> checked;
+  std::vector<db::FileVerdict> verdicts;
+  std::vector<std::pair<std::string, std::string>> complete;
+  for (const auto& c : list) {
+    for (const auto& d : c.decided) verdicts.push_back({c.id, d.position, d.verdict, d.notes});
+    if (c.complete) complete.emplace_back(c.id, c.verdict);
+  }
+  std::vector<std::string> checked;
   {
     // The files' verdicts and the messages' in one transaction.
     db::WriteTransaction tx(r.db);
-    for (const auto& c : list) {
-      for (const auto& d : c.decided) r.files.setVerdict(c.id, d.position, d.verdict, d.notes);
-      if (c.complete && r.queue.markChecked(c.id, settings_.owner, c.verdict, isoNow()))
-        checked.push_back(&c);
-    }
+    r.files.setVerdicts(verdicts);
+    checked = r.queue.markChecked(complete, settings_.owner, isoNow());
     tx.commit();
   }
-  for (const auto* c : checked) {
+  for (const auto& id : checked) {
+    const auto& c = *std::find_if(list.begin(), list.end(),
+                                  [&](const MessageCompletion& x) { return x.id == id; });
     ++counters_.checked;
-    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", c->id, c->verdict,
-                      c->files, c->analysed);
-    announceFinished(c->id);
+    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", c.id, c.verdict,
+                      c.files, c.analysed);
+    announceFinished(c.id);
   }
 }
 
@@ -452,16 +469,25 @@ void Pipeline::record(Repos& r, Answer& a) {
     log().notice("verdict %s on %s: %s %s", a.analyzer, a.sha256,
                  std::string(toString(a.verdict.kind)), a.verdict.reason);
   r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
+  const auto waiting = r.queue.findAll(r.files.waitingOn(a.sha256, settings_.owner));
+  std::vector<std::string> ids;
+  for (const auto& m : waiting) ids.push_back(m.id);
+  auto lists = r.files.listAll(ids);
   std::vector<MessageCompletion> done;
-  for (const auto& id : r.files.waitingOn(a.sha256, settings_.owner)) {
-    if (auto m = r.queue.find(id)) done.push_back(decide(r, id, m->deadlineMs, r.files.list(id)));
-  }
+  for (const auto& m : waiting)
+    done.push_back(decide(r, m.id, m.deadlineMs, lists[m.id], m.errors));
   finish(r, done);
 }
 
 void Pipeline::sweep(Repos& r) {
+  const auto held = r.queue.analyzingBy(settings_.owner);
+  std::vector<std::string> extracted;
+  for (const auto& m : held) {
+    if (!m.extractedAt.empty()) extracted.push_back(m.id);
+  }
+  auto lists = r.files.listAll(extracted);
   std::vector<MessageCompletion> done;
-  for (const auto& m : r.queue.analyzingBy(settings_.owner)) {
+  for (const auto& m : held) {
     if (m.extractedAt.empty()) {
       bool inHand;
       {
@@ -476,7 +502,7 @@ void Pipeline::sweep(Repos& r) {
         ++counters_.released;
       continue;
     }
-    done.push_back(advance(r, m.id, m.deadlineMs));
+    done.push_back(advance(r, m.id, m.deadlineMs, std::move(lists[m.id]), m.errors));
   }
   finish(r, done);
 }

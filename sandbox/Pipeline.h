@@ -109,11 +109,13 @@ class Pipeline {
   Found process(Repos& r, const db::MessageRecord& m);
   // A claim's findings in one write transaction, then counted, logged and announced.
   void recordClaim(Repos& r, const std::vector<Found>& found);
-  // Submits what is missing; what can be decided now.
-  MessageCompletion advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
-  // From `files` (the message's list as just read) and the cache.
+  // Submits what is missing; what can be decided now. `files`: the message's list as
+  // just read; `errors`: its extraction errors.
+  MessageCompletion advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                            std::vector<db::MessageFile> files, const std::string& errors);
+  // From `files`, `errors` and the cache.
   MessageCompletion decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                           const std::vector<db::MessageFile>& files);
+                           const std::vector<db::MessageFile>& files, const std::string& errors);
   // Writes the completions in one transaction, then announces the checked messages.
   void finish(Repos& r, const std::vector<MessageCompletion>& list);
   void record(Repos& r, Answer& a);

@@ -317,3 +317,19 @@ TEST(MessageQueueClaim, UnclaimGivesBackOnlyWhatWasNeverBegunWithItsAttempt) {
   EXPECT_EQ(back->leaseOwner, "");
   EXPECT_EQ(q.claimNext("sink-a", 5000, 9000, "x")->attempts, 1);
 }
+
+TEST(MessageQueueClaim, MarkCheckedOfSeveralMarksWhatTheOwnerHoldsAndSaysWhich) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B"), record("01C")});
+  ASSERT_EQ(q.claim("sink-a", 2, 5000, 9000, "x").size(), 2u);  // 01C stays pending
+  auto marked =
+      q.markChecked({{"01A", "clean"}, {"01C", "clean"}, {"01B", "dangerous"}}, "sink-a", "t1");
+  EXPECT_EQ(marked, (std::vector<std::string>{"01A", "01B"}));
+  EXPECT_EQ(q.find("01B")->verdict, "dangerous");
+  EXPECT_EQ(q.find("01B")->checkedAt, "t1");
+  EXPECT_EQ(q.find("01C")->state, "pending");
+  EXPECT_TRUE(q.markChecked({{"01A", "clean"}}, "sink-a", "t2").empty());  // once
+}
