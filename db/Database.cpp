@@ -84,8 +84,12 @@ int Database::afterCommit(void* self, sqlite3* handle, const char* name, int pag
   // writer let in during the checkpoint would append to the log, which then could not
   // start over from its beginning and would grow, every commit after retrying the
   // checkpoint (measured: 3 times the syncs). Otherwise the next writer goes in now.
+  // While a Durable writer (a 250) waits at the gate, a later commit does it, unless
+  // the log has grown to four times the length.
   auto& db = *static_cast<Database*>(self);
-  if (pages >= checkpointPages(db.durability_)) {
+  const int due = checkpointPages(db.durability_);
+  const bool intakeWaits = db.gate_ && db.gate_->durableWaiting();
+  if (pages >= due && (!intakeWaits || pages >= 4 * due)) {
     // PASSIVE: copies what no reader still needs and waits for nobody.
     sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }

@@ -39,6 +39,11 @@ bool WriteGate::enter(Durability who, std::chrono::milliseconds timeout) {
   return true;
 }
 
+bool WriteGate::durableWaiting() {
+  std::lock_guard lock(mutex_);
+  return durableWaiting_ > 0;
+}
+
 int WriteGate::waitingForTest() {
   std::lock_guard lock(mutex_);
   return waiting_;

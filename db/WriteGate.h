@@ -31,6 +31,8 @@ class WriteGate {
   bool enter(Durability who, std::chrono::milliseconds timeout);
   void leave();
 
+  // A Durable writer waits in enter() now.
+  bool durableWaiting();
   // Connections waiting in enter() now.
   int waitingForTest();
 

@@ -180,3 +180,38 @@ TEST(Database, ATransactionInsideAnotherJoinsItAndItsFailureRollsBackTheWhole) {
   again.commit();
   EXPECT_EQ(rows(), 3);
 }
+
+TEST(Database, AStagesCommitLeavesTheCheckpointToALaterOneWhileTheIntakeWaits) {
+  test::TempDir dir;
+  const auto path = dir / "q.db";
+  db::Database intake("sqlite:" + path);
+  db::Database analysis("sqlite:" + path, db::Durability::Deferred);
+  intake.session() << "CREATE TABLE t (x BLOB)", now;
+  const std::string blob(3 * 4096, 'x');
+  for (int i = 0; i < 500; ++i) {  // about 1,500 pages in the log, none checkpointed
+    db::WriteTransaction tx(intake);
+    intake.session() << "INSERT INTO t VALUES (?)", useRef(blob), now;
+    tx.commit();
+  }
+  auto gate = gateOf(path);
+  {
+    db::WriteTransaction tx(analysis);
+    analysis.session() << "INSERT INTO t VALUES (x'00')", now;
+    std::thread waiting([&] {
+      ASSERT_TRUE(gate->enter(db::Durability::Durable, 10s));
+      gate->leave();
+    });
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!gate->durableWaiting() && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    tx.commit();
+    waiting.join();
+  }
+  EXPECT_LT(std::filesystem::file_size(path), 100'000u);  // not checkpointed
+  {
+    db::WriteTransaction tx(analysis);
+    analysis.session() << "INSERT INTO t VALUES (x'01')", now;
+    tx.commit();
+  }
+  EXPECT_GT(std::filesystem::file_size(path), 500u * blob.size());
+}
