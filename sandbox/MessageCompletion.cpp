@@ -1,5 +1,6 @@
 #include "sandbox/MessageCompletion.h"
 
+#include "base/Clock.h"
 #include "sandbox/Scan.h"
 #include "sandbox/analyzers/Verdict.h"
 #include "sandbox/extract/Evasion.h"
@@ -90,6 +91,31 @@ MessageCompletion messageCompletion(const std::string& msgId,
   c.verdict = std::string(toString(overall));
   c.analysed = analysed;
   return c;
+}
+
+std::string failedVerdict(const std::vector<db::MessageFile>& files) {
+  VerdictKind worst = VerdictKind::Unscanned;
+  for (const auto& f : files) {
+    VerdictKind k;
+    if (parseVerdict(f.verdict, k)) worst = worse(worst, k);
+  }
+  return std::string(toString(worst));
+}
+
+db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
+                           const Verdict& v) {
+  db::StoredVerdict s;
+  s.sha256 = sha256;
+  s.analyzer = analyzer;
+  s.verdict = std::string(toString(v.kind));
+  s.score = v.score;
+  s.threats = v.threats;
+  s.reportUrl = v.reportUrl;
+  s.taskId = v.taskId;
+  s.reason = v.reason;
+  s.decidedAt = isoNow();
+  s.decidedMs = nowMs();
+  return s;
 }
 
 }  // namespace bccsink::sandbox

@@ -4,7 +4,8 @@
 // all are in, or what is known with the rest unscanned once the message's deadline
 // passed; the message is complete when every selected file has one, its verdict the
 // worst of them, at least suspicious when the sender kept bytes from analysis. Reads
-// only: the Pipeline writes a batch of these in one transaction.
+// only: the Pipeline writes a batch of these in one transaction. With the conversions
+// between an analyzer's answer and the cache's row.
 
 #include <cstdint>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "db/FileRepository.h"
 #include "db/MessageFiles.h"
+#include "sandbox/analyzers/Verdict.h"
 
 namespace bccsink::sandbox {
 
@@ -35,5 +37,12 @@ MessageCompletion messageCompletion(const std::string& msgId,
                                     db::FileRepository& cache, const db::Freshness& freshness,
                                     std::int64_t nowMs, std::int64_t deadlineMs,
                                     const std::string& errors);
+
+// A failed message's verdict: unscanned, unless an earlier claim found worse in `files`.
+std::string failedVerdict(const std::vector<db::MessageFile>& files);
+
+// An analyzer's answer as the verdict cache keeps it, decided now.
+db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
+                           const Verdict& v);
 
 }  // namespace bccsink::sandbox

@@ -53,22 +53,6 @@ Poco::Logger& log() {
   return Poco::Logger::get("bccsink.analysis");
 }
 
-db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
-                           const Verdict& v) {
-  db::StoredVerdict s;
-  s.sha256 = sha256;
-  s.analyzer = analyzer;
-  s.verdict = std::string(toString(v.kind));
-  s.score = v.score;
-  s.threats = v.threats;
-  s.reportUrl = v.reportUrl;
-  s.taskId = v.taskId;
-  s.reason = v.reason;
-  s.decidedAt = isoNow();
-  s.decidedMs = nowMs();
-  return s;
-}
-
 std::string errorText(const std::exception& e) {
   if (auto p = dynamic_cast<const Poco::Exception*>(&e)) return p->displayText();
   return e.what();
@@ -242,7 +226,7 @@ Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
   auto failed = [&](std::string reason) {
     found.outcome = Found::Outcome::Failed;
     found.reason = std::move(reason);
-    found.verdict = knownVerdict(r, m.id);
+    found.verdict = failedVerdict(r.files.list(m.id));
     return found;
   };
   if (m.attempts > settings_.maxAttempts) {
@@ -353,16 +337,6 @@ void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
         break;
     }
   }
-}
-
-std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
-  // A failed message is unscanned, unless an earlier claim already found worse.
-  VerdictKind worst = VerdictKind::Unscanned;
-  for (const auto& f : r.files.list(msgId)) {
-    VerdictKind k;
-    if (parseVerdict(f.verdict, k)) worst = worse(worst, k);
-  }
-  return std::string(toString(worst));
 }
 
 MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,

@@ -120,7 +120,6 @@ class Pipeline {
   void finish(Repos& r, const std::vector<MessageCompletion>& list);
   void record(Repos& r, Answer& a);
   void sweep(Repos& r);
-  std::string knownVerdict(Repos& r, const std::string& msgId);
   void post(Answer a);
   void announceFinished(const std::string& msgId);
 
