@@ -261,24 +261,24 @@ std::vector<MessageRecord> MessageQueue::claim(const std::string& sink, std::siz
                                                const std::string& nowIso) {
   std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing, at = nowIso;
   Poco::Int64 until = leaseUntilMs, deadline = deadlineMs, n = static_cast<Poco::Int64>(limit);
-  std::vector<MessageRecord> out;
+  // One statement: the rows are chosen and taken together (DESIGN.md, "Scale-out"), and
+  // come back whole, so no look-up follows per message.
+  Statement stmt(db_.session());
+  stmt << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
+          " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
+          " WHERE id IN (SELECT id FROM messages WHERE state = ? AND sink = ?"
+          " ORDER BY received_at, id LIMIT ?"
+       << db_.claimLock() << ") RETURNING " << kColumns,
+      use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
+      use(n);
   {
     WriteTransaction tx(db_);
-    // One statement: the rows are chosen and taken together (DESIGN.md, "Scale-out"), and
-    // come back whole, so no look-up follows per message.
-    Statement stmt(db_.session());
-    stmt << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
-            " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
-            " WHERE id IN (SELECT id FROM messages WHERE state = ? AND sink = ?"
-            " ORDER BY received_at, id LIMIT ?"
-         << db_.claimLock() << ") RETURNING " << kColumns,
-        use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
-        use(n);
     stmt.execute();
-    RecordSet rs(stmt);
-    out = readRows(rs);
     tx.commit();
   }
+  // Read from what the statement kept, after the commit: not while other writers wait.
+  RecordSet rs(stmt);
+  auto out = readRows(rs);
   // RETURNING keeps no order.
   std::sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
     return std::tie(a.receivedAt, a.id) < std::tie(b.receivedAt, b.id);
