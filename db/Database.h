@@ -6,31 +6,44 @@
 #include <memory>
 #include <string>
 
+#include "db/Durability.h"
+
+struct sqlite3;
+
 namespace bccsink::db {
 
 enum class Engine { Sqlite, Postgresql };
+class WriteGate;
 
 class Database {
  public:
-  // `url` is `sqlite:PATH` (or a bare path) for the embedded default.
+  // `url` is `sqlite:PATH` (or a bare path) for the embedded default. `durability` is
+  // what this connection's commits promise (db/Durability.h): Durable unless the
+  // connection belongs to a stage whose lost commit only means work done again.
   // Throws std::runtime_error with a readable message when it cannot open.
-  explicit Database(const std::string& url);
+  explicit Database(const std::string& url, Durability durability = Durability::Durable);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   Poco::Data::Session& session() { return *session_; }
   Engine engine() const { return engine_; }
+  Durability durability() const { return durability_; }
 
   // Starts a transaction that takes the write lock at once (SQLite's DEFERRED default
-  // would fail with SQLITE_BUSY on upgrade instead of waiting for busy_timeout).
-  void beginWrite();
+  // would fail with SQLITE_BUSY on upgrade instead of waiting for busy_timeout), after
+  // the other writers of this process (db/WriteGate.h). `commit` Durable on a Deferred
+  // connection makes this one transaction Durable (a report mail sent is not forgotten).
+  void beginWrite(Durability commit);
+  void beginWrite() { beginWrite(durability_); }
   // What a claim's row choice appends so that many claimers each get another row:
   // " FOR UPDATE SKIP LOCKED" on PostgreSQL; nothing on SQLite, whose write transaction
   // already serialises claimers.
   const char* claimLock() const {
     return engine_ == Engine::Sqlite ? "" : " FOR UPDATE SKIP LOCKED";
   }
+  // Both end the transaction (a joined one: see WriteTransaction) and let the next
+  // writer of this process in, also when they throw.
   void commit();
   void rollback();
 
@@ -38,14 +51,30 @@ class Database {
   void migrate();
 
  private:
+  void run(const char* sql);  // a statement without parameters or results
+  void leaveGate();
+  void endWrite();
+  static int afterCommit(void* self, sqlite3* handle, const char* name, int pages);
+
   Engine engine_;
+  Durability durability_;
   std::unique_ptr<Poco::Data::Session> session_;
+  std::shared_ptr<WriteGate> gate_;  // null for a database only this connection sees
+  bool writing_ = false;             // holding the gate: from beginWrite to the commit's end
+  int depth_ = 0;                    // write transactions open, the joined ones included
+  bool durableNow_ = false;          // the open transaction commits Durable
+  bool partFailed_ = false;          // a joined one rolled back: so does the outermost
+  bool raisedSync_ = false;          // this transaction asked for Durable on a Deferred one
 };
 
-// RAII write transaction: rolls back unless commit() was called.
+// RAII write transaction: rolls back unless commit() was called. Durable as its
+// connection, or Durable when asked. Inside another one on the same connection it joins
+// it (a repository's method inside a caller's unit of work): its commit waits for the
+// outer one's, and its rollback makes the outer one roll back.
 class WriteTransaction {
  public:
   explicit WriteTransaction(Database& db) : db_(db) { db_.beginWrite(); }
+  WriteTransaction(Database& db, Durability commit) : db_(db) { db_.beginWrite(commit); }
   ~WriteTransaction();
   void commit();
 

@@ -60,26 +60,26 @@ FileRepository::FileRepository(Database& db) : db_(db) {}
 void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::string& nowIso,
                                 bool newArrival) {
   if (files.empty()) return;
-  auto& s = db_.session();
-  std::string sha256, md5, trueType, description, family, seen = nowIso;
-  Poco::Int64 size = 0, bump = newArrival ? 1 : 0;
-  Statement upsert =
-      (s << "INSERT INTO files (sha256, md5, size, true_type, description, family, first_seen,"
-            " last_seen, seen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
-            " ON CONFLICT (sha256) DO UPDATE SET last_seen = excluded.last_seen,"
-            " seen_count = files.seen_count + ?",
-       use(sha256), use(md5), use(size), use(trueType), use(description), use(family), use(seen),
-       use(seen), use(bump));
-  WriteTransaction tx(db_);
+  // Bound as columns: one prepared statement for every file (see MessageQueue::insertPending).
+  std::vector<std::string> sha256, md5, trueType, description, family, seen;
+  std::vector<Poco::Int64> size, bump;
   for (const auto& f : files) {
-    sha256 = f.sha256;
-    md5 = f.md5;
-    size = f.size;
-    trueType = f.trueType;
-    description = f.description;
-    family = f.family;
-    upsert.execute();
+    sha256.push_back(f.sha256);
+    md5.push_back(f.md5);
+    size.push_back(f.size);
+    trueType.push_back(f.trueType);
+    description.push_back(f.description);
+    family.push_back(f.family);
+    seen.push_back(nowIso);
+    bump.push_back(newArrival ? 1 : 0);
   }
+  WriteTransaction tx(db_);
+  db_.session() << "INSERT INTO files (sha256, md5, size, true_type, description, family,"
+                   " first_seen, last_seen, seen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
+                   " ON CONFLICT (sha256) DO UPDATE SET last_seen = excluded.last_seen,"
+                   " seen_count = files.seen_count + ?",
+      use(sha256), use(md5), use(size), use(trueType), use(description), use(family), use(seen),
+      use(seen), use(bump), now;
   tx.commit();
 }
 

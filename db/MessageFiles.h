@@ -5,6 +5,7 @@
 // analyzers' answers, or unscanned with the reason (unreadable, deadline passed).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,20 @@ struct MessageFile {
   std::string md5, trueType, description, family;
 };
 
+// One message's extraction as save() records it.
+struct ExtractedFiles {
+  std::string msgId;
+  std::vector<MessageFile> files;
+  std::string errors;  // one per line
+};
+
+// A verdict for the file at `position` of message `msgId` (setVerdicts).
+struct FileVerdict {
+  std::string msgId;
+  int position = 0;
+  std::string verdict, reason;
+};
+
 class MessageFiles {
  public:
   explicit MessageFiles(Database& db);
@@ -36,10 +51,18 @@ class MessageFiles {
   // have a `files` row.
   void save(const std::string& msgId, const std::vector<MessageFile>& files,
             const std::string& errors, const std::string& nowIso);
+  // save() of each, in one write transaction, each statement prepared once.
+  void save(const std::vector<ExtractedFiles>& list, const std::string& nowIso);
   std::vector<MessageFile> list(const std::string& msgId);
+  // list() of each message, in one query per few hundred (a worker's claim).
+  std::map<std::string, std::vector<MessageFile>> listAll(const std::vector<std::string>& msgIds);
+  // The extraction errors save() stored, one per line ('' when none, or not extracted).
+  std::string errors(const std::string& msgId);
   // Sets the verdict of the message's file at `position` unless it has one already.
   void setVerdict(const std::string& msgId, int position, const std::string& verdict,
                   const std::string& reason);
+  // setVerdict() of each, in one write transaction.
+  void setVerdicts(const std::vector<FileVerdict>& list);
   // Messages in `analyzing` held by `owner` with a selected file of this digest that has
   // no verdict yet: the ones an arriving verdict may complete.
   std::vector<std::string> waitingOn(const std::string& sha256, const std::string& owner);

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "db/MessageRecord.h"
@@ -29,6 +30,8 @@ class MessageQueue {
 
   std::vector<MessageRecord> list(const ListFilter& filter);
   std::optional<MessageRecord> find(const std::string& id);
+  // find() of each, the statements prepared once: in the order given, missing ones left out.
+  std::vector<MessageRecord> findAll(const std::vector<std::string>& ids);
   std::map<std::string, std::int64_t> countByState();
   std::int64_t countInState(const std::string& state);
   // Messages waiting for analysis: pending or analyzing.
@@ -43,10 +46,19 @@ class MessageQueue {
   // the previous run, is gone). Returns how many.
   int releaseLeasesOf(const std::string& sink);
 
-  // The oldest `pending` message this sink received, now `analyzing` under a lease held
-  // by `sink`, its attempts counted and its deadline set; nullopt when none waits.
+  // The oldest `pending` messages this sink received, at most `limit`, oldest first, now
+  // `analyzing` under a lease held by `sink`, their attempts counted and their deadline
+  // set: one write transaction for all of them. Empty when none waits.
+  std::vector<MessageRecord> claim(const std::string& sink, std::size_t limit,
+                                   std::int64_t leaseUntilMs, std::int64_t deadlineMs,
+                                   const std::string& nowIso);
+  // claim() of one; nullopt when none waits.
   std::optional<MessageRecord> claimNext(const std::string& sink, std::int64_t leaseUntilMs,
                                          std::int64_t deadlineMs, const std::string& nowIso);
+  // analyzing -> pending for the claimed messages `owner` never began (not extracted), the
+  // claim's attempt given back: a worker stopping with part of its claim untouched.
+  // Returns how many.
+  int unclaim(const std::vector<std::string>& ids, const std::string& owner);
   // Extends every lease `owner` holds (workers still on their messages).
   int renewLeases(const std::string& owner, std::int64_t leaseUntilMs);
   // `analyzing` messages whose lease `owner` holds.
@@ -55,6 +67,10 @@ class MessageQueue {
   // when it does not (another worker finished it, or the lease was lost).
   bool markChecked(const std::string& id, const std::string& owner, const std::string& verdict,
                    const std::string& nowIso);
+  // markChecked() of each (id, verdict) in one write transaction; the ids it marked.
+  std::vector<std::string> markChecked(
+      const std::vector<std::pair<std::string, std::string>>& verdicts, const std::string& owner,
+      const std::string& nowIso);
   // analyzing -> pending (a worker hit an error that may pass: disk full, database busy),
   // with the reason for `queue show`; the next claim counts another attempt.
   bool release(const std::string& id, const std::string& owner, const std::string& reason);

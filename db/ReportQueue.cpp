@@ -38,27 +38,44 @@ std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::siz
 
 void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& spoofReason,
                         bool due, const std::string& originIp) {
-  std::string key = id, status = due ? report_status::kDue : report_status::kNone;
-  auto reason = nullIfEmpty(spoofReason);
-  auto origin = nullIfEmpty(originIp);
-  int flag = spoofed ? 1 : 0;
+  judge(std::vector<Judgement>{{id, spoofed, spoofReason, due, originIp}});
+}
+
+void ReportQueue::judge(const std::vector<Judgement>& list) {
+  if (list.empty()) return;
+  // Bound as columns: one prepared statement for the round (see MessageQueue::insertPending).
+  std::vector<std::string> ids, statuses, reasons, origins;
+  std::vector<int> flags;
+  for (const auto& j : list) {
+    ids.push_back(j.id);
+    statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
+    reasons.push_back(j.spoofReason);
+    origins.push_back(j.originIp);
+    flags.push_back(j.spoofed ? 1 : 0);
+  }
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = ?, report_status = ?,"
-                   " report_attempts = 0, report_next_at = NULL, report_error = NULL,"
-                   " origin_ip = ? WHERE id = ?",
-      use(flag), use(reason), use(status), use(origin), use(key), now;
+  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
+                   " report_status = ?, report_attempts = 0, report_next_at = NULL,"
+                   " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?",
+      use(flags), use(reasons), use(statuses), use(origins), use(ids), now;
   tx.commit();
 }
 
 std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t nowMs,
                                           std::size_t limit) {
-  std::string owner = sink, status = report_status::kDue;
+  std::string owner = sink, status = report_status::kDue, checked = state::kChecked,
+              reported = state::kReported, failed = state::kFailed;
   auto n = static_cast<std::int64_t>(limit);
   std::int64_t t = nowMs;
-  Statement stmt = (db_.session() << "SELECT id FROM messages WHERE report_status = ?"
-                                     " AND sink = ? AND (report_next_at IS NULL OR"
-                                     " report_next_at <= ?) ORDER BY received_at, id LIMIT ?",
-                    use(status), use(owner), use(t), use(n));
+  // Every state a due report can have (judged: checked or failed; resent: reported too),
+  // named so that the row is found by seeking messages_report, not by reading the sink's
+  // whole history in received order.
+  Statement stmt =
+      (db_.session() << "SELECT id FROM messages WHERE report_status = ?"
+                        " AND sink = ? AND state IN (?, ?, ?) AND"
+                        " (report_next_at IS NULL OR report_next_at <= ?)"
+                        " ORDER BY received_at, id LIMIT ?",
+       use(status), use(owner), use(checked), use(reported), use(failed), use(t), use(n));
   return ids(stmt);
 }
 
@@ -66,7 +83,9 @@ void ReportQueue::markSent(const std::vector<std::string>& list, const std::stri
   if (list.empty()) return;
   std::string key, at = nowIso, sent = report_status::kSent, checked = state::kChecked,
                    reported = state::kReported;
-  WriteTransaction tx(db_);
+  // Durable on any connection: the receiver has the mail; forgetting that would send it
+  // again after a power loss.
+  WriteTransaction tx(db_, Durability::Durable);
   Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?, reported_at = ?,"
                                      " report_error = NULL, report_next_at = NULL,"
                                      " report_attempts = report_attempts + 1,"

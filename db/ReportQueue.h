@@ -13,6 +13,15 @@ namespace bccsink::db {
 
 class Database;
 
+// The reporter's decision on one message (ReportQueue::judge).
+struct Judgement {
+  std::string id;
+  bool spoofed = false;
+  std::string spoofReason;
+  bool due = false;      // a report is to be delivered
+  std::string originIp;  // '' = unknown
+};
+
 class ReportQueue {
  public:
   explicit ReportQueue(Database& db);
@@ -25,6 +34,8 @@ class ReportQueue {
   // '' = unknown, the statistics then use the copy's client address).
   void judge(const std::string& id, bool spoofed, const std::string& spoofReason, bool due,
              const std::string& originIp = "");
+  // judge() of each, in one write transaction (a reporter's round).
+  void judge(const std::vector<Judgement>& list);
   // Ids of this sink's messages whose report is due and whose next try has come, oldest
   // first.
   std::vector<std::string> due(const std::string& sink, std::int64_t nowMs, std::size_t limit);

@@ -135,6 +135,21 @@ const std::vector<std::vector<std::string>>& migrations() {
           " PRIMARY KEY (sink, start_ms))",
           "CREATE INDEX stats_intervals_export ON stats_intervals (sink, exported_at, start_ms)",
       },
+      {
+          // 5: the claim and the reporter's rounds find their rows by seeking. With only
+          // (state, received_at) and (state, report_status), SQLite took (sink,
+          // received_at) for `state = ? AND sink = ? ORDER BY received_at, id` and read every
+          // row the sink ever received, on each claim (under the write lock) and each
+          // reporter round: work that grew with the queue while the intake waited.
+          // messages_lease (state, lease_owner) goes: what looked a lease up names the state
+          // `analyzing`, which messages_state now leads with, and every state change paid
+          // for its pages in the log.
+          "DROP INDEX messages_lease",
+          "DROP INDEX messages_state",
+          "CREATE INDEX messages_state ON messages (state, sink, received_at, id)",
+          "DROP INDEX messages_report",
+          "CREATE INDEX messages_report ON messages (sink, report_status, state, received_at)",
+      },
   };
   return list;
 }

@@ -46,6 +46,9 @@ struct ReporterSettings {
   // round runs this often for what no event announces: a deferred report coming due, the
   // digest, a resend asked for by `bccsink report resend` in another process.
   std::chrono::milliseconds sweep{std::chrono::seconds(5)};
+  // While messages keep being checked (a wake during a round that found work), the next
+  // round waits this long and takes them together.
+  std::chrono::milliseconds gather{50};
   std::size_t batch = 200;  // messages judged or delivered per round
 };
 
@@ -83,6 +86,8 @@ class Reporter {
 
  private:
   void loop();
+  // judgeNew then deliverDue; returns the messages reported, `judged` the ones judged.
+  std::size_t round(std::size_t& judged);
   std::size_t judgeNew(db::Database& db);
   std::size_t deliverDue(db::Database& db);
   void record(db::Database& db, const std::vector<std::string>& ids, const DeliveryResult& r);

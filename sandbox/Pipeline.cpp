@@ -2,7 +2,9 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <pthread.h>
 
+#include <algorithm>
 #include <map>
 
 #include "base/Clock.h"
@@ -10,17 +12,32 @@
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
 #include "db/SpooledMessage.h"
+#include "sandbox/MessageCompletion.h"
 #include "sandbox/Scan.h"
 #include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
 
 struct Pipeline::Repos {
-  explicit Repos(const std::string& url) : db(url), queue(db), files(db), cache(db) {}
+  // Deferred: a claim or result undone by power loss means the message is analysed again.
+  explicit Repos(const std::string& url)
+      : db(url, db::Durability::Deferred), queue(db), files(db), cache(db) {}
   db::Database db;
   db::MessageQueue queue;
   db::MessageFiles files;
   db::FileRepository cache;
+};
+
+struct Pipeline::Found {
+  std::string id;
+  std::int64_t deadlineMs = 0;
+  enum class Outcome { Extracted, Failed, Released } outcome = Outcome::Extracted;
+  std::string reason;   // why it Failed or was Released
+  std::string verdict;  // Failed: the worst an earlier claim found, at least unscanned
+  std::vector<db::MessageFile> rows;
+  std::vector<db::FileRow> seen;  // the distinct files, for the cache's `files` rows
+  std::string errors;             // the extraction's, one per line
+  bool firstTime = true;          // no earlier claim listed its files: a new arrival
 };
 
 namespace {
@@ -34,34 +51,6 @@ Clock::time_point steadyDeadline(std::int64_t deadlineMs) {
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.analysis");
-}
-
-Verdict fromStored(const db::StoredVerdict& s) {
-  Verdict v;
-  parseVerdict(s.verdict, v.kind);
-  v.analyzer = s.analyzer;
-  v.score = s.score;
-  v.threats = s.threats;
-  v.reportUrl = s.reportUrl;
-  v.taskId = s.taskId;
-  v.reason = s.reason;
-  return v;
-}
-
-db::StoredVerdict toStored(const std::string& sha256, const std::string& analyzer,
-                           const Verdict& v) {
-  db::StoredVerdict s;
-  s.sha256 = sha256;
-  s.analyzer = analyzer;
-  s.verdict = std::string(toString(v.kind));
-  s.score = v.score;
-  s.threats = v.threats;
-  s.reportUrl = v.reportUrl;
-  s.taskId = v.taskId;
-  s.reason = v.reason;
-  s.decidedAt = isoNow();
-  s.decidedMs = nowMs();
-  return s;
 }
 
 std::string errorText(const std::exception& e) {
@@ -139,61 +128,112 @@ void Pipeline::post(Answer a) {
 }
 
 void Pipeline::workerLoop(std::size_t index) {
+  // Named for top -H, perf and strace -f (at most 15 characters).
+  pthread_setname_np(pthread_self(), ("analysis-" + std::to_string(index)).substr(0, 15).c_str());
   std::unique_ptr<Repos> r;
   std::uint64_t seen = 0;
-  std::string claimed;
+  // Claimed and not finished, oldest first.
+  std::deque<db::MessageRecord> claimed;
+  auto letGo = [&] {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : claimed) inHand_.erase(m.id);
+    claimed.clear();
+  };
   while (true) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) break;
       seen = wakeups_;
     }
     bool worked = false;
     try {
       if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
-      const auto now = nowMs();
-      auto m = r->queue.claimNext(settings_.owner, now + settings_.lease.count(),
-                                  now + settings_.analysisTimeout.count(), isoNow());
-      if (m) {
-        worked = true;
-        ++counters_.claimed;
+      if (claimed.empty()) {
+        // Several at once under a backlog: one write transaction instead of one each.
+        const auto now = nowMs();
+        auto batch = r->queue.claim(settings_.owner, std::max<std::size_t>(settings_.claimBatch, 1),
+                                    now + settings_.lease.count(),
+                                    now + settings_.analysisTimeout.count(), isoNow());
+        counters_.claimed += batch.size();
         {
           std::lock_guard lock(mutex_);
-          inHand_.insert(m->id);
+          for (auto& m : batch) {
+            inHand_.insert(m.id);
+            claimed.push_back(std::move(m));
+          }
         }
-        claimed = m->id;
-        process(*r, *m);
+        // A full claim may have left more behind: an idle worker looks now.
+        if (batch.size() > 1 && batch.size() == settings_.claimBatch) wake();
+      }
+      if (!claimed.empty()) {
+        worked = true;
+        // Examined one by one (extraction: no writes), then recorded in one transaction and
+        // completed in another: a claim's rows share their pages in the log.
+        std::vector<Found> found;
+        for (const auto& m : claimed) {
+          {
+            std::lock_guard lock(mutex_);
+            if (stopping_) break;  // the rest is given back below
+          }
+          found.push_back(process(*r, m));
+        }
+        recordClaim(*r, found);
+        std::vector<std::string> extracted;
+        for (const auto& f : found) {
+          if (f.outcome == Found::Outcome::Extracted) extracted.push_back(f.id);
+        }
+        auto lists = r->files.listAll(extracted);  // with the files' types, one query
+        std::vector<MessageCompletion> done;
+        for (const auto& f : found) {
+          if (f.outcome == Found::Outcome::Extracted)
+            done.push_back(advance(*r, f.id, f.deadlineMs, std::move(lists[f.id]), f.errors));
+        }
+        finish(*r, done);
         std::lock_guard lock(mutex_);
-        inHand_.erase(m->id);
-        claimed.clear();
+        for (std::size_t i = 0; i < found.size(); ++i) {
+          inHand_.erase(claimed.front().id);
+          claimed.pop_front();
+        }
       }
     } catch (const std::exception& e) {
       // The database is gone or locked for longer than its busy timeout: try again later
-      // with a fresh session. A message in hand is let go; the sweep returns it to the
-      // queue.
+      // with a fresh session. The messages claimed are let go; the sweep returns them to
+      // the queue.
       log().error("worker %z: %s", index, errorText(e));
       r.reset();
-      std::lock_guard lock(mutex_);
-      if (!claimed.empty()) inHand_.erase(claimed);
-      claimed.clear();
+      letGo();
     }
     if (worked) continue;
     std::unique_lock lock(mutex_);
     workCv_.wait_for(lock, settings_.idlePoll, [&] { return stopping_ || wakeups_ != seen; });
   }
+  // Stopping with part of a claim never begun: it goes back with its attempt.
+  if (claimed.empty()) return;
+  try {
+    std::vector<std::string> ids;
+    for (const auto& m : claimed) ids.push_back(m.id);
+    if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
+    r->queue.unclaim(ids, settings_.owner);
+  } catch (const std::exception& e) {
+    // They stay `analyzing`; the next start of this sink takes them back.
+    log().error("worker %z: %s", index, errorText(e));
+  }
+  letGo();
 }
 
-void Pipeline::process(Repos& r, const db::MessageRecord& m) {
+Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
+  Found found{m.id, m.deadlineMs};
+  auto failed = [&](std::string reason) {
+    found.outcome = Found::Outcome::Failed;
+    found.reason = std::move(reason);
+    found.verdict = failedVerdict(r.files.list(m.id));
+    return found;
+  };
   if (m.attempts > settings_.maxAttempts) {
-    auto reason = "gave up after " + std::to_string(m.attempts - 1) + " attempts (BccMaxAttempts " +
+    return failed("gave up after " + std::to_string(m.attempts - 1) + " attempts (BccMaxAttempts " +
                   std::to_string(settings_.maxAttempts) +
                   "; each ended without a result: a worker crashed or the daemon stopped); "
-                  "the spool file is kept";
-    r.queue.markFailed(m.id, reason, knownVerdict(r, m.id), isoNow());
-    ++counters_.failed;
-    log().error("failed id=%s: %s", m.id, reason);
-    announceFinished(m.id);
-    return;
+                  "the spool file is kept");
   }
   Extraction extraction;
   try {
@@ -208,26 +248,19 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
         });
   } catch (const std::exception& e) {
     // The spool file is gone or unreadable: nothing later can change that.
-    r.queue.markFailed(m.id, "cannot read the spool file: " + errorText(e), knownVerdict(r, m.id),
-                       isoNow());
-    ++counters_.failed;
-    log().error("failed id=%s: cannot read the spool file: %s", m.id, errorText(e));
-    announceFinished(m.id);
-    return;
+    return failed("cannot read the spool file: " + errorText(e));
   }
   // A file the store could not keep (disk full) cannot be analysed now, but may be later.
   for (const auto& f : extraction.files) {
     if (f.selected && !f.unreadable && !store_.has(f.sha256)) {
-      auto reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
-      r.queue.release(m.id, settings_.owner, reason);
-      ++counters_.released;
-      log().error("released id=%s: %s", m.id, reason);
-      return;
+      found.outcome = Found::Outcome::Released;
+      found.reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
+      return found;
     }
   }
 
   std::map<std::string, db::FileRow> distinct;
-  std::vector<db::MessageFile> rows;
+  auto& rows = found.rows;
   for (const auto& f : extraction.files) {
     db::MessageFile row;
     row.position = static_cast<int>(rows.size());
@@ -252,32 +285,65 @@ void Pipeline::process(Repos& r, const db::MessageRecord& m) {
     }
     rows.push_back(std::move(row));
   }
-  std::vector<db::FileRow> seen;
-  for (auto& [sha, row] : distinct) seen.push_back(std::move(row));
-  std::string errors;
-  for (const auto& e : extraction.errors) errors += (errors.empty() ? "" : "\n") + e;
+  for (auto& [sha, row] : distinct) found.seen.push_back(std::move(row));
+  for (const auto& e : extraction.errors) found.errors += (found.errors.empty() ? "" : "\n") + e;
   // A message claimed again (after a restart) has its files already: not a new arrival.
-  const bool firstTime = r.files.list(m.id).empty();
-  r.cache.recordSeen(seen, isoNow(), firstTime);
-  r.files.save(m.id, rows, errors, isoNow());
-  counters_.files += rows.size();
-  advance(r, m.id, m.deadlineMs);
+  // A first claim cannot have any.
+  found.firstTime = m.attempts <= 1 || r.files.list(m.id).empty();
+  return found;
 }
 
-std::string Pipeline::knownVerdict(Repos& r, const std::string& msgId) {
-  // A failed message is unscanned, unless an earlier claim already found worse.
-  VerdictKind worst = VerdictKind::Unscanned;
-  for (const auto& f : r.files.list(msgId)) {
-    VerdictKind k;
-    if (parseVerdict(f.verdict, k)) worst = worse(worst, k);
+void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
+  if (found.empty()) return;
+  // Gathered first: each repository call below prepares its statements once for the
+  // whole claim, and the gate is held for executions only.
+  std::vector<db::FileRow> arrived, seenAgain;
+  std::vector<db::ExtractedFiles> lists;
+  for (const auto& f : found) {
+    if (f.outcome != Found::Outcome::Extracted) continue;
+    auto& seen = f.firstTime ? arrived : seenAgain;
+    seen.insert(seen.end(), f.seen.begin(), f.seen.end());
+    lists.push_back({f.id, f.rows, f.errors});
   }
-  return std::string(toString(worst));
+  {
+    db::WriteTransaction tx(r.db);
+    r.cache.recordSeen(arrived, isoNow(), true);
+    r.cache.recordSeen(seenAgain, isoNow(), false);
+    r.files.save(lists, isoNow());
+    for (const auto& f : found) {
+      if (f.outcome == Found::Outcome::Failed) {
+        r.queue.markFailed(f.id, f.reason, f.verdict, isoNow());
+      } else if (f.outcome == Found::Outcome::Released) {
+        // A file the store could not keep (disk full) cannot be analysed now, but may be
+        // later.
+        r.queue.release(f.id, settings_.owner, f.reason);
+      }
+    }
+    tx.commit();
+  }
+  for (const auto& f : found) {
+    switch (f.outcome) {
+      case Found::Outcome::Extracted:
+        counters_.files += f.rows.size();
+        break;
+      case Found::Outcome::Failed:
+        ++counters_.failed;
+        log().error("failed id=%s: %s", f.id, f.reason);
+        announceFinished(f.id);
+        break;
+      case Found::Outcome::Released:
+        ++counters_.released;
+        log().error("released id=%s: %s", f.id, f.reason);
+        break;
+    }
+  }
 }
 
-void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
+MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                                    std::vector<db::MessageFile> files, const std::string& errors) {
   const auto now = nowMs();
   std::set<std::string> asked;
-  for (const auto& f : r.files.list(msgId)) {
+  for (const auto& f : files) {
     if (!f.selected || !f.verdict.empty() || f.sha256.empty() || !asked.insert(f.sha256).second)
       continue;
     for (auto& runner : runners_) {
@@ -315,79 +381,47 @@ void Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadline
                      });
     }
   }
-  tryComplete(r, msgId, deadlineMs);
+  // Submitting changed no file's row: the list stands (a verdict the completer sets
+  // meanwhile is set once, see setVerdict).
+  return decide(r, msgId, deadlineMs, files, errors);
 }
 
-bool Pipeline::tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs) {
-  const auto now = nowMs();
-  const bool late = now >= deadlineMs;
-  bool open = false;
-  VerdictKind overall = VerdictKind::Clean;
-  std::size_t analysed = 0;
-  bool evaded = false;  // a file a sender kept from analysis on purpose
-  auto files = r.files.list(msgId);
-  for (auto& f : files) {
-    if (f.verdict == "unscanned" && isEvasion(f.reason)) evaded = true;
-    if (f.verdict.empty() && f.selected) {
-      std::vector<Verdict> answers;
-      std::string missing, notes;
-      for (auto& runner : runners_) {
-        if (auto v = r.cache.freshVerdict(f.sha256, runner->name(), settings_.freshness, now)) {
-          answers.push_back(fromStored(*v));
-          if (v->verdict == "unscanned")
-            notes += (notes.empty() ? "" : "; ") + v->analyzer + ": " + v->reason;
-        } else {
-          missing += (missing.empty() ? "" : ", ") + runner->name();
-        }
-      }
-      if (runners_.empty()) {
-        f.verdict = "unscanned";
-        notes = "no analyzer is enabled";
-      } else if (missing.empty()) {
-        f.verdict = std::string(toString(fileVerdict(answers)));
-      } else if (late) {
-        auto partial = answers.empty() ? VerdictKind::Unscanned
-                                       : worse(fileVerdict(answers), VerdictKind::Unscanned);
-        f.verdict = std::string(toString(partial));
-        notes += (notes.empty() ? "" : "; ") +
-                 ("no answer from " + missing + " by the message's deadline (BccAnalysisTimeout)");
-      } else {
-        open = true;
-        continue;
-      }
-      r.files.setVerdict(msgId, f.position, f.verdict, notes);
-    }
-    if (!f.verdict.empty()) {
-      VerdictKind k = VerdictKind::Unscanned;
-      parseVerdict(f.verdict, k);
-      overall = worse(overall, k);
-      ++analysed;
-    }
+MessageCompletion Pipeline::decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                                   const std::vector<db::MessageFile>& files,
+                                   const std::string& errors) {
+  std::vector<std::string> analyzers;
+  for (const auto& runner : runners_) analyzers.push_back(runner->name());
+  return messageCompletion(msgId, files, analyzers, r.cache, settings_.freshness, nowMs(),
+                           deadlineMs, errors);
+}
+
+void Pipeline::finish(Repos& r, const std::vector<MessageCompletion>& list) {
+  const bool writes = std::any_of(list.begin(), list.end(), [](const MessageCompletion& c) {
+    return c.complete || !c.decided.empty();
+  });
+  if (!writes) return;
+  std::vector<db::FileVerdict> verdicts;
+  std::vector<std::pair<std::string, std::string>> complete;
+  for (const auto& c : list) {
+    for (const auto& d : c.decided) verdicts.push_back({c.id, d.position, d.verdict, d.notes});
+    if (c.complete) complete.emplace_back(c.id, c.verdict);
   }
-  if (open) return false;
-  // What a sender controls and that kept bytes from analysis (an archive no password
-  // opened, a limit hit, damage, an ambiguous structure) makes the message at least
-  // suspicious, so that it is reported by default; an analyzer that is down does not.
-  if (!evaded) {
-    if (auto m = r.queue.find(msgId)) {
-      std::size_t start = 0;
-      while (start <= m->errors.size() && !evaded) {
-        auto end = m->errors.find('\n', start);
-        if (end == std::string::npos) end = m->errors.size();
-        evaded = isEvasion(std::string_view(m->errors).substr(start, end - start));
-        start = end + 1;
-      }
-    }
+  std::vector<std::string> checked;
+  {
+    // The files' verdicts and the messages' in one transaction.
+    db::WriteTransaction tx(r.db);
+    r.files.setVerdicts(verdicts);
+    checked = r.queue.markChecked(complete, settings_.owner, isoNow());
+    tx.commit();
   }
-  if (evaded) overall = worse(overall, VerdictKind::Suspicious);
-  const auto verdict = std::string(toString(overall));
-  if (r.queue.markChecked(msgId, settings_.owner, verdict, isoNow())) {
+  for (const auto& id : checked) {
+    const auto& c = *std::find_if(list.begin(), list.end(),
+                                  [&](const MessageCompletion& x) { return x.id == id; });
     ++counters_.checked;
-    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", msgId, verdict,
-                      files.size(), analysed);
-    announceFinished(msgId);
+    log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", c.id, c.verdict,
+                      c.files, c.analysed);
+    announceFinished(c.id);
   }
-  return true;
 }
 
 void Pipeline::record(Repos& r, Answer& a) {
@@ -409,14 +443,25 @@ void Pipeline::record(Repos& r, Answer& a) {
     log().notice("verdict %s on %s: %s %s", a.analyzer, a.sha256,
                  std::string(toString(a.verdict.kind)), a.verdict.reason);
   r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
-  for (const auto& id : r.files.waitingOn(a.sha256, settings_.owner)) {
-    auto m = r.queue.find(id);
-    if (m) tryComplete(r, id, m->deadlineMs);
-  }
+  const auto waiting = r.queue.findAll(r.files.waitingOn(a.sha256, settings_.owner));
+  std::vector<std::string> ids;
+  for (const auto& m : waiting) ids.push_back(m.id);
+  auto lists = r.files.listAll(ids);
+  std::vector<MessageCompletion> done;
+  for (const auto& m : waiting)
+    done.push_back(decide(r, m.id, m.deadlineMs, lists[m.id], m.errors));
+  finish(r, done);
 }
 
 void Pipeline::sweep(Repos& r) {
-  for (const auto& m : r.queue.analyzingBy(settings_.owner)) {
+  const auto held = r.queue.analyzingBy(settings_.owner);
+  std::vector<std::string> extracted;
+  for (const auto& m : held) {
+    if (!m.extractedAt.empty()) extracted.push_back(m.id);
+  }
+  auto lists = r.files.listAll(extracted);
+  std::vector<MessageCompletion> done;
+  for (const auto& m : held) {
     if (m.extractedAt.empty()) {
       bool inHand;
       {
@@ -431,11 +476,13 @@ void Pipeline::sweep(Repos& r) {
         ++counters_.released;
       continue;
     }
-    advance(r, m.id, m.deadlineMs);
+    done.push_back(advance(r, m.id, m.deadlineMs, std::move(lists[m.id]), m.errors));
   }
+  finish(r, done);
 }
 
 void Pipeline::completerLoop() {
+  pthread_setname_np(pthread_self(), "analysis-done");
   std::unique_ptr<Repos> r;
   auto nextSweep = Clock::now();
   auto nextRenewal = Clock::now() + settings_.lease / 4;

@@ -31,16 +31,22 @@
 #include "sandbox/extract/Extractor.h"
 
 namespace bccsink::db {
+struct MessageFile;
 struct MessageRecord;
-}
+}  // namespace bccsink::db
 
 namespace bccsink::sandbox {
+
+struct MessageCompletion;
 
 struct PipelineSettings {
   std::string databaseUrl;
   std::string spoolDir;
   std::string owner;  // this sink's name: it claims only the messages it received
   std::size_t workers = 2;
+  // Pending messages a worker claims in one transaction when that many wait; it works
+  // through them in order (a stop gives back the ones it has not begun).
+  std::size_t claimBatch = 8;
   std::chrono::milliseconds lease{std::chrono::minutes(10)};
   std::chrono::milliseconds analysisTimeout{std::chrono::minutes(30)};  // claim to deadline
   int maxAttempts = 3;
@@ -70,8 +76,9 @@ class Pipeline {
   // its submissions are forgotten), then starts the threads. Throws when the database
   // cannot be opened.
   void start();
-  // Workers finish the message in hand; analyses in flight are abandoned (their messages
-  // stay `analyzing` and return to `pending` at the next start). Idempotent.
+  // Workers record what they extracted of their claim and give back the rest; analyses
+  // in flight are abandoned (their messages stay `analyzing` and return to `pending` at
+  // the next start). Idempotent.
   void stop();
   // New work was queued: an idle worker looks now instead of at its next poll.
   void wake();
@@ -94,15 +101,25 @@ class Pipeline {
     Verdict verdict;
   };
 
+  struct Found;  // what examining one claimed message came to
+
   void workerLoop(std::size_t index);
   void completerLoop();
-  void process(Repos& r, const db::MessageRecord& m);
-  // Submits what is missing, then completes the message if it can.
-  void advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
-  bool tryComplete(Repos& r, const std::string& msgId, std::int64_t deadlineMs);
+  // Extracts the message and lists its files: reads only.
+  Found process(Repos& r, const db::MessageRecord& m);
+  // A claim's findings in one write transaction, then counted, logged and announced.
+  void recordClaim(Repos& r, const std::vector<Found>& found);
+  // Submits what is missing; what can be decided now. `files`: the message's list as
+  // just read; `errors`: its extraction errors.
+  MessageCompletion advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                            std::vector<db::MessageFile> files, const std::string& errors);
+  // From `files`, `errors` and the cache.
+  MessageCompletion decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
+                           const std::vector<db::MessageFile>& files, const std::string& errors);
+  // Writes the completions in one transaction, then announces the checked messages.
+  void finish(Repos& r, const std::vector<MessageCompletion>& list);
   void record(Repos& r, Answer& a);
   void sweep(Repos& r);
-  std::string knownVerdict(Repos& r, const std::string& msgId);
   void post(Answer a);
   void announceFinished(const std::string& msgId);
 

@@ -183,6 +183,8 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   EXPECT_TRUE(back[1].extensionMismatch);
   EXPECT_EQ(back[1].reason, "encrypted");
   EXPECT_EQ(queue.find("01M")->errors, "part 3: base64 truncated");
+  EXPECT_EQ(mf.errors("01M"), "part 3: base64 truncated");
+  EXPECT_EQ(mf.errors("nope"), "");
 
   EXPECT_EQ(mf.waitingOn(std::string(64, 'a'), "sink-a"), std::vector<std::string>{"01M"});
   EXPECT_TRUE(mf.waitingOn(std::string(64, 'a'), "sink-b").empty());
@@ -194,4 +196,42 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   mf.save("01M", {exe}, "", "t2");
   EXPECT_EQ(mf.list("01M").size(), 1u);
   EXPECT_EQ(queue.find("01M")->errors, "");
+  EXPECT_EQ(mf.errors("01M"), "");
+}
+
+TEST_F(FileRepositoryTest, AClaimsListsAndVerdictsAreSavedTogether) {
+  db::MessageQueue queue(database);
+  for (const char* id : {"01A", "01B"}) {
+    db::MessageRecord m;
+    m.id = id;
+    m.sink = "sink-a";
+    m.receivedAt = "2027-01-15T08:00:00.000Z";
+    m.sha256 = std::string(64, 'f');
+    m.spoolFile = std::string(id) + ".eml";
+    queue.insertPending({m});
+  }
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  db::MessageFiles mf(database);
+  db::MessageFile exe;
+  exe.sha256 = std::string(64, 'a');
+  exe.name = exe.path = "a.exe";
+  exe.selected = true;
+  db::MessageFile text = exe;
+  text.position = 1;
+  text.sha256 = "";
+  text.name = text.path = "body.txt";
+  text.selected = false;
+  mf.save({{"01A", {exe, text}, "part 2: truncated"}}, "t0");
+  mf.save({{"01A", {exe}, ""}, {"01B", {exe, text}, "x"}}, "t1");  // 01A's list replaced
+  EXPECT_EQ(mf.list("01A").size(), 1u);
+  EXPECT_EQ(mf.list("01B").size(), 2u);
+  EXPECT_EQ(mf.errors("01A"), "");
+  EXPECT_EQ(mf.errors("01B"), "x");
+  EXPECT_EQ(queue.find("01B")->extractedAt, "t1");
+  mf.setVerdicts({{"01A", 0, "dangerous", "yara: eicar"}, {"01B", 0, "clean", ""}});
+  mf.setVerdicts({{"01A", 0, "clean", ""}});  // the first verdict stays
+  EXPECT_EQ(mf.list("01A")[0].verdict, "dangerous");
+  EXPECT_EQ(mf.list("01A")[0].reason, "yara: eicar");
+  EXPECT_EQ(mf.list("01B")[0].verdict, "clean");
+  EXPECT_EQ(mf.list("01B")[1].verdict, "");
 }

@@ -67,6 +67,20 @@ TEST(MessageQueue, InsertedRowsComeBackPendingWithEveryField) {
   EXPECT_FALSE(q.find("nope").has_value());
 }
 
+TEST(MessageQueue, FindAllGivesTheRowsInTheOrderAskedWithoutTheMissingOnes) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B")});
+  auto rows = q.findAll({"01B", "nope", "01A"});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, "01B");
+  EXPECT_EQ(rows[1].id, "01A");
+  EXPECT_EQ(rows[1].recipients.size(), 2u);
+  EXPECT_TRUE(q.findAll({}).empty());
+}
+
 TEST(MessageQueue, ABatchIsAllOrNothing) {
   test::TempDir dir;
   db::Database database("sqlite:" + (dir / "q.db"));
@@ -216,4 +230,106 @@ TEST(MessageQueueClaim, ConcurrentClaimersEachGetDifferentMessages) {
   std::sort(claimed.begin(), claimed.end());
   EXPECT_EQ(claimed.size(), 200u);
   EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());
+}
+
+TEST(MessageQueueClaim, ABatchTakesTheOldestOfItsSinkInOneGoOldestFirst) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  std::vector<db::MessageRecord> rows;
+  for (const char* id : {"01E", "01D", "01C", "01B", "01A"}) {
+    rows.push_back(record(id));
+    rows.back().receivedAt = std::string("2026-11-25T04:00:0") + id[2] + ".000Z";
+  }
+  rows.push_back(record("01Z"));
+  rows.back().sink = "sink-b";
+  rows.back().receivedAt = "2026-11-25T03:00:00.000Z";
+  q.insertPending(rows);
+  auto first = q.claim("sink-a", 3, 5000, 9000, "2026-11-25T04:01:00.000Z");
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].id, "01A");
+  EXPECT_EQ(first[1].id, "01B");
+  EXPECT_EQ(first[2].id, "01C");
+  for (const auto& m : first) {
+    EXPECT_EQ(m.state, "analyzing");
+    EXPECT_EQ(m.attempts, 1);
+    EXPECT_EQ(m.leaseOwner, "sink-a");
+    EXPECT_EQ(m.deadlineMs, 9000);
+    EXPECT_EQ(m.updatedAt, "2026-11-25T04:01:00.000Z");
+    ASSERT_EQ(m.recipients.size(), 2u);  // whole records, as find() gives them
+    EXPECT_EQ(m.recipients[0].orcpt, "rfc822;watch@bcc.test");
+  }
+  auto rest = q.claim("sink-a", 3, 5000, 9000, "x");
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].id, "01D");
+  EXPECT_TRUE(q.claim("sink-a", 3, 5000, 9000, "x").empty());
+  EXPECT_EQ(q.find("01Z")->state, "pending");  // another sink's
+}
+
+TEST(MessageQueueClaim, ConcurrentBatchClaimersEachGetDifferentMessages) {
+  test::TempDir dir;
+  const std::string url = "sqlite:" + (dir / "q.db");
+  db::Database database(url);
+  database.migrate();
+  db::MessageQueue q(database);
+  std::vector<db::MessageRecord> rows;
+  for (int i = 0; i < 203; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "M%03d", i);
+    rows.push_back(record(id));
+  }
+  q.insertPending(rows);
+  std::mutex mutex;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      db::Database own(url, db::Durability::Deferred);  // as the workers' connections
+      db::MessageQueue mine(own);
+      for (auto batch = mine.claim("sink-a", 8, 1, 2, "x"); !batch.empty();
+           batch = mine.claim("sink-a", 8, 1, 2, "x")) {
+        std::lock_guard lock(mutex);
+        for (const auto& m : batch) claimed.push_back(m.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), 203u);
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());
+}
+
+TEST(MessageQueueClaim, UnclaimGivesBackOnlyWhatWasNeverBegunWithItsAttempt) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B"), record("01C")});
+  ASSERT_EQ(q.claim("sink-a", 3, 5000, 9000, "x").size(), 3u);
+  database.session() << "UPDATE messages SET extracted_at = 'x' WHERE id = '01A'", now;
+  EXPECT_EQ(q.unclaim({"01A", "01B", "01C"}, "sink-b"), 0);  // not its claim
+  EXPECT_EQ(q.unclaim({"01A", "01B", "01C"}, "sink-a"), 2);
+  EXPECT_EQ(q.find("01A")->state, "analyzing");  // begun: stays with its worker
+  auto back = q.find("01B");
+  EXPECT_EQ(back->state, "pending");
+  EXPECT_EQ(back->attempts, 0);
+  EXPECT_EQ(back->leaseOwner, "");
+  EXPECT_EQ(q.claimNext("sink-a", 5000, 9000, "x")->attempts, 1);
+}
+
+TEST(MessageQueueClaim, MarkCheckedOfSeveralMarksWhatTheOwnerHoldsAndSaysWhich) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue q(database);
+  q.insertPending({record("01A"), record("01B"), record("01C")});
+  ASSERT_EQ(q.claim("sink-a", 2, 5000, 9000, "x").size(), 2u);  // 01C stays pending
+  auto marked =
+      q.markChecked({{"01A", "clean"}, {"01C", "clean"}, {"01B", "dangerous"}}, "sink-a", "t1");
+  EXPECT_EQ(marked, (std::vector<std::string>{"01A", "01B"}));
+  EXPECT_EQ(q.find("01B")->verdict, "dangerous");
+  EXPECT_EQ(q.find("01B")->checkedAt, "t1");
+  EXPECT_EQ(q.find("01C")->state, "pending");
+  EXPECT_TRUE(q.markChecked({{"01A", "clean"}}, "sink-a", "t2").empty());  // once
 }

@@ -100,3 +100,30 @@ TEST_F(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOther
   EXPECT_FALSE(reports.requeue("01B"));  // pending: not judged, nothing to resend
   EXPECT_FALSE(reports.requeue("nope"));
 }
+
+TEST_F(ReportQueueTest, ARoundsJudgementsAreRecordedTogether) {
+  queue.insertPending({record("01A"), record("01B"), record("01C")});
+  check("01A", "clean");
+  check("01B", "dangerous");
+  check("01C", "clean");
+  reports.judge(std::vector<db::Judgement>{{"01A", false, "", false, "192.0.2.1"},
+                                           {"01B", false, "", true, ""},
+                                           {"01C", true, "hop 2 came from 203.0.113.9", true, ""}});
+  EXPECT_TRUE(reports.unjudged("sink-a", 10).empty());
+  EXPECT_EQ(queue.find("01A")->reportStatus, "none");
+  EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01B", "01C"}));
+  EXPECT_TRUE(queue.find("01C")->spoofed);
+  EXPECT_EQ(queue.find("01C")->spoofReason, "hop 2 came from 203.0.113.9");
+  reports.judge(std::vector<db::Judgement>{});  // an empty round writes nothing
+}
+
+TEST_F(ReportQueueTest, AResentReportOfAReportedMessageIsDueAgain) {
+  queue.insertPending({record("01A")});
+  check("01A", "dangerous");
+  reports.judge("01A", false, "", true);
+  reports.markSent({"01A"}, "2026-11-30T04:01:00.000Z");
+  ASSERT_EQ(queue.find("01A")->state, "reported");
+  EXPECT_TRUE(reports.due("sink-a", 0, 10).empty());
+  EXPECT_TRUE(reports.requeue("01A"));
+  EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
+}

@@ -36,8 +36,8 @@ class StatsRepositoryTest : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(StatsRepositoryTest, SchemaFourIsTheNewest) {
-  EXPECT_EQ(db::latestSchemaVersion(), 4);
+TEST_F(StatsRepositoryTest, SchemaFiveIsTheNewest) {
+  EXPECT_EQ(db::latestSchemaVersion(), 5);
 }
 
 TEST_F(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {
