@@ -65,7 +65,7 @@ TEST(SpoolRecord, EveryDamagedByteOfAHeaderIsSeenAndTheDeadMarkIsNot) {
         << "byte " << i;
   }
   auto dead = h;
-  std::copy(deadMagic().begin(), deadMagic().end(), dead.begin());
+  std::copy(deadMagic(1).begin(), deadMagic(1).end(), dead.begin());
   ASSERT_EQ(decodeRecordHeader({dead.data(), dead.size()}, 0, out, why), HeaderState::Valid);
   EXPECT_TRUE(out.dead);
   // The same header read at another offset is stale bytes, not a record.
@@ -157,7 +157,7 @@ TEST(SpooledMessage, ReadsARecordAndAStandaloneFileAndNamesTheLocatorWhenItCanno
 
   // Marked dead: never acknowledged, never read.
   int fd = open((dir / "spool/segments/000000000001.seg").c_str(), O_WRONLY);
-  ASSERT_EQ(pwrite(fd, deadMagic().data(), 8, 101), 8);
+  ASSERT_EQ(pwrite(fd, deadMagic(1).data(), 8, 101), 8);
   close(fd);
   EXPECT_NE(error("segments/000000000001.seg#101").find("dead"), std::string::npos);
 }
