@@ -186,9 +186,9 @@ HeaderState decodeRecordHeader(std::string_view bytes, std::uint64_t offset, Rec
 std::string encodeEnvelope(const MessageRecord& row) {
   std::string out(4, '\0');  // the checksum, once the rest is known
   out.push_back(static_cast<char>(kEnvelopeFormat));
-  for (const std::string* field : {&row.id, &row.sink, &row.receivedAt, &row.sender,
-                                   &row.clientIp, &row.helo, &row.headerMessageId, &row.sha256,
-                                   &row.envid, &row.ret, &row.body}) {
+  for (const std::string* field :
+       {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
+        &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
     putText(out, *field);
   }
   out.push_back(row.tls ? 1 : 0);
@@ -217,9 +217,9 @@ bool decodeEnvelope(std::string_view block, MessageRecord& out, std::string& why
   unsigned char format = 0, tls = 0;
   std::uint64_t size = 0, count = 0;
   bool ok = in.byte(format) && format == kEnvelopeFormat;
-  for (std::string* field : {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp,
-                             &row.helo, &row.headerMessageId, &row.sha256, &row.envid, &row.ret,
-                             &row.body}) {
+  for (std::string* field :
+       {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
+        &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
     ok = ok && in.text(*field);
   }
   // A recipient takes at least 12 bytes: a count beyond that is damage, not a reason to

@@ -284,9 +284,10 @@ void GroupCommitter::commit(std::deque<Round>& rounds, db::Database& database) {
     std::string error;
     syncs_ += 1;
     if (!spool_.markDead(dead, error)) {
-      log().error("intake: %s (a record not marked is restored at the next start: the "
-                  "message may then be there twice)",
-                  error);
+      log().error(
+          "intake: %s (a record not marked is restored at the next start: the "
+          "message may then be there twice)",
+          error);
     }
   }
   batches_ += 1;

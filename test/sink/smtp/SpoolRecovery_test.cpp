@@ -115,8 +115,7 @@ TEST(SpoolRecovery, ATornLastRecordIsDroppedAtEveryOffsetAndNothingElseIsLost) {
       EXPECT_NE(readBack(spoolDir, w.locators.back()), w.messages.back());
       EXPECT_EQ(r.tail, w.lastStart);
       // Whatever of it reached the disk is zeroed (a cut at its first byte left nothing).
-      EXPECT_EQ(r.droppedTail.empty(), cut == w.lastStart && how != Tear::Garbage)
-          << r.droppedTail;
+      EXPECT_EQ(r.droppedTail.empty(), cut == w.lastStart && how != Tear::Garbage) << r.droppedTail;
       // New appends work, read back, and nothing is there twice.
       auto again = messageOf(100, 80);
       auto l = appendOne(spool, idOf(100), again);

@@ -56,9 +56,10 @@ TEST(Spool, ABatchIsAppendedInOrderAndEachMessageReadsBack) {
   auto locators = appendBatch(spool, {{idOf(1), "one"}, {idOf(2), ""}, {idOf(3), "three"}});
   auto second = recordSize(idOf(1), "one"), third = second + recordSize(idOf(2), "");
   auto fourth = third + recordSize(idOf(3), "three");
-  EXPECT_EQ(locators, (std::vector<std::string>{"segments/000000000001.seg#0",
-                                                "segments/000000000001.seg#" + std::to_string(second),
-                                                "segments/000000000001.seg#" + std::to_string(third)}));
+  EXPECT_EQ(locators,
+            (std::vector<std::string>{"segments/000000000001.seg#0",
+                                      "segments/000000000001.seg#" + std::to_string(second),
+                                      "segments/000000000001.seg#" + std::to_string(third)}));
   EXPECT_EQ(readBack(dir / "spool", locators[0]), "one");
   EXPECT_EQ(readBack(dir / "spool", locators[1]), "");
   EXPECT_EQ(readBack(dir / "spool", locators[2]), "three");
