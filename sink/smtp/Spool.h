@@ -17,7 +17,9 @@
 // row committed, and lost that commit with the machine: recovery keeps its row to be
 // restored (takeRestorable(), which the group committer inserts before it takes new
 // messages). Records from before envelopes (version 1) that no row names, and records whose
-// id has a row elsewhere, are marked dead. Only the committer's thread appends.
+// id has a row elsewhere, are marked dead. So whatever deletes a row (retention) must mark
+// its record dead first, or a restart in the same segments restores it. Only the
+// committer's thread appends.
 
 #include <cstdint>
 #include <functional>
