@@ -28,12 +28,19 @@ bool SegmentReader::next(RecordHeader& out) {
     case HeaderState::Valid:
       break;
   }
-  if (h.length > rest.size() - kRecordHeaderSize) {
+  auto room = rest.size() - kRecordHeaderSize;
+  if (h.envelopeLength > room || h.length > room - h.envelopeLength) {
     damage_ = "the record runs past the end of the segment";
     return false;
   }
+  // The envelope is small: its checksum is checked on every walk, as the header's is.
+  if (!h.dead && h.version == 2 &&
+      !envelopeIntact(rest.substr(kRecordHeaderSize, h.envelopeLength))) {
+    damage_ = "the record's envelope does not match its checksum";
+    return false;
+  }
   if (verify_ == Verify::Messages && !h.dead &&
-      sha256Of(rest.substr(kRecordHeaderSize, h.length)) != h.sha256) {
+      sha256Of(rest.substr(kRecordHeaderSize + h.envelopeLength, h.length)) != h.sha256) {
     damage_ = "the message does not match its SHA-256";
     return false;
   }
@@ -41,6 +48,10 @@ bool SegmentReader::next(RecordHeader& out) {
   ended_ = false;
   out = std::move(h);
   return true;
+}
+
+std::string_view SegmentReader::envelope(const RecordHeader& h) const {
+  return bytes_.substr(h.envelopeOffset(), h.envelopeLength);
 }
 
 bool SegmentReader::zeroFromTail() const {

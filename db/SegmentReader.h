@@ -1,6 +1,7 @@
 #pragma once
 // Walks the records of one spool segment front to back (db/SpoolRecord.h), checking each
-// header and, when asked, each live message against its SHA-256. Used by the spool's
+// header and each live record's envelope checksum and, when asked, each live message
+// against its SHA-256. Used by the spool's
 // recovery (where does the good data end?) and by `queue list --check`.
 
 #include <cstdint>
@@ -30,6 +31,8 @@ class SegmentReader {
   bool zeroFromTail() const;
   std::uint64_t size() const { return bytes_.size(); }
   std::string_view bytes() const { return bytes_; }
+  // The envelope block of a record next() returned ('' for version 1).
+  std::string_view envelope(const RecordHeader& h) const;
 
  private:
   MappedFile file_;

@@ -5,15 +5,20 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
 namespace bccsink::db {
 namespace {
 
-constexpr std::string_view kLive = "BCCSREC1";
-constexpr std::string_view kDead = "BCCSDEAD";
-constexpr std::size_t kIdAt = 8, kLengthAt = 40, kShaAt = 48, kOffsetAt = 80, kCrcAt = 88;
+constexpr std::string_view kLive1 = "BCCSREC1", kDead1 = "BCCSDEAD";
+constexpr std::string_view kLive2 = "BCCSREC2", kDead2 = "BCCSDED2";
+constexpr std::size_t kIdAt = 8, kLengthAt = 40, kShaAt = 48, kOffsetAt = 80, kCrcAt = 88,
+                      kEnvelopeAt = 92;
+// The envelope's own format, its first byte after the checksum.
+constexpr unsigned char kEnvelopeFormat = 1;
 constexpr std::size_t kSegmentDigits = 12;
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::string_view kSegmentFolder = "segments/";
@@ -28,9 +33,75 @@ std::uint64_t getU64(const char* p) {
   return v;
 }
 
-std::uint32_t crcOf(const char* header) {
+std::uint32_t getU32(const char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void putU32(char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+std::uint32_t crcOf(std::string_view bytes, uLong crc = 0L) {
   return static_cast<std::uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(header + kIdAt), kCrcAt - kIdAt));
+      crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+// Version 1 covers id..sha256 and the offset; version 2 the envelope's length as well.
+std::uint32_t headerCrc(const char* header, int version) {
+  auto crc = crcOf({header + kIdAt, kCrcAt - kIdAt});
+  if (version == 2) crc = crcOf({header + kEnvelopeAt, 4}, crc);
+  return crc;
+}
+
+// Reads an envelope, each read bounded by what is left; any shortfall fails.
+class EnvelopeReader {
+ public:
+  explicit EnvelopeReader(std::string_view bytes) : rest_(bytes) {}
+  bool byte(unsigned char& out) {
+    if (rest_.empty()) return false;
+    out = static_cast<unsigned char>(rest_.front());
+    rest_.remove_prefix(1);
+    return true;
+  }
+  bool u32(std::uint32_t& out) {
+    if (rest_.size() < 4) return false;
+    out = getU32(rest_.data());
+    rest_.remove_prefix(4);
+    return true;
+  }
+  bool u64(std::uint64_t& out) {
+    if (rest_.size() < 8) return false;
+    out = getU64(rest_.data());
+    rest_.remove_prefix(8);
+    return true;
+  }
+  bool text(std::string& out) {
+    std::uint32_t n = 0;
+    if (!u32(n) || n > rest_.size()) return false;
+    out.assign(rest_.data(), n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+  std::size_t left() const { return rest_.size(); }
+
+ private:
+  std::string_view rest_;
+};
+
+void putText(std::string& out, std::string_view text) {
+  if (text.size() > UINT32_MAX) throw std::length_error("spool envelope: field too long");
+  char n[4];
+  putU32(n, static_cast<std::uint32_t>(text.size()));
+  out.append(n, 4);
+  out.append(text);
+}
+
+void putU64To(std::string& out, std::uint64_t v) {
+  char b[8];
+  putU64(b, v);
+  out.append(b, 8);
 }
 
 bool queueIdChar(char c) {
@@ -40,23 +111,31 @@ bool queueIdChar(char c) {
 }  // namespace
 
 std::array<char, kRecordHeaderSize> encodeRecordHeader(std::string_view id, std::uint64_t offset,
-                                                       std::uint64_t length, const Sha256& sha256) {
+                                                       std::uint64_t length, const Sha256& sha256,
+                                                       std::uint32_t envelopeLength) {
   if (id.empty() || id.size() > kRecordIdSize) {
     throw std::invalid_argument("spool record: bad queue id '" + std::string(id) + "'");
   }
   std::array<char, kRecordHeaderSize> h{};
-  std::memcpy(h.data(), kLive.data(), kLive.size());
+  int version = envelopeLength > 0 ? 2 : 1;
+  auto magic = version == 2 ? kLive2 : kLive1;
+  std::memcpy(h.data(), magic.data(), magic.size());
   std::memcpy(h.data() + kIdAt, id.data(), id.size());
   putU64(h.data() + kLengthAt, length);
   std::memcpy(h.data() + kShaAt, sha256.data(), sha256.size());
   putU64(h.data() + kOffsetAt, offset);
-  auto crc = crcOf(h.data());
-  for (int i = 0; i < 4; ++i) h[kCrcAt + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  putU32(h.data() + kEnvelopeAt, envelopeLength);
+  putU32(h.data() + kCrcAt, headerCrc(h.data(), version));
   return h;
 }
 
-std::string_view deadMagic() {
-  return kDead;
+std::string_view deadMagic(int version) {
+  return version == 2 ? kDead2 : kDead1;
+}
+
+const std::array<std::string_view, 4>& recordMagics() {
+  static const std::array<std::string_view, 4> all{kLive1, kDead1, kLive2, kDead2};
+  return all;
 }
 
 HeaderState decodeRecordHeader(std::string_view bytes, std::uint64_t offset, RecordHeader& out,
@@ -70,14 +149,18 @@ HeaderState decodeRecordHeader(std::string_view bytes, std::uint64_t offset, Rec
     return HeaderState::Zero;
   }
   std::string_view magic(h, 8);
-  if (magic != kLive && magic != kDead) {
+  int version = magic == kLive2 || magic == kDead2 ? 2 : magic == kLive1 || magic == kDead1 ? 1 : 0;
+  if (version == 0) {
     why = "no record header";
     return HeaderState::Invalid;
   }
-  std::uint32_t stored = 0;
-  for (int i = 3; i >= 0; --i) stored = (stored << 8) | static_cast<unsigned char>(h[kCrcAt + i]);
-  if (stored != crcOf(h)) {
+  if (getU32(h + kCrcAt) != headerCrc(h, version)) {
     why = "record header checksum mismatch";
+    return HeaderState::Invalid;
+  }
+  auto envelopeLength = getU32(h + kEnvelopeAt);
+  if ((version == 1) != (envelopeLength == 0)) {
+    why = "record header with a bad envelope length";
     return HeaderState::Invalid;
   }
   if (getU64(h + kOffsetAt) != offset) {
@@ -90,12 +173,72 @@ HeaderState decodeRecordHeader(std::string_view bytes, std::uint64_t offset, Rec
     why = "record header without a queue id";
     return HeaderState::Invalid;
   }
-  out.dead = magic == kDead;
+  out.version = version;
+  out.dead = magic == kDead1 || magic == kDead2;
+  out.envelopeLength = envelopeLength;
   out.id = std::string(id);
   out.offset = offset;
   out.length = getU64(h + kLengthAt);
   std::memcpy(out.sha256.data(), h + kShaAt, out.sha256.size());
   return HeaderState::Valid;
+}
+
+std::string encodeEnvelope(const MessageRecord& row) {
+  std::string out(4, '\0');  // the checksum, once the rest is known
+  out.push_back(static_cast<char>(kEnvelopeFormat));
+  for (const std::string* field :
+       {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
+        &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
+    putText(out, *field);
+  }
+  out.push_back(row.tls ? 1 : 0);
+  putU64To(out, static_cast<std::uint64_t>(row.size));
+  putU64To(out, row.recipients.size());
+  for (const auto& r : row.recipients) {
+    putText(out, r.address);
+    putText(out, r.orcpt);
+    putText(out, r.notify);
+  }
+  putU32(out.data(), crcOf(std::string_view(out).substr(4)));
+  return out;
+}
+
+bool envelopeIntact(std::string_view block) {
+  return block.size() > 4 && getU32(block.data()) == crcOf(block.substr(4));
+}
+
+bool decodeEnvelope(std::string_view block, MessageRecord& out, std::string& why) {
+  if (!envelopeIntact(block)) {
+    why = "envelope checksum mismatch";
+    return false;
+  }
+  EnvelopeReader in(block.substr(4));
+  MessageRecord row;
+  unsigned char format = 0, tls = 0;
+  std::uint64_t size = 0, count = 0;
+  bool ok = in.byte(format) && format == kEnvelopeFormat;
+  for (std::string* field :
+       {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
+        &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
+    ok = ok && in.text(*field);
+  }
+  // A recipient takes at least 12 bytes: a count beyond that is damage, not a reason to
+  // reserve memory.
+  ok = ok && in.byte(tls) && tls <= 1 && in.u64(size) && in.u64(count) && count <= in.left() / 12;
+  for (std::uint64_t k = 0; ok && k < count; ++k) {
+    Recipient r;
+    ok = in.text(r.address) && in.text(r.orcpt) && in.text(r.notify);
+    row.recipients.push_back(std::move(r));
+  }
+  if (!ok || in.left() != 0) {
+    why = "malformed envelope";
+    return false;
+  }
+  row.tls = tls == 1;
+  row.size = static_cast<std::int64_t>(size);
+  row.state = state::kPending;
+  out = std::move(row);
+  return true;
 }
 
 Sha256 sha256Of(std::string_view bytes) {

@@ -7,9 +7,16 @@
 //   commit  takes every flushed round waiting and commits all their rows in one SQLite
 //           transaction; only then is each message's done() called, so no 250 goes out
 //           before its bytes and its row are on disk.
+// A record carries its row's envelope (db/SpoolRecord.h): it is the row's write-ahead log.
+// So the intake's connection commits with synchronous = NORMAL (no fsync of SQLite's WAL
+// per transaction): a commit lost with the machine is restored from the records at the
+// next start (Spool::recover, then this committer inserts those rows before anything
+// else). Only a transaction holding a standalone file's row, which has no record, is
+// committed with synchronous = FULL.
 // While a transaction runs, the next rounds are flushed; when the database is the
 // slower stage its transactions grow to take what piled up. A message the stages could
-// not keep is answered TempFail; its record is marked dead (its file removed). The batch
+// not keep is answered TempFail; its record is marked dead and synced before the answer
+// (its file removed), so that recovery never restores a row that had a 451. The batch
 // sizes are counted for /metrics and the shutdown log.
 
 #include <atomic>
@@ -28,7 +35,7 @@
 #include "sink/smtp/SpoolFile.h"
 
 namespace bccsink::db {
-class MessageQueue;
+class Database;
 }
 
 namespace bccsink {
@@ -39,6 +46,7 @@ class Spool;
 struct CommitItem {
   db::MessageRecord record;         // every field but spoolFile, which the flush sets
   std::string bytes;                // the message, when it becomes a segment record
+  std::string envelope;             // its record's envelope block (submit() encodes it)
   std::unique_ptr<SpoolFile> file;  // or its standalone file, written but not yet synced
   db::Sha256 sha256{};
 };
@@ -53,7 +61,8 @@ struct BatchStats {
 
 class GroupCommitter {
  public:
-  // Opens its own database session on its thread; throws when it cannot.
+  // Opens its own database session on its thread and inserts the rows the spool's recovery
+  // found missing (Spool::takeRestorable); throws when it cannot.
   GroupCommitter(std::string databaseUrl, Spool& spool);
   ~GroupCommitter();  // stops after committing what is queued
 
@@ -79,7 +88,7 @@ class GroupCommitter {
   void flushLoop();
   void flush(Round& round);
   void commitLoop();
-  void commit(std::deque<Round>& rounds, db::MessageQueue& queue);
+  void commit(std::deque<Round>& rounds, db::Database& database);
 
   std::string url_;
   Spool& spool_;

@@ -12,6 +12,8 @@
 #include <climits>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #include "db/SegmentReader.h"
 #include "sink/smtp/SegmentPreparer.h"
@@ -92,7 +94,7 @@ bool pwriteAll(int fd, std::string_view bytes, std::uint64_t offset) {
 // its first damaged record.
 std::vector<db::RecordHeader> headersAfter(std::string_view bytes, std::uint64_t from) {
   std::vector<db::RecordHeader> out;
-  for (std::string_view magic : {std::string_view("BCCSREC1"), db::deadMagic()}) {
+  for (std::string_view magic : db::recordMagics()) {
     for (auto at = bytes.find(magic, from); at != std::string_view::npos;
          at = bytes.find(magic, at + 1)) {
       db::RecordHeader h;
@@ -168,22 +170,44 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
   }
 
   std::vector<std::string> dead;
-  // Records that no row names: from a batch whose rows were never committed (a crash in
-  // between, or a failed commit whose records could not be marked at the time).
-  auto markRowless = [&](std::uint64_t number, const std::vector<db::RecordHeader>& records) {
-    std::size_t before = dead.size();
+  std::vector<db::MessageRecord> restorable;
+  // Live records that no row names. With an envelope: acknowledged once the record was on
+  // disk, their rows' commit lost with the machine (or never made: a crash between the
+  // fdatasync and the commit); their rows are restored. Without one (version 1): from a
+  // batch whose rows were never committed, marked dead. A failed commit's records were
+  // marked dead before its 451. Returns how many there were.
+  auto markRowless = [&](std::uint64_t number, const db::SegmentReader& reader,
+                         const std::vector<db::RecordHeader>& records) {
     if (!rows) return std::size_t{0};
+    std::size_t before = dead.size() + restorable.size();
     std::vector<std::string> ids;
     for (const auto& h : records) {
       if (!h.dead) ids.push_back(h.id);
     }
     auto found = rows(ids);
     for (const auto& h : records) {
+      if (h.dead) continue;
       auto locator = db::recordLocator(number, h.offset);
       auto row = found.find(h.id);
-      if (!h.dead && (row == found.end() || row->second != locator)) dead.push_back(locator);
+      if (row != found.end() && row->second == locator) continue;
+      db::MessageRecord restored;
+      std::string why;
+      if (row == found.end() && h.version == 2) {
+        if (!db::decodeEnvelope(reader.envelope(h), restored, why)) {
+          report.problems.push_back(locator + ": " + why + " (marked dead)");
+        } else if (restored.id != h.id || restored.sha256 != db::hex(h.sha256) ||
+                   restored.size != static_cast<std::int64_t>(h.length)) {
+          report.problems.push_back(locator + ": the envelope is not its message's (marked dead)");
+        } else {
+          restored.spoolFile = locator;
+          restorable.push_back(std::move(restored));
+          report.restorable.push_back(locator);
+          continue;
+        }
+      }
+      dead.push_back(locator);
     }
-    return dead.size() - before;
+    return dead.size() + restorable.size() - before;
   };
 
   std::uint64_t tail = 0;
@@ -193,7 +217,7 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
     std::vector<db::RecordHeader> records;
     for (db::RecordHeader h; r.next(h);) records.push_back(h);
     tail = r.tail();
-    rowless = markRowless(current, records);
+    rowless = markRowless(current, r, records);
     if (!r.damage().empty() || !r.zeroFromTail()) {
       auto where = db::recordLocator(current, tail);
       auto why = r.damage().empty() ? std::string("stale bytes after the last record") : r.damage();
@@ -239,18 +263,30 @@ SpoolRecovery Spool::recover(const RowLookup& rows) {
     db::SegmentReader r(segmentPath(*it), db::SegmentReader::Verify::Headers);
     std::vector<db::RecordHeader> records;
     for (db::RecordHeader h; r.next(h);) records.push_back(h);
-    rowless = markRowless(*it, records);
+    rowless = markRowless(*it, r, records);
   }
   if (!dead.empty()) {
     if (!markDead(dead, error)) throw std::runtime_error(error);
     report.markedDead = dead;
   }
+  // Oldest first, as they were committed.
+  std::sort(restorable.begin(), restorable.end(), [](const auto& a, const auto& b) {
+    db::Locator la, lb;
+    db::parseLocator(a.spoolFile, la);
+    db::parseLocator(b.spoolFile, lb);
+    return std::tie(la.file, la.offset) < std::tie(lb.file, lb.offset);
+  });
+  restorable_ = std::move(restorable);
   if (!openSegment(current, tail, error)) throw std::runtime_error(error);
   recovered_ = true;
   prepareAheadIfHalfFull();
   report.segment = std::string(kSegmentsFolder) + "/" + db::segmentFileName(current);
   report.tail = tail;
   return report;
+}
+
+std::vector<db::MessageRecord> Spool::takeRestorable() {
+  return std::exchange(restorable_, {});
 }
 
 bool Spool::openSegment(std::uint64_t number, std::uint64_t used, std::string& error) {
@@ -290,7 +326,9 @@ bool Spool::append(const std::vector<RecordInput>& records, std::vector<std::str
     }
   }
   std::uint64_t bytes = 0;
-  for (const auto& r : records) bytes += db::kRecordHeaderSize + r.bytes.size();
+  for (const auto& r : records) {
+    bytes += db::kRecordHeaderSize + r.envelope.size() + r.bytes.size();
+  }
   // A batch bigger than a whole segment (one message above the segment size) makes the
   // segment longer instead.
   if (mustRotate_ || (used_ > 0 && used_ + bytes > capacity_)) {
@@ -299,14 +337,23 @@ bool Spool::append(const std::vector<RecordInput>& records, std::vector<std::str
   std::vector<std::array<char, db::kRecordHeaderSize>> headers;
   headers.reserve(records.size());
   std::vector<iovec> iov;
-  iov.reserve(2 * records.size());
+  iov.reserve(3 * records.size());
   std::uint64_t offset = used_;
   for (const auto& r : records) {
-    headers.push_back(db::encodeRecordHeader(r.id, offset, r.bytes.size(), r.sha256));
+    if (r.envelope.size() > UINT32_MAX) {
+      error = "spool record: envelope too large";
+      locators.clear();  // nothing was written
+      return false;
+    }
+    headers.push_back(db::encodeRecordHeader(r.id, offset, r.bytes.size(), r.sha256,
+                                             static_cast<std::uint32_t>(r.envelope.size())));
     iov.push_back({headers.back().data(), headers.back().size()});
+    if (!r.envelope.empty()) {
+      iov.push_back({const_cast<char*>(r.envelope.data()), r.envelope.size()});
+    }
     if (!r.bytes.empty()) iov.push_back({const_cast<char*>(r.bytes.data()), r.bytes.size()});
     locators.push_back(db::recordLocator(number_, offset));
-    offset += db::kRecordHeaderSize + r.bytes.size();
+    offset += db::kRecordHeaderSize + r.envelope.size() + r.bytes.size();
   }
   auto where = segmentPath(number_);
   if (!writeAll(fd_, iov, used_)) {
@@ -362,7 +409,7 @@ bool Spool::markDead(const std::vector<std::string>& locators, std::string& erro
           h.dead) {
         continue;
       }
-      if (!pwriteAll(fd, db::deadMagic(), offset)) {
+      if (!pwriteAll(fd, db::deadMagic(h.version), offset)) {
         error = errnoText("cannot mark dead in " + path);
         ok = false;
       }

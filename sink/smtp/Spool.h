@@ -8,9 +8,18 @@
 // batch is never split across two. A larger message is a standalone file, ID.eml
 // (SpoolFile). A row's spool_file column holds the locator of either.
 //
-// After a crash, recover() finds where the current segment's good records end (header
-// checksum, then each message's SHA-256): a torn tail, never acknowledged, is zeroed, and
-// records that no row names are marked dead. Only the committer's thread appends.
+// A record carries its row's envelope (version 2): it is the write-ahead log of the row,
+// so the intake may commit rows without waiting for the database's own fsync.
+//
+// After a crash, recover() finds where the current segment's good records end (header and
+// envelope checksums, then each message's SHA-256): a torn tail, never acknowledged, is
+// zeroed. A live record that no row names had its 250 once its record was on disk and its
+// row committed, and lost that commit with the machine: recovery keeps its row to be
+// restored (takeRestorable(), which the group committer inserts before it takes new
+// messages). Records from before envelopes (version 1) that no row names, and records whose
+// id has a row elsewhere, are marked dead. So whatever deletes a row (retention) must mark
+// its record dead first, or a restart in the same segments restores it. Only the
+// committer's thread appends.
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +41,7 @@ struct RecordInput {
   std::string_view id;
   std::string_view bytes;
   db::Sha256 sha256;
+  std::string_view envelope;  // db::encodeEnvelope of its row; '' writes a version 1 record
 };
 
 // What recover() found and did, for the log.
@@ -41,6 +51,7 @@ struct SpoolRecovery {
   std::uint64_t tail = 0;                       // at this offset
   std::string droppedTail;              // '' or the torn tail zeroed: where, why, how many bytes
   std::vector<std::string> markedDead;  // locators of records without a row
+  std::vector<std::string> restorable;  // locators of records whose rows are to be restored
   std::vector<std::string> problems;    // what recovery found and left alone
 };
 
@@ -63,6 +74,10 @@ class Spool {
   // without a row are then left alone, and a damaged tail with valid records after it is
   // not zeroed but left for a new segment). Throws when the spool cannot be used.
   SpoolRecovery recover(const RowLookup& rows);
+
+  // The rows of the records recover() found without one, each with its locator, as the
+  // intake would have committed them; taken once (later calls return nothing).
+  std::vector<db::MessageRecord> takeRestorable();
 
   // Appends every record in one write and one fdatasync, into the current segment or,
   // when they would not fit, the next one. Their locators, in order, in `locators`.
@@ -109,6 +124,7 @@ class Spool {
   std::uint64_t capacity_ = 0;
   bool mustRotate_ = false;      // the current segment is not to be appended to any more
   std::uint64_t preparing_ = 0;  // the segment asked of the preparer last
+  std::vector<db::MessageRecord> restorable_;
 };
 
 }  // namespace bccsink

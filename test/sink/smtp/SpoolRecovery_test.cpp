@@ -49,7 +49,7 @@ Written writeSpool(const std::string& spoolDir) {
   db::Locator last;
   db::parseLocator(w.locators.back(), last);
   w.lastStart = last.offset;
-  w.lastEnd = last.offset + 96 + w.messages.back().size();
+  w.lastEnd = last.offset + test::recordSize(idOf(kRecords - 1), w.messages.back());
   return w;
 }
 
@@ -86,7 +86,7 @@ std::map<std::string, std::string> liveRecords(const std::string& spoolDir) {
 
 }  // namespace
 
-// For every byte offset inside the last record, header and message alike, and three ways
+// For every byte offset inside the last record, header, envelope and message alike, and three ways
 // a write can be torn (the file cut short, the rest never written, garbage written).
 TEST(SpoolRecovery, ATornLastRecordIsDroppedAtEveryOffsetAndNothingElseIsLost) {
   test::TempDir dir;
@@ -107,6 +107,7 @@ TEST(SpoolRecovery, ATornLastRecordIsDroppedAtEveryOffsetAndNothingElseIsLost) {
       auto r = spool.recover(rowsOf(rows));
       EXPECT_TRUE(r.problems.empty()) << r.problems.front();
       EXPECT_TRUE(r.markedDead.empty());
+      EXPECT_TRUE(r.restorable.empty()) << r.restorable.front();  // the torn one has no row
       for (int i = 0; i + 1 < kRecords; ++i) {
         ASSERT_EQ(readBack(spoolDir, w.locators[i]), w.messages[i]) << i;
       }
@@ -114,8 +115,7 @@ TEST(SpoolRecovery, ATornLastRecordIsDroppedAtEveryOffsetAndNothingElseIsLost) {
       EXPECT_NE(readBack(spoolDir, w.locators.back()), w.messages.back());
       EXPECT_EQ(r.tail, w.lastStart);
       // Whatever of it reached the disk is zeroed (a cut at its first byte left nothing).
-      EXPECT_EQ(r.droppedTail.empty(), cut == w.lastStart && how != Tear::Garbage)
-          << r.droppedTail;
+      EXPECT_EQ(r.droppedTail.empty(), cut == w.lastStart && how != Tear::Garbage) << r.droppedTail;
       // New appends work, read back, and nothing is there twice.
       auto again = messageOf(100, 80);
       auto l = appendOne(spool, idOf(100), again);
@@ -144,6 +144,7 @@ TEST(SpoolRecovery, WholeRecordsBehindATornOneAreZeroedSoThatNoneComesBack) {
   auto r = spool.recover(rowsOf(rows));
   EXPECT_TRUE(r.problems.empty());
   EXPECT_TRUE(r.markedDead.empty());
+  EXPECT_TRUE(r.restorable.empty());
   EXPECT_EQ(r.tail, torn.offset);
   EXPECT_NE(r.droppedTail.find(w.locators[2]), std::string::npos) << r.droppedTail;
   for (int i = 2; i < kRecords; ++i) {
@@ -157,7 +158,7 @@ TEST(SpoolRecovery, WholeRecordsBehindATornOneAreZeroedSoThatNoneComesBack) {
   auto r3 = third.recover(rowsOf(rows));
   EXPECT_TRUE(r3.droppedTail.empty()) << r3.droppedTail;
   EXPECT_TRUE(r3.markedDead.empty());
-  EXPECT_EQ(r3.tail, torn.offset + 97);
+  EXPECT_EQ(r3.tail, torn.offset + test::recordSize(idOf(200), "x"));
   EXPECT_EQ(liveRecords(dir / "spool").size(), 3u);
 }
 

@@ -12,19 +12,52 @@
 
 namespace bccsink::test {
 
+// The row the intake would commit for message `id` of `bytes` (spoolFile left empty).
+inline db::MessageRecord rowOf(const std::string& id, const std::string& bytes) {
+  db::MessageRecord r;
+  r.id = id;
+  r.sink = "sink-t";
+  r.receivedAt = "2026-12-06T04:00:00.000Z";
+  r.sender = "a@example.org";
+  r.recipients = {{"watch@bcc.test", "", ""}};
+  r.clientIp = "127.0.0.1";
+  r.helo = "h";
+  r.size = static_cast<std::int64_t>(bytes.size());
+  r.sha256 = db::hex(db::sha256Of(bytes));
+  return r;
+}
+
+// Records as the committer writes them (version 2, with the row's envelope), or as they
+// were written before envelopes (version 1).
+enum class Version { V1, V2 };
+
+// The bytes a record of rowOf(id, bytes) takes in its segment.
+inline std::uint64_t recordSize(const std::string& id, const std::string& bytes,
+                                Version version = Version::V2) {
+  auto envelope = version == Version::V2 ? db::encodeEnvelope(rowOf(id, bytes)).size() : 0;
+  return db::kRecordHeaderSize + envelope + bytes.size();
+}
+
 // A batch of (id, bytes), appended as the committer does; the locators, or the error.
 inline std::vector<std::string> appendBatch(
-    Spool& spool, const std::vector<std::pair<std::string, std::string>>& messages) {
+    Spool& spool, const std::vector<std::pair<std::string, std::string>>& messages,
+    Version version = Version::V2) {
+  std::vector<std::string> envelopes;
+  envelopes.reserve(messages.size());
   std::vector<RecordInput> records;
-  for (const auto& [id, bytes] : messages) records.push_back({id, bytes, db::sha256Of(bytes)});
+  for (const auto& [id, bytes] : messages) {
+    envelopes.push_back(version == Version::V2 ? db::encodeEnvelope(rowOf(id, bytes)) : "");
+    records.push_back({id, bytes, db::sha256Of(bytes), envelopes.back()});
+  }
   std::vector<std::string> locators;
   std::string error;
   if (!spool.append(records, locators, error)) return {"error: " + error};
   return locators;
 }
 
-inline std::string appendOne(Spool& spool, const std::string& id, const std::string& bytes) {
-  return appendBatch(spool, {{id, bytes}}).front();
+inline std::string appendOne(Spool& spool, const std::string& id, const std::string& bytes,
+                             Version version = Version::V2) {
+  return appendBatch(spool, {{id, bytes}}, version).front();
 }
 
 // The message at `locator`, or "unreadable: why".

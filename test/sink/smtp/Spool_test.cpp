@@ -17,7 +17,9 @@ using bccsink::test::appendOne;
 using bccsink::test::idOf;
 using bccsink::test::messageOf;
 using bccsink::test::readBack;
+using bccsink::test::recordSize;
 using bccsink::test::rowsOf;
+using bccsink::test::Version;
 namespace fs = std::filesystem;
 
 namespace {
@@ -52,13 +54,17 @@ TEST(Spool, ABatchIsAppendedInOrderAndEachMessageReadsBack) {
   Spool spool(dir / "spool", 64 * 1024);
   spool.recover(rowsOf({}));
   auto locators = appendBatch(spool, {{idOf(1), "one"}, {idOf(2), ""}, {idOf(3), "three"}});
+  auto second = recordSize(idOf(1), "one"), third = second + recordSize(idOf(2), "");
+  auto fourth = third + recordSize(idOf(3), "three");
   EXPECT_EQ(locators,
-            (std::vector<std::string>{"segments/000000000001.seg#0", "segments/000000000001.seg#99",
-                                      "segments/000000000001.seg#195"}));
+            (std::vector<std::string>{"segments/000000000001.seg#0",
+                                      "segments/000000000001.seg#" + std::to_string(second),
+                                      "segments/000000000001.seg#" + std::to_string(third)}));
   EXPECT_EQ(readBack(dir / "spool", locators[0]), "one");
   EXPECT_EQ(readBack(dir / "spool", locators[1]), "");
   EXPECT_EQ(readBack(dir / "spool", locators[2]), "three");
-  EXPECT_EQ(appendOne(spool, idOf(4), "four"), "segments/000000000001.seg#296");
+  EXPECT_EQ(appendOne(spool, idOf(4), "four"),
+            "segments/000000000001.seg#" + std::to_string(fourth));
   // The segment keeps its preallocated size: an fdatasync flushes data only.
   EXPECT_EQ(fs::file_size(dir / "spool/segments/000000000001.seg"), 64u * 1024);
 }
@@ -113,7 +119,7 @@ TEST(Spool, TinySegmentsRotateBetweenBatchesAndARestartContinuesInTheLastOne) {
   EXPECT_TRUE(r.droppedTail.empty()) << r.droppedTail;
   auto last = locatorOf(rows[order.back()]);
   EXPECT_EQ(r.segment, last.file);
-  EXPECT_EQ(r.tail, last.offset + 96 + bytes[order.back()].size());
+  EXPECT_EQ(r.tail, last.offset + recordSize(order.back(), bytes[order.back()]));
   // That segment is full (the big message): the next append rotates to the one after.
   auto next = locatorOf(appendOne(again, idOf(10000), "after the restart"));
   EXPECT_EQ(db::segmentNumber(fs::path(next.file).filename().string()),
@@ -132,18 +138,20 @@ TEST(Spool, ARestartAppendsToTheCurrentSegmentWhereItsRecordsEnd) {
   Spool again(dir / "spool", 64 * 1024);
   auto r = again.recover(rowsOf({{idOf(1), first}}));
   EXPECT_EQ(r.segment, "segments/000000000001.seg");
-  EXPECT_EQ(r.tail, 101u);
-  EXPECT_EQ(appendOne(again, idOf(2), "second"), "segments/000000000001.seg#101");
+  EXPECT_EQ(r.tail, recordSize(idOf(1), "first"));
+  EXPECT_EQ(appendOne(again, idOf(2), "second"),
+            "segments/000000000001.seg#" + std::to_string(r.tail));
   EXPECT_EQ(readBack(dir / "spool", first), "first");
 }
 
-TEST(Spool, RecordsThatNoRowNamesAreMarkedDeadAtRecoveryAndStayUnread) {
+TEST(Spool, Version1RecordsThatNoRowNamesAreMarkedDeadAtRecoveryAndStayUnread) {
   test::TempDir dir;
   std::vector<std::string> l;
   {
     Spool spool(dir / "spool", 64 * 1024);
     spool.recover(rowsOf({}));
-    l = appendBatch(spool, {{idOf(1), "kept"}, {idOf(2), "never committed"}, {idOf(3), "kept"}});
+    l = appendBatch(spool, {{idOf(1), "kept"}, {idOf(2), "never committed"}, {idOf(3), "kept"}},
+                    Version::V1);
   }
   Spool again(dir / "spool", 64 * 1024);
   auto r = again.recover(rowsOf({{idOf(1), l[0]}, {idOf(3), l[2]}}));
@@ -152,12 +160,38 @@ TEST(Spool, RecordsThatNoRowNamesAreMarkedDeadAtRecoveryAndStayUnread) {
   EXPECT_EQ(readBack(dir / "spool", l[0]), "kept");
   EXPECT_EQ(readBack(dir / "spool", l[2]), "kept");
   // Dead records are walked over, not reused: appends go after them.
+  EXPECT_TRUE(r.restorable.empty());
+  EXPECT_TRUE(again.takeRestorable().empty());
   EXPECT_EQ(appendOne(again, idOf(4), "next"),
             "segments/000000000001.seg#" + std::to_string(3 * 96 + 4 + 15 + 4));
 }
 
-TEST(Spool, RoundsInFlightAcrossRotationsAreAllMarkedDead) {
-  // Rounds are committed in order; the last ones, spread over three segments, were not.
+TEST(Spool, RecordsThatNoRowNamesHaveTheirRowsRestoredAndARowElsewhereMeansDead) {
+  test::TempDir dir;
+  std::vector<std::string> l;
+  {
+    Spool spool(dir / "spool", 64 * 1024);
+    spool.recover(rowsOf({}));
+    l = appendBatch(spool, {{idOf(1), "kept"}, {idOf(2), "row lost"}, {idOf(3), "twice"}});
+  }
+  Spool again(dir / "spool", 64 * 1024);
+  // idOf(3) has a row, naming another record: this one is not its message.
+  auto r = again.recover(rowsOf({{idOf(1), l[0]}, {idOf(3), "segments/000000000009.seg#0"}}));
+  EXPECT_EQ(r.markedDead, std::vector<std::string>{l[2]});
+  EXPECT_EQ(r.restorable, std::vector<std::string>{l[1]});
+  auto rows = again.takeRestorable();
+  ASSERT_EQ(rows.size(), 1u);
+  auto expected = test::rowOf(idOf(2), "row lost");
+  EXPECT_EQ(rows[0].id, expected.id);
+  EXPECT_EQ(rows[0].spoolFile, l[1]);
+  EXPECT_EQ(rows[0].sha256, expected.sha256);
+  EXPECT_EQ(rows[0].size, 8);
+  EXPECT_TRUE(again.takeRestorable().empty());
+  EXPECT_EQ(readBack(dir / "spool", l[1]), "row lost");
+}
+
+TEST(Spool, RoundsWhoseCommitsWereLostAcrossRotationsAreAllRestored) {
+  // Rounds are committed in order; the last ones, spread over three segments, lost theirs.
   test::TempDir dir;
   std::map<std::string, std::string> rows;
   std::vector<std::string> uncommitted;
@@ -176,9 +210,14 @@ TEST(Spool, RoundsInFlightAcrossRotationsAreAllMarkedDead) {
   }
   Spool again(dir / "spool", 4096);
   auto r = again.recover(rowsOf(rows));
-  std::sort(r.markedDead.begin(), r.markedDead.end());
+  EXPECT_TRUE(r.markedDead.empty());
+  std::sort(r.restorable.begin(), r.restorable.end());
   std::sort(uncommitted.begin(), uncommitted.end());
-  EXPECT_EQ(r.markedDead, uncommitted);
+  EXPECT_EQ(r.restorable, uncommitted);
+  // Oldest first, as they were committed.
+  std::vector<std::string> restored;
+  for (const auto& row : again.takeRestorable()) restored.push_back(row.spoolFile);
+  EXPECT_EQ(restored, uncommitted);
   for (const auto& [id, l] : rows) EXPECT_EQ(readBack(dir / "spool", l).substr(0, 9), "Subject: ");
 }
 
