@@ -1,5 +1,8 @@
 #include "db/SegmentReader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace bccsink::db {
@@ -55,8 +58,21 @@ std::string_view SegmentReader::envelope(const RecordHeader& h) const {
 }
 
 bool SegmentReader::zeroFromTail() const {
-  auto rest = bytes_.substr(std::min<std::uint64_t>(offset_, bytes_.size()));
-  return std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; });
+  // Most of a segment is zeros prepared ahead of use: read them a chunk at a time and let
+  // each chunk's pages go again, so that looking at 64 MB of zeros does not add 64 MB to
+  // the daemon's resident memory (they stay in the page cache, not in the process).
+  constexpr std::size_t kChunk = 1 << 20;
+  const long page = sysconf(_SC_PAGESIZE);
+  for (auto at = std::min<std::uint64_t>(offset_, bytes_.size()); at < bytes_.size();) {
+    auto chunk = bytes_.substr(at, kChunk);
+    bool zero = std::all_of(chunk.begin(), chunk.end(), [](char c) { return c == 0; });
+    auto begin = reinterpret_cast<std::uintptr_t>(chunk.data());
+    auto aligned = begin - begin % static_cast<std::uintptr_t>(page);
+    madvise(reinterpret_cast<void*>(aligned), chunk.size() + (begin - aligned), MADV_DONTNEED);
+    if (!zero) return false;
+    at += chunk.size();
+  }
+  return true;
 }
 
 }  // namespace bccsink::db
