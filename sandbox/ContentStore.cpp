@@ -13,7 +13,7 @@ namespace bccsink::sandbox {
 namespace {
 
 void makeDir(const std::string& path) {
-  if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
   }
 }
@@ -48,7 +48,7 @@ std::string ContentStore::put(const std::string& sha256, std::string_view bytes)
   makeDir(dir_ + "/" + sha256.substr(0, 2));
   static std::atomic<unsigned> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   std::size_t done = 0;
   while (done < bytes.size()) {

@@ -1,6 +1,7 @@
 // bccsink: the daemon and the administrator's commands. This file only dispatches.
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <iostream>
 #include <string>
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   // A peer that closes a socket (clamd, vxCube, an SMTP client) is an error to handle
   // where it happens, not a signal that ends the process.
   signal(SIGPIPE, SIG_IGN);
+  // Everything bccsink creates holds mail or secrets: the data folder, the database and its
+  // WAL, the spool, extracted files, reports. Only the owner reads them, whatever umask the
+  // shell or the service manager passed on (022 makes them readable by all).
+  umask(077);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;

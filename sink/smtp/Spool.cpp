@@ -28,7 +28,7 @@ std::string errnoText(const std::string& what) {
 }
 
 void makeDir(const std::string& path) {
-  if (mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) {
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     throw std::runtime_error(errnoText("cannot create " + path));
   }
 }

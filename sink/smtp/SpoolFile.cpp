@@ -14,7 +14,7 @@ constexpr std::size_t kBufferSize = 64 * 1024;
 }  // namespace
 
 SpoolFile::SpoolFile(std::string dir, std::string id) : dir_(std::move(dir)), id_(std::move(id)) {
-  fd_ = open(path(true).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  fd_ = open(path(true).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     error_ = "cannot create spool file " + path(true) + ": " + std::strerror(errno);
   }
