@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "base/Clock.h"
 #include "db/Database.h"
@@ -27,6 +28,7 @@
 #include "sink/AnalysisSetup.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
+#include "sink/DataDirLock.h"
 #include "sink/Metrics.h"
 #include "sink/ReportSetup.h"
 #include "sink/StageSettings.h"
@@ -91,6 +93,16 @@ int runServe(const std::vector<std::string>& args) {
     std::cerr << "bccsink: " << e.what() << "\n";
     return 2;
   }
+  // One daemon per data folder, locked before recovery touches anything and held until
+  // exit: a second one would remove the first one's unfinished spool files.
+  std::unique_ptr<DataDirLock> dataDirLock;
+  try {
+    std::filesystem::create_directories(cfg.dataDir);
+    dataDirLock = std::make_unique<DataDirLock>(cfg.dataDir);
+  } catch (const std::exception& e) {
+    std::cerr << "bccsink: " << e.what() << "\n";
+    return 1;
+  }
   setUpLogging(cfg.logLevel);
   auto& log = Poco::Logger::get("bccsink");
   // Block the stop signals before any thread starts, so that only sigwait sees them.
@@ -101,7 +113,6 @@ int runServe(const std::vector<std::string>& args) {
   sigaddset(&stopSignals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   try {
-    std::filesystem::create_directories(cfg.dataDir);
     Poco::Net::initializeSSL();
     Spool spool(cfg.spoolDir(), cfg.bccSpoolSegmentSize);
     recover(cfg, spool, log);
