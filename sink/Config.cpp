@@ -3,12 +3,17 @@
 #include <Poco/Exception.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/URI.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -246,6 +251,10 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.vxcubeApiAddress = v; }},
       {{"VxcubeApiKey", "", "The API key (Authorization: api-key KEY); never logged.", true},
        [](Config& c, const std::string& v) { c.vxcubeApiKey = v; }},
+      {{"VxcubeApiKeyFile", "",
+        "A file whose content (trailing newline trimmed) is VxcubeApiKey; keeps the key out of "
+        "this file and of `ps`. Give VxcubeApiKey or VxcubeApiKeyFile, not both."},
+       [](Config& c, const std::string& v) { c.vxcubeApiKeyFile = v; }},
       {{"VxcubePlatforms", "win7x64 win10x64",
         "Platform codes to run samples on (those the sample supports); '' = every one it "
         "supports."},
@@ -313,6 +322,10 @@ const std::vector<Option>& schema() {
         "unix socket or loopback.",
         true},
        [](Config& c, const std::string& v) { c.bccReporterPassword = v; }},
+      {{"BccReporterPasswordFile", "",
+        "A file whose content (trailing newline trimmed) is BccReporterPassword. Give "
+        "BccReporterPassword or BccReporterPasswordFile, not both."},
+       [](Config& c, const std::string& v) { c.bccReporterPasswordFile = v; }},
       {{"BccReportRecipientAddress", "postmaster@localhost",
         "Who gets the reports: addresses, comma or space separated."},
        [](Config& c, const std::string& v) {
@@ -379,10 +392,14 @@ const std::vector<Option>& schema() {
         "Where /metrics, the JSON API and the dashboard listen: HOST:PORT; '' = no HTTP port."},
        [](Config& c, const std::string& v) { c.httpSocket = v; }},
       {{"HttpToken", "",
-        "Bearer token of the JSON API (Authorization: Bearer TOKEN); '' = API off (/metrics "
-        "stays on).",
+        "Bearer token of the JSON API (Authorization: Bearer TOKEN), at least 32 characters "
+        "(openssl rand -hex 32); '' = API off (/metrics stays on).",
         true},
        [](Config& c, const std::string& v) { c.httpToken = v; }},
+      {{"HttpTokenFile", "",
+        "A file whose content (trailing newline trimmed) is HttpToken; keeps the token out of "
+        "this file and of `ps`. Give HttpToken or HttpTokenFile, not both."},
+       [](Config& c, const std::string& v) { c.httpTokenFile = v; }},
       {{"HttpTlsCertificate", "",
         "PEM certificate (chain) of the HTTP port: with HttpTlsKey it speaks HTTPS only "
         "(TLS 1.2+, ECDHE); '' = plain HTTP."},
@@ -398,6 +415,11 @@ const std::vector<Option>& schema() {
         "sqlite:PATH; '' = sqlite:DataDir/bccsink.db. (postgresql://... for several sinks "
         "comes later.)"},
        [](Config& c, const std::string& v) { c.databaseUrl = v; }},
+      {{"DatabasePasswordFile", "",
+        "The PostgreSQL password's file; PostgreSQL is not built yet, so '' only."},
+       [](Config&, const std::string& v) {
+         if (!v.empty()) throw std::invalid_argument("PostgreSQL is not built yet");
+       }},
       {{"LogLevel", "information", "error, warning, notice, information, debug."},
        [](Config& c, const std::string& v) {
          static const std::vector<std::string> levels = {
@@ -409,6 +431,41 @@ const std::vector<Option>& schema() {
        }},
   };
   return options;
+}
+
+constexpr std::size_t kMinTokenLength = 32;
+
+// A secret's file: its content, one trailing newline (LF or CRLF) trimmed.
+std::string readSecretFile(const std::string& path, const std::string& option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError("option " + option + ": cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  if (!text.empty() && text.back() == '\r') text.pop_back();
+  if (text.empty()) throw ConfigError("option " + option + ": " + path + " is empty");
+  return text;
+}
+
+// A warning when a file holding `what` can be read by others than bccsink's user. Group
+// read is what the production set-up uses (0640 root:bccsink, the daemon reading through
+// its group), so it is warned about only when the group is not the process's own.
+std::optional<std::string> readableByOthers(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (st.st_mode & S_IROTH) {
+    return path + " holds " + what + " and is readable by every user (mode " + mode +
+           "): chmod 0600 it (0640 with bccsink's group)";
+  }
+  bool groupIsOurs = st.st_gid == getegid() && st.st_uid != geteuid();
+  if ((st.st_mode & S_IRGRP) && !groupIsOurs) {
+    return path + " holds " + what + " and is readable by its group (mode " + mode + ", gid " +
+           std::to_string(st.st_gid) + "): chmod 0600 it (0640 with bccsink's group)";
+  }
+  return std::nullopt;
 }
 
 // Finds the line of `name` in the file so that an error can point at it.
@@ -431,6 +488,22 @@ std::string where(const std::string& path, const std::string& name, bool fromFil
   if (!fromFile || path.empty()) return "option " + name;
   int line = lineOf(path, name);
   return path + (line > 0 ? ":" + std::to_string(line) : "") + ": option " + name;
+}
+
+// Boost's parser echoes a line it cannot read whole ("VxcubeApiKey SECRET" shows the
+// secret), so lines without '=' are refused here first, naming the line and its key only.
+void checkLines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    auto hash = line.find('#');  // as Boost reads it: a comment runs to the end of the line
+    if (hash != std::string::npos) line.erase(hash);
+    auto text = trim(line);
+    if (text.empty() || text.front() == '[' || text.find('=') != std::string::npos) continue;
+    auto key = text.substr(0, text.find_first_of(" \t"));
+    throw ConfigError(path + ":" + std::to_string(n) + ": option " + std::string(key) +
+                      ": no '=' on the line (write Name = value; the value is not shown)");
+  }
 }
 
 po::options_description describe() {
@@ -458,6 +531,7 @@ Loaded gather(const std::string& path, const std::vector<std::string>& overrides
   if (!path.empty()) {
     std::ifstream in(path);
     if (!in) throw ConfigError(path + ": cannot read the configuration file");
+    checkLines(path);
     try {
       po::store(po::parse_config_file(in, desc, false), file);
     } catch (const po::error_with_option_name& e) {
@@ -502,9 +576,46 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
     try {
       o.apply(c, std::string(trim(loaded.values[n])));
     } catch (const std::exception& e) {
-      throw ConfigError(where(path, n, loaded.fromFile[n]) + ": bad value '" + loaded.values[n] +
-                        "': " + e.what());
+      std::string shown = o.info.secret ? "" : " '" + loaded.values[n] + "'";
+      throw ConfigError(where(path, n, loaded.fromFile[n]) + ": bad value" + shown + ": " +
+                        e.what());
     }
+  }
+  // Secrets from their own files; the configuration file itself may hold them too, and
+  // either is worth a warning when others can read it.
+  std::vector<std::string> heldInFile;
+  struct SecretSource {
+    const char* name;
+    const char* fileOption;
+    std::string Config::*value;
+    std::string Config::*file;
+  };
+  static const SecretSource sources[] = {
+      {"HttpToken", "HttpTokenFile", &Config::httpToken, &Config::httpTokenFile},
+      {"VxcubeApiKey", "VxcubeApiKeyFile", &Config::vxcubeApiKey, &Config::vxcubeApiKeyFile},
+      {"BccReporterPassword", "BccReporterPasswordFile", &Config::bccReporterPassword,
+       &Config::bccReporterPasswordFile},
+  };
+  for (const auto& src : sources) {
+    if (!(c.*src.value).empty() && loaded.fromFile[src.name]) heldInFile.push_back(src.name);
+    if ((c.*src.file).empty()) continue;
+    if (!(c.*src.value).empty()) {
+      throw ConfigError(std::string("options ") + src.name + " and " + src.fileOption +
+                        ": give one or the other, not both");
+    }
+    c.*src.value = readSecretFile(c.*src.file, src.fileOption);
+    if (auto w = readableByOthers(c.*src.file, src.name)) c.warnings.push_back(*w);
+  }
+  if (!heldInFile.empty()) {
+    std::string names;
+    for (const auto& n : heldInFile) names += (names.empty() ? "" : ", ") + n;
+    if (auto w = readableByOthers(path, names)) c.warnings.push_back(*w);
+  }
+  if (!c.httpToken.empty() && c.httpToken.size() < kMinTokenLength) {
+    throw ConfigError(
+        std::string("option ") + (c.httpTokenFile.empty() ? "HttpToken" : "HttpTokenFile") +
+        ": the token has " + std::to_string(c.httpToken.size()) + " characters, at least " +
+        std::to_string(kMinTokenLength) + " are needed (e.g. openssl rand -hex 32)");
   }
   if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
     throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");

@@ -56,7 +56,8 @@ struct Config {
   unsigned clamdMaxConcurrent = 0;               // ClamdMaxConcurrent
   bool useVxcube = false;                        // UseVxcube
   std::string vxcubeApiAddress;                  // VxcubeApiAddress: host or full base URL
-  std::string vxcubeApiKey;                      // VxcubeApiKey (secret)
+  std::string vxcubeApiKey;                      // VxcubeApiKey (secret), or VxcubeApiKeyFile's
+  std::string vxcubeApiKeyFile;                  // VxcubeApiKeyFile ('' = none)
   std::vector<std::string> vxcubePlatforms;      // VxcubePlatforms
   std::chrono::seconds vxcubeAnalysisTime{0};    // VxcubeAnalysisTime, 0 = server default
   std::chrono::seconds vxcubePollInterval{0};    // VxcubePollInterval
@@ -74,6 +75,7 @@ struct Config {
   std::string bccSmtpServer;                           // BccSmtpServer ('' = BccReportMaildir)
   std::string bccReporterAddress;                      // BccReporterAddress
   std::string bccReporterPassword;                     // BccReporterPassword (secret)
+  std::string bccReporterPasswordFile;                 // BccReporterPasswordFile ('' = none)
   std::vector<std::string> bccReportRecipientAddress;  // BccReportRecipientAddress
   std::string bccSmtpTls;                              // BccSmtpTls: auto|required|no
   std::string bccSmtpCaFile;                           // BccSmtpCaFile ('' = the system's)
@@ -89,12 +91,16 @@ struct Config {
   std::string statsExportUrl;             // StatsExportUrl ('' = no export)
   std::string statsExportCaFile;          // StatsExportCaFile ('' = the system's CAs)
   std::string httpSocket;                 // HttpSocket ('' = no HTTP port)
-  std::string httpToken;                  // HttpToken (secret; '' = JSON API off)
+  std::string httpToken;                  // HttpToken (secret; '' = JSON API off), >= 32
+  std::string httpTokenFile;              // HttpTokenFile ('' = none)
   std::string httpTlsCertificate;         // HttpTlsCertificate ('' = plain HTTP)
   std::string httpTlsKey;                 // HttpTlsKey (with HttpTlsCertificate)
   std::string dataDir;                    // DataDir
   std::string databaseUrl;                // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
   std::string logLevel;                   // LogLevel
+  // Not options: what loadConfig found worth saying (a file holding a secret that others
+  // can read); serve logs them at start, check-config prints them.
+  std::vector<std::string> warnings;
 
   std::string spoolDir() const { return dataDir + "/spool"; }
   std::string reportMaildir() const {

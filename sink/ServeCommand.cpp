@@ -105,6 +105,7 @@ int runServe(const std::vector<std::string>& args) {
   }
   setUpLogging(cfg.logLevel);
   auto& log = Poco::Logger::get("bccsink");
+  for (const auto& w : cfg.warnings) log.warning("%s", w);
   // Block the stop signals before any thread starts, so that only sigwait sees them.
   sigset_t stopSignals;
   sigemptyset(&stopSignals);
@@ -235,6 +236,9 @@ int runCheckConfig(const std::vector<std::string>& args) {
                    "Prints the effective configuration (secrets masked), or the error and "
                    "exit code 1.\n";
       return 0;
+    }
+    for (const auto& w : loadConfig(cl.configPath, cl.overrides).warnings) {
+      std::cerr << "bccsink: warning: " << w << "\n";
     }
     std::cout << describeConfig(cl.configPath, cl.overrides);
     return 0;

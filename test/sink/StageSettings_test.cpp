@@ -40,9 +40,10 @@ TEST(StageSettings, StatisticsExportOnlyWhenAUrlIsGiven) {
 }
 
 TEST(StageSettings, TheHttpPortTakesItsSocketAndToken) {
-  auto hs = httpSettings(loadConfig("", {"--HttpSocket", "127.0.0.1:0", "--HttpToken", "t0k"}));
+  const std::string token = "t0ken-of-at-least-32-characters!";
+  auto hs = httpSettings(loadConfig("", {"--HttpSocket", "127.0.0.1:0", "--HttpToken", token}));
   EXPECT_EQ(hs.socket, "127.0.0.1:0");
-  EXPECT_EQ(hs.token, "t0k");
+  EXPECT_EQ(hs.token, token);
   EXPECT_TRUE(hs.tlsCertificate.empty());
   auto tls = httpSettings(
       loadConfig("", {"--HttpTlsCertificate", "/etc/c.pem", "--HttpTlsKey", "/etc/k.pem"}));

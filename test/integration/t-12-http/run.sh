@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-12-http: the daemon's HTTP port, seen by Prometheus, the dashboard and curl.
 #
-#   swaks --SMTP--> bccsink serve --HttpToken T --> checked (YARA: EICAR dangerous) -->
+#   swaks --SMTP--> bccsink serve --HttpTokenFile F --> checked (YARA: EICAR dangerous) -->
 #     |                 |                             reports in the Maildir
 #     |                 +-- HTTP (HttpSocket 127.0.0.1:0, "http listening on" in the log)
 #   a relay attempt          /metrics            counters of every stage (no token)
@@ -23,7 +23,7 @@ EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 printf '%s' "$EICAR" >"$T/eicar.com"
 EICAR_SHA=$(sha256sum "$T/eicar.com" | cut -d' ' -f1)
 printf 'quarterly figures\n' >"$T/notes.txt"
-TOKEN='t0ken-for-t12'
+TOKEN='t0ken-for-t12-at-least-32-characters'
 
 # The HTTP port of the daemon started last (its "http listening on" line).
 http_port() {
@@ -67,7 +67,9 @@ metric() {
 
 # --- 1. with a token ----------------------------------------------------------------
 DATA=$T/data1
-start_sink "$DATA" --HttpToken "$TOKEN"
+# The token from its own file (HttpTokenFile), as production keeps it out of `ps`.
+(umask 077 && echo "$TOKEN" >"$T/http-token")
+start_sink "$DATA" --HttpTokenFile "$T/http-token"
 HTTP=$(http_port)
 [ "$HTTP" != "$SINK_PORT" ] || fail "the HTTP port is the SMTP port"
 send "first EICAR" --attach @"$T/eicar.com"
