@@ -1,9 +1,8 @@
 #include "report/ReportJson.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Stringifier.h>
 
-#include <sstream>
+#include "base/JsonText.h"
 
 namespace bccsink::report {
 namespace {
@@ -192,9 +191,7 @@ Object::Ptr toJson(const Report& r) {
 }
 
 std::string toJsonText(const Report& report, unsigned indent) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(toJson(report), out, indent);
-  return out.str();
+  return jsonText(toJson(report), indent);
 }
 
 void addDelivery(Object& o, const db::MessageRecord& m) {

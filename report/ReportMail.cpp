@@ -4,13 +4,13 @@
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Random.h>
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <sstream>
 
+#include "base/JsonText.h"
 #include "base/Text.h"
 #include "report/ReportJson.h"
 #include "report/ReportView.h"
@@ -151,12 +151,10 @@ std::string composeDigestMail(const std::vector<Report>& reports, const std::str
     spoofed += r.spoof.spoofed;
     all->add(toJson(r));
   }
-  std::ostringstream json;
-  Poco::JSON::Stringifier::stringify(all, json, 2);
   std::string subject = "[bccsink] digest: " + std::to_string(reports.size()) + " messages (" +
                         std::to_string(dangerous) + " dangerous, " + std::to_string(suspicious) +
                         " suspicious, " + std::to_string(spoofed) + " spoofed)";
-  return compose(subject, renderDigest(reports, since, until, templates), json.str(),
+  return compose(subject, renderDigest(reports, since, until, templates), jsonText(all, 2),
                  "reports.json", {"X-Bccsink-Digest: " + std::to_string(reports.size())}, s, now);
 }
 

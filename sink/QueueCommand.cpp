@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "base/JsonText.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
 #include "db/SpooledMessage.h"
@@ -67,8 +68,7 @@ int runQueue(const std::vector<std::string>& args) {
       filter.limit = static_cast<std::size_t>(parseSize(cl.value("limit", "0")));
       for (const auto& m : queue.list(filter)) {
         if (cl.has("json")) {
-          report::messageJson(m)->stringify(std::cout);
-          std::cout << "\n";
+          std::cout << jsonText(report::messageJson(m)) << "\n";
         } else {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
           if (m.recipients.size() > 1) rcpt += " +" + std::to_string(m.recipients.size() - 1);
@@ -101,11 +101,9 @@ int runQueue(const std::vector<std::string>& args) {
       auto o = report::messageJson(*m);
       o->set("files", filesJson(database, *m));
       if (cl.has("json")) {
-        o->stringify(std::cout);
-        std::cout << "\n";
+        std::cout << jsonText(o) << "\n";
       } else {
-        o->stringify(std::cout, 2);
-        std::cout << "\nspool: " << cfg.spoolDir() << "/" << m->spoolFile << "\n";
+        std::cout << jsonText(o, 2) << "\nspool: " << cfg.spoolDir() << "/" << m->spoolFile << "\n";
       }
       return 0;
     }

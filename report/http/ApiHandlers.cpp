@@ -2,14 +2,13 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Stringifier.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "base/Clock.h"
+#include "base/JsonText.h"
 #include "base/Text.h"
 #include "db/FileRepository.h"
 #include "db/MessageQueue.h"
@@ -42,14 +41,8 @@ Object::Ptr ordered() {
   return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
-std::string stringify(const Poco::Dynamic::Var& value) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(value, out, 0);
-  return out.str();
-}
-
 ApiResponse json(int status, const Object::Ptr& body) {
-  return {status, stringify(body), ""};
+  return {status, jsonText(body), ""};
 }
 
 ApiResponse error(int status, const std::string& message) {
@@ -107,7 +100,7 @@ const char* bccsinkVersion() {
 std::string errorJson(const std::string& message) {
   auto o = ordered();
   o->set("error", message);
-  return stringify(o);
+  return jsonText(o);
 }
 
 ApiHandlers::ApiHandlers(ApiContext context) : context_(std::move(context)) {}

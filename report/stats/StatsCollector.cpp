@@ -1,14 +1,13 @@
 #include "report/stats/StatsCollector.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
 
 #include <algorithm>
-#include <sstream>
 
 #include "base/Backoff.h"
 #include "base/Clock.h"
+#include "base/JsonText.h"
 #include "db/Database.h"
 #include "db/StatsRepository.h"
 #include "report/stats/StatsAggregator.h"
@@ -28,9 +27,7 @@ Poco::Logger& log() {
 std::string batchJson(const std::string& sink, const std::vector<db::StatsRow>& rows) {
   Poco::JSON::Object name;
   name.set("sink", sink);
-  std::ostringstream head;
-  Poco::JSON::Stringifier::condense(name, head);
-  std::string prefix = head.str();  // {"sink":"..."}
+  std::string prefix = jsonText(name);  // {"sink":"..."}
   prefix.pop_back();
   std::string out = "[";
   for (const auto& r : rows) {
@@ -38,7 +35,8 @@ std::string batchJson(const std::string& sink, const std::vector<db::StatsRow>& 
     // counters is an object with keys: splice the sink in as its first key.
     out += prefix + "," + r.counters.substr(1);
   }
-  return out + "]";
+  // Rows stored before jsonText repaired invalid UTF-8 may still hold raw bytes.
+  return validJsonText(out + "]");
 }
 
 }  // namespace

@@ -6,14 +6,14 @@
 #include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include "base/JsonText.h"
 
 namespace bccsink::report {
 namespace {
@@ -299,9 +299,7 @@ IntervalStats fromJsonText(const std::string& text) {
 }
 
 std::string toJsonText(const IntervalStats& s) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::condense(toJson(s), out);
-  return out.str();
+  return jsonText(toJson(s));
 }
 
 std::string isoSeconds(std::int64_t ms) {

@@ -2,12 +2,10 @@
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/Logger.h>
 
-#include <sstream>
-
 #include "base/Clock.h"
+#include "base/JsonText.h"
 #include "db/StatsRepository.h"
 #include "report/stats/StatsAggregator.h"
 
@@ -79,9 +77,7 @@ std::string statsJson(db::Database& db, const std::string& owner, const std::str
                       std::chrono::seconds interval) {
   const auto now = nowMs();
   const auto since = sinceIso.empty() ? now - kDayMs : msFromIso(sinceIso);
-  std::ostringstream out;
-  Poco::JSON::Stringifier::condense(toJson(queryStats(db, owner, since, now, interval)), out);
-  return out.str();
+  return jsonText(toJson(queryStats(db, owner, since, now, interval)));
 }
 
 std::string statsJson(db::Database& db, const std::string& owner, const std::string& sinceIso) {

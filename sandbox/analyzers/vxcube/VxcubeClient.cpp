@@ -24,8 +24,9 @@
 #include <algorithm>
 #include <cctype>
 #include <istream>
-#include <sstream>
 #include <stdexcept>
+
+#include "base/JsonText.h"
 
 namespace bccsink::sandbox {
 namespace {
@@ -333,9 +334,7 @@ CallResult VxcubeClient::findSample(const std::string& sha256, std::optional<VxS
   Poco::JSON::Object filter;
   filter.set("sha256", sha256);
   filter.set("count", 1);
-  std::ostringstream json;
-  filter.stringify(json);
-  req.json = json.str();
+  req.json = jsonText(filter);
   Var answer;
   auto r = perform(req, answer);
   if (!r.ok()) return r;
@@ -385,9 +384,7 @@ CallResult VxcubeClient::startAnalysis(const VxSample& sample,
   for (const auto& p : platforms) codes.add(p);
   body.set("platforms", codes);
   if (analysisTime.count() > 0) body.set("analysis_time", static_cast<int>(analysisTime.count()));
-  std::ostringstream json;
-  body.stringify(json);
-  req.json = json.str();
+  req.json = jsonText(body);
   Var answer;
   auto r = perform(req, answer);
   if (!r.ok()) return r;

@@ -4,7 +4,7 @@
 #
 #   swaks --> bccsink (127.0.0.1:random) --> a record in DataDir/spool/segments/ + pending row
 . "${TESTLIB:-$(dirname "$0")/../lib.sh}"
-need swaks jq sha256sum
+need swaks jq sha256sum python3
 
 start_sink "$T/data"
 
@@ -90,6 +90,30 @@ ok "DSN NOTIFY/ORCPT/ENVID/RET recorded, dots unstuffed"
 "$BCCSINK" queue show NOSUCHID --DataDir "$T/data" >/dev/null 2>&1 && fail "show of a missing id succeeded"
 grep -q "received id=$id from=<alice@example.org>" "$T/sink.log" || fail "no mail event log line"
 ok "queue list/show/--check and the mail event log agree"
+
+# A sender that is not UTF-8 (a raw 0xE9 byte in MAIL FROM, as a Latin-1 client sends it):
+# the copy is taken, and every JSON output stays valid UTF-8 that a strict parser accepts,
+# the byte shown as U+FFFD.
+replies=$(printf 'EHLO mta.example.org\nMAIL FROM:<\xe9@x>\nRCPT TO:<watch@bcc.test>\nDATA\nSubject: latin1\n\nx\n.\nQUIT\n' |
+  smtp_dialogue "$SINK_PORT")
+id3=$(echo "$replies" | sed -n 's/^250 2.0.0 Ok: queued as //p')
+[ ${#id3} -eq 26 ] || fail "the copy from <\\xe9@x> was not taken: $replies"
+# strict_json ID: stdin is UTF-8 JSON (one value a line, or one pretty value), and the
+# message ID's sender is U+FFFD then "@x".
+strict_json() {
+  python3 -c '
+import json, sys
+text = sys.stdin.buffer.read().decode("utf-8")  # strict: raises on an invalid byte
+rows = [json.loads(l) for l in text.splitlines()] if text.startswith("{\"") else [json.loads(text)]
+assert any(r["id"] == sys.argv[1] and r["sender"] == "\ufffd@x" for r in rows), text
+' "$1"
+}
+queue_json "$T/data" | strict_json "$id3" || fail "queue list --json is not strict UTF-8 JSON"
+"$BCCSINK" queue show "$id3" --json --DataDir "$T/data" | strict_json "$id3" ||
+  fail "queue show --json is not strict UTF-8 JSON"
+"$BCCSINK" queue show "$id3" --DataDir "$T/data" | sed '/^spool: /d' | strict_json "$id3" ||
+  fail "queue show is not strict UTF-8 JSON"
+ok "a raw 0xE9 in MAIL FROM: queue list/show JSON is valid UTF-8 (U+FFFD)"
 
 stop_sink
 finish

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "base/Text.h"
 #include "test/report/http/HttpTestServer.h"
 
 using namespace bccsink;
@@ -129,6 +130,19 @@ TEST(HttpApi, MessagesNewestFirstWithTheirFields) {
   EXPECT_TRUE(p->isNull("report"));
   EXPECT_TRUE(p->isNull("checked_at"));
   EXPECT_EQ(p->getValue<int>("files"), 0);
+}
+
+TEST(HttpApi, ASenderThatIsNotUtf8IsSentAsValidUtf8) {
+  HttpTestServer t;
+  const std::string id = "01M8LATIN1000000000000000X";
+  t.add(id, "\xe9@x", "2026-11-30T06:00:00.000Z", "caf\xe9");  // raw Latin-1 bytes
+  t.start();
+  auto a = t.get("/api/messages");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_TRUE(isValidUtf8(a.body)) << asciiEscaped(a.body);
+  auto first = a.json()->getArray("messages")->getObject(0);
+  EXPECT_EQ(first->getValue<std::string>("id"), id);
+  EXPECT_EQ(first->getValue<std::string>("sender"), "\xef\xbf\xbd@x");  // U+FFFD
 }
 
 TEST(HttpApi, MessagesFilterByVerdictStateSenderAndTime) {

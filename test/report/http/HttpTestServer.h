@@ -130,23 +130,7 @@ class HttpTestServer {
   std::unique_ptr<report::HttpServer> server;
   Poco::UInt16 port = 0;
 
- private:
-  static db::FileRow fileRow(const std::string& sha256, char md5, std::int64_t size,
-                             const std::string& description, const std::string& family) {
-    db::FileRow f;
-    f.sha256 = sha256;
-    f.md5 = std::string(32, md5);
-    f.size = size;
-    f.trueType = "text/plain";
-    f.description = description;
-    f.family = family;
-    return f;
-  }
-
-  struct Found {
-    std::string sha256, name, verdict;
-  };
-
+  // A pending message from `sender` with its spooled copy (a test may add its own).
   void add(const std::string& id, const std::string& sender, const std::string& at,
            const std::string& subject) {
     std::ofstream(spool + "/" + id + ".eml")
@@ -168,6 +152,23 @@ class HttpTestServer {
     r.spoolFile = id + ".eml";
     db::MessageQueue(database).insertPending({r});
   }
+
+ private:
+  static db::FileRow fileRow(const std::string& sha256, char md5, std::int64_t size,
+                             const std::string& description, const std::string& family) {
+    db::FileRow f;
+    f.sha256 = sha256;
+    f.md5 = std::string(32, md5);
+    f.size = size;
+    f.trueType = "text/plain";
+    f.description = description;
+    f.family = family;
+    return f;
+  }
+
+  struct Found {
+    std::string sha256, name, verdict;
+  };
 
   void check(const std::string& id, const std::string& verdict, const std::vector<Found>& found) {
     db::MessageQueue queue(database);

@@ -28,6 +28,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/JsonText.h"
 #include "sandbox/analyzers/YaraRules.h"
 #include "sandbox/analyzers/vxcube/emulator/Store.h"
 
@@ -42,9 +43,7 @@ using Poco::Net::HTTPServerResponse;
 constexpr std::size_t kMaxJsonBody = 1u << 20;
 
 void send(HTTPServerResponse& resp, int status, const Poco::Dynamic::Var& body) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(body, out);
-  auto text = out.str();
+  const auto text = jsonText(body);
   resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   resp.setContentType("application/json");
   resp.setContentLength(static_cast<std::streamsize>(text.size()));

@@ -1,0 +1,81 @@
+// The message JSON with envelope fields that are not UTF-8 (issue 18, finding 9): an SMTP
+// client may send any byte in MAIL FROM; what `queue list --json`, the API and the report
+// attachment print must still be valid UTF-8 that a strict parser accepts.
+
+#include "report/ReportJson.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "base/JsonText.h"
+#include "base/Text.h"
+
+using namespace bccsink;
+using namespace bccsink::report;
+using Poco::JSON::Object;
+
+namespace {
+
+const std::string kFffd = "\xef\xbf\xbd";  // U+FFFD
+
+// Strict: the text must be valid UTF-8 before Poco's parser (which is lenient) reads it.
+Object::Ptr parseStrictly(const std::string& text) {
+  EXPECT_TRUE(isValidUtf8(text)) << asciiEscaped(text);
+  return Poco::JSON::Parser().parse(text).extract<Object::Ptr>();
+}
+
+db::MessageRecord latin1Envelope() {
+  db::MessageRecord m;
+  m.id = "01M8LATIN1";
+  m.state = "received";
+  m.sender = "\xe9@x";
+  m.recipients = {{"r\xe9sum\xc3\xa9@bcc.test", "rfc822;\xff", ""}};
+  m.helo = "h\xe9lo";
+  return m;
+}
+
+}  // namespace
+
+TEST(ReportJson, QueueRowWithLatin1SenderIsValidUtf8) {
+  auto json = parseStrictly(jsonText(messageJson(latin1Envelope())));
+  EXPECT_EQ(json->getValue<std::string>("sender"), kFffd + "@x");
+  EXPECT_EQ(json->getValue<std::string>("helo"), "h" + kFffd + "lo");
+  auto rcpt = json->getArray("recipients");
+  ASSERT_EQ(rcpt->size(), 1u);
+  // Valid UTF-8 (the é of "résumé" at the end) is kept as it is.
+  EXPECT_EQ(rcpt->getElement<std::string>(0), "r" + kFffd + "sum\xc3\xa9@bcc.test");
+  EXPECT_EQ(json->getArray("dsn")->getObject(0)->getValue<std::string>("orcpt"), "rfc822;" + kFffd);
+}
+
+TEST(ReportJson, ApiSummaryWithLatin1SenderIsValidUtf8) {
+  db::MessageSummary s;
+  s.id = "01M8LATIN1";
+  s.state = "checked";
+  s.sender = "\xe9@x";
+  auto json = parseStrictly(jsonText(messageJson(s, "Subj\xe9")));
+  EXPECT_EQ(json->getValue<std::string>("sender"), kFffd + "@x");
+  EXPECT_EQ(json->getValue<std::string>("subject"), "Subj" + kFffd);
+}
+
+TEST(ReportJson, ReportTextWithLatin1SenderIsValidUtf8) {
+  Report r;
+  r.id = "01M8LATIN1";
+  r.verdict = "clean";
+  r.envelopeSender = "\xe9@x";
+  r.envelopeRecipients = {"watch@bcc.test"};
+  r.subject =
+      "Gr\xc3\xbc\xc3\x9f"
+      "e \xe9";
+  for (unsigned indent : {0u, 2u}) {
+    auto message = parseStrictly(toJsonText(r, indent))->getObject("message");
+    ASSERT_FALSE(message.isNull());
+    EXPECT_EQ(message->getValue<std::string>("envelope_sender"), kFffd + "@x");
+    EXPECT_EQ(message->getValue<std::string>("subject"),
+              "Gr\xc3\xbc\xc3\x9f"
+              "e " +
+                  kFffd);
+  }
+}
