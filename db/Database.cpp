@@ -160,11 +160,10 @@ Database::~Database() {
 }
 
 void Database::openPostgres(const std::string& conninfo) {
-  const std::string full = conninfo +
-                           (conninfo.find("application_name=") == std::string::npos
-                                ? " application_name=bccsink"
-                                : "") +
-                           kKeepalives;
+  const std::string full =
+      conninfo +
+      (conninfo.find("application_name=") == std::string::npos ? " application_name=bccsink" : "") +
+      kKeepalives;
   try {
     session_ = std::make_unique<Poco::Data::Session>("postgresql", full, kConnectTimeout);
   } catch (const Poco::Exception& e) {

@@ -25,8 +25,7 @@ std::string percentDecoded(std::string_view s, const char* what) {
     }
     const int hi = i + 2 < s.size() ? hexValue(s[i + 1]) : -1;
     const int lo = i + 2 < s.size() ? hexValue(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0)
-      throw std::invalid_argument(std::string("bad %-escape in the ") + what);
+    if (hi < 0 || lo < 0) throw std::invalid_argument(std::string("bad %-escape in the ") + what);
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
@@ -45,10 +44,17 @@ void checkValue(const std::string& key, const std::string& value) {
 
 // The query keywords bccsink passes on; anything else is a mistake worth naming.
 bool knownKeyword(const std::string& key) {
-  static const std::vector<std::string> keys = {
-      "host",   "hostaddr", "port",          "sslmode",          "sslrootcert",
-      "sslcert", "sslkey",  "sslcrl",        "application_name", "connect_timeout",
-      "target_session_attrs"};
+  static const std::vector<std::string> keys = {"host",
+                                                "hostaddr",
+                                                "port",
+                                                "sslmode",
+                                                "sslrootcert",
+                                                "sslcert",
+                                                "sslkey",
+                                                "sslcrl",
+                                                "application_name",
+                                                "connect_timeout",
+                                                "target_session_attrs"};
   for (const auto& k : keys) {
     if (k == key) return true;
   }
@@ -71,7 +77,8 @@ DatabaseUrl DatabaseUrl::parse(const std::string& url) {
   }
   if (scheme.empty()) {
     out.sqlitePath = rest.rfind("sqlite:", 0) == 0 ? std::string(rest.substr(7)) : url;
-    if (out.sqlitePath.empty()) throw std::invalid_argument("DatabaseUrl: the SQLite path is empty");
+    if (out.sqlitePath.empty())
+      throw std::invalid_argument("DatabaseUrl: the SQLite path is empty");
     return out;
   }
   out.postgresql = true;
@@ -105,11 +112,14 @@ DatabaseUrl DatabaseUrl::parse(const std::string& url) {
     std::string_view h = hostport;
     if (h.front() == '[') {  // [::1]:5432
       const auto close = h.find(']');
-      if (close == std::string_view::npos) throw std::invalid_argument("DatabaseUrl: bad [address]");
+      if (close == std::string_view::npos)
+        throw std::invalid_argument("DatabaseUrl: bad [address]");
       host = std::string(h.substr(1, close - 1));
       h.remove_prefix(close + 1);
-      if (!h.empty() && h.front() == ':') port = std::string(h.substr(1));
-      else if (!h.empty()) throw std::invalid_argument("DatabaseUrl: bad [address]:port");
+      if (!h.empty() && h.front() == ':')
+        port = std::string(h.substr(1));
+      else if (!h.empty())
+        throw std::invalid_argument("DatabaseUrl: bad [address]:port");
     } else if (const auto colon = h.rfind(':'); colon != std::string_view::npos) {
       host = std::string(h.substr(0, colon));
       port = std::string(h.substr(colon + 1));

@@ -50,7 +50,8 @@ TEST(DatabaseUrl, RefusesWhatTheConnectorCannotPassAndNeverEchoesAPassword) {
 TEST(DatabaseUrl, QuestionMarksOutsideLiteralsBecomeNumberedPlaceholders) {
   EXPECT_EQ(Database::numberedPlaceholders("SELECT a FROM t WHERE b = ? AND c IN (?, ?)"),
             "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)");
-  EXPECT_EQ(Database::numberedPlaceholders("SELECT '?', \"a?\" FROM t WHERE x = ? AND y = 'it''s?'"),
-            "SELECT '?', \"a?\" FROM t WHERE x = $1 AND y = 'it''s?'");
+  EXPECT_EQ(
+      Database::numberedPlaceholders("SELECT '?', \"a?\" FROM t WHERE x = ? AND y = 'it''s?'"),
+      "SELECT '?', \"a?\" FROM t WHERE x = $1 AND y = 'it''s?'");
   EXPECT_EQ(Database::numberedPlaceholders("LIKE ? ESCAPE '\\'"), "LIKE $1 ESCAPE '\\'");
 }
