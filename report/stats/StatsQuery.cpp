@@ -107,9 +107,8 @@ std::vector<std::string> sinksSince(db::Database& db, std::int64_t sinceMs) {
 StatsView querySiteStats(db::Database& db, const std::string& self, std::int64_t sinceMs,
                          std::int64_t nowMs, std::chrono::seconds interval) {
   auto names = sinksSince(db, sinceMs);
-  if (!self.empty() && std::find(names.begin(), names.end(), self) == names.end()) {
-    names.insert(std::upper_bound(names.begin(), names.end(), self), self);
-  }
+  // Nothing anywhere in the window: this sink's empty intervals, up to now.
+  if (names.empty() && !self.empty()) names.push_back(self);
   StatsView view;
   view.sinceMs = sinceMs;
   view.untilMs = nowMs;

@@ -52,9 +52,9 @@ StatsView queryStats(db::Database& db, const std::string& owner, std::int64_t si
 // then, by name.
 std::vector<std::string> sinksSince(db::Database& db, std::int64_t sinceMs);
 
-// Every sink's view (sinksSince, and `self`, this daemon, whose current interval is shown
-// even when it is empty) summed: intervals with the same start are merged; the interval
-// length is self's.
+// Every sink's view (sinksSince; when there is none, `self`'s, this daemon's empty
+// intervals up to now) summed: intervals with the same start are merged; the interval
+// length is self's when it is among them.
 StatsView querySiteStats(db::Database& db, const std::string& self, std::int64_t sinceMs,
                          std::int64_t nowMs, std::chrono::seconds interval);
 

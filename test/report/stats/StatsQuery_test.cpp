@@ -129,7 +129,12 @@ TEST_F(StatsQueryTest, OneSinksViewIsItsOwn) {
   EXPECT_EQ(b.sinks[0].totals.messages, 5);
 }
 
-TEST_F(StatsQueryTest, ThisSinkIsShownEvenWithNothingInTheWindow) {
+TEST_F(StatsQueryTest, ThisSinkIsShownOnlyWhenNoSinkHasAnythingInTheWindow) {
+  auto others = report::querySiteStats(database, "sink-new", kSince, kNow, std::chrono::seconds(0));
+  ASSERT_EQ(others.sinks.size(), 3u);
+  EXPECT_EQ(others.sinks[0].sink, "sink-a");
+  EXPECT_EQ(others.intervalSeconds, 300);
+
   auto v = report::querySiteStats(database, "sink-new", kNow + kMinute, kNow + 2 * kMinute,
                                   std::chrono::seconds(60));
   ASSERT_EQ(v.sinks.size(), 1u);
