@@ -366,7 +366,8 @@ BCCSINK_ON_BOTH_ENGINES(MessageQueueTest);
 
 // The claim's statement is kept prepared on its connection. A connection the server
 // dropped is opened again by the next use (Database::session()), and that one does not
-// know the statement: the claim prepares it again instead of failing.
+// know the statement: the claim prepares it again instead of failing. (The kept one had
+// succeeded before it failed: left behind, not freed twice; db::ReusedStatement.)
 TEST(MessageQueuePostgres, AKeptClaimIsPreparedAgainOnAReopenedConnection) {
   test::EngineStore store(test::EngineKind::Postgres);
   auto db = store.open();
