@@ -3,6 +3,10 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 
+#include <algorithm>
+#include <string_view>
+
+#include "base/Text.h"
 #include "db/Columns.h"
 #include "db/Database.h"
 #include "db/MessageRecord.h"
@@ -22,6 +26,15 @@ std::vector<std::string> ids(Statement& stmt) {
   return out;
 }
 
+// Text from mail or a mail server (spoof reasons, a receiver's error reply) as both engines
+// store it alike: valid UTF-8, which PostgreSQL insists on, without NUL, where PostgreSQL
+// would cut a text parameter. Local until db/Columns.h has db::storedText().
+std::string storedText(std::string_view s) {
+  auto out = toValidUtf8(s);
+  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+  return out;
+}
+
 }  // namespace
 
 ReportQueue::ReportQueue(Database& db) : db_(db) {}
@@ -29,9 +42,9 @@ ReportQueue::ReportQueue(Database& db) : db_(db) {}
 std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::size_t limit) {
   std::string owner = sink, checked = state::kChecked, failed = state::kFailed;
   auto n = static_cast<std::int64_t>(limit);
-  Statement stmt = (db_.session() << "SELECT id FROM messages WHERE state IN (?, ?)"
-                                     " AND report_status IS NULL AND sink = ?"
-                                     " ORDER BY received_at, id LIMIT ?",
+  Statement stmt = (db_.session() << db_.sql("SELECT id FROM messages WHERE state IN (?, ?)"
+                                             " AND report_status IS NULL AND sink = ?"
+                                             " ORDER BY received_at, id LIMIT ?"),
                     use(checked), use(failed), use(owner), use(n));
   return ids(stmt);
 }
@@ -49,14 +62,15 @@ void ReportQueue::judge(const std::vector<Judgement>& list) {
   for (const auto& j : list) {
     ids.push_back(j.id);
     statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
-    reasons.push_back(j.spoofReason);
-    origins.push_back(j.originIp);
+    reasons.push_back(storedText(j.spoofReason));
+    origins.push_back(storedText(j.originIp));
     flags.push_back(j.spoofed ? 1 : 0);
   }
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
-                   " report_status = ?, report_attempts = 0, report_next_at = NULL,"
-                   " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?",
+  db_.session() << db_.sql(
+      "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
+      " report_status = ?, report_attempts = 0, report_next_at = NULL,"
+      " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?"),
       use(flags), use(reasons), use(statuses), use(origins), use(ids), now;
   tx.commit();
 }
@@ -71,10 +85,10 @@ std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t 
   // named so that the row is found by seeking messages_report, not by reading the sink's
   // whole history in received order.
   Statement stmt =
-      (db_.session() << "SELECT id FROM messages WHERE report_status = ?"
-                        " AND sink = ? AND state IN (?, ?, ?) AND"
-                        " (report_next_at IS NULL OR report_next_at <= ?)"
-                        " ORDER BY received_at, id LIMIT ?",
+      (db_.session() << db_.sql("SELECT id FROM messages WHERE report_status = ?"
+                                " AND sink = ? AND state IN (?, ?, ?) AND"
+                                " (report_next_at IS NULL OR report_next_at <= ?)"
+                                " ORDER BY received_at, id LIMIT ?"),
        use(status), use(owner), use(checked), use(reported), use(failed), use(t), use(n));
   return ids(stmt);
 }
@@ -86,12 +100,13 @@ void ReportQueue::markSent(const std::vector<std::string>& list, const std::stri
   // Durable on any connection: the receiver has the mail; forgetting that would send it
   // again after a power loss.
   WriteTransaction tx(db_, Durability::Durable);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?, reported_at = ?,"
-                                     " report_error = NULL, report_next_at = NULL,"
-                                     " report_attempts = report_attempts + 1,"
-                                     " state = CASE WHEN state = ? THEN ? ELSE state END,"
-                                     " updated_at = ? WHERE id = ?",
-                    use(sent), use(at), use(checked), use(reported), use(at), use(key));
+  Statement stmt =
+      (db_.session() << db_.sql("UPDATE messages SET report_status = ?, reported_at = ?,"
+                                " report_error = NULL, report_next_at = NULL,"
+                                " report_attempts = report_attempts + 1,"
+                                " state = CASE WHEN state = ? THEN ? ELSE state END,"
+                                " updated_at = ? WHERE id = ?"),
+       use(sent), use(at), use(checked), use(reported), use(at), use(key));
   for (const auto& id : list) {
     key = id;
     stmt.execute();
@@ -102,12 +117,13 @@ void ReportQueue::markSent(const std::vector<std::string>& list, const std::stri
 void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::string& error,
                                std::int64_t nextMs) {
   if (list.empty()) return;
-  std::string key, why = error;
+  std::string key, why = storedText(error);
   std::int64_t next = nextMs;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_attempts = report_attempts + 1,"
-                                     " report_error = ?, report_next_at = ? WHERE id = ?",
-                    use(why), use(next), use(key));
+  Statement stmt =
+      (db_.session() << db_.sql("UPDATE messages SET report_attempts = report_attempts + 1,"
+                                " report_error = ?, report_next_at = ? WHERE id = ?"),
+       use(why), use(next), use(key));
   for (const auto& id : list) {
     key = id;
     stmt.execute();
@@ -118,11 +134,12 @@ void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::
 void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
                                     const std::string& error) {
   if (list.empty()) return;
-  std::string key, why = error, status = report_status::kUndeliverable;
+  std::string key, why = storedText(error), status = report_status::kUndeliverable;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
-                                     " report_attempts = report_attempts + 1,"
-                                     " report_error = ?, report_next_at = NULL WHERE id = ?",
+  Statement stmt = (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
+                                             " report_attempts = report_attempts + 1,"
+                                             " report_error = ?, report_next_at = NULL"
+                                             " WHERE id = ?"),
                     use(status), use(why), use(key));
   for (const auto& id : list) {
     key = id;
@@ -135,11 +152,12 @@ bool ReportQueue::requeue(const std::string& id) {
   std::string key = id, due = report_status::kDue, checked = state::kChecked,
               reported = state::kReported, failed = state::kFailed;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
-                                     " report_attempts = 0, report_next_at = NULL,"
-                                     " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
-                                     " AND report_status IS NOT NULL AND report_status <> ?",
-                    use(due), use(key), use(checked), use(reported), use(failed), use(due));
+  Statement stmt =
+      (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
+                                " report_attempts = 0, report_next_at = NULL,"
+                                " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
+                                " AND report_status IS NOT NULL AND report_status <> ?"),
+       use(due), use(key), use(checked), use(reported), use(failed), use(due));
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;
@@ -148,8 +166,9 @@ bool ReportQueue::requeue(const std::string& id) {
 std::map<std::string, std::int64_t> ReportQueue::countByStatus() {
   std::vector<std::string> statuses;
   std::vector<Poco::Int64> counts;
-  db_.session() << "SELECT report_status, COUNT(*) FROM messages"
-                   " WHERE report_status IS NOT NULL GROUP BY report_status",
+  db_.session() << db_.sql(
+      "SELECT report_status, COUNT(*) FROM messages"
+      " WHERE report_status IS NOT NULL GROUP BY report_status"),
       into(statuses), into(counts), now;
   std::map<std::string, std::int64_t> out;
   for (std::size_t i = 0; i < statuses.size(); ++i) out[statuses[i]] = counts[i];

@@ -87,6 +87,14 @@ class StatsRepository {
   void markExported(const std::string& sink, const std::vector<std::int64_t>& startsMs,
                     const std::string& nowIso);
 
+  // Several sinks on one database (each stores its own intervals; the API and CLI sum
+  // them, or show them per sink by StatsRow::sink):
+  // every sink's stored intervals overlapping [fromMs, toMs), oldest first, then by sink.
+  std::vector<StatsRow> everySinkIn(std::int64_t fromMs, std::int64_t toMs);
+  // The name of every sink that has received messages or stored intervals, sorted (whose
+  // unstored intervals the caller counts on the fly, as for its own).
+  std::vector<std::string> sinks();
+
  private:
   Database& db_;
 };
