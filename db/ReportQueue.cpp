@@ -4,6 +4,7 @@
 #include <Poco/Data/Session.h>
 
 #include <algorithm>
+#include <memory>
 #include <string_view>
 
 #include "base/Text.h"
@@ -28,11 +29,36 @@ std::vector<std::string> ids(Statement& stmt) {
 
 // Text from mail or a mail server (spoof reasons, a receiver's error reply) as both engines
 // store it alike: valid UTF-8, which PostgreSQL insists on, without NUL, where PostgreSQL
-// would cut a text parameter. Local until db/Columns.h has db::storedText().
-std::string storedText(std::string_view s) {
+// would cut a text parameter. The rule of db::storedText (db/Columns.h, from the queue's
+// branch), named apart so that both compile until one replaces the other.
+std::string storableText(std::string_view s) {
   auto out = toValidUtf8(s);
   out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
   return out;
+}
+
+// Binds each of `ids` (which must outlive the execution) and returns "(?, ?, ...)".
+std::string bindList(Statement& stmt, const std::vector<std::string>& ids) {
+  std::string list = "(";
+  for (const auto& id : ids) {
+    stmt, useRef(id);
+    list += list.size() == 1 ? "?" : ", ?";
+  }
+  return list + ")";
+}
+
+// Executes a statement bound to columns (Poco runs it once per element). Poco 1.11's
+// PostgreSQL statement frees its last result and keeps the pointer, so one whose execution
+// failed after an element that succeeded frees it again when destroyed and the process
+// aborts: on PostgreSQL such a statement is left behind (some KB, after an error only).
+// db::ReusedStatement's rule (db/Columns.h, from the queue's branch), for one execution.
+void executeColumns(Database& db, std::unique_ptr<Statement> stmt) {
+  try {
+    stmt->execute();
+  } catch (...) {
+    if (db.engine() == Engine::Postgresql) (void)stmt.release();
+    throw;
+  }
 }
 
 }  // namespace
@@ -62,16 +88,18 @@ void ReportQueue::judge(const std::vector<Judgement>& list) {
   for (const auto& j : list) {
     ids.push_back(j.id);
     statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
-    reasons.push_back(storedText(j.spoofReason));
-    origins.push_back(storedText(j.originIp));
+    reasons.push_back(storableText(j.spoofReason));
+    origins.push_back(storableText(j.originIp));
     flags.push_back(j.spoofed ? 1 : 0);
   }
   WriteTransaction tx(db_);
-  db_.session() << db_.sql(
+  auto stmt = std::make_unique<Statement>(db_.session());
+  *stmt << db_.sql(
       "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
       " report_status = ?, report_attempts = 0, report_next_at = NULL,"
       " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?"),
-      use(flags), use(reasons), use(statuses), use(origins), use(ids), now;
+      use(flags), use(reasons), use(statuses), use(origins), use(ids);
+  executeColumns(db_, std::move(stmt));
   tx.commit();
 }
 
@@ -95,56 +123,52 @@ std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t 
 
 void ReportQueue::markSent(const std::vector<std::string>& list, const std::string& nowIso) {
   if (list.empty()) return;
-  std::string key, at = nowIso, sent = report_status::kSent, checked = state::kChecked,
-                   reported = state::kReported;
+  std::string at = nowIso, sent = report_status::kSent, checked = state::kChecked,
+              reported = state::kReported;
   // Durable on any connection: the receiver has the mail; forgetting that would send it
   // again after a power loss.
   WriteTransaction tx(db_, Durability::Durable);
-  Statement stmt =
-      (db_.session() << db_.sql("UPDATE messages SET report_status = ?, reported_at = ?,"
-                                " report_error = NULL, report_next_at = NULL,"
-                                " report_attempts = report_attempts + 1,"
-                                " state = CASE WHEN state = ? THEN ? ELSE state END,"
-                                " updated_at = ? WHERE id = ?"),
-       use(sent), use(at), use(checked), use(reported), use(at), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(sent), use(at), use(checked), use(reported), use(at);
+  stmt << db_.sql(
+      "UPDATE messages SET report_status = ?, reported_at = ?,"
+      " report_error = NULL, report_next_at = NULL,"
+      " report_attempts = report_attempts + 1,"
+      " state = CASE WHEN state = ? THEN ? ELSE state END,"
+      " updated_at = ? WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
 void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::string& error,
                                std::int64_t nextMs) {
   if (list.empty()) return;
-  std::string key, why = storedText(error);
+  std::string why = storableText(error);
   std::int64_t next = nextMs;
   WriteTransaction tx(db_);
-  Statement stmt =
-      (db_.session() << db_.sql("UPDATE messages SET report_attempts = report_attempts + 1,"
-                                " report_error = ?, report_next_at = ? WHERE id = ?"),
-       use(why), use(next), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(why), use(next);
+  stmt << db_.sql(
+      "UPDATE messages SET report_attempts = report_attempts + 1,"
+      " report_error = ?, report_next_at = ? WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
 void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
                                     const std::string& error) {
   if (list.empty()) return;
-  std::string key, why = storedText(error), status = report_status::kUndeliverable;
+  std::string why = storableText(error), status = report_status::kUndeliverable;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
-                                             " report_attempts = report_attempts + 1,"
-                                             " report_error = ?, report_next_at = NULL"
-                                             " WHERE id = ?"),
-                    use(status), use(why), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(status), use(why);
+  stmt << db_.sql(
+      "UPDATE messages SET report_status = ?, report_attempts = report_attempts + 1,"
+      " report_error = ?, report_next_at = NULL WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
