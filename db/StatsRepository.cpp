@@ -226,21 +226,24 @@ std::vector<StatsRow> StatsRepository::everySinkIn(std::int64_t fromMs, std::int
   return statsRows(stmt);
 }
 
-std::vector<std::string> StatsRepository::sinks() {
-  // DISTINCT would read every message; this seeks the next sink in an index led by the
-  // sink (messages_received, and stats_intervals' key), one probe per sink, on both engines.
+std::vector<std::string> StatsRepository::sinksSince(const std::string& sinceIso,
+                                                     std::int64_t sinceMs) {
+  // DISTINCT would read every message ever received; this seeks the next sink in an index
+  // led by the sink (messages_received), one probe per sink, on both engines. The
+  // intervals' table is small (one row per sink and interval).
+  std::string from = sinceIso;
+  std::int64_t t = sinceMs;
   std::vector<std::string> names;
   db_.session() << db_.sql(
-      "WITH RECURSIVE"
-      " m(sink) AS (SELECT MIN(sink) FROM messages UNION ALL"
-      " SELECT (SELECT MIN(sink) FROM messages WHERE sink > m.sink)"
-      " FROM m WHERE m.sink IS NOT NULL),"
-      " i(sink) AS (SELECT MIN(sink) FROM stats_intervals UNION ALL"
-      " SELECT (SELECT MIN(sink) FROM stats_intervals WHERE sink > i.sink)"
-      " FROM i WHERE i.sink IS NOT NULL)"
-      " SELECT sink FROM m WHERE sink IS NOT NULL UNION"
-      " SELECT sink FROM i WHERE sink IS NOT NULL ORDER BY 1"),
-      into(names), now;
+      "WITH RECURSIVE s(sink) AS (SELECT MIN(sink) FROM messages"
+      " UNION ALL SELECT (SELECT MIN(m.sink) FROM messages m"
+      " WHERE m.sink > s.sink) FROM s WHERE s.sink IS NOT NULL)"
+      " SELECT sink FROM s WHERE sink IS NOT NULL AND EXISTS"
+      " (SELECT 1 FROM messages m WHERE m.sink = s.sink"
+      " AND m.received_at >= ?)"
+      " UNION SELECT sink FROM stats_intervals WHERE end_ms > ?"
+      " ORDER BY 1"),
+      use(from), use(t), into(names), now;
   return names;
 }
 

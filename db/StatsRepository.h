@@ -91,9 +91,10 @@ class StatsRepository {
   // them, or show them per sink by StatsRow::sink):
   // every sink's stored intervals overlapping [fromMs, toMs), oldest first, then by sink.
   std::vector<StatsRow> everySinkIn(std::int64_t fromMs, std::int64_t toMs);
-  // The name of every sink that has received messages or stored intervals, sorted (whose
-  // unstored intervals the caller counts on the fly, as for its own).
-  std::vector<std::string> sinks();
+  // Every sink that received a message at or after `sinceIso` or stored an interval ending
+  // after `sinceMs` (the same time twice: received_at is ISO text, intervals are in ms),
+  // sorted: the sinks whose intervals a view since then shows, stored or counted on the fly.
+  std::vector<std::string> sinksSince(const std::string& sinceIso, std::int64_t sinceMs);
 
  private:
   Database& db_;

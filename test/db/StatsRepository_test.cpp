@@ -135,15 +135,22 @@ TEST_P(StatsRepositoryTest, EverySinksIntervalsInARangeComeWithTheSinksName) {
   EXPECT_TRUE(repo.everySinkIn(4000, 9000).empty());
 }
 
-TEST_P(StatsRepositoryTest, SinksAreEverySinkWithMessagesOrStoredIntervals) {
-  EXPECT_TRUE(repo.sinks().empty());
+TEST_P(StatsRepositoryTest, SinksSinceAreTheSinksWithMessagesOrIntervalsInTheWindow) {
+  const std::string from = "2026-11-30T04:00:00.000Z";
+  const std::int64_t fromMs = 5000;
+  EXPECT_TRUE(repo.sinksSince(from, fromMs).empty());
   db::MessageQueue(database).insertPending(
-      {record("A", "2026-11-30T04:00:00.000Z", "sink-b"),
-       record("B", "2026-11-30T04:00:01.000Z", "sink-b"),
-       record("C", "2026-11-30T04:00:02.000Z", "mx2.example")});
-  repo.save(row(0, 1000, "sink-a"));  // its messages purged since
-  repo.save(row(0, 1000, "sink-b"));
-  EXPECT_EQ(repo.sinks(), (std::vector<std::string>{"mx2.example", "sink-a", "sink-b"}));
+      {record("A", "2026-11-30T03:59:59.999Z", "sink-old"),  // before the window
+       record("B", "2026-11-30T04:00:00.000Z", "sink-b"),
+       record("C", "2026-11-30T04:00:02.000Z", "sink-b"),
+       record("D", "2026-11-30T05:00:00.000Z", "mx2.example")});
+  repo.save(row(4000, 5000, "sink-gone"));  // ended at the window's start: out
+  repo.save(row(4000, 6000, "sink-a"));     // its messages purged since
+  repo.save(row(5000, 6000, "sink-b"));
+  EXPECT_EQ(repo.sinksSince(from, fromMs),
+            (std::vector<std::string>{"mx2.example", "sink-a", "sink-b"}));
+  EXPECT_EQ(repo.sinksSince("2026-11-30T00:00:00.000Z", 0),
+            (std::vector<std::string>{"mx2.example", "sink-a", "sink-b", "sink-gone", "sink-old"}));
 }
 
 TEST_P(StatsRepositoryTest, CountersAreStoredAsValidUtf8WithoutNul) {
