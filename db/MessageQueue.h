@@ -90,6 +90,7 @@ class MessageQueue {
   std::vector<MessageRecord> select(const std::string& where, const std::string& arg,
                                     std::size_t limit);
   std::vector<MessageRecord> claimOnce(Claim& claim);
+  std::vector<MessageRecord> takeRows(Claim& claim);
   Database& db_;
   std::unique_ptr<Claim> claim_;  // built by the first claim
 };
