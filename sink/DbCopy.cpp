@@ -2,6 +2,7 @@
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
 #include <Poco/Nullable.h>
 
 #include <algorithm>
@@ -98,16 +99,18 @@ class ReadSnapshot {
   db::Database& d_;
 };
 
-// Bound values per INSERT: below SQLite's limit (32766 since 3.32) and PostgreSQL's (65535).
-constexpr std::size_t kValuesPerStatement = 30000;
+// Bound values per INSERT. SQLite allows 32766, PostgreSQL 65535, but libpq refuses a
+// reply over 30000 bytes of the kind that describes a statement's parameters (4 bytes
+// each: "lost synchronization with server"), which Poco asks for at every prepare.
+constexpr std::size_t kValuesPerStatement = 5000;
 
 // `rows` rows of `values` (one vector per column) from `first` on, in one INSERT of as many
 // VALUES lists: one round trip for them all, and its count is the rows it inserted (a
 // statement bound to columns of values runs once per row, and Poco 1.11 reports only the
 // last run's count on PostgreSQL).
-std::int64_t insertRows(db::Database& to, const std::string& head, const std::string& tail,
-                        std::vector<std::vector<Value>>& values, std::size_t first,
-                        std::size_t rows) {
+std::int64_t insertRows(db::Database& to, const std::string& table, const std::string& head,
+                        const std::string& tail, std::vector<std::vector<Value>>& values,
+                        std::size_t first, std::size_t rows) {
   std::string one = "(";
   for (std::size_t i = 0; i < values.size(); ++i) one += i ? ", ?" : "?";
   one += ")";
@@ -118,7 +121,13 @@ std::int64_t insertRows(db::Database& to, const std::string& head, const std::st
   for (std::size_t r = first; r < first + rows; ++r) {
     for (auto& column : values) write, useRef(column[r]);
   }
-  return static_cast<std::int64_t>(write.execute());
+  try {
+    return static_cast<std::int64_t>(write.execute());
+  } catch (const Poco::Exception& e) {
+    // Poco's message holds the statement: thousands of placeholders.
+    throw std::runtime_error("inserting into " + table + ": " +
+                             printableAscii(e.displayText(), 300));
+  }
 }
 
 // One table, page by page in rowid order; each page is one destination transaction.
@@ -166,7 +175,8 @@ void copyTable(db::Database& from, db::Database& to, const std::vector<std::stri
     std::int64_t inserted = 0;
     db::WriteTransaction tx(to);
     for (std::size_t first = 0; first < rows; first += rowsPerInsert) {
-      inserted += insertRows(to, head, tail, values, first, std::min(rowsPerInsert, rows - first));
+      inserted +=
+          insertRows(to, t.table, head, tail, values, first, std::min(rowsPerInsert, rows - first));
     }
     tx.commit();
     t.copied += inserted;

@@ -88,5 +88,19 @@ TEST_F(DbCopyPostgresTest, MergeAddsToAnotherSinksRows) {
   EXPECT_EQ(result.tables[0].destinationRows, 6);
 }
 
+TEST_F(DbCopyPostgresTest, APageLargerThanOneInsertTakesSeveral) {
+  // 33 columns: a few hundred messages need several INSERTs per page (libpq refuses a
+  // statement's description over 30000 bytes, so each is kept to 5000 values).
+  std::vector<db::MessageRecord> more;
+  for (int i = 100; i < 1100; ++i) more.push_back(test::sampleRecord(test::copyTestId(i)));
+  db::MessageQueue(source_).insertPending(more);
+  DbCopyOptions options;
+  options.batch = 2000;
+  auto result = copyDatabase(source_, destination_, options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.tables[0].destinationRows, 1005);
+  EXPECT_EQ(result.tables[1].destinationRows, 1010);
+}
+
 }  // namespace
 }  // namespace bccsink
