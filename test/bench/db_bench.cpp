@@ -12,6 +12,7 @@
 // The figure counts messages claimed and checked per second of wall time. Run by
 // test/bench/postgres.sh beside SQLite; never by ctest.
 
+#include <Poco/Exception.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -134,6 +135,9 @@ int claims(const Options& o) {
           for (const auto& m : batch) verdicts.emplace_back(m.id, "clean");
           claimed += static_cast<long long>(queue.markChecked(verdicts, sink, isoNow()).size());
         }
+      } catch (const Poco::Exception& e) {
+        std::cerr << "claimer: " << e.displayText().substr(0, 500) << "\n";
+        ++failures;
       } catch (const std::exception& e) {
         std::cerr << "claimer: " << e.what() << "\n";
         ++failures;
@@ -169,6 +173,9 @@ int main(int argc, char** argv) {
   }
   try {
     return claims(o);
+  } catch (const Poco::Exception& e) {
+    std::cerr << "db_bench: " << e.displayText().substr(0, 500) << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "db_bench: " << e.what() << "\n";
     return 1;
