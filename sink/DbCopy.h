@@ -32,6 +32,7 @@ struct DbCopyOptions {
   bool merge = false;
   // '' keeps each row's sink as the source has it; else every message, its lease and every
   // statistics interval belong to this sink (SinkName, when the old rows carry the host name).
+  // Rows a merge finds there already keep theirs.
   std::string sinkName;
   std::size_t batch = 1000;  // rows per transaction
 };
