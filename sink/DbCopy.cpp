@@ -231,6 +231,11 @@ DbCopyResult copyDatabase(db::Database& from, db::Database& to, const DbCopyOpti
       }
     }
   }
+  if (to.engine() == db::Engine::Postgresql) {
+    // Statistics for what was just loaded: until autovacuum gets to it, a planner that has
+    // never seen this sink's name may sort its whole backlog at every claim.
+    for (const auto& t : result.tables) to.session() << "ANALYZE " + t.table, now;
+  }
   for (auto& t : result.tables) {
     t.destinationRows = countRows(to, t.table);
     t.checked = options.merge

@@ -109,6 +109,13 @@ int claims(const Options& o) {
     engine = database.engine() == db::Engine::Sqlite ? "sqlite" : "postgresql";
     const auto start = Clock::now();
     fill(database, sink, o.messages);
+    if (database.engine() == db::Engine::Postgresql) {
+      // What autovacuum's analyze does within a minute or so. Until then the statistics
+      // have never seen this run's sink, estimate one pending row, and the planner may take
+      // messages_received (sink, received_at) and sort the whole backlog at every claim
+      // (measured: 22 ms a claim for 29,000 pending rows, against 0.1 ms on messages_state).
+      database.session() << "ANALYZE messages", Poco::Data::Keywords::now;
+    }
     std::chrono::duration<double> took = Clock::now() - start;
     std::cerr << "filled " << o.messages << " pending messages in " << took.count() << " s\n";
   }
