@@ -37,7 +37,7 @@ const char* kHelp =
     "               added. Without it a destination holding any row is refused.\n"
     "  --sink NAME  every copied message, lease and statistics interval belongs to NAME\n"
     "               (the SinkName this sink will run with; the old rows carry the one it\n"
-    "               had, by default the host name); with --merge, only the rows it adds\n";
+    "               had: SinkName, else BccHostname); with --merge, only the rows it adds\n";
 
 bool isPostgres(const std::string& url) {
   return url.rfind("postgres", 0) == 0;
