@@ -75,6 +75,12 @@ int copy(const CommandLine& cl) {
     return 2;
   }
   options.batch = static_cast<std::size_t>(parseSize(cl.value("batch", "1000")));
+  const auto sourcePath = db::DatabaseUrl::parse(from).sqlitePath;
+  if (!sourcePath.empty() && !std::filesystem::exists(sourcePath)) {
+    // Opening it would create an empty one, and copying nothing would look like success.
+    std::cerr << "bccsink: db copy: no database at " << sourcePath << "\n";
+    return 1;
+  }
   auto lock = lockSourceFolder(from);
   db::Database source(from);
   db::Database destination(to);

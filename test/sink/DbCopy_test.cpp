@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -88,6 +89,13 @@ TEST_F(DbCopyTest, ARunningSinksDataDirIsNotCopied) {
   auto run = runDbCommand({"copy", "--from", from_, "--to", to_});
   EXPECT_EQ(run.code, 1);
   EXPECT_NE(run.err.find("is in use by another bccsink"), std::string::npos) << run.err;
+}
+
+TEST_F(DbCopyTest, AMistypedSourceIsNotCreated) {
+  auto run = runDbCommand({"copy", "--from", "sqlite:" + (dir_ / "typo.db"), "--to", to_});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("no database at"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "typo.db"));
 }
 
 TEST_F(DbCopyTest, SmallBatchesCopyEveryRow) {
