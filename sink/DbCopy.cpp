@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "base/Text.h"
+#include "db/Columns.h"
 #include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
@@ -28,13 +29,10 @@ bool namesTheSink(const std::string& table, const std::string& column) {
          (table == "stats_intervals" && column == "sink");
 }
 
-// What PostgreSQL's text takes: valid UTF-8 (each byte that starts no valid sequence
-// becomes U+FFFD, as the repositories store it) and no NUL (a parameter ends at its first
-// one, silently). True when the value changed.
+// db::storedText's rule, the repositories' own: true when the value changed.
 bool makeStorable(std::string& value) {
   if (isValidUtf8(value) && value.find('\0') == std::string::npos) return false;
-  value = toValidUtf8(value);
-  value.erase(std::remove(value.begin(), value.end(), '\0'), value.end());
+  value = db::storedText(value);
   return true;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/Text.h"
+#include "db/Columns.h"
 #include "db/Database.h"
 #include "db/FileRepository.h"
 #include "db/MessageFiles.h"
@@ -149,10 +150,7 @@ inline std::vector<Row> tableRows(db::Database& d, const std::string& table,
           bytes += static_cast<char>(std::stoi(s.substr(k, 2), nullptr, 16));
         s = bytes;
       }
-      if (storable) {
-        s = toValidUtf8(s);
-        s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
-      }
+      if (storable) s = db::storedText(s);
       row.emplace_back(s);
     }
     out.push_back(row);
