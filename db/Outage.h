@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/Backoff.h"
+#include "base/Text.h"
 
 namespace bccsink::db {
 
@@ -78,10 +79,17 @@ class Outage {
     return ongoing_;
   }
 
-  // An error's text: Poco's displayText (its what() is only the class's name).
+  // An error's text for one log line: Poco's displayText (its what() is only the class's
+  // name), libpq's several lines ("...refused\n\tIs the server running...") joined.
   static std::string textOf(const std::exception& e) {
-    if (auto p = dynamic_cast<const Poco::Exception*>(&e)) return p->displayText();
-    return e.what();
+    auto p = dynamic_cast<const Poco::Exception*>(&e);
+    const auto text = oneLineUtf8(p ? p->displayText() : std::string(e.what()), 1000);
+    std::string out;
+    for (char c : text) {
+      if (c != ' ' || (!out.empty() && out.back() != ' ')) out += c;
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
   }
 
  private:

@@ -49,3 +49,9 @@ TEST(Outage, PausesDoubleFromTheFirstUpToTheCapAndStartOverAfterARecovery) {
   outage.succeeded();
   EXPECT_EQ(outage.failed(std::string("x")).count(), 1000);
 }
+
+TEST(Outage, AnErrorOfSeveralLinesIsLoggedOnOne) {
+  EXPECT_EQ(db::Outage::textOf(std::runtime_error(
+                "connection refused\n\tIs the server running on that host?\n\n")),
+            "connection refused Is the server running on that host?");
+}
