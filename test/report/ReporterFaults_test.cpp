@@ -1,6 +1,7 @@
-// The reporter while its database fails: a report is not set aside as undeliverable
-// because the database failed while it was being built, the reporter's thread logs the
-// outage once, pauses, and reports once the database works again, without a restart.
+// The reporter while its database fails (SQLite, and a private PostgreSQL stopped and
+// started): a report is not set aside as undeliverable because the database failed while
+// it was being built, the reporter's thread logs the outage once, pauses, and reports
+// once the database works again, without a restart.
 
 #include <Poco/Data/Statement.h>
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include "db/MessageQueue.h"
 #include "report/Reporter.h"
 #include "test/LogCapture.h"
+#include "test/PostgresServer.h"
 #include "test/TempDir.h"
 #include "test/db/SampleRecord.h"
 
@@ -112,4 +114,58 @@ TEST_F(ReporterFaultsTest, ItsThreadLogsTheOutageOnceAndReportsWhenTheDatabaseWo
   EXPECT_EQ(queue.find("01A")->reportStatus, "sent");
   EXPECT_EQ(log.count("report: the database works again after"), 1) << log.all();
   EXPECT_EQ(log.count("(2 failed rounds)"), 1) << log.all();
+}
+
+// The restart under the reporter: a private PostgreSQL stopped while a report is
+// due, then started; the reporter thread reports it without a restart.
+TEST(ReporterFaults, PostgresStoppedThenStartedTheDueReportGoesOutWithoutARestart) {
+  auto server = test::PostgresServer::startPrivate();
+  server->session("postgres") << "CREATE DATABASE reports", now;
+  const auto url = server->url("reports");
+  test::TempDir dir;
+  const std::string spool = dir / "spool";
+  std::filesystem::create_directories(spool);
+  {
+    db::Database database(url);
+    database.migrate();
+    db::MessageQueue queue(database);
+    std::ofstream(spool + "/01A.eml")
+        << "From: alice@example.org\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+    queue.insertPending({test::sampleRecord("01A")});
+    ASSERT_TRUE(queue.claimNext("sink-a", nowMs() + 60000, nowMs() + 60000, isoNow()));
+    ASSERT_TRUE(queue.markChecked("01A", "sink-a", "dangerous", isoNow()));
+  }
+  test::LogCapture log("bccsink.report");
+  std::mutex mutex;
+  int delivered = 0;
+  ReporterSettings s;
+  s.databaseUrl = url;
+  s.spoolDir = spool;
+  s.owner = "sink-a";
+  s.mail = {"bccsink@example.com", {"admin@example.com"}, "sink.test"};
+  s.sweep = std::chrono::milliseconds(50);
+  Reporter reporter(s, Templates::builtIn(), [&](const std::string&) {
+    std::lock_guard lock(mutex);
+    ++delivered;
+    DeliveryResult r;
+    r.receipt = "250 2.0.0 queued";
+    return r;
+  });
+  server->ctl("stop -m fast");
+  reporter.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(log.count("report: the database failed"), 1) << log.all();
+  server->ctl("start");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  auto sent = [&] {
+    std::lock_guard lock(mutex);
+    return delivered;
+  };
+  while (sent() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  reporter.stop();
+  EXPECT_EQ(sent(), 1);
+  EXPECT_EQ(log.count("report: the database works again after"), 1) << log.all();
+  db::Database database(url);
+  EXPECT_EQ(db::MessageQueue(database).find("01A")->reportStatus, "sent");
 }
