@@ -12,7 +12,7 @@
 # 2. Either sink's /api/messages lists every copy of both, each with its sink's name.
 # 3. 6 copies carrying a file the emulator calls dangerous, 3 to each sink: 6 report
 #    mails in all (each sink's Maildir holds the reports of its own copies), not 12.
-# 4. SIGKILL of sink b while a burst of 300 copies goes to it (and 30 to a): every copy
+# 4. SIGKILL of sink b while a burst of 600 copies goes to it (and 30 to a): every copy
 #    smtp-source saw acknowledged has its row; after b's restart on the same DataDir its
 #    work completes and its spool checks clean.
 # 5. PostgreSQL restarted (`pg_ctl restart -m fast`) while both sinks take copies, then
@@ -150,7 +150,7 @@ ok "6 dangerous copies (3 per sink): 6 report mails in all, each sink mailing it
 
 # ---------------------------------------- 4. SIGKILL of one sink while it takes a burst
 before=$(pg "SELECT COUNT(*) FROM messages")
-smtp-source -v -s 10 -m 300 -F "$T/msg/burst.eml" -f alice@example.org -t watch@bcc.test \
+smtp-source -v -s 10 -m 600 -F "$T/msg/burst.eml" -f alice@example.org -t watch@bcc.test \
   "127.0.0.1:${NAMED_PORT[b]}" >"$T/burst-b.log" 2>&1 &
 client_b=$!
 PIDS+=("$client_b")
@@ -169,7 +169,7 @@ wait "$client_a" || fail "the burst to sink a: $(tail -3 "$T/burst-a.log")"
 forget_pid "$client_a"
 grep -o 'queued as [0-9A-Z]*' "$T/burst-b.log" | awk '{print $3}' | sort -u >"$T/acked-b"
 n=$(grep -c . "$T/acked-b" || true)
-[ "$n" -ge 100 ] && [ "$n" -lt 300 ] || fail "$n of 300 acknowledged before the kill: nothing to test"
+[ "$n" -ge 100 ] && [ "$n" -lt 600 ] || fail "$n of 600 acknowledged before the kill: nothing to test"
 pg "SELECT id FROM messages WHERE sink = 'b'" | sort >"$T/rows-b"
 missing=$(comm -23 "$T/acked-b" "$T/rows-b" | grep -c . || true)
 [ "$missing" -eq 0 ] || fail "$missing acknowledged copies have no row: $(comm -23 "$T/acked-b" "$T/rows-b" | head -3)"
@@ -193,7 +193,7 @@ ok "b restarted on its DataDir: all $total copies checked (the burst clean), b's
 feed() {
   local s=$1 out line
   while [ ! -e "$T/stop" ]; do
-    out=$(smtp-source -v -m 1 -l 2048 -f alice@example.org -t watch@bcc.test "127.0.0.1:${NAMED_PORT[$s]}" 2>&1 || true)
+    out=$(timeout 20 smtp-source -v -m 1 -l 2048 -f alice@example.org -t watch@bcc.test "127.0.0.1:${NAMED_PORT[$s]}" 2>&1 || true)
     if [[ $out =~ queued\ as\ ([0-9A-Z]+) ]]; then
       echo "ok ${BASH_REMATCH[1]}"
     else
@@ -240,7 +240,7 @@ postgres_private_ctl stop -m fast >"$T/pg-stop.out" 2>&1 || fail "pg_ctl stop: $
 sleep 0.5
 for s in a b; do
   set +e
-  swaks --server "127.0.0.1:${NAMED_PORT[$s]}" --from alice@example.org --to watch@bcc.test \
+  swaks --timeout 15 --server "127.0.0.1:${NAMED_PORT[$s]}" --from alice@example.org --to watch@bcc.test \
     --header "Subject: while PostgreSQL is down" >"$T/swaks-down-$s.out" 2>&1
   rc=$?
   set -e
@@ -262,7 +262,7 @@ postgres_private_ctl start >"$T/pg-start.out" 2>&1 || fail "pg_ctl start: $(cat 
 for s in a b; do
   up=0
   for _ in $(seq 1 50); do
-    swaks --server "127.0.0.1:${NAMED_PORT[$s]}" --from alice@example.org --to watch@bcc.test \
+    swaks --timeout 15 --server "127.0.0.1:${NAMED_PORT[$s]}" --from alice@example.org --to watch@bcc.test \
       --header "Subject: PostgreSQL is back" >"$T/swaks-up-$s.out" 2>&1 && up=1 && break
     sleep 0.2
   done
