@@ -1,8 +1,12 @@
 #include "db/Database.h"
 
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -11,6 +15,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "db/DatabaseUrl.h"
 #include "db/Schema.h"
 #include "db/WriteGate.h"
 
@@ -35,21 +40,71 @@ const char* synchronousFor(Durability d) {
 
 void registerConnectors() {
   static std::once_flag once;
-  std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+  std::call_once(once, [] {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+  });
+}
+
+// How long opening a PostgreSQL connection may take (libpq's connect_timeout, set by Poco
+// from the session's login timeout), in seconds.
+constexpr std::size_t kConnectTimeout = 5;
+
+// Added to every PostgreSQL connection: a server that vanished (not a clean restart, which
+// closes the socket) fails the statement within about 30 s instead of hanging it.
+const char* kKeepalives =
+    " keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3"
+    " tcp_user_timeout=30000";
+
+PGconn* connection(Poco::Data::Session& session) {
+  auto* impl = static_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
+  return static_cast<PGconn*>(impl->handle());
 }
 
 }  // namespace
 
+std::string Database::numberedPlaceholders(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  int n = 0;
+  char quote = 0;  // inside '...' or "..."
+  for (char c : text) {
+    if (quote) {
+      if (c == quote) quote = 0;  // '' inside a literal closes and reopens: same result
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$';
+      out += std::to_string(++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Database::sql(std::string_view text) const {
+  if (engine_ == Engine::Sqlite) return std::string(text);
+  return numberedPlaceholders(text);
+}
+
 Database::Database(const std::string& url, Durability durability) : durability_(durability) {
   registerConnectors();
-  std::string path = url;
-  if (url.rfind("sqlite:", 0) == 0) {
-    path = url.substr(7);
-  } else if (url.rfind("postgresql:", 0) == 0) {
-    throw std::runtime_error("DatabaseUrl " + url +
-                             ": the PostgreSQL connector is not built into this version yet");
+  DatabaseUrl parsed;
+  try {
+    parsed = DatabaseUrl::parse(url);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
   }
-  if (path.empty()) throw std::runtime_error("DatabaseUrl is empty");
+  shown_ = parsed.shown;
+  if (parsed.postgresql) {
+    engine_ = Engine::Postgresql;
+    openPostgres(parsed.conninfo);
+    return;
+  }
+  const std::string path = parsed.sqlitePath;
   engine_ = Engine::Sqlite;
   try {
     // Poco retries a failed open for its login timeout (60 s by default); a path that
@@ -100,8 +155,50 @@ int Database::afterCommit(void* self, sqlite3* handle, const char* name, int pag
 Database::~Database() {
   // Closing the session rolls back what is open; the gate must not stay shut with it.
   leaveGate();
-  if (session_)
+  if (session_ && engine_ == Engine::Sqlite)
     sqlite3_wal_hook(Poco::Data::SQLite::Utility::dbHandle(*session_), nullptr, nullptr);
+}
+
+void Database::openPostgres(const std::string& conninfo) {
+  const std::string full =
+      conninfo +
+      (conninfo.find("application_name=") == std::string::npos ? " application_name=bccsink" : "") +
+      kKeepalives;
+  try {
+    session_ = std::make_unique<Poco::Data::Session>("postgresql", full, kConnectTimeout);
+  } catch (const Poco::Exception& e) {
+    throwUnavailable("cannot connect: " + e.displayText());
+  }
+  configurePostgres();
+}
+
+void Database::configurePostgres() {
+  // lock_timeout: a writer waits for a row lock as SQLite's busy_timeout lets it wait.
+  // idle_in_transaction: a transaction this process forgot does not hold back vacuum (and
+  // every SKIP LOCKED claim) for long. synchronous_commit: Deferred is the engine's own
+  // form of SQLite's NORMAL (a commit may be lost with the server, never half-applied).
+  runPostgres(("SET lock_timeout = '" + std::to_string(kBusyTimeout.count()) + "ms'").c_str());
+  runPostgres("SET idle_in_transaction_session_timeout = '60s'");
+  runPostgres("SET client_encoding = 'UTF8'");
+  runPostgres(durability_ == Durability::Durable ? "SET synchronous_commit = on"
+                                                 : "SET synchronous_commit = off");
+}
+
+Poco::Data::Session& Database::session() {
+  if (engine_ == Engine::Postgresql && !session_->isConnected()) {
+    if (depth_ > 0) throwUnavailable("the connection was lost inside a transaction");
+    try {
+      session_->reconnect();
+    } catch (const Poco::Exception& e) {
+      throwUnavailable("cannot reconnect: " + e.displayText());
+    }
+    configurePostgres();
+  }
+  return *session_;
+}
+
+void Database::throwUnavailable(const std::string& what) {
+  throw DatabaseUnavailable("database " + shown_ + " is unavailable: " + what);
 }
 
 void Database::beginWrite(Durability commit) {
@@ -119,11 +216,19 @@ void Database::beginWrite(Durability commit) {
   }
   writing_ = true;
   try {
-    if (commit == Durability::Durable && durability_ == Durability::Deferred) {
-      run(synchronousFor(Durability::Durable));
-      raisedSync_ = true;
+    if (engine_ == Engine::Postgresql) {
+      session();  // a dropped connection is opened again before the transaction
+      run("BEGIN");
+      // For this transaction only: ends with it.
+      if (commit == Durability::Durable && durability_ == Durability::Deferred)
+        run("SET LOCAL synchronous_commit = on");
+    } else {
+      if (commit == Durability::Durable && durability_ == Durability::Deferred) {
+        run(synchronousFor(Durability::Durable));
+        raisedSync_ = true;
+      }
+      run("BEGIN IMMEDIATE");
     }
-    run(engine_ == Engine::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
   } catch (...) {
     endWrite();
     throw;
@@ -166,6 +271,7 @@ void Database::rollback() {
 }
 
 void Database::run(const char* sql) {
+  if (engine_ == Engine::Postgresql) return runPostgres(sql);
   // SQLite's own call: these run several times per transaction, and a Poco statement
   // (objects, binding, extraction) costs more than the statement itself, inside the gate.
   char* error = nullptr;
@@ -175,6 +281,23 @@ void Database::run(const char* sql) {
     sqlite3_free(error);
     throw std::runtime_error(text);
   }
+}
+
+void Database::runPostgres(const char* sql) {
+  // libpq's own call: one round trip, where a Poco statement takes four (prepare,
+  // describe, execute, deallocate).
+  PGconn* conn = connection(*session_);
+  PGresult* result = conn ? PQexec(conn, sql) : nullptr;
+  const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    PQclear(result);
+    return;
+  }
+  std::string error = conn ? PQerrorMessage(conn) : "no connection";
+  while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+  if (result) PQclear(result);
+  if (!conn || PQstatus(conn) != CONNECTION_OK) throwUnavailable(std::string(sql) + ": " + error);
+  throw std::runtime_error(std::string(sql) + ": " + error);
 }
 
 void Database::leaveGate() {

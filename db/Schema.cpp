@@ -154,6 +154,9 @@ const std::vector<std::vector<std::string>>& migrations() {
   return list;
 }
 
+// The advisory lock migrations take on PostgreSQL: "bccsink" read as a number.
+constexpr long long kMigrationLock = 0x62636373696e6bLL;
+
 }  // namespace
 
 int latestSchemaVersion() {
@@ -163,6 +166,14 @@ int latestSchemaVersion() {
 void applyMigrations(Database& db) {
   auto& s = db.session();
   WriteTransaction tx(db);
+  if (db.engine() == Engine::Postgresql) {
+    // Two sinks starting at once: the second waits here until the first has committed,
+    // then finds the schema current. The lock comes before CREATE TABLE IF NOT EXISTS, of
+    // which two at once can fail on a unique index of the catalog. DDL is transactional:
+    // a failed migration leaves nothing behind.
+    s << "SET LOCAL lock_timeout = '5min'", now;
+    s << "SELECT pg_advisory_xact_lock(" << kMigrationLock << ")", now;
+  }
   s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)", now;
   int current = 0;
   s << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(current), now;
@@ -173,7 +184,7 @@ void applyMigrations(Database& db) {
   }
   for (int v = current + 1; v <= latestSchemaVersion(); ++v) {
     for (const auto& sql : migrations()[v - 1]) s << sql, now;
-    s << "INSERT INTO schema_migrations (version) VALUES (?)", use(v), now;
+    s << db.sql("INSERT INTO schema_migrations (version) VALUES (?)"), use(v), now;
   }
   tx.commit();
 }

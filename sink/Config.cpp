@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <sstream>
 
 #include "base/Text.h"
+#include "db/DatabaseUrl.h"
 
 namespace po = boost::program_options;
 
@@ -130,6 +132,14 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccDataTimeout = parseDuration(v); }},
       {{"BccHostname", "", "Name in the greeting and Received header; '' = this host's name."},
        [](Config& c, const std::string& v) { c.bccHostname = v.empty() ? defaultHostname() : v; }},
+      {{"SinkName", "",
+        "This sink's name among the sinks sharing one database: its messages' `sink`, the "
+        "owner of its work; unique per sink; '' = this host's name."},
+       [](Config& c, const std::string& v) {
+         c.sinkName = v.empty() ? defaultHostname() : v;
+         if (c.sinkName.size() > 64 || hasControl(c.sinkName))
+           throw std::invalid_argument("at most 64 characters, none of them control characters");
+       }},
       {{"BccTlsCertificate", "", "PEM certificate (chain) for STARTTLS; '' = no STARTTLS."},
        [](Config& c, const std::string& v) { c.bccTlsCertificate = v; }},
       {{"BccTlsKey", "", "PEM private key for BccTlsCertificate.", true},
@@ -412,14 +422,17 @@ const std::vector<Option>& schema() {
          c.dataDir = v;
        }},
       {{"DatabaseUrl", "",
-        "sqlite:PATH; '' = sqlite:DataDir/bccsink.db. (postgresql://... for several sinks "
-        "comes later.)"},
-       [](Config& c, const std::string& v) { c.databaseUrl = v; }},
-      {{"DatabasePasswordFile", "",
-        "The PostgreSQL password's file; PostgreSQL is not built yet, so '' only."},
-       [](Config&, const std::string& v) {
-         if (!v.empty()) throw std::invalid_argument("PostgreSQL is not built yet");
+        "sqlite:PATH, or postgresql://USER@HOST[:PORT]/DB[?sslmode=...] (several sinks on "
+        "one database; postgresql://USER@/DB?host=/run/postgresql over the socket); '' = "
+        "sqlite:DataDir/bccsink.db."},
+       [](Config& c, const std::string& v) {
+         if (!v.empty()) db::DatabaseUrl::parse(v);  // says what is wrong
+         c.databaseUrl = v;
        }},
+      {{"DatabasePasswordFile", "",
+        "File holding the PostgreSQL password (one line); '' = none (trust, peer or "
+        "~/.pgpass)."},
+       [](Config& c, const std::string& v) { c.databasePasswordFile = v; }},
       {{"LogLevel", "information", "error, warning, notice, information, debug."},
        [](Config& c, const std::string& v) {
          static const std::vector<std::string> levels = {
@@ -576,7 +589,9 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
     try {
       o.apply(c, std::string(trim(loaded.values[n])));
     } catch (const std::exception& e) {
-      std::string shown = o.info.secret ? "" : " '" + loaded.values[n] + "'";
+      // A refused DatabaseUrl may hold the password that made it refused.
+      const bool echo = !o.info.secret && n != "DatabaseUrl";
+      std::string shown = echo ? " '" + loaded.values[n] + "'" : "";
       throw ConfigError(where(path, n, loaded.fromFile[n]) + ": bad value" + shown + ": " +
                         e.what());
     }
@@ -605,6 +620,16 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
     }
     c.*src.value = readSecretFile(c.*src.file, src.fileOption);
     if (auto w = readableByOthers(c.*src.file, src.name)) c.warnings.push_back(*w);
+  }
+  if (!c.databasePasswordFile.empty()) {
+    if (c.databaseUrl.rfind("postgres", 0) != 0)
+      throw ConfigError("option DatabasePasswordFile: only for a postgresql:// DatabaseUrl");
+    const auto password = readSecretFile(c.databasePasswordFile, "DatabasePasswordFile");
+    if (auto w = readableByOthers(c.databasePasswordFile, "DatabasePasswordFile"))
+      c.warnings.push_back(*w);
+    // libpq reads PGPASSWORD at every connect; the connection string cannot hold a
+    // password with a space (db/POSTGRES.md). Set here, at start-up, before any thread.
+    ::setenv("PGPASSWORD", password.c_str(), 1);
   }
   if (!heldInFile.empty()) {
     std::string names;

@@ -24,6 +24,7 @@ struct Config {
   std::chrono::seconds bccCommandTimeout{0};  // BccCommandTimeout
   std::chrono::seconds bccDataTimeout{0};     // BccDataTimeout
   std::string bccHostname;                    // BccHostname
+  std::string sinkName;                       // SinkName
   std::string bccTlsCertificate;              // BccTlsCertificate
   std::string bccTlsKey;                      // BccTlsKey
   std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
@@ -97,6 +98,7 @@ struct Config {
   std::string httpTlsKey;                 // HttpTlsKey (with HttpTlsCertificate)
   std::string dataDir;                    // DataDir
   std::string databaseUrl;                // DatabaseUrl ('' = sqlite: DataDir/bccsink.db)
+  std::string databasePasswordFile;       // DatabasePasswordFile ('' = none)
   std::string logLevel;                   // LogLevel
   // Not options: what loadConfig found worth saying (a file holding a secret that others
   // can read); serve logs them at start, check-config prints them.

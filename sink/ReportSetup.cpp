@@ -61,7 +61,7 @@ report::ReporterSettings ReportSetup::reporterSettings() const {
   report::ReporterSettings s;
   s.databaseUrl = cfg_.effectiveDatabaseUrl();
   s.spoolDir = cfg_.spoolDir();
-  s.owner = cfg_.bccHostname;
+  s.owner = cfg_.sinkName;
   s.threshold = cfg_.bccReportThreshold;
   s.digestInterval = cfg_.bccReportDigestInterval;
   s.spoof = spoof_;

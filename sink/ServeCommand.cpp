@@ -176,7 +176,7 @@ int runServe(const std::vector<std::string>& args) {
         reporter.wake();
         return true;
       };
-      api.stats = [owner = cfg.bccHostname, interval = cfg.statsInterval](
+      api.stats = [owner = cfg.sinkName, interval = cfg.statsInterval](
                       db::Database& d, const std::string& sinceIso) {
         return report::statsJson(d, owner, sinceIso, interval);
       };

@@ -22,14 +22,14 @@ ServerSettings listenerSettings(const Config& cfg) {
 }
 
 IntakeLimits intakeLimits(const Config& cfg) {
-  return {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.bccHostname};
+  return {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.sinkName};
 }
 
 sandbox::PipelineSettings pipelineSettings(const Config& cfg) {
   sandbox::PipelineSettings ps;
   ps.databaseUrl = cfg.effectiveDatabaseUrl();
   ps.spoolDir = cfg.spoolDir();
-  ps.owner = cfg.bccHostname;
+  ps.owner = cfg.sinkName;
   ps.workers = cfg.bccWorkers;
   ps.lease = cfg.bccLeaseTime;
   ps.analysisTimeout = cfg.bccAnalysisTimeout;
@@ -44,7 +44,7 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg) {
 report::StatsSettings statsSettings(const Config& cfg) {
   report::StatsSettings stats;
   stats.databaseUrl = cfg.effectiveDatabaseUrl();
-  stats.owner = cfg.bccHostname;
+  stats.owner = cfg.sinkName;
   stats.interval = cfg.statsInterval;
   stats.grace = cfg.bccAnalysisTimeout;
   if (!cfg.statsExportUrl.empty()) {

@@ -62,13 +62,13 @@ int runStats(const std::vector<std::string>& args) {
     db::Database database(cfg.effectiveDatabaseUrl());
     database.migrate();
     if (cl.has("json")) {
-      std::cout << report::statsJson(database, cfg.bccHostname, sinceIso, cfg.statsInterval)
+      std::cout << report::statsJson(database, cfg.sinkName, sinceIso, cfg.statsInterval)
                 << "\n";
       return 0;
     }
-    auto view = report::queryStats(database, cfg.bccHostname, report::msFromIso(sinceIso), nowMs(),
+    auto view = report::queryStats(database, cfg.sinkName, report::msFromIso(sinceIso), nowMs(),
                                    cfg.statsInterval);
-    std::cout << report::statsTable(view, cfg.bccHostname);
+    std::cout << report::statsTable(view, cfg.sinkName);
     return 0;
   });
 }

@@ -13,9 +13,13 @@ class TempDir {
  public:
   TempDir() {
     auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("bccsink-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
-             std::to_string(::getpid()));
+    std::string name = "bccsink-" + std::string(info->test_suite_name()) + "-" + info->name() +
+                       "-" + std::to_string(::getpid());
+    // A parameterised test's names hold '/' (Engines/Suite.Test/Sqlite): one folder still.
+    for (auto& c : name) {
+      if (c == '/') c = '_';
+    }
+    path_ = std::filesystem::temp_directory_path() / name;
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

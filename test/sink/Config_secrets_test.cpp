@@ -149,8 +149,18 @@ TEST_F(ConfigSecrets, FilesHoldingSecretsThatOthersCanReadAreWarnedAbout) {
   EXPECT_TRUE(loadConfig(write("plain.conf", "LogLevel = debug\n", 0644), {}).warnings.empty());
 }
 
-TEST_F(ConfigSecrets, DatabasePasswordFileIsRefusedUntilPostgreSQLIsBuilt) {
+TEST_F(ConfigSecrets, DatabasePasswordFileGoesToLibpqOnlyForPostgresql) {
   auto e = errorOf("", {"--DatabasePasswordFile", write("db", "pw\n")});
+  EXPECT_NE(e.find("only for a postgresql:// DatabaseUrl"), std::string::npos) << e;
+  ::unsetenv("PGPASSWORD");
+  auto c = loadConfig("", {"--DatabaseUrl", "postgresql://bccsink@127.0.0.1/bccsink",
+                           "--DatabasePasswordFile", write("pw", "a pass word\n")});
+  EXPECT_TRUE(c.warnings.empty());
+  ASSERT_NE(::getenv("PGPASSWORD"), nullptr);
+  EXPECT_STREQ(::getenv("PGPASSWORD"), "a pass word");
+  ::unsetenv("PGPASSWORD");
+  // A password in the URL is refused, and not echoed.
+  e = errorOf("", {"--DatabaseUrl", "postgresql://bccsink:hunter2@127.0.0.1/bccsink"});
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
   EXPECT_NE(e.find("DatabasePasswordFile"), std::string::npos) << e;
-  EXPECT_NE(e.find("PostgreSQL is not built yet"), std::string::npos) << e;
 }
