@@ -202,6 +202,7 @@ if [ "$SKIP_CLAIMS" != 1 ]; then
   C_OPEN_FIRST=$(head -10 "$T/per-second" | awk '{ s += $1 } END { printf "%.0f", (NR ? s / NR : 0) }')
   C_OPEN_LAST=$(tail -10 "$T/per-second" | awk '{ s += $1 } END { printf "%.0f", (NR ? s / NR : 0) }')
   DEAD_TUPLES=$(psql_on claims3 "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'messages'")
+  DEAD_TUPLES=${DEAD_TUPLES:-none}
   [ "$(psql_on claims3 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = 'claims3' AND state = 'idle in transaction'")" = 1 ] ||
     echo "   warning: the open transaction ended before the run did (idle_in_transaction_session_timeout?)"
   echo "COMMIT;" >&8
