@@ -44,6 +44,10 @@ std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
     where.push_back("LOWER(m.sender) LIKE LOWER(?) ESCAPE '\\'");
     args.push_back(containsPattern(q.senderContains));
   }
+  if (!q.sink.empty()) {
+    where.push_back("m.sink = ?");
+    args.push_back(q.sink);
+  }
   if (!q.since.empty()) {
     where.push_back("m.received_at >= ?");
     args.push_back(q.since);
@@ -54,14 +58,14 @@ std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
   }
   std::string sql =
       "SELECT m.id, m.state, m.verdict, m.sender, m.header_message_id, m.received_at,"
-      " m.checked_at, m.spool_file, m.report_status, m.spoofed, m.size,"
+      " m.checked_at, m.spool_file, m.sink, m.report_status, m.spoofed, m.size,"
       " (SELECT COUNT(*) FROM message_files f WHERE f.msg_id = m.id) AS files"
       " FROM messages m";
   for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
   sql += " ORDER BY m.received_at DESC, m.id DESC LIMIT " +
          std::to_string(std::max<std::size_t>(q.limit, 1));
   Statement stmt(db_.session());
-  stmt << sql;
+  stmt << db_.sql(sql);
   for (auto& a : args) stmt, use(a);
   stmt.execute();
   RecordSet rs(stmt);
@@ -76,6 +80,7 @@ std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
     m.receivedAt = text(rs, "received_at");
     m.checkedAt = text(rs, "checked_at");
     m.spoolFile = text(rs, "spool_file");
+    m.sink = text(rs, "sink");
     m.reportStatus = text(rs, "report_status");
     m.spoofed = integer(rs, "spoofed") != 0;
     m.size = integer(rs, "size");

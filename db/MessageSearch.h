@@ -14,12 +14,14 @@ struct MessageQuery {
   std::string verdict;         // '' = any
   std::string state;           // '' = any
   std::string senderContains;  // case-insensitive substring of the envelope sender; '' = any
+  std::string sink;            // the sink that received it (SinkName); '' = every sink's
   std::string since, until;    // ISO 8601 UTC as stored (received_at >= since, < until); '' = open
   std::size_t limit = 100;     // at least 1
 };
 
 struct MessageSummary {
   std::string id, state, verdict, sender, headerMessageId, receivedAt, checkedAt, spoolFile;
+  std::string sink;          // the sink that received it and holds its spool file
   std::string reportStatus;  // '' until the reporter judged it
   bool spoofed = false;      // meaningful once reportStatus is set
   std::int64_t size = 0;

@@ -156,6 +156,7 @@ Object::Ptr messageJson(const db::MessageSummary& m, const std::string& subject)
   j->set("checked_at", orNull(m.checkedAt));
   j->set("size", m.size);
   j->set("files", m.files);
+  j->set("sink", m.sink);
   return j;
 }
 

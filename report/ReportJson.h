@@ -37,8 +37,8 @@ Poco::JSON::Object::Ptr sightingJson(const db::FileSighting& sighting);
 // fields are left out, "verdict", "spoofed" and "report" are null until decided.
 Poco::JSON::Object::Ptr messageJson(const db::MessageRecord& message);
 
-// A message in the API's list: the row's summary with its Subject (null when unknown)
-// and the number of files found in it.
+// A message in the API's list: the row's summary with its Subject (null when unknown),
+// the number of files found in it and the sink that received it.
 Poco::JSON::Object::Ptr messageJson(const db::MessageSummary& message, const std::string& subject);
 
 // {"verdict", "spoofed", "spoof_reason", "message": {...}, "files": [...], "errors": [...]}

@@ -134,11 +134,12 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccHostname = v.empty() ? defaultHostname() : v; }},
       {{"SinkName", "",
         "This sink's name among the sinks sharing one database: its messages' `sink`, the "
-        "owner of its work; unique per sink; '' = this host's name."},
+        "owner of its work; unique per sink; '' = BccHostname (by default this host's "
+        "name), the name rows had before SinkName existed."},
        [](Config& c, const std::string& v) {
-         c.sinkName = v.empty() ? defaultHostname() : v;
-         if (c.sinkName.size() > 64 || hasControl(c.sinkName))
+         if (v.size() > 64 || hasControl(v))
            throw std::invalid_argument("at most 64 characters, none of them control characters");
+         c.sinkName = v;
        }},
       {{"BccTlsCertificate", "", "PEM certificate (chain) for STARTTLS; '' = no STARTTLS."},
        [](Config& c, const std::string& v) { c.bccTlsCertificate = v; }},
@@ -621,6 +622,8 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
     c.*src.value = readSecretFile(c.*src.file, src.fileOption);
     if (auto w = readableByOthers(c.*src.file, src.name)) c.warnings.push_back(*w);
   }
+  // Before SinkName, a sink's rows carried BccHostname: an upgraded sink keeps its queue.
+  if (c.sinkName.empty()) c.sinkName = c.bccHostname;
   if (!c.databasePasswordFile.empty()) {
     if (c.databaseUrl.rfind("postgres", 0) != 0)
       throw ConfigError("option DatabasePasswordFile: only for a postgresql:// DatabaseUrl");

@@ -1,4 +1,6 @@
-// `bccsink queue list|show`: the queue as the administrator sees it.
+// `bccsink queue list|show`: the queue as the administrator sees it. The database may be
+// shared by several sinks (issue 15): their rows are all listed and shown, but a message's
+// bytes are read only on the sink that received it (its `sink`), whose spool holds them.
 
 #include <Poco/JSON/Array.h>
 
@@ -46,7 +48,7 @@ const char* kHelp =
     "      reports what is not so (exit 1 when anything is); nothing is changed.\n"
     "show: every field of one message, and the files found in it with their verdicts\n"
     "      (each analyzer's answer, from the verdict cache); --raw: the message itself,\n"
-    "      as received, on standard output.\n";
+    "      as received, on standard output (on the sink that received it: its `sink`).\n";
 
 }  // namespace
 
@@ -91,7 +93,14 @@ int runQueue(const std::vector<std::string>& args) {
         std::cerr << "bccsink: no message " << cl.positional[1] << "\n";
         return 1;
       }
+      const bool here = m->sink == cfg.sinkName;
       if (cl.has("raw")) {
+        if (!here) {
+          // Another machine's spool: a file of the same name here would be another message.
+          std::cerr << "bccsink: message " << m->id << " is held by sink " << m->sink
+                    << ": its content is in that sink's spool; run this command there\n";
+          return 1;
+        }
         db::SpooledMessage message(cfg.spoolDir(), m->spoolFile);
         std::cout.write(message.bytes().data(),
                         static_cast<std::streamsize>(message.bytes().size()));
@@ -103,7 +112,10 @@ int runQueue(const std::vector<std::string>& args) {
       if (cl.has("json")) {
         std::cout << jsonText(o) << "\n";
       } else {
-        std::cout << jsonText(o, 2) << "\nspool: " << cfg.spoolDir() << "/" << m->spoolFile << "\n";
+        std::cout << jsonText(o, 2) << "\nspool: "
+                  << (here ? cfg.spoolDir() + "/" + m->spoolFile
+                           : m->spoolFile + " on sink " + m->sink + " (not this one)")
+                  << "\n";
       }
       return 0;
     }

@@ -1,6 +1,7 @@
 // `bccsink report show|resend ID`: one message's report as the administrator gets it, and
 // sending it again. `resend` delivers at once from this process, so the administrator
-// sees the receiver's answer; the daemon's reporter is not involved.
+// sees the receiver's answer; the daemon's reporter is not involved. Both read the
+// message's headers from the spool, so both run on the sink that received it.
 
 #include <Poco/Net/SSLManager.h>
 
@@ -57,6 +58,12 @@ int runReport(const std::vector<std::string>& args) {
     if (m->state == db::state::kPending || m->state == db::state::kAnalyzing) {
       std::cerr << "bccsink: message " << id << " is " << m->state
                 << ": its report exists once it is checked\n";
+      return 1;
+    }
+    if (m->sink != cfg.sinkName) {
+      // Its headers are in another machine's spool (a file of the same name here is not it).
+      std::cerr << "bccsink: message " << id << " is held by sink " << m->sink
+                << ": its report is built from that sink's spool; run this command there\n";
       return 1;
     }
     auto settings = setup.reporterSettings();

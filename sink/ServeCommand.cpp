@@ -176,9 +176,10 @@ int runServe(const std::vector<std::string>& args) {
         reporter.wake();
         return true;
       };
-      api.stats = [owner = cfg.sinkName, interval = cfg.statsInterval](
-                      db::Database& d, const std::string& sinceIso) {
-        return report::statsJson(d, owner, sinceIso, interval);
+      api.sinkName = cfg.sinkName;
+      api.stats = [self = cfg.sinkName, interval = cfg.statsInterval](
+                      db::Database& d, const std::string& sinceIso, const std::string& sink) {
+        return report::statsJson(d, {self, sink, sinceIso, interval});
       };
       api.metrics = [sources](db::Database& d) {
         return formatMetrics(collectMetrics(sources, d));

@@ -1,6 +1,7 @@
-// `bccsink stats [--since ISO8601|DURATION] [--json]`: this sink's statistics per interval
-// as the daemon stored them, plus the intervals not stored yet counted now ("partial").
-// Reads only; the daemon need not run.
+// `bccsink stats [--since ISO8601|DURATION] [--sink NAME] [--json]`: the statistics per
+// interval as the daemons stored them, plus the intervals not stored yet counted now
+// ("partial"): every sink's of the database summed, or one sink's. Reads only; the daemon
+// need not run.
 
 #include <Poco/Exception.h>
 
@@ -18,21 +19,33 @@ namespace bccsink {
 namespace {
 
 const char* kHelp =
-    "usage: bccsink stats [--since TIME] [--json] [--config FILE] [--Name value ...]\n\n"
-    "Statistics of this sink (BccHostname) per StatsInterval: messages, recipients, sizes,\n"
+    "usage: bccsink stats [--since TIME] [--sink NAME] [--json] [--config FILE]\n"
+    "                     [--Name value ...]\n\n"
+    "Statistics per StatsInterval, every sink's of the database summed (each sink stores\n"
+    "its own; --sink shows one, by its SinkName): messages, recipients, sizes,\n"
     "connecting IPs, extensions and true types, extension/type mismatches, files inside\n"
     "archives, verdicts per analyzer, cache hits, file names as MD5 and shape only.\n"
     "Intervals marked * (\"partial\": true) are counted now: the current one, and any the\n"
     "daemon has not stored yet.\n\n"
     "  --since TIME  an ISO 8601 time (2026-11-30T00:00:00Z) or a duration back from now\n"
     "                (30m, 24h, 7d); default 24h\n"
-    "  --json        the JSON of /api/stats instead of a table\n";
+    "  --sink NAME   one sink's statistics only\n"
+    "  --json        the JSON of /api/stats instead of a table (\"sinks\": each sink's totals)\n";
+
+// The one sink's name, or "every sink (a, b)", for the table's title.
+std::string shown(const report::StatsView& view) {
+  if (!view.sink.empty()) return view.sink;
+  if (view.sinks.size() == 1) return view.sinks.front().sink;
+  std::string names;
+  for (const auto& s : view.sinks) names += (names.empty() ? "" : ", ") + s.sink;
+  return "every sink (" + names + ")";
+}
 
 }  // namespace
 
 int runStats(const std::vector<std::string>& args) {
   return withErrorsReported([&] {
-    auto cl = parseCommandLine(args, {"json"}, {"since"});
+    auto cl = parseCommandLine(args, {"json"}, {"since", "sink"});
     if (cl.help || !cl.positional.empty()) {
       std::cout << kHelp;
       return cl.help ? 0 : 2;
@@ -61,14 +74,22 @@ int runStats(const std::vector<std::string>& args) {
     }
     db::Database database(cfg.effectiveDatabaseUrl());
     database.migrate();
+    report::StatsRequest request;
+    request.self = cfg.sinkName;
+    request.sink = cl.value("sink");
+    request.sinceIso = sinceIso;
+    request.interval = cfg.statsInterval;
     if (cl.has("json")) {
-      std::cout << report::statsJson(database, cfg.sinkName, sinceIso, cfg.statsInterval)
-                << "\n";
+      std::cout << report::statsJson(database, request) << "\n";
       return 0;
     }
-    auto view = report::queryStats(database, cfg.sinkName, report::msFromIso(sinceIso), nowMs(),
-                                   cfg.statsInterval);
-    std::cout << report::statsTable(view, cfg.sinkName);
+    auto view = report::queryStats(database, request);
+    std::cout << report::statsTable(view, shown(view));
+    if (view.sinks.size() > 1) {
+      std::cout << "messages by sink:";
+      for (const auto& s : view.sinks) std::cout << "  " << s.sink << " " << s.totals.messages;
+      std::cout << "\n";
+    }
     return 0;
   });
 }

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include "db/MessageQueue.h"
 #include "db/MessageSearch.h"
 #include "db/ReportQueue.h"
+#include "db/SpooledMessage.h"
+#include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
 #include "report/Reporter.h"
 #include "report/http/ApiQuery.h"
@@ -36,21 +39,23 @@ const std::set<std::string> kStates = {db::state::kPending, db::state::kAnalyzin
 constexpr std::size_t kMaxFileSightings = 1000;
 // The Subject of a listed message is read from its spooled copy: its headers only.
 constexpr std::size_t kSubjectReadBytes = 64 * 1024;
+// A SinkName as a filter: longer is no sink's.
+constexpr std::size_t kMaxSinkName = 255;
 
 Object::Ptr ordered() {
   return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
 ApiResponse json(int status, const Object::Ptr& body) {
-  return {status, jsonText(body), ""};
+  return {status, jsonText(body), "", "", ""};
 }
 
 ApiResponse error(int status, const std::string& message) {
-  return {status, errorJson(message), ""};
+  return {status, errorJson(message), "", "", ""};
 }
 
 ApiResponse notAllowed(const std::string& allow) {
-  return {405, errorJson("method not allowed here (allowed: " + allow + ")"), allow};
+  return {405, errorJson("method not allowed here (allowed: " + allow + ")"), allow, "", ""};
 }
 
 std::vector<std::string> split(const std::string& path) {
@@ -78,6 +83,12 @@ std::string subjectOf(const std::string& spoolDir, const std::string& spoolFile)
   } catch (const std::exception&) {
     return "";  // the spool file is gone or unreadable: the list still shows the row
   }
+}
+
+// What a sink says of a message whose spool file another sink holds.
+std::string heldBy(const std::string& id, const std::string& sink) {
+  return "message " + id + " is held by sink " + sink + ": its headers and content are in " + sink +
+         "'s spool, served by " + sink + "'s API";
 }
 
 // Endpoints that take no parameter say so rather than ignore one (a typo, say).
@@ -124,6 +135,11 @@ ApiResponse ApiHandlers::handle(const std::string& method, const std::string& pa
       if (!read) return notAllowed("GET, HEAD");
       noParameters(rawQuery);
       return message(parts[2], database());
+    }
+    if (parts.size() == 4 && parts[1] == "messages" && parts[3] == "raw") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return raw(parts[2], database());
     }
     if (parts.size() == 4 && parts[1] == "messages" && parts[3] == "resend") {
       if (method != "POST") return notAllowed("POST");
@@ -185,8 +201,9 @@ ApiResponse ApiHandlers::overview(db::Database& db) const {
 }
 
 ApiResponse ApiHandlers::messages(const std::string& rawQuery, db::Database& db) const {
-  ApiQuery q(rawQuery, {"verdict", "state", "sender", "since", "until", "limit"});
+  ApiQuery q(rawQuery, {"verdict", "state", "sender", "sink", "since", "until", "limit"});
   db::MessageQuery mq;
+  mq.sink = q.text("sink", kMaxSinkName);
   mq.verdict = q.oneOf("verdict", kVerdicts);
   mq.state = q.oneOf("state", kStates);
   mq.senderContains = q.text("sender", 320);
@@ -197,7 +214,8 @@ ApiResponse ApiHandlers::messages(const std::string& rawQuery, db::Database& db)
     return error(400, "until is before since");
   Array::Ptr list = new Array;
   for (const auto& m : db::MessageSearch(db).find(mq)) {
-    list->add(messageJson(m, subjectOf(context_.spoolDir, m.spoolFile)));
+    // Another sink's spool file is not here (and a file of the same name here is not it).
+    list->add(messageJson(m, heldHere(m.sink) ? subjectOf(context_.spoolDir, m.spoolFile) : ""));
   }
   auto o = ordered();
   o->set("messages", list);
@@ -214,9 +232,35 @@ ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const 
     o->set("state", m->state);
     return json(404, o);
   }
-  auto o = toJson(Reporter::load(db, *m, context_.spoolDir, context_.skipTopReceived));
+  // Another sink's message: what the database holds (verdicts, files, envelope, delivery),
+  // without the headers of its spooled copy, and which sink has them.
+  const bool here = heldHere(m->sink);
+  auto o = toJson(here ? Reporter::load(db, *m, context_.spoolDir, context_.skipTopReceived)
+                       : buildReport(db, *m, MessageHeaders()));
   addDelivery(*o, *m);
+  o->set("sink", m->sink);
+  o->set("content_here", here);
+  if (!here) o->set("content_error", heldBy(id, m->sink));
   return json(200, o);
+}
+
+ApiResponse ApiHandlers::raw(const std::string& id, db::Database& db) const {
+  auto m = plausibleId(id) ? db::MessageQueue(db).find(id) : std::nullopt;
+  if (!m) return error(404, "no message " + id.substr(0, 64));
+  if (!heldHere(m->sink)) {
+    // 421 Misdirected Request (RFC 9110 section 15.5.20): not this server's to answer.
+    auto o = ordered();
+    o->set("error", heldBy(id, m->sink));
+    o->set("sink", m->sink);
+    return json(421, o);
+  }
+  try {
+    db::SpooledMessage message(context_.spoolDir, m->spoolFile);
+    return {200, std::string(message.bytes()), "", "message/rfc822", id + ".eml"};
+  } catch (const std::exception& e) {
+    Poco::Logger::get("bccsink.http").warning("api: raw %s: %s", id, std::string(e.what()));
+    return error(404, "the spooled copy of message " + id + " cannot be read (see the log)");
+  }
 }
 
 ApiResponse ApiHandlers::resend(const std::string& id, db::Database& db) const {
@@ -258,11 +302,16 @@ ApiResponse ApiHandlers::file(const std::string& sha256, db::Database& db) const
 }
 
 ApiResponse ApiHandlers::stats(const std::string& rawQuery, db::Database& db) const {
-  ApiQuery q(rawQuery, {"since"});
+  ApiQuery q(rawQuery, {"since", "sink"});
   auto since = q.isoTime("since");
   if (since.empty()) since = isoSecondsAgo(24 * 3600);
+  auto sink = q.text("sink", kMaxSinkName);
   if (!context_.stats) return error(503, "statistics not available");
-  return {200, context_.stats(db, since), ""};
+  return {200, context_.stats(db, since, sink), "", "", ""};
+}
+
+bool ApiHandlers::heldHere(const std::string& sink) const {
+  return context_.sinkName.empty() || sink == context_.sinkName;
 }
 
 }  // namespace bccsink::report

@@ -248,7 +248,12 @@ class Handler {
     if (req.getMethod() == "POST" && answer.status < 300) {
       log().information("api: %s %s: %d", req.getMethod(), printableAscii(path), answer.status);
     }
-    sendJson(resp, answer.status, answer.body);
+    // A message as received (/api/messages/ID/raw): downloaded, never shown by the browser as a
+    // page.
+    if (!answer.attachment.empty()) {
+      resp.set("Content-Disposition", "attachment; filename=\"" + answer.attachment + "\"");
+    }
+    send(resp, answer.status, answer.contentType.empty() ? kJson : answer.contentType, answer.body);
   }
 
   HttpServer::Shared& shared_;

@@ -1,5 +1,6 @@
 // The bccsink dashboard: asks for the API token once (sessionStorage), then every 10 s reads
-// /api/overview, /api/stats and /api/messages and draws them. Subjects, file names and every
+// /api/overview, /api/stats and /api/messages (every sink's, when several share the
+// database) and draws them. Subjects, file names and every
 // other value come from mail an attacker wrote: they reach the page only as textContent or
 // attribute values, never as markup, and only http(s) URLs become links. The chart is
 // chart.js's (renderChart); both are classic scripts sharing these helpers.
@@ -184,6 +185,7 @@ async function refresh() {
     if (stats) {
       state.stats = stats;
       renderChart(stats);
+      renderSinks(stats);
       renderMismatches(stats);
     }
     if (dangerous && suspicious && recent) {
@@ -236,6 +238,14 @@ function renderOverview(o) {
   $('analyzers-empty').hidden = list.length !== 0;
 }
 
+// --- sinks: each one's share of the statistics, when several share the database ---------
+function renderSinks(stats) {
+  const list = Array.isArray(stats.sinks) ? stats.sinks : [];
+  $('sinks').textContent = 'Messages by sink: ' +
+    list.map((s) => `${String(s.sink)} ${num((s.totals || {}).messages)}`).join(' · ');
+  $('sinks').hidden = list.length < 2;
+}
+
 // --- mismatches -----------------------------------------------------------------------------
 function renderMismatches(stats) {
   const list = ((stats.totals || {}).mismatches || []).slice()
@@ -264,7 +274,8 @@ function renderMessages(all) {
       el('td', {}, msg.spoofed ? el('span', { class: 'badge spoofed', text: 'spoofed' }) : ''),
       el('td', { class: 'clip sender', text: String(msg.sender || ''), title: String(msg.sender || '') }),
       el('td', { class: 'clip subject', text: String(msg.subject ?? ''), title: String(msg.subject ?? '') }),
-      el('td', { class: 'num', text: num(msg.files) }));
+      el('td', { class: 'num', text: num(msg.files) }),
+      el('td', { class: 'clip sink', text: String(msg.sink ?? ''), title: String(msg.sink ?? '') }));
     tr.addEventListener('click', () => openReport(msg.id));
     tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openReport(msg.id); });
     return tr;
@@ -367,6 +378,7 @@ function renderReport(id, r) {
        el('h3', { text: String(msg.subject ?? '') || '(no subject)' })),
     facts([
       ['Queue id', r.id || id, 'mono'],
+      ['Sink', r.sink],
       ['State', r.state],
       ['Received', when(msg.received_at, true)],
       ['Checked', when(msg.checked_at, true)],
@@ -383,6 +395,8 @@ function renderReport(id, r) {
       ['Failure', r.failure, 'bad'],
       ['Errors', list(r.errors), 'bad'],
     ]),
+    // Another sink's message: its headers and bytes are in that sink's spool.
+    ...(r.content_here === false ? [el('p', { class: 'note', text: String(r.content_error || '') })] : []),
     el('div', { class: 'actions' }, resend, note),
     el('h3', { text: `Files (${(r.files || []).length})` }),
     ...(r.files || []).map(fileBlock));

@@ -190,3 +190,10 @@ TEST(Config, SpoolSegmentSizeIsASizeBetweenOneMegabyteAndSixteenGigabytes) {
     EXPECT_THROW(loadConfig("", {"--BccSpoolSegmentSize", bad}), ConfigError) << bad;
   }
 }
+
+TEST(Config, SinkNameDefaultsToBccHostnameSoAnUpgradedSinkKeepsItsRows) {
+  EXPECT_EQ(loadConfig("", {"--BccHostname", "mx1.example.test"}).sinkName, "mx1.example.test");
+  EXPECT_EQ(loadConfig("", {"--BccHostname", "mx1.example.test", "--SinkName", "a"}).sinkName, "a");
+  EXPECT_FALSE(loadConfig("", {}).sinkName.empty());
+  EXPECT_THROW(loadConfig("", {"--SinkName", std::string(65, 'a')}), ConfigError);
+}

@@ -317,8 +317,8 @@ TEST(HttpApi, StatsAnswer503UntilWiredThenPassTheNormalisedSince) {
 
   HttpTestServer u;
   report::ApiContext api;
-  api.stats = [](db::Database&, const std::string& since) {
-    return "{\"since\":\"" + since + "\"}";
+  api.stats = [](db::Database&, const std::string& since, const std::string& sink) {
+    return "{\"since\":\"" + since + "\",\"sink\":\"" + sink + "\"}";
   };
   u.start(api);
   EXPECT_EQ(
@@ -328,6 +328,10 @@ TEST(HttpApi, StatsAnswer503UntilWiredThenPassTheNormalisedSince) {
   EXPECT_EQ(dflt.size(), 24u);
   EXPECT_LT(dflt, isoNow());
   EXPECT_EQ(u.get("/api/stats?since=x").status, 400);
+  // Every sink's by default; ?sink= one sink's.
+  EXPECT_EQ(u.get("/api/stats").json()->getValue<std::string>("sink"), "");
+  EXPECT_EQ(u.get("/api/stats?sink=sink-b").json()->getValue<std::string>("sink"), "sink-b");
+  EXPECT_EQ(u.get("/api/stats?sink=" + std::string(256, 'a')).status, 400);
 }
 
 TEST(HttpApi, HeadAnswersWithoutABody) {
