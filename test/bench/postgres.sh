@@ -3,16 +3,21 @@
 #
 # A private PostgreSQL 15 (test/postgres-private.sh, PG_FSYNC=on: durable, as the figures
 # must be) on loopback, and:
-#   a. claims/s   build/db_bench (the daemon's own MessageQueue, no SMTP) with CLAIMERS
-#                 threads claiming and completing pending messages for CLAIM_SECONDS:
+#   a. claims/s   build/db_bench claims (test/bench/db_bench.cpp: the daemon's own
+#                 MessageQueue, no SMTP): CLAIMERS threads, each on its own connection,
+#                 claim up to BATCH pending messages at a time and mark them checked, for
+#                 CLAIM_SECONDS:
 #                   sqlite      one sink, SQLite (sqlite:PATH, BEGIN IMMEDIATE)
 #                   pg          one sink, PostgreSQL (FOR UPDATE SKIP LOCKED)
-#                   pg 2 sinks  the same claimers spread over two sink names
-#                   pg open tx  pg again for HOLD_SECONDS while another session of the
-#                               same database holds a transaction open (psql: BEGIN;
-#                               SELECT txid_current(); then nothing for HOLD_SECONDS), which
-#                               keeps vacuum from removing the claims' dead rows
-#                 Each prints claims/s over the run and its slowest second (steadiness).
+#                   pg 2 sinks  two db_bench processes at once on one database, each a sink
+#                               of its own with half the claimers; their rates summed
+#                   pg open tx  pg again, WINDOWS runs of CLAIM_SECONDS one after another on
+#                               one database, while another session of it holds a
+#                               transaction open (psql: BEGIN; SELECT txid_current(); then
+#                               idle until the last run ends, at least HOLD_SECONDS), which
+#                               keeps vacuum from removing the claims' dead rows; the rate
+#                               of the first and the last window and the slowest say
+#                               whether it stays steady
 #   b. intake     smtp-source -s SESSIONS -m COUNT -l SIZE (as intake.sh sends) into:
 #                 one sink on SQLite (data on disk), one sink on PostgreSQL, two sinks on
 #                 PostgreSQL (two smtp-source at once, COUNT/2 and SESSIONS/2 each); msg/s
@@ -25,8 +30,9 @@
 #                 both, and every verdict must be the expected one.
 #
 # Env: BUILD (ROOT/build; bccsink built Release when missing), BCCSINK, EMULATOR,
-# DB_BENCH ($BUILD/db_bench; SKIP_CLAIMS=1 runs without it), CLAIMERS (4), CLAIM_SECONDS
-# (10), HOLD_SECONDS (60), COUNT (5000), SESSIONS (20), SIZE (10240), VCOUNT (200),
+# DB_BENCH ($BUILD/db_bench; SKIP_CLAIMS=1 runs without it), CLAIMERS (4), BATCH (8, the
+# workers' claim batch), CLAIM_SECONDS (10), MESSAGES (pending rows per db_bench run,
+# 50000; three times that on SQLite), HOLD_SECONDS (60), COUNT (5000), SESSIONS (20), SIZE (10240), VCOUNT (200),
 # CLIENTS (10), LATENCY_MS (200), ANALYSIS_MS (2000), LIMIT (seconds a pass may take,
 # 900). Needs python3, smtp-source, sqlite3, jq, curl and PostgreSQL 15
 # (deploy/install-deps.sh); as root the server runs as `postgres`. Only 127.0.0.1 is used;
@@ -38,15 +44,6 @@
 #          intake_sqlite=F intake_pg=G intake_pg2=H checked_sqlite=.. checked_pg=.. checked_pg2=..
 #          verdict_sqlite_median_ms=I
 #          verdict_sqlite_p99_ms=J verdict_pg2_median_ms=K verdict_pg2_p99_ms=L
-#
-# db_bench (a program the lead adds, test/bench/db_bench.cpp) is assumed to be:
-#   db_bench claims --url URL [--claimers N] [--seconds S] [--sinks K] [--rows R]
-# It opens db::Database(URL) (migrating it), inserts R pending messages (default: enough
-# for S seconds at 20,000/s) spread over K sink names (`bench-1`..`bench-K`), then runs N
-# threads, thread i as sink `bench-(i mod K + 1)`, each on its own session: claim one
-# message with MessageQueue::claimNext as a worker does and mark it checked, until S
-# seconds are up. It prints one line per whole second, `second=T claims=C`, and last
-# `claims=TOTAL seconds=S claims_per_s=R min_per_s=M` (M: the slowest whole second).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -57,6 +54,8 @@ DB_BENCH=${DB_BENCH:-$BUILD/db_bench}
 SKIP_CLAIMS=${SKIP_CLAIMS:-0}
 CLAIMERS=${CLAIMERS:-4}
 CLAIM_SECONDS=${CLAIM_SECONDS:-10}
+BATCH=${BATCH:-8}
+MESSAGES=${MESSAGES:-50000}
 HOLD_SECONDS=${HOLD_SECONDS:-60}
 COUNT=${COUNT:-5000}
 SESSIONS=${SESSIONS:-20}
@@ -75,7 +74,7 @@ BENCH=postgres.sh
 # shellcheck source=../postgres-private.sh
 . "$ROOT/test/postgres-private.sh"
 
-for v in CLAIMERS CLAIM_SECONDS HOLD_SECONDS COUNT SESSIONS SIZE VCOUNT CLIENTS LIMIT; do
+for v in CLAIMERS BATCH MESSAGES CLAIM_SECONDS HOLD_SECONDS COUNT SESSIONS SIZE VCOUNT CLIENTS LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
 for v in LATENCY_MS ANALYSIS_MS; do
@@ -157,31 +156,60 @@ q() {
 pct() { awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p + 0.999999); if (i < 1) i = 1; print v[i] }' "$2"; }
 
 # ------------------------------------------------------------------------- a. claims/s
-# claims NAME URL SECONDS [db_bench options]: sets CLAIMS_S and CLAIMS_MIN.
+# db_bench_run NAME URL CLAIMERS: one db_bench claims run in the background; sets BPID.
+# SQLite claims about three times as fast here: it gets three times the rows.
+db_bench_run() {
+  local rows=$MESSAGES
+  case $2 in sqlite:*) rows=$((MESSAGES * 3)) ;; esac
+  timeout $((CLAIM_SECONDS + 300)) "$DB_BENCH" claims --url "$2" --claimers "$3" --seconds "$CLAIM_SECONDS" \
+    --batch "$BATCH" --messages "$rows" >"$T/claims-$1.log" 2>&1 &
+  BPID=$!
+  PIDS+=("$BPID")
+}
+# db_bench_rate NAME PID: waits for that run and sets RATE (its claims/s).
+db_bench_rate() {
+  local p rest=()
+  wait "$2" || die "db_bench claims ($1): $(tail -3 "$T/claims-$1.log")"
+  for p in "${PIDS[@]}"; do [ "$p" = "$2" ] || rest+=("$p"); done
+  PIDS=("${rest[@]}")
+  if grep -q 'ran out' "$T/claims-$1.log"; then
+    echo "   warning ($1): $(grep 'ran out' "$T/claims-$1.log")"
+  fi
+  RATE=$(sed -n 's/^RESULT claims_per_s=\([0-9.]*\) .*/\1/p' "$T/claims-$1.log")
+  [ -n "$RATE" ] || die "db_bench ($1) printed no RESULT line: $(tail -3 "$T/claims-$1.log")"
+}
+# claims NAME URL: one run with CLAIMERS claimers; sets CLAIMS_S.
 claims() {
-  local name=$1 url=$2 seconds=$3
-  shift 3
-  echo "== claims, $name: $CLAIMERS claimers, $seconds s"
-  timeout $((seconds + 120)) "$DB_BENCH" claims --url "$url" --claimers "$CLAIMERS" --seconds "$seconds" "$@" \
-    >"$T/claims-$name.log" 2>&1 || die "db_bench claims ($name): $(tail -3 "$T/claims-$name.log")"
-  local last
-  last=$(grep '^claims=' "$T/claims-$name.log" | tail -1)
-  [ -n "$last" ] || die "db_bench ($name) printed no 'claims=' line: $(tail -3 "$T/claims-$name.log")"
-  CLAIMS_S=$(sed -n 's/.* claims_per_s=\([0-9.]*\).*/\1/p' <<<"$last")
-  CLAIMS_MIN=$(sed -n 's/.* min_per_s=\([0-9.]*\).*/\1/p' <<<"$last")
-  echo "   $last"
+  echo "== claims, $1: $CLAIMERS claimers, batch $BATCH, $CLAIM_SECONDS s"
+  db_bench_run "$1" "$2" "$CLAIMERS"
+  db_bench_rate "$1" "$BPID"
+  CLAIMS_S=$RATE
+  echo "   $CLAIMS_S claims/s"
 }
 C_SQLITE=none C_PG=none C_PG2=none C_OPEN=none C_OPEN_MIN=none C_OPEN_FIRST=none C_OPEN_LAST=none
-DEAD_TUPLES=none
+DEAD_TUPLES=none HELD=0
+WINDOWS=$(((HOLD_SECONDS + CLAIM_SECONDS - 1) / CLAIM_SECONDS))
 if [ "$SKIP_CLAIMS" != 1 ]; then
-  claims sqlite "sqlite:$T/claims.db" "$CLAIM_SECONDS"
-  C_SQLITE=$CLAIMS_S C_SQLITE_MIN=$CLAIMS_MIN
-  claims pg "$(new_db claims1)" "$CLAIM_SECONDS"
-  C_PG=$CLAIMS_S C_PG_MIN=$CLAIMS_MIN
-  claims pg2 "$(new_db claims2)" "$CLAIM_SECONDS" --sinks 2
-  C_PG2=$CLAIMS_S C_PG2_MIN=$CLAIMS_MIN
+  claims sqlite "sqlite:$T/claims.db"
+  C_SQLITE=$CLAIMS_S
+  claims pg "$(new_db claims1)"
+  C_PG=$CLAIMS_S
+  # Two sinks: two processes, each a sink name of its own, half the claimers each.
+  url=$(new_db claims2)
+  half=$(((CLAIMERS + 1) / 2))
+  echo "== claims, pg2: two db_bench at once, $half claimers each, batch $BATCH, $CLAIM_SECONDS s"
+  db_bench_run pg2-1 "$url" "$half"
+  first=$BPID
+  db_bench_run pg2-2 "$url" "$half"
+  second=$BPID
+  db_bench_rate pg2-1 "$first"
+  r1=$RATE
+  db_bench_rate pg2-2 "$second"
+  r2=$RATE
+  C_PG2=$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.0f", a + b }')
+  echo "   $r1 + $r2 = $C_PG2 claims/s"
   # The unrelated transaction: a session of the same database (vacuum's horizon for a
-  # table only counts its own database's sessions) with an xid, idle for HOLD_SECONDS.
+  # table only counts its own database's sessions) with an xid, idle meanwhile.
   url=$(new_db claims3)
   mkfifo "$T/hold.in"
   "$PG_BIN/psql" -X -q -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_USER" -d claims3 <"$T/hold.in" >"$T/hold.log" 2>&1 &
@@ -189,25 +217,35 @@ if [ "$SKIP_CLAIMS" != 1 ]; then
   PIDS+=("$HOLDER")
   exec 8>"$T/hold.in"
   echo "BEGIN; SELECT txid_current();" >&8
+  open_tx() {
+    psql_on claims3 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = 'claims3'
+                     AND state = 'idle in transaction' AND backend_xid IS NOT NULL"
+  }
   for _ in $(seq 1 50); do
-    [ "$(psql_on claims3 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = 'claims3' AND state = 'idle in transaction' AND backend_xid IS NOT NULL")" = 1 ] && break
+    [ "$(open_tx)" = 1 ] && break
     sleep 0.1
   done
-  [ "$(psql_on claims3 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = 'claims3' AND state = 'idle in transaction' AND backend_xid IS NOT NULL")" = 1 ] ||
-    die "the open transaction did not start: $(cat "$T/hold.log")"
-  claims pg-open-tx "$url" "$HOLD_SECONDS"
-  C_OPEN=$CLAIMS_S C_OPEN_MIN=$CLAIMS_MIN
-  # First and last 10 s of that minute: does the rate sag as dead rows pile up?
-  grep '^second=' "$T/claims-pg-open-tx.log" | sed 's/.*claims=//' >"$T/per-second"
-  C_OPEN_FIRST=$(head -10 "$T/per-second" | awk '{ s += $1 } END { printf "%.0f", (NR ? s / NR : 0) }')
-  C_OPEN_LAST=$(tail -10 "$T/per-second" | awk '{ s += $1 } END { printf "%.0f", (NR ? s / NR : 0) }')
+  [ "$(open_tx)" = 1 ] || die "the open transaction did not start: $(cat "$T/hold.log")"
+  held_from=$(now)
+  echo "== claims, pg with a transaction open: $WINDOWS runs of $CLAIM_SECONDS s, $CLAIMERS claimers"
+  : >"$T/windows"
+  for w in $(seq 1 "$WINDOWS"); do
+    db_bench_run "open-$w" "$url" "$CLAIMERS"
+    db_bench_rate "open-$w" "$BPID"
+    echo "$RATE" >>"$T/windows"
+    echo "   run $w: $(tail -1 "$T/windows") claims/s"
+  done
+  [ "$(open_tx)" = 1 ] || die "the open transaction ended before the last run did"
+  HELD=$(awk -v a="$held_from" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
   DEAD_TUPLES=$(psql_on claims3 "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'messages'")
   DEAD_TUPLES=${DEAD_TUPLES:-none}
-  [ "$(psql_on claims3 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = 'claims3' AND state = 'idle in transaction'")" = 1 ] ||
-    echo "   warning: the open transaction ended before the run did (idle_in_transaction_session_timeout?)"
   echo "COMMIT;" >&8
   exec 8>&-
   stop_pid "$HOLDER" || true
+  C_OPEN=$(awk '{ s += $1 } END { printf "%.0f", s / NR }' "$T/windows")
+  C_OPEN_MIN=$(sort -n "$T/windows" | head -1)
+  C_OPEN_FIRST=$(head -1 "$T/windows")
+  C_OPEN_LAST=$(tail -1 "$T/windows")
 fi
 
 # ----------------------------------------------------------------------- b. intake msg/s
@@ -371,13 +409,14 @@ echo
 echo "postgres: PostgreSQL $PG_VERSION (fsync on, synchronous_commit on), $(nproc) CPUs," \
   "$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r), $(date -u +%F), $BCCSINK"
 if [ "$SKIP_CLAIMS" != 1 ]; then
-  printf '%-44s %12s %14s\n' "claims ($CLAIMERS claimers, db_bench)" "claims/s" "slowest second"
-  printf '%-44s %12s %14s\n' "SQLite, one sink" "$C_SQLITE" "$C_SQLITE_MIN"
-  printf '%-44s %12s %14s\n' "PostgreSQL, one sink" "$C_PG" "$C_PG_MIN"
-  printf '%-44s %12s %14s\n' "PostgreSQL, two sinks" "$C_PG2" "$C_PG2_MIN"
-  printf '%-44s %12s %14s\n' "PostgreSQL, a transaction open ${HOLD_SECONDS} s" "$C_OPEN" "$C_OPEN_MIN"
-  echo "   with the transaction open: first 10 s $C_OPEN_FIRST/s, last 10 s $C_OPEN_LAST/s;" \
-    "dead rows in messages at the end: $DEAD_TUPLES (target: >= 1,500 claims/s, steady)"
+  printf '%-44s %12s\n' "claims ($CLAIMERS claimers, batch $BATCH, db_bench)" "claims/s"
+  printf '%-44s %12s\n' "SQLite, one sink" "$C_SQLITE"
+  printf '%-44s %12s\n' "PostgreSQL, one sink" "$C_PG"
+  printf '%-44s %12s\n' "PostgreSQL, two sinks (two processes)" "$C_PG2"
+  printf '%-44s %12s\n' "PostgreSQL, a transaction open ${HELD} s" "$C_OPEN"
+  echo "   with the transaction open, $WINDOWS runs of $CLAIM_SECONDS s: first $C_OPEN_FIRST/s, last" \
+    "$C_OPEN_LAST/s, slowest $C_OPEN_MIN/s; dead rows in messages at the end: $DEAD_TUPLES" \
+    "(target: >= 1,500 claims/s, steady)"
 else
   echo "claims: skipped (SKIP_CLAIMS=1)"
 fi
