@@ -120,7 +120,25 @@ for s in a b; do
   diff "$T/rows-2" "$T/listed-$s" >"$T/diff" || fail "sink $s lists other messages than the database: $(head -5 "$T/diff")"
   [ "$(jq .count "$T/list-$s.json")" = 40 ] || fail "sink $s: count $(jq .count "$T/list-$s.json")"
 done
-ok "either sink's /api/messages lists all 40 copies, each with its sink's name (20 a, 20 b)"
+for s in a b; do
+  api a "messages?sink=$s&limit=1000" >"$T/only-$s.json"
+  jq -e --arg s "$s" '.count == 20 and all(.messages[]; .sink == $s)' "$T/only-$s.json" >/dev/null ||
+    fail "sink a, ?sink=$s: $(jq -c '[.count, ([.messages[].sink] | unique)]' "$T/only-$s.json")"
+done
+ok "either sink's /api/messages lists all 40 copies, each with its sink's name (20 a, 20 b); ?sink= one's"
+
+# A copy's bytes are on the disk of the sink that received it: that one serves them, the
+# other answers 421 naming it.
+id_b=$(pg "SELECT id FROM messages WHERE sink = 'b' LIMIT 1")
+curl -sS -o "$T/raw-b" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${NAMED_HTTP[b]}/api/messages/$id_b/raw" >"$T/code-b"
+[ "$(cat "$T/code-b")" = 200 ] && [ "$(sha256sum <"$T/raw-b" | cut -d' ' -f1)" = "$(pg "SELECT sha256 FROM messages WHERE id = '$id_b'")" ] ||
+  fail "sink b's /raw of its own copy: HTTP $(cat "$T/code-b"), $(head -c 200 "$T/raw-b")"
+curl -sS -o "$T/raw-a" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${NAMED_HTTP[a]}/api/messages/$id_b/raw" >"$T/code-a"
+[ "$(cat "$T/code-a")" = 421 ] && jq -e '.sink == "b"' "$T/raw-a" >/dev/null ||
+  fail "sink a's /raw of b's copy: HTTP $(cat "$T/code-a"), $(head -c 200 "$T/raw-a")"
+ok "a copy's bytes: served by the sink that holds them (its SHA-256), 421 naming it from the other"
 
 # ------------------------------------------------------ 3. N dangerous copies, N reports
 for i in 0 1 2 3 4 5; do
