@@ -1,6 +1,7 @@
 #pragma once
 // Reading and binding columns the way every repository does: NULL reads as '' or 0, and
-// '' binds as NULL for optional columns.
+// '' binds as NULL for optional columns; text from mail is made storable the same way on
+// both engines.
 //
 // Poco 1.11 prepares a statement again at every execute() when it is bound to single
 // values (measured: 300 executions, 300 sqlite3_prepare_v2), and a prepare costs more than
@@ -12,8 +13,13 @@
 #include <Poco/Nullable.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "base/Text.h"
+#include "db/Database.h"
 
 namespace bccsink::db {
 
@@ -37,15 +43,68 @@ inline Poco::Nullable<std::string> nullIfEmpty(const std::string& s) {
   return s.empty() ? Poco::Nullable<std::string>() : Poco::Nullable<std::string>(s);
 }
 
-// Binds each of `keys` (which must outlive the statement's execution) to the statement
-// and returns "?, ?, ..." for its `IN (...)`, one per key; keys must not be empty.
-inline std::string bindEach(Poco::Data::Statement& stmt, const std::vector<std::string>& keys) {
-  std::string list;
-  for (const auto& key : keys) {
-    stmt, Poco::Data::Keywords::useRef(key);
-    list += list.empty() ? "?" : ", ?";
+// Text that came from mail (envelope, headers, file names, errors quoting them) as both
+// engines store it: PostgreSQL refuses bytes that are not UTF-8 and ends a text parameter
+// at its first NUL, silently, where SQLite keeps anything (db/POSTGRES.md 2.5). So each
+// invalid byte becomes U+FFFD and NULs are dropped, on both, and a row reads back the same
+// whichever engine holds it.
+inline std::string storedText(std::string_view s) {
+  std::string out = toValidUtf8(s);
+  std::erase(out, '\0');
+  return out;
+}
+
+// A statement executed more than once: bound to columns (Poco runs it once per element) or
+// kept and run again. Poco 1.11's PostgreSQL statement frees its last result and keeps the
+// pointer (StatementExecutor::clearResults), so when an execution fails after one that
+// succeeded, its next execution or its destruction frees that result again: a double
+// free, the process aborts. So on PostgreSQL a statement whose execution failed is never
+// run again nor destroyed: it is left behind (some KB, only after an error: a lost
+// server, a refused row).
+class ReusedStatement {
+ public:
+  explicit ReusedStatement(Database& db)
+      : stmt_(new Poco::Data::Statement(db.session())),
+        leakOnFailure_(db.engine() == Engine::Postgresql) {}
+  ~ReusedStatement() {
+    if (!failed_ || !leakOnFailure_) delete stmt_;
   }
-  return list;
+  ReusedStatement(const ReusedStatement&) = delete;
+  ReusedStatement& operator=(const ReusedStatement&) = delete;
+
+  Poco::Data::Statement& operator*() { return *stmt_; }
+  // Rows affected (or returned). Throws what the statement threw; a failed one throws
+  // std::logic_error when run again.
+  std::size_t execute() {
+    if (failed_) throw std::logic_error("a statement that failed is not run again");
+    try {
+      return stmt_->execute();
+    } catch (...) {
+      failed_ = true;
+      throw;
+    }
+  }
+
+ private:
+  Poco::Data::Statement* stmt_;
+  bool leakOnFailure_;
+  bool failed_ = false;
+};
+
+// Makes `stmt` the statement `head (?, ?, ...) tail`, one `?` per key, each key bound in
+// order (keys must outlive the statement's execution), the whole text passed through
+// Database::sql(). The keys are its only parameters; they must not be empty.
+inline void keyListStatement(const Database& db, Poco::Data::Statement& stmt, std::string_view head,
+                             const std::vector<std::string>& keys, std::string_view tail) {
+  std::string text(head);
+  text += '(';
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    stmt, Poco::Data::Keywords::useRef(keys[i]);
+    text += i == 0 ? "?" : ", ?";
+  }
+  text += ')';
+  text += tail;
+  stmt << db.sql(text);
 }
 
 }  // namespace bccsink::db

@@ -58,8 +58,9 @@ class FileRepository {
   std::vector<StoredVerdict> verdicts(const std::string& sha256);
 
   // True when the caller should submit the file to the analyzer: no fresh verdict and no
-  // submission in flight whose lease still runs (one statement in a write transaction,
-  // right with many claimers on several sinks).
+  // submission in flight whose lease still runs, or one whose lease ran out (its sink died:
+  // this one takes it over). Right with many claimers on several sinks: a write
+  // transaction, on PostgreSQL under a per-file lock that recordVerdict takes too.
   bool claimSubmission(const std::string& sha256, const std::string& analyzer,
                        const std::string& owner, const Freshness& freshness, std::int64_t nowMs,
                        std::int64_t leaseUntilMs);

@@ -14,7 +14,6 @@ using Poco::Data::RecordSet;
 using Poco::Data::Statement;
 
 namespace bccsink::db {
-namespace {}  // namespace
 
 MessageFiles::MessageFiles(Database& db) : db_(db) {}
 
@@ -25,7 +24,6 @@ void MessageFiles::save(const std::string& msgId, const std::vector<MessageFile>
 
 void MessageFiles::save(const std::vector<ExtractedFiles>& list, const std::string& nowIso) {
   if (list.empty()) return;
-  auto& s = db_.session();
   // Bound as columns: one prepared statement each for the whole list (see insertPending).
   std::vector<std::string> ids, errors, at;
   std::vector<std::string> msg, sha256, name, path, extension, verdict, reason;
@@ -33,32 +31,37 @@ void MessageFiles::save(const std::vector<ExtractedFiles>& list, const std::stri
   std::vector<Poco::Int64> size;
   for (const auto& m : list) {
     ids.push_back(m.msgId);
-    errors.push_back(m.errors);
+    errors.push_back(storedText(m.errors));
     at.push_back(nowIso);
     for (const auto& f : m.files) {
       msg.push_back(m.msgId);
       position.push_back(f.position);
       sha256.push_back(f.sha256);
-      name.push_back(f.name);
-      path.push_back(f.path);
-      extension.push_back(f.extension);
+      name.push_back(storedText(f.name));
+      path.push_back(storedText(f.path));
+      extension.push_back(storedText(f.extension));
       mismatch.push_back(f.extensionMismatch ? 1 : 0);
       size.push_back(f.size);
       selected.push_back(f.selected ? 1 : 0);
       verdict.push_back(f.verdict);
-      reason.push_back(f.reason);
+      reason.push_back(storedText(f.reason));
     }
   }
   WriteTransaction tx(db_);
-  s << "DELETE FROM message_files WHERE msg_id = ?", use(ids), now;
-  s << "UPDATE messages SET errors = NULLIF(?, ''), extracted_at = ? WHERE id = ?", use(errors),
-      use(at), use(ids), now;
+  ReusedStatement clear(db_), mark(db_), insert(db_);
+  *clear << db_.sql("DELETE FROM message_files WHERE msg_id = ?"), use(ids);
+  clear.execute();
+  *mark << db_.sql("UPDATE messages SET errors = NULLIF(?, ''), extracted_at = ? WHERE id = ?"),
+      use(errors), use(at), use(ids);
+  mark.execute();
   if (!msg.empty()) {
-    s << "INSERT INTO message_files (msg_id, position, sha256, name, path, extension,"
-         " extension_mismatch, size, selected, verdict, reason)"
-         " VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))",
+    *insert << db_.sql(
+        "INSERT INTO message_files (msg_id, position, sha256, name, path, extension,"
+        " extension_mismatch, size, selected, verdict, reason)"
+        " VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))"),
         use(msg), use(position), use(sha256), use(name), use(path), use(extension), use(mismatch),
-        use(size), use(selected), use(verdict), use(reason), now;
+        use(size), use(selected), use(verdict), use(reason);
+    insert.execute();
   }
   tx.commit();
 }
@@ -75,13 +78,13 @@ std::map<std::string, std::vector<MessageFile>> MessageFiles::listAll(
     std::vector<std::string> keys(msgIds.begin() + at,
                                   msgIds.begin() + std::min(msgIds.size(), at + kKeysPerQuery));
     Statement stmt(db_.session());
-    const auto list = bindEach(stmt, keys);
-    stmt << "SELECT m.msg_id, m.position, m.sha256, m.name, m.path, m.extension,"
-            " m.extension_mismatch, m.size, m.selected, m.verdict, m.reason, f.md5, f.true_type,"
-            " f.description, f.family"
-            " FROM message_files m LEFT JOIN files f ON f.sha256 = m.sha256"
-            " WHERE m.msg_id IN ("
-         << list << ") ORDER BY m.msg_id, m.position";
+    keyListStatement(db_, stmt,
+                     "SELECT m.msg_id, m.position, m.sha256, m.name, m.path, m.extension,"
+                     " m.extension_mismatch, m.size, m.selected, m.verdict, m.reason, f.md5,"
+                     " f.true_type, f.description, f.family"
+                     " FROM message_files m LEFT JOIN files f ON f.sha256 = m.sha256"
+                     " WHERE m.msg_id IN ",
+                     keys, " ORDER BY m.msg_id, m.position");
     stmt.execute();
     RecordSet rs(stmt);
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
@@ -109,7 +112,7 @@ std::map<std::string, std::vector<MessageFile>> MessageFiles::listAll(
 std::string MessageFiles::errors(const std::string& msgId) {
   std::string id = msgId;
   std::vector<Poco::Nullable<std::string>> found;
-  db_.session() << "SELECT errors FROM messages WHERE id = ?", use(id), into(found), now;
+  db_.session() << db_.sql("SELECT errors FROM messages WHERE id = ?"), use(id), into(found), now;
   if (found.empty() || found.front().isNull()) return "";
   return found.front().value();
 }
@@ -127,12 +130,16 @@ void MessageFiles::setVerdicts(const std::vector<FileVerdict>& list) {
     ids.push_back(f.msgId);
     positions.push_back(f.position);
     verdicts.push_back(f.verdict);
-    reasons.push_back(f.reason);
+    reasons.push_back(storedText(f.reason));
   }
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE message_files SET verdict = ?, reason = COALESCE(NULLIF(?, ''), reason)"
-                   " WHERE msg_id = ? AND position = ? AND verdict IS NULL",
-      use(verdicts), use(reasons), use(ids), use(positions), now;
+  ReusedStatement update(db_);
+  *update << db_.sql(
+      "UPDATE message_files SET verdict = ?,"
+      " reason = COALESCE(NULLIF(?, ''), reason)"
+      " WHERE msg_id = ? AND position = ? AND verdict IS NULL"),
+      use(verdicts), use(reasons), use(ids), use(positions);
+  update.execute();
   tx.commit();
 }
 
@@ -140,10 +147,11 @@ std::vector<std::string> MessageFiles::waitingOn(const std::string& sha256,
                                                  const std::string& owner) {
   std::string key = sha256, who = owner;
   std::vector<std::string> ids;
-  db_.session() << "SELECT DISTINCT m.msg_id FROM message_files m JOIN messages g"
-                   " ON g.id = m.msg_id WHERE m.sha256 = ? AND m.selected = 1"
-                   " AND m.verdict IS NULL AND g.state = 'analyzing' AND g.lease_owner = ?"
-                   " ORDER BY m.msg_id",
+  db_.session() << db_.sql(
+      "SELECT DISTINCT m.msg_id FROM message_files m JOIN messages g"
+      " ON g.id = m.msg_id WHERE m.sha256 = ? AND m.selected = 1"
+      " AND m.verdict IS NULL AND g.state = 'analyzing'"
+      " AND g.lease_owner = ? ORDER BY m.msg_id"),
       use(key), use(who), into(ids), now;
   return ids;
 }

@@ -2,7 +2,8 @@
 // The files found in one message, in the order extraction found them: what the report
 // lists, each pointing at its row in `files` (type, MD5) and, through it, at the cached
 // verdicts. A file's verdict here is the one this message got: the worst of its
-// analyzers' answers, or unscanned with the reason (unreadable, deadline passed).
+// analyzers' answers, or unscanned with the reason (unreadable, deadline passed). Names,
+// paths, reasons and errors come from mail: stored as db::storedText() makes them.
 
 #include <cstdint>
 #include <map>

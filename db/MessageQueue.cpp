@@ -1,10 +1,12 @@
 #include "db/MessageQueue.h"
 
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
 #include <algorithm>
+#include <chrono>
 #include <tuple>
 
 #include "db/Columns.h"
@@ -68,18 +70,23 @@ std::vector<MessageRecord> readRows(RecordSet& rs) {
 // Keys per `IN (...)`: far below SQLite's limit of bound values.
 constexpr std::size_t kKeysPerQuery = 500;
 
+// How often a claimer searches from the front of the queue at least (Claim::fromAt).
+constexpr auto kRescan = std::chrono::seconds(1);
+
 // The recipients of every row, one query per kKeysPerQuery rows.
-void addRecipients(Poco::Data::Session& s, std::vector<MessageRecord>& rows) {
+const char* kRecipientsOf =
+    "SELECT msg_id, address, orcpt, notify FROM message_recipients WHERE msg_id IN ";
+const char* kRecipientsOrder = " ORDER BY msg_id, position";
+
+void addRecipients(Database& db, std::vector<MessageRecord>& rows) {
   std::map<std::string, MessageRecord*> byId;
   for (auto& m : rows) byId[m.id] = &m;
   for (std::size_t at = 0; at < rows.size(); at += kKeysPerQuery) {
     std::vector<std::string> ids;
     for (std::size_t i = at; i < std::min(rows.size(), at + kKeysPerQuery); ++i)
       ids.push_back(rows[i].id);
-    Statement stmt(s);
-    const auto list = bindEach(stmt, ids);
-    stmt << "SELECT msg_id, address, orcpt, notify FROM message_recipients WHERE msg_id IN ("
-         << list << ") ORDER BY msg_id, position";
+    Statement stmt(db.session());
+    keyListStatement(db, stmt, kRecipientsOf, ids, kRecipientsOrder);
     stmt.execute();
     RecordSet r(stmt);
     for (bool more = r.moveFirst(); more; more = r.moveNext()) {
@@ -88,17 +95,73 @@ void addRecipients(Poco::Data::Session& s, std::vector<MessageRecord>& rows) {
   }
 }
 
+// The rows a claim returned, oldest first (RETURNING keeps no order).
+void sortClaimed(std::vector<MessageRecord>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const MessageRecord& a, const MessageRecord& b) {
+    return std::tie(a.receivedAt, a.id) < std::tie(b.receivedAt, b.id);
+  });
+}
+
 }  // namespace
 
+// The claim and the look-up of its rows' recipients, prepared once and executed again with
+// new values (bound by reference to the members). A statement made afresh costs PostgreSQL
+// four round trips (prepare, describe, execute, deallocate), a kept one one (POSTGRES.md
+// 2.6), and the claim is the hot path of every worker. The recipients' `IN` has `limit`
+// keys: the ids claimed, the first repeated to fill it.
+struct MessageQueue::Claim {
+  Claim(Database& db, std::size_t n)
+      : limit(static_cast<Poco::Int64>(n)), keys(n), take(db), recipients(db) {
+    // One statement: the rows are chosen and taken together (DESIGN.md, "Scale-out"), and
+    // come back whole, so no look-up follows per message.
+    // The search starts after the last row this claimer took (see `from`).
+    *take << db.sql(std::string("UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
+                                " attempts = attempts + 1, deadline_at = ?, updated_at = ?,"
+                                " extracted_at = NULL WHERE id IN (SELECT id FROM messages"
+                                " WHERE state = ? AND sink = ? AND (received_at, id) > (?, ?)"
+                                " ORDER BY received_at, id LIMIT ?") +
+                    db.claimLock() + ") RETURNING " + kColumns),
+        use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
+        use(fromAt), use(fromId), use(limit);
+    if (n <= kKeysPerQuery) {
+      keyListStatement(db, *recipients, kRecipientsOf, keys, kRecipientsOrder);
+      *recipients, into(rcptMsg), into(address), into(orcpt), into(notify);
+    }
+  }
+  bool keepsRecipients() const { return static_cast<std::size_t>(limit) <= kKeysPerQuery; }
+
+  std::string owner, at;
+  // Where the search for pending rows starts: after the last row this claimer took. On
+  // PostgreSQL every row claimed leaves a dead entry at the front of the index's pending
+  // range until vacuum removes it, and a transaction open anywhere (a report, a backup, an
+  // administrator's psql) keeps vacuum from doing so: a search from the front walks all
+  // of them, each claim slower than the last (measured: 2,500 claims/s down to 430 within
+  // a minute). From the last position it walks only what other claimers took meanwhile.
+  // Rows that came back to pending behind it (a lease ran out, a release, a late commit)
+  // are found by a search from the front when this one comes up short, and at least
+  // every kRescan.
+  std::string fromAt, fromId;
+  std::chrono::steady_clock::time_point rescanAt{};
+  std::string pending = state::kPending, analyzing = state::kAnalyzing;
+  Poco::Int64 until = 0, deadline = 0;
+  Poco::Int64 limit;
+  std::vector<std::string> keys;
+  std::vector<std::string> rcptMsg, address, orcpt, notify;
+  ReusedStatement take, recipients;
+  bool used = false;  // executed once: prepared on the connection of that time
+};
+
 MessageQueue::MessageQueue(Database& db) : db_(db) {}
+MessageQueue::~MessageQueue() = default;
+MessageQueue::MessageQueue(MessageQueue&&) noexcept = default;
 
 void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
   if (records.empty()) return;
-  auto& s = db_.session();
   // Bound as columns (Poco's bulk binding): each statement is prepared once for the batch.
   // A statement bound to single values is prepared again at every execute (Poco 1.11;
   // measured: 300 rows, 300 prepares), and this runs inside the transaction a 250 waits
-  // on. Empty optional columns become NULL in the SQL.
+  // on. Empty optional columns become NULL in the SQL. What the client sent is stored
+  // as storedText() makes it.
   std::vector<std::string> id, sink, receivedAt, sender, clientIp, helo, headerMessageId, sha256,
       spoolFile, envid, ret, body;
   std::vector<int> tls;
@@ -109,61 +172,61 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
     id.push_back(r.id);
     sink.push_back(r.sink);
     receivedAt.push_back(r.receivedAt);
-    sender.push_back(r.sender);
-    clientIp.push_back(r.clientIp);
-    helo.push_back(r.helo);
+    sender.push_back(storedText(r.sender));
+    clientIp.push_back(storedText(r.clientIp));
+    helo.push_back(storedText(r.helo));
     tls.push_back(r.tls ? 1 : 0);
-    headerMessageId.push_back(r.headerMessageId);
+    headerMessageId.push_back(storedText(r.headerMessageId));
     size.push_back(r.size);
     sha256.push_back(r.sha256);
-    spoolFile.push_back(r.spoolFile);
-    envid.push_back(r.envid);
-    ret.push_back(r.ret);
-    body.push_back(r.body);
+    spoolFile.push_back(storedText(r.spoolFile));
+    envid.push_back(storedText(r.envid));
+    ret.push_back(storedText(r.ret));
+    body.push_back(storedText(r.body));
     for (std::size_t i = 0; i < r.recipients.size(); ++i) {
       rcptMsg.push_back(r.id);
       position.push_back(static_cast<int>(i));
-      address.push_back(r.recipients[i].address);
-      orcpt.push_back(r.recipients[i].orcpt);
-      notify.push_back(r.recipients[i].notify);
+      address.push_back(storedText(r.recipients[i].address));
+      orcpt.push_back(storedText(r.recipients[i].orcpt));
+      notify.push_back(storedText(r.recipients[i].notify));
     }
   }
-  const std::string pending = state::kPending;
-  Statement message =
-      (s << "INSERT INTO messages (id, sink, state, attempts, received_at, updated_at, sender,"
-            " client_ip, helo, tls, header_message_id, size, sha256, spool_file, envid, ret, body)"
-            " VALUES (?, ?, '"
-         << pending
-         << "', 0, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''),"
-            " NULLIF(?, ''))",
-       use(id), use(sink), use(receivedAt), use(receivedAt), use(sender), use(clientIp), use(helo),
-       use(tls), use(headerMessageId), use(size), use(sha256), use(spoolFile), use(envid), use(ret),
-       use(body));
+  ReusedStatement message(db_), recipients(db_);
+  *message << db_.sql(std::string("INSERT INTO messages (id, sink, state, attempts, received_at,"
+                                  " updated_at, sender, client_ip, helo, tls, header_message_id,"
+                                  " size, sha256, spool_file, envid, ret, body) VALUES (?, ?, '") +
+                      state::kPending +
+                      "', 0, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULLIF(?, ''),"
+                      " NULLIF(?, ''), NULLIF(?, ''))"),
+      use(id), use(sink), use(receivedAt), use(receivedAt), use(sender), use(clientIp), use(helo),
+      use(tls), use(headerMessageId), use(size), use(sha256), use(spoolFile), use(envid), use(ret),
+      use(body);
   WriteTransaction tx(db_);
   message.execute();
   if (!rcptMsg.empty()) {
-    s << "INSERT INTO message_recipients (msg_id, position, address, orcpt, notify)"
-         " VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))",
-        use(rcptMsg), use(position), use(address), use(orcpt), use(notify), now;
+    *recipients << db_.sql(
+        "INSERT INTO message_recipients (msg_id, position, address, orcpt,"
+        " notify) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))"),
+        use(rcptMsg), use(position), use(address), use(orcpt), use(notify);
+    recipients.execute();
   }
   tx.commit();
 }
 
 std::vector<MessageRecord> MessageQueue::select(const std::string& where, const std::string& arg,
                                                 std::size_t limit) {
-  auto& s = db_.session();
   std::string sql = std::string("SELECT ") + kColumns + " FROM messages";
   if (!where.empty()) sql += " WHERE " + where;
   sql += " ORDER BY id";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-  Statement stmt(s);
-  stmt << sql;
+  Statement stmt(db_.session());
+  stmt << db_.sql(sql);
   std::string bound = arg;
   if (!where.empty()) stmt, use(bound);
   stmt.execute();
   RecordSet rs(stmt);
   auto out = readRows(rs);
-  addRecipients(s, out);
+  addRecipients(db_, out);
   return out;
 }
 
@@ -179,14 +242,13 @@ std::optional<MessageRecord> MessageQueue::find(const std::string& id) {
 }
 
 std::vector<MessageRecord> MessageQueue::findAll(const std::vector<std::string>& ids) {
-  auto& s = db_.session();
   std::map<std::string, MessageRecord> found;
+  const std::string head = std::string("SELECT ") + kColumns + " FROM messages WHERE id IN ";
   for (std::size_t at = 0; at < ids.size(); at += kKeysPerQuery) {
     std::vector<std::string> keys(ids.begin() + at,
                                   ids.begin() + std::min(ids.size(), at + kKeysPerQuery));
-    Statement stmt(s);
-    const auto list = bindEach(stmt, keys);
-    stmt << "SELECT " << kColumns << " FROM messages WHERE id IN (" << list << ")";
+    Statement stmt(db_.session());
+    keyListStatement(db_, stmt, head, keys, "");
     stmt.execute();
     RecordSet rs(stmt);
     for (auto& m : readRows(rs)) found.emplace(m.id, std::move(m));
@@ -196,14 +258,14 @@ std::vector<MessageRecord> MessageQueue::findAll(const std::vector<std::string>&
     auto it = found.find(id);
     if (it != found.end()) out.push_back(it->second);
   }
-  addRecipients(s, out);
+  addRecipients(db_, out);
   return out;
 }
 
 std::map<std::string, std::int64_t> MessageQueue::countByState() {
   std::vector<std::string> states;
   std::vector<Poco::Int64> counts;
-  db_.session() << "SELECT state, COUNT(*) FROM messages GROUP BY state", into(states),
+  db_.session() << db_.sql("SELECT state, COUNT(*) FROM messages GROUP BY state"), into(states),
       into(counts), now;
   std::map<std::string, std::int64_t> out;
   for (std::size_t i = 0; i < states.size(); ++i) out[states[i]] = counts[i];
@@ -213,21 +275,22 @@ std::map<std::string, std::int64_t> MessageQueue::countByState() {
 std::int64_t MessageQueue::countInState(const std::string& st) {
   Poco::Int64 n = 0;
   std::string bound = st;
-  db_.session() << "SELECT COUNT(*) FROM messages WHERE state = ?", use(bound), into(n), now;
+  db_.session() << db_.sql("SELECT COUNT(*) FROM messages WHERE state = ?"), use(bound), into(n),
+      now;
   return n;
 }
 
 std::int64_t MessageQueue::countBacklog() {
   Poco::Int64 n = 0;
   std::string pending = state::kPending, analyzing = state::kAnalyzing;
-  db_.session() << "SELECT COUNT(*) FROM messages WHERE state IN (?, ?)", use(pending),
+  db_.session() << db_.sql("SELECT COUNT(*) FROM messages WHERE state IN (?, ?)"), use(pending),
       use(analyzing), into(n), now;
   return n;
 }
 
 std::vector<std::string> MessageQueue::spoolFiles() {
   std::vector<std::string> files;
-  db_.session() << "SELECT spool_file FROM messages", into(files), now;
+  db_.session() << db_.sql("SELECT spool_file FROM messages"), into(files), now;
   return files;
 }
 
@@ -236,8 +299,9 @@ int MessageQueue::releaseExpiredLeases(std::int64_t nowMs) {
   std::string pending = state::kPending, analyzing = state::kAnalyzing;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
-  stmt << "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
-          " WHERE state = ? AND (lease_until IS NULL OR lease_until < ?)",
+  stmt << db_.sql(
+      "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
+      " WHERE state = ? AND (lease_until IS NULL OR lease_until < ?)"),
       use(pending), use(analyzing), use(t);
   std::size_t n = stmt.execute();
   tx.commit();
@@ -248,8 +312,9 @@ int MessageQueue::releaseLeasesOf(const std::string& sink) {
   std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
-  stmt << "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
-          " WHERE state = ? AND lease_owner = ?",
+  stmt << db_.sql(
+      "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL"
+      " WHERE state = ? AND lease_owner = ?"),
       use(pending), use(analyzing), use(owner);
   std::size_t n = stmt.execute();
   tx.commit();
@@ -259,31 +324,80 @@ int MessageQueue::releaseLeasesOf(const std::string& sink) {
 std::vector<MessageRecord> MessageQueue::claim(const std::string& sink, std::size_t limit,
                                                std::int64_t leaseUntilMs, std::int64_t deadlineMs,
                                                const std::string& nowIso) {
-  std::string owner = sink, pending = state::kPending, analyzing = state::kAnalyzing, at = nowIso;
-  Poco::Int64 until = leaseUntilMs, deadline = deadlineMs, n = static_cast<Poco::Int64>(limit);
-  // One statement: the rows are chosen and taken together (DESIGN.md, "Scale-out"), and
-  // come back whole, so no look-up follows per message.
-  Statement stmt(db_.session());
-  stmt << "UPDATE messages SET state = ?, lease_owner = ?, lease_until = ?,"
-          " attempts = attempts + 1, deadline_at = ?, updated_at = ?, extracted_at = NULL"
-          " WHERE id IN (SELECT id FROM messages WHERE state = ? AND sink = ?"
-          " ORDER BY received_at, id LIMIT ?"
-       << db_.claimLock() << ") RETURNING " << kColumns,
-      use(analyzing), use(owner), use(until), use(deadline), use(at), use(pending), use(owner),
-      use(n);
-  {
+  if (limit == 0) return {};
+  if (!claim_ || claim_->limit != static_cast<Poco::Int64>(limit))
+    claim_ = std::make_unique<Claim>(db_, limit);
+  auto& c = *claim_;
+  c.owner = sink;
+  c.until = leaseUntilMs;
+  c.deadline = deadlineMs;
+  c.at = nowIso;
+  const bool kept = c.used;
+  try {
+    return claimOnce(c);
+  } catch (const DatabaseUnavailable&) {
+    claim_.reset();
+    throw;
+  } catch (const Poco::Data::DataException&) {
+    claim_.reset();
+    // A kept statement lives on its connection: one reopened since (Database::session())
+    // does not know it. Once more, prepared anew (the failed claim rolled back).
+    if (!kept || db_.engine() != Engine::Postgresql) throw;
+    return claim(sink, limit, leaseUntilMs, deadlineMs, nowIso);
+  }
+}
+
+std::vector<MessageRecord> MessageQueue::claimOnce(Claim& c) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= c.rescanAt) {
+    c.fromAt.clear();
+    c.fromId.clear();
+    c.rescanAt = now + kRescan;
+  }
+  auto out = takeRows(c);
+  if (static_cast<Poco::Int64>(out.size()) < c.limit && !c.fromAt.empty()) {
+    // Short after a position: what lies before it gets its turn now.
+    c.fromAt.clear();
+    c.fromId.clear();
+    c.rescanAt = now + kRescan;
+    if (out.empty()) out = takeRows(c);
+  }
+  if (!out.empty()) {
+    c.fromAt = out.back().receivedAt;
+    c.fromId = out.back().id;
+  }
+  return out;
+}
+
+std::vector<MessageRecord> MessageQueue::takeRows(Claim& c) {
+  if (db_.engine() == Engine::Postgresql) {
+    // One statement is a transaction of its own: no BEGIN and COMMIT, two round trips of
+    // the four a claim would take. SKIP LOCKED works the same outside BEGIN.
+    db_.session();  // a connection the server dropped is opened again first
+    c.used = true;
+    c.take.execute();
+  } else {
+    // SQLite: through this process's gate, which a write transaction enters (Database.h).
     WriteTransaction tx(db_);
-    stmt.execute();
+    c.used = true;
+    c.take.execute();
     tx.commit();
   }
   // Read from what the statement kept, after the commit: not while other writers wait.
-  RecordSet rs(stmt);
+  RecordSet rs(*c.take);
   auto out = readRows(rs);
-  // RETURNING keeps no order.
-  std::sort(out.begin(), out.end(), [](const MessageRecord& a, const MessageRecord& b) {
-    return std::tie(a.receivedAt, a.id) < std::tie(b.receivedAt, b.id);
-  });
-  addRecipients(db_.session(), out);
+  sortClaimed(out);
+  if (out.empty() || !c.keepsRecipients()) {
+    addRecipients(db_, out);
+    return out;
+  }
+  for (std::size_t i = 0; i < c.keys.size(); ++i) c.keys[i] = out[i < out.size() ? i : 0].id;
+  for (auto* column : {&c.rcptMsg, &c.address, &c.orcpt, &c.notify}) column->clear();
+  c.recipients.execute();
+  std::map<std::string, MessageRecord*> byId;
+  for (auto& m : out) byId[m.id] = &m;
+  for (std::size_t i = 0; i < c.rcptMsg.size(); ++i)
+    byId[c.rcptMsg[i]]->recipients.push_back({c.address[i], c.orcpt[i], c.notify[i]});
   return out;
 }
 
@@ -300,10 +414,12 @@ int MessageQueue::unclaim(const std::vector<std::string>& ids, const std::string
   if (ids.empty()) return 0;
   std::string key, who = owner, pending = state::kPending, analyzing = state::kAnalyzing;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET state = ?, attempts = attempts - 1,"
-                                     " lease_owner = NULL, lease_until = NULL WHERE id = ?"
-                                     " AND state = ? AND lease_owner = ? AND extracted_at IS NULL",
-                    use(pending), use(key), use(analyzing), use(who));
+  ReusedStatement stmt(db_);
+  *stmt << db_.sql(
+      "UPDATE messages SET state = ?, attempts = attempts - 1,"
+      " lease_owner = NULL, lease_until = NULL WHERE id = ?"
+      " AND state = ? AND lease_owner = ? AND extracted_at IS NULL"),
+      use(pending), use(key), use(analyzing), use(who);
   std::size_t n = 0;
   for (const auto& id : ids) {
     key = id;
@@ -318,8 +434,8 @@ int MessageQueue::renewLeases(const std::string& owner, std::int64_t leaseUntilM
   Poco::Int64 until = leaseUntilMs;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
-  stmt << "UPDATE messages SET lease_until = ? WHERE state = ? AND lease_owner = ?", use(until),
-      use(analyzing), use(who);
+  stmt << db_.sql("UPDATE messages SET lease_until = ? WHERE state = ? AND lease_owner = ?"),
+      use(until), use(analyzing), use(who);
   std::size_t n = stmt.execute();
   tx.commit();
   return static_cast<int>(n);
@@ -347,13 +463,13 @@ std::vector<std::string> MessageQueue::markChecked(
   if (verdicts.empty()) return marked;
   auto& s = db_.session();
   std::string who = owner;
-  const std::string analyzing = state::kAnalyzing, checked = state::kChecked;
   std::vector<std::string> held;
   WriteTransaction tx(db_);
   // Which of them this owner still holds, under the write lock: the update below is then
   // all of those, one statement for the batch (bound as columns, prepared once).
-  s << "SELECT id FROM messages WHERE state = '" << analyzing << "' AND lease_owner = ?", use(who),
-      into(held), now;
+  s << db_.sql(std::string("SELECT id FROM messages WHERE state = '") + state::kAnalyzing +
+               "' AND lease_owner = ?"),
+      use(who), into(held), now;
   std::sort(held.begin(), held.end());
   std::vector<std::string> ids, values, at;
   for (const auto& [id, verdict] : verdicts) {
@@ -363,10 +479,12 @@ std::vector<std::string> MessageQueue::markChecked(
     at.push_back(nowIso);
   }
   if (!ids.empty()) {
-    s << "UPDATE messages SET state = '" << checked
-      << "', verdict = ?, checked_at = ?, updated_at = ?, lease_owner = NULL,"
-         " lease_until = NULL WHERE id = ?",
-        use(values), use(at), use(at), use(ids), now;
+    ReusedStatement update(db_);
+    *update << db_.sql(std::string("UPDATE messages SET state = '") + state::kChecked +
+                       "', verdict = ?, checked_at = ?, updated_at = ?, lease_owner = NULL,"
+                       " lease_until = NULL WHERE id = ?"),
+        use(values), use(at), use(at), use(ids);
+    update.execute();
   }
   tx.commit();
   return ids;
@@ -374,12 +492,13 @@ std::vector<std::string> MessageQueue::markChecked(
 
 bool MessageQueue::release(const std::string& id, const std::string& owner,
                            const std::string& reason) {
-  std::string key = id, who = owner, why = reason, pending = state::kPending,
+  std::string key = id, who = owner, why = storedText(reason), pending = state::kPending,
               analyzing = state::kAnalyzing;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
-  stmt << "UPDATE messages SET state = ?, reason = ?, lease_owner = NULL, lease_until = NULL"
-          " WHERE id = ? AND state = ? AND lease_owner = ?",
+  stmt << db_.sql(
+      "UPDATE messages SET state = ?, reason = ?, lease_owner = NULL,"
+      " lease_until = NULL WHERE id = ? AND state = ? AND lease_owner = ?"),
       use(pending), use(why), use(key), use(analyzing), use(who);
   std::size_t n = stmt.execute();
   tx.commit();
@@ -388,12 +507,13 @@ bool MessageQueue::release(const std::string& id, const std::string& owner,
 
 void MessageQueue::markFailed(const std::string& id, const std::string& reason,
                               const std::string& verdict, const std::string& nowIso) {
-  std::string key = id, why = reason, at = nowIso, failed = state::kFailed,
+  std::string key = id, why = storedText(reason), at = nowIso, failed = state::kFailed,
               reported = state::kReported, unscanned = verdict;
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE messages SET state = ?, reason = ?, verdict = ?, checked_at = ?,"
-                   " updated_at = ?, lease_owner = NULL, lease_until = NULL"
-                   " WHERE id = ? AND state <> ?",
+  db_.session() << db_.sql(
+      "UPDATE messages SET state = ?, reason = ?, verdict = ?,"
+      " checked_at = ?, updated_at = ?, lease_owner = NULL,"
+      " lease_until = NULL WHERE id = ? AND state <> ?"),
       use(failed), use(why), use(unscanned), use(at), use(at), use(key), use(reported), now;
   tx.commit();
 }

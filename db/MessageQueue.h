@@ -1,9 +1,13 @@
 #pragma once
 // The message queue: the intake adds pending rows, workers (later) claim them, the
-// administrator's commands list them. Every method is one short transaction.
+// administrator's commands list them. Every method is one short transaction. Text from
+// mail is stored as db::storedText() makes it (valid UTF-8, no NUL), on both engines.
+// The claim's statements are kept prepared from one call to the next (the workers' hot
+// path): keep one MessageQueue per connection for claiming.
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +27,8 @@ struct ListFilter {
 class MessageQueue {
  public:
   explicit MessageQueue(Database& db);
+  ~MessageQueue();
+  MessageQueue(MessageQueue&&) noexcept;
 
   // Inserts every record as `pending` in one write transaction: all or none.
   // Throws on any database error (the caller turns it into a 4xx).
@@ -80,9 +86,13 @@ class MessageQueue {
                   const std::string& nowIso);
 
  private:
+  struct Claim;  // the claim's statements, kept prepared across calls
   std::vector<MessageRecord> select(const std::string& where, const std::string& arg,
                                     std::size_t limit);
+  std::vector<MessageRecord> claimOnce(Claim& claim);
+  std::vector<MessageRecord> takeRows(Claim& claim);
   Database& db_;
+  std::unique_ptr<Claim> claim_;  // built by the first claim
 };
 
 }  // namespace bccsink::db

@@ -42,7 +42,9 @@ std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
   if (!q.senderContains.empty()) {
     // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
     where.push_back("LOWER(m.sender) LIKE LOWER(?) ESCAPE '\\'");
-    args.push_back(containsPattern(q.senderContains));
+    // Compared with the sender as stored (db::storedText): a needle with bytes that are
+    // not UTF-8 or a NUL is made the same way, or PostgreSQL would refuse it.
+    args.push_back(containsPattern(storedText(q.senderContains)));
   }
   if (!q.sink.empty()) {
     where.push_back("m.sink = ?");
@@ -94,10 +96,11 @@ std::vector<FileSighting> MessageSearch::messagesWithFile(const std::string& sha
                                                           std::size_t limit) {
   std::string key = sha256;
   Statement stmt(db_.session());
-  stmt << "SELECT f.msg_id, m.received_at, m.verdict, f.name, f.path"
-          " FROM message_files f JOIN messages m ON m.id = f.msg_id WHERE f.sha256 = ?"
-          " ORDER BY m.received_at DESC, f.msg_id DESC, f.position LIMIT " +
-              std::to_string(std::max<std::size_t>(limit, 1)),
+  stmt << db_.sql(
+      "SELECT f.msg_id, m.received_at, m.verdict, f.name, f.path"
+      " FROM message_files f JOIN messages m ON m.id = f.msg_id WHERE f.sha256 = ?"
+      " ORDER BY m.received_at DESC, f.msg_id DESC, f.position LIMIT " +
+      std::to_string(std::max<std::size_t>(limit, 1))),
       use(key);
   stmt.execute();
   RecordSet rs(stmt);

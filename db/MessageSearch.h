@@ -13,7 +13,8 @@ class Database;
 struct MessageQuery {
   std::string verdict;         // '' = any
   std::string state;           // '' = any
-  std::string senderContains;  // case-insensitive substring of the envelope sender; '' = any
+  std::string senderContains;  // case-insensitive substring of the envelope sender as stored
+                               // (db::storedText); '' = any
   std::string sink;            // the sink that received it (SinkName); '' = every sink's
   std::string since, until;    // ISO 8601 UTC as stored (received_at >= since, < until); '' = open
   std::size_t limit = 100;     // at least 1

@@ -3,6 +3,11 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Session.h>
 
+#include <algorithm>
+#include <memory>
+#include <string_view>
+
+#include "base/Text.h"
 #include "db/Columns.h"
 #include "db/Database.h"
 #include "db/MessageRecord.h"
@@ -22,6 +27,40 @@ std::vector<std::string> ids(Statement& stmt) {
   return out;
 }
 
+// Text from mail or a mail server (spoof reasons, a receiver's error reply) as both engines
+// store it alike: valid UTF-8, which PostgreSQL insists on, without NUL, where PostgreSQL
+// would cut a text parameter. The rule of db::storedText (db/Columns.h, from the queue's
+// branch), named apart so that both compile until one replaces the other.
+std::string storableText(std::string_view s) {
+  auto out = toValidUtf8(s);
+  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+  return out;
+}
+
+// Binds each of `ids` (which must outlive the execution) and returns "(?, ?, ...)".
+std::string bindList(Statement& stmt, const std::vector<std::string>& ids) {
+  std::string list = "(";
+  for (const auto& id : ids) {
+    stmt, useRef(id);
+    list += list.size() == 1 ? "?" : ", ?";
+  }
+  return list + ")";
+}
+
+// Executes a statement bound to columns (Poco runs it once per element). Poco 1.11's
+// PostgreSQL statement frees its last result and keeps the pointer, so one whose execution
+// failed after an element that succeeded frees it again when destroyed and the process
+// aborts: on PostgreSQL such a statement is left behind (some KB, after an error only).
+// db::ReusedStatement's rule (db/Columns.h, from the queue's branch), for one execution.
+void executeColumns(Database& db, std::unique_ptr<Statement> stmt) {
+  try {
+    stmt->execute();
+  } catch (...) {
+    if (db.engine() == Engine::Postgresql) (void)stmt.release();
+    throw;
+  }
+}
+
 }  // namespace
 
 ReportQueue::ReportQueue(Database& db) : db_(db) {}
@@ -29,9 +68,9 @@ ReportQueue::ReportQueue(Database& db) : db_(db) {}
 std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::size_t limit) {
   std::string owner = sink, checked = state::kChecked, failed = state::kFailed;
   auto n = static_cast<std::int64_t>(limit);
-  Statement stmt = (db_.session() << "SELECT id FROM messages WHERE state IN (?, ?)"
-                                     " AND report_status IS NULL AND sink = ?"
-                                     " ORDER BY received_at, id LIMIT ?",
+  Statement stmt = (db_.session() << db_.sql("SELECT id FROM messages WHERE state IN (?, ?)"
+                                             " AND report_status IS NULL AND sink = ?"
+                                             " ORDER BY received_at, id LIMIT ?"),
                     use(checked), use(failed), use(owner), use(n));
   return ids(stmt);
 }
@@ -49,15 +88,18 @@ void ReportQueue::judge(const std::vector<Judgement>& list) {
   for (const auto& j : list) {
     ids.push_back(j.id);
     statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
-    reasons.push_back(j.spoofReason);
-    origins.push_back(j.originIp);
+    reasons.push_back(storableText(j.spoofReason));
+    origins.push_back(storableText(j.originIp));
     flags.push_back(j.spoofed ? 1 : 0);
   }
   WriteTransaction tx(db_);
-  db_.session() << "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
-                   " report_status = ?, report_attempts = 0, report_next_at = NULL,"
-                   " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?",
-      use(flags), use(reasons), use(statuses), use(origins), use(ids), now;
+  auto stmt = std::make_unique<Statement>(db_.session());
+  *stmt << db_.sql(
+      "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
+      " report_status = ?, report_attempts = 0, report_next_at = NULL,"
+      " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?"),
+      use(flags), use(reasons), use(statuses), use(origins), use(ids);
+  executeColumns(db_, std::move(stmt));
   tx.commit();
 }
 
@@ -71,63 +113,62 @@ std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t 
   // named so that the row is found by seeking messages_report, not by reading the sink's
   // whole history in received order.
   Statement stmt =
-      (db_.session() << "SELECT id FROM messages WHERE report_status = ?"
-                        " AND sink = ? AND state IN (?, ?, ?) AND"
-                        " (report_next_at IS NULL OR report_next_at <= ?)"
-                        " ORDER BY received_at, id LIMIT ?",
+      (db_.session() << db_.sql("SELECT id FROM messages WHERE report_status = ?"
+                                " AND sink = ? AND state IN (?, ?, ?) AND"
+                                " (report_next_at IS NULL OR report_next_at <= ?)"
+                                " ORDER BY received_at, id LIMIT ?"),
        use(status), use(owner), use(checked), use(reported), use(failed), use(t), use(n));
   return ids(stmt);
 }
 
 void ReportQueue::markSent(const std::vector<std::string>& list, const std::string& nowIso) {
   if (list.empty()) return;
-  std::string key, at = nowIso, sent = report_status::kSent, checked = state::kChecked,
-                   reported = state::kReported;
+  std::string at = nowIso, sent = report_status::kSent, checked = state::kChecked,
+              reported = state::kReported;
   // Durable on any connection: the receiver has the mail; forgetting that would send it
   // again after a power loss.
   WriteTransaction tx(db_, Durability::Durable);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?, reported_at = ?,"
-                                     " report_error = NULL, report_next_at = NULL,"
-                                     " report_attempts = report_attempts + 1,"
-                                     " state = CASE WHEN state = ? THEN ? ELSE state END,"
-                                     " updated_at = ? WHERE id = ?",
-                    use(sent), use(at), use(checked), use(reported), use(at), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(sent), use(at), use(checked), use(reported), use(at);
+  stmt << db_.sql(
+      "UPDATE messages SET report_status = ?, reported_at = ?,"
+      " report_error = NULL, report_next_at = NULL,"
+      " report_attempts = report_attempts + 1,"
+      " state = CASE WHEN state = ? THEN ? ELSE state END,"
+      " updated_at = ? WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
 void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::string& error,
                                std::int64_t nextMs) {
   if (list.empty()) return;
-  std::string key, why = error;
+  std::string why = storableText(error);
   std::int64_t next = nextMs;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_attempts = report_attempts + 1,"
-                                     " report_error = ?, report_next_at = ? WHERE id = ?",
-                    use(why), use(next), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(why), use(next);
+  stmt << db_.sql(
+      "UPDATE messages SET report_attempts = report_attempts + 1,"
+      " report_error = ?, report_next_at = ? WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
 void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
                                     const std::string& error) {
   if (list.empty()) return;
-  std::string key, why = error, status = report_status::kUndeliverable;
+  std::string why = storableText(error), status = report_status::kUndeliverable;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
-                                     " report_attempts = report_attempts + 1,"
-                                     " report_error = ?, report_next_at = NULL WHERE id = ?",
-                    use(status), use(why), use(key));
-  for (const auto& id : list) {
-    key = id;
-    stmt.execute();
-  }
+  Statement stmt(db_.session());
+  stmt, use(status), use(why);
+  stmt << db_.sql(
+      "UPDATE messages SET report_status = ?, report_attempts = report_attempts + 1,"
+      " report_error = ?, report_next_at = NULL WHERE id IN " +
+      bindList(stmt, list));
+  stmt.execute();
   tx.commit();
 }
 
@@ -135,11 +176,12 @@ bool ReportQueue::requeue(const std::string& id) {
   std::string key = id, due = report_status::kDue, checked = state::kChecked,
               reported = state::kReported, failed = state::kFailed;
   WriteTransaction tx(db_);
-  Statement stmt = (db_.session() << "UPDATE messages SET report_status = ?,"
-                                     " report_attempts = 0, report_next_at = NULL,"
-                                     " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
-                                     " AND report_status IS NOT NULL AND report_status <> ?",
-                    use(due), use(key), use(checked), use(reported), use(failed), use(due));
+  Statement stmt =
+      (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
+                                " report_attempts = 0, report_next_at = NULL,"
+                                " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
+                                " AND report_status IS NOT NULL AND report_status <> ?"),
+       use(due), use(key), use(checked), use(reported), use(failed), use(due));
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;
@@ -148,8 +190,9 @@ bool ReportQueue::requeue(const std::string& id) {
 std::map<std::string, std::int64_t> ReportQueue::countByStatus() {
   std::vector<std::string> statuses;
   std::vector<Poco::Int64> counts;
-  db_.session() << "SELECT report_status, COUNT(*) FROM messages"
-                   " WHERE report_status IS NOT NULL GROUP BY report_status",
+  db_.session() << db_.sql(
+      "SELECT report_status, COUNT(*) FROM messages"
+      " WHERE report_status IS NOT NULL GROUP BY report_status"),
       into(statuses), into(counts), now;
   std::map<std::string, std::int64_t> out;
   for (std::size_t i = 0; i < statuses.size(); ++i) out[statuses[i]] = counts[i];

@@ -20,8 +20,8 @@ std::map<std::string, std::string> SpoolRows::locatorsOf(const std::vector<std::
   // One prepared look-up by primary key per id: a segment holds some thousands.
   std::string id;
   std::vector<std::string> found;
-  Statement stmt =
-      (db_.session() << "SELECT spool_file FROM messages WHERE id = ?", use(id), into(found));
+  ReusedStatement stmt(db_);
+  *stmt << db_.sql("SELECT spool_file FROM messages WHERE id = ?"), use(id), into(found);
   for (const auto& each : ids) {
     id = each;
     found.clear();
@@ -33,7 +33,7 @@ std::map<std::string, std::string> SpoolRows::locatorsOf(const std::vector<std::
 
 std::vector<SpoolRow> SpoolRows::all() {
   Statement stmt(db_.session());
-  stmt << "SELECT id, spool_file, size, sha256 FROM messages ORDER BY id";
+  stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages ORDER BY id");
   stmt.execute();
   RecordSet rs(stmt);
   std::vector<SpoolRow> out;

@@ -87,6 +87,15 @@ class StatsRepository {
   void markExported(const std::string& sink, const std::vector<std::int64_t>& startsMs,
                     const std::string& nowIso);
 
+  // Several sinks on one database (each stores its own intervals; the API and CLI sum
+  // them, or show them per sink by StatsRow::sink):
+  // every sink's stored intervals overlapping [fromMs, toMs), oldest first, then by sink.
+  std::vector<StatsRow> everySinkIn(std::int64_t fromMs, std::int64_t toMs);
+  // Every sink that received a message at or after `sinceIso` or stored an interval ending
+  // after `sinceMs` (the same time twice: received_at is ISO text, intervals are in ms),
+  // sorted: the sinks whose intervals a view since then shows, stored or counted on the fly.
+  std::vector<std::string> sinksSince(const std::string& sinceIso, std::int64_t sinceMs);
+
  private:
   Database& db_;
 };

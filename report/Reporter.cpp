@@ -1,5 +1,6 @@
 #include "report/Reporter.h"
 
+#include <Poco/Data/DataException.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
+#include "db/Outage.h"
 #include "db/ReportQueue.h"
 #include "report/ReportBuilder.h"
 #include "report/spoof/MessageHeaders.h"
@@ -25,7 +27,15 @@ Poco::Logger& log() {
 }
 
 std::string errorText(const std::exception& e) {
-  return e.what();
+  return db::Outage::textOf(e);
+}
+
+// An error of the database itself (gone, restarting, locked, a statement refused), as
+// opposed to one of the report being built: the round fails and is tried again; the
+// report is not set aside for it.
+bool fromDatabase(const std::exception& e) {
+  return dynamic_cast<const db::DatabaseUnavailable*>(&e) ||
+         dynamic_cast<const Poco::Data::DataException*>(&e);
 }
 
 // The first Received header below the ones skipped: the hop at which the site's MTA took
@@ -103,17 +113,23 @@ void Reporter::wake() {
 
 void Reporter::loop() {
   pthread_setname_np(pthread_self(), "reporter");  // for top -H, perf and strace -f
+  db::Outage outage(log(), "report");
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
     std::size_t judged = 0, reported = 0;
     try {
       reported = round(judged);
+      outage.succeeded();
     } catch (const std::exception& e) {
-      // The database was busy or gone for a moment: the next round tries again, and
-      // nothing was marked that did not happen.
-      log().error("report round: %s", errorText(e));
+      // The database was busy or gone (a PostgreSQL restart): nothing was marked that did
+      // not happen. After a pause (1 s, then longer up to 5 s) the next round tries again
+      // with a new connection; wakes do not cut the pause short.
+      const auto backOff = outage.failed(e);
       db_.reset();
+      lock.lock();
+      cv_.wait_for(lock, backOff, [this] { return stopping_; });
+      continue;
     }
     lock.lock();
     // Messages checked while a round that found work ran: a burst. The next round waits
@@ -229,14 +245,11 @@ std::size_t Reporter::deliverDue(db::Database& db) {
     try {
       auto r = load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived);
       mail = composeReportMail(r, templates_, settings_.mail, std::time(nullptr));
-    } catch (const Poco::Exception& e) {
-      // One report that cannot be built (a template error, say) must not hold up the
-      // others: it is set aside with the reason; `report resend` tries it again.
-      reports.markUndeliverable({id}, "cannot build the report: " + e.displayText());
-      ++undeliverable_;
-      log().error("report id=%s: cannot build it: %s", id, e.displayText());
-      continue;
     } catch (const std::exception& e) {
+      // One report that cannot be built (a template error, say) must not hold up the
+      // others: it is set aside with the reason; `report resend` tries it again. Not
+      // when the database failed while it was read: that is the round's failure.
+      if (fromDatabase(e)) throw;
       reports.markUndeliverable({id}, "cannot build the report: " + errorText(e));
       ++undeliverable_;
       log().error("report id=%s: cannot build it: %s", id, errorText(e));

@@ -6,7 +6,10 @@
 // BccReportDigestInterval listing every message since the last. A message is `reported`
 // only once the receiver took the mail; a temporary failure is retried with back-off (the
 // queue shows the error), a permanent one leaves the report `undeliverable` until
-// `bccsink report resend`.
+// `bccsink report resend`. A database that is away fails the round: the thread pauses
+// (1 s, longer up to 5 s), reconnects and goes on; the outage is logged once as it starts
+// and once as it ends (db/Outage.h). A report whose mail went out just before the
+// database went away is not marked sent, and goes out again once it is back.
 
 #include <atomic>
 #include <chrono>

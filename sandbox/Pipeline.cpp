@@ -65,7 +65,8 @@ Pipeline::Pipeline(PipelineSettings settings, const Extractor& extractor, const 
     : settings_(std::move(settings)),
       extractor_(extractor),
       store_(store),
-      runners_(std::move(runners)) {}
+      runners_(std::move(runners)),
+      outage_(log(), "analysis") {}
 
 Pipeline::~Pipeline() {
   stop();
@@ -146,6 +147,7 @@ void Pipeline::workerLoop(std::size_t index) {
       seen = wakeups_;
     }
     bool worked = false;
+    std::chrono::milliseconds backOff{0};
     try {
       if (!r) r = std::make_unique<Repos>(settings_.databaseUrl);
       if (claimed.empty()) {
@@ -195,16 +197,23 @@ void Pipeline::workerLoop(std::size_t index) {
           claimed.pop_front();
         }
       }
+      outage_.succeeded();
     } catch (const std::exception& e) {
-      // The database is gone or locked for longer than its busy timeout: try again later
-      // with a fresh session. The messages claimed are let go; the sweep returns them to
-      // the queue.
-      log().error("worker %z: %s", index, errorText(e));
+      // The database is gone (a PostgreSQL restart) or locked for longer than its busy
+      // timeout: try again after a pause with a new connection (and the repositories'
+      // statements made again on it). The messages claimed are let go; the sweep returns
+      // them to the queue.
+      backOff = outage_.failed(e);
       r.reset();
       letGo();
     }
-    if (worked) continue;
     std::unique_lock lock(mutex_);
+    if (backOff.count() > 0) {
+      // Not cut short by wake(): new work does not bring the database back.
+      workCv_.wait_for(lock, backOff, [&] { return stopping_; });
+      continue;
+    }
+    if (worked) continue;
     workCv_.wait_for(lock, settings_.idlePoll, [&] { return stopping_ || wakeups_ != seen; });
   }
   // Stopping with part of a claim never begun: it goes back with its attempt.
@@ -509,17 +518,16 @@ void Pipeline::completerLoop() {
         r->queue.renewLeases(settings_.owner, nowMs() + settings_.lease.count());
         nextRenewal = now + settings_.lease / 4;
       }
+      outage_.succeeded();
     } catch (const std::exception& e) {
-      log().error("completer: %s", errorText(e));
+      const auto backOff = outage_.failed(e);
       r.reset();
-      {
-        // Answers not yet stored go back to the front; the cache row is an upsert.
-        std::lock_guard lock(mutex_);
-        for (auto it = batch.rbegin(); it != batch.rend(); ++it)
-          answers_.push_front(std::move(*it));
-      }
+      std::unique_lock lock(mutex_);
+      // Answers not yet stored go back to the front; the cache row is an upsert.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) answers_.push_front(std::move(*it));
       if (stopping) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      // Answers arriving meanwhile wait for the database too; a stop ends the pause.
+      answerCv_.wait_for(lock, backOff, [&] { return stopping_; });
     }
   }
 }

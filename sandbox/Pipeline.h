@@ -11,6 +11,12 @@
 // them in the cache and completes every message waiting on that file; it also sweeps
 // the messages this sink holds (deadlines, verdicts that other sinks stored, submissions
 // whose lease ran out) and renews their leases.
+//
+// A database that is away (PostgreSQL stopped or restarting) fails a thread's round; the
+// thread drops its connection, waits 1 s, then longer up to 5 s, and tries again with a
+// new one. What it had claimed stays leased and is taken up again by the sweep; answers
+// not stored wait in memory. The outage is logged once when it starts and once when every
+// thread works again (db/Outage.h).
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +32,7 @@
 #include <vector>
 
 #include "db/FileRepository.h"
+#include "db/Outage.h"
 #include "sandbox/ContentStore.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "sandbox/extract/Extractor.h"
@@ -128,6 +135,7 @@ class Pipeline {
   const ContentStore& store_;
   std::vector<std::unique_ptr<AnalyzerRunner>> runners_;
   PipelineCounters counters_;
+  db::Outage outage_;  // the workers' and the completer's: logged once, with back-off
 
   std::mutex mutex_;
   std::condition_variable workCv_;    // workers: wake() or stop

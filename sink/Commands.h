@@ -33,6 +33,7 @@ int runQueue(const std::vector<std::string>& args);
 int runScan(const std::vector<std::string>& args);
 int runReport(const std::vector<std::string>& args);
 int runStats(const std::vector<std::string>& args);
+int runDb(const std::vector<std::string>& args);
 
 // Runs a command's body: an exception (a configuration, database or network error) is
 // printed as "bccsink: WHAT" and the exit code is 1.

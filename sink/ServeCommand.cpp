@@ -18,6 +18,7 @@
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
+#include "db/Outage.h"
 #include "db/ReportQueue.h"
 #include "db/SpoolRows.h"
 #include "report/Reporter.h"
@@ -50,10 +51,43 @@ void setUpLogging(const std::string& level) {
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
 }
 
+// The database, its schema brought up to date. A PostgreSQL server that cannot be reached
+// (the machine booted before the database host, the server restarts) is waited for: a line
+// every 5 s with libpq's reason, until it answers or a stop signal comes (null then).
+// Waiting, not failing, because the daemon then behaves as when the server goes away later
+// (the MTA keeps the copies and tries again: here nothing listens yet), without depending
+// on a supervisor's restart policy; a wrong host, user or password shows as the same
+// repeated line. Any other error (a SQLite path that cannot be opened, a failed migration)
+// stops start-up at once.
+std::unique_ptr<db::Database> openDatabase(const Config& cfg, const sigset_t& stopSignals,
+                                           Poco::Logger& log) {
+  constexpr int kRetrySeconds = 5;
+  const auto since = std::chrono::steady_clock::now();
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto database = std::make_unique<db::Database>(cfg.effectiveDatabaseUrl());
+      database->migrate();
+      if (attempt > 1) {
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::steady_clock::now() - since);
+        log.notice("database: reached after %s s, starting", std::to_string(waited.count()));
+      }
+      return database;
+    } catch (const db::DatabaseUnavailable& e) {
+      log.error("cannot start yet (attempt %d, again in %d s; SIGTERM stops): %s", attempt,
+                kRetrySeconds, db::Outage::textOf(e));
+    }
+    timespec pause{kRetrySeconds, 0};
+    const int sig = sigtimedwait(&stopSignals, nullptr, &pause);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log.notice("signal %d while waiting for the database: stopping", sig);
+      return nullptr;
+    }
+  }
+}
+
 // Brings the data folder back to a state the queue can trust after any stop.
-void recover(const Config& cfg, Spool& spool, Poco::Logger& log) {
-  db::Database database(cfg.effectiveDatabaseUrl());
-  database.migrate();
+void recover(db::Database& database, Spool& spool, Poco::Logger& log) {
   db::MessageQueue queue(database);
   int released = queue.releaseExpiredLeases(nowMs());
   if (released > 0) log.notice("recovery: %d interrupted messages returned to pending", released);
@@ -116,7 +150,11 @@ int runServe(const std::vector<std::string>& args) {
   try {
     Poco::Net::initializeSSL();
     Spool spool(cfg.spoolDir(), cfg.bccSpoolSegmentSize);
-    recover(cfg, spool, log);
+    {
+      auto database = openDatabase(cfg, stopSignals, log);
+      if (!database) return 0;
+      recover(*database, spool, log);
+    }
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
     Intake intake(spool, committer, intakeLimits(cfg));
 

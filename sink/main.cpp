@@ -23,6 +23,7 @@ const char* kUsage =
     "  report show ID    print a message's report (--json, --mail)\n"
     "  report resend ID  deliver a message's report again, now\n"
     "  stats          statistics per interval (--since TIME|DURATION, --json)\n"
+    "  db copy        copy a sink's SQLite database into PostgreSQL (--from, --to, --merge)\n"
     "\n"
     "Every command takes --config FILE and --help; every configuration option can be\n"
     "given as --Name value (see `bccsink serve --help`).\n";
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   if (command == "scan") return bccsink::runScan(args);
   if (command == "report") return bccsink::runReport(args);
   if (command == "stats") return bccsink::runStats(args);
+  if (command == "db") return bccsink::runDb(args);
   std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -9,6 +9,7 @@
 #include "base/Clock.h"
 #include "base/JsonText.h"
 #include "db/Database.h"
+#include "db/Outage.h"
 #include "db/StatsRepository.h"
 #include "report/stats/StatsAggregator.h"
 #include "report/stats/StatsCounters.h"
@@ -88,19 +89,22 @@ std::int64_t StatsCollector::nextExportMs() const {
 }
 
 void StatsCollector::loop() {
+  db::Outage outage(log(), "stats");
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
+    auto pause = settings_.poll;
     try {
       runOnce();
+      outage.succeeded();
     } catch (const std::exception& e) {
-      // The database was busy or gone for a moment: the next round tries again; an
-      // interval is stored whole or not at all.
-      log().error("stats round: %s", std::string(e.what()));
+      // The database was busy or gone (a PostgreSQL restart): the next round tries again
+      // with a new connection; an interval is stored whole or not at all.
+      pause = std::max(pause, outage.failed(e));
       db_.reset();
     }
     lock.lock();
-    cv_.wait_for(lock, settings_.poll, [this] { return stopping_; });
+    cv_.wait_for(lock, pause, [this] { return stopping_; });
   }
 }
 

@@ -11,7 +11,9 @@
 // reporter (checked or failed, origin hop recorded), or else once `grace` has passed
 // since its end, still-pending messages then counted as "pending". At start, the
 // intervals missed while the daemon was down (since the last stored one, at most
-// `backfill` ago) are computed first.
+// `backfill` ago) are computed first. A database that is away fails the round; the next
+// one (after `poll`, at least 1 s and up to 5 s while it lasts) connects again; the outage
+// is logged once as it starts and once as it ends (db/Outage.h).
 
 #include <chrono>
 #include <condition_variable>

@@ -9,6 +9,7 @@
 
 #include "db/Database.h"
 #include "db/MessageQueue.h"
+#include "db/Outage.h"
 #include "sink/smtp/Spool.h"
 
 namespace bccsink {
@@ -219,6 +220,7 @@ void GroupCommitter::commitLoop() {
   }
   startedCv_.notify_all();
   db::MessageQueue queue(*database);
+  db::Outage outage(log(), "intake");
   auto lastCount = std::chrono::steady_clock::now();
   while (true) {
     std::deque<Round> rounds;
@@ -228,19 +230,21 @@ void GroupCommitter::commitLoop() {
       if (rounds_.empty() && flushEnded_) break;
       rounds.swap(rounds_);  // every round flushed meanwhile: one transaction
     }
-    if (!rounds.empty()) commit(rounds, *database);
+    if (!rounds.empty()) commit(rounds, *database, outage);
     if (std::chrono::steady_clock::now() - lastCount >= kRecount) {
       lastCount = std::chrono::steady_clock::now();
+      // Also the probe that notices the database is back while no message comes in.
       try {
         pending_ = queue.countBacklog();
-      } catch (...) {
-        // Keep the last count; the next commit will report the database's trouble.
+        outage.succeeded();
+      } catch (const std::exception& e) {
+        outage.failed(e);  // the last count stays
       }
     }
   }
 }
 
-void GroupCommitter::commit(std::deque<Round>& rounds, db::Database& database) {
+void GroupCommitter::commit(std::deque<Round>& rounds, db::Database& database, db::Outage& outage) {
   db::MessageQueue queue(database);
   std::vector<db::MessageRecord> rows;
   std::vector<Queued*> rowOf;
@@ -257,20 +261,29 @@ void GroupCommitter::commit(std::deque<Round>& rounds, db::Database& database) {
     }
   }
   if (!rows.empty()) {
-    std::string failure;
+    // No back-off here: each batch is one try, its senders waiting for the answer, so the
+    // first batch after the database is back gets its 250s. One try at a time, bounded by
+    // the engine's timeouts (PostgreSQL: connect_timeout 5 s, lock_timeout 10 s, TCP user
+    // timeout 30 s for a server that vanished mid-statement).
+    bool failed = false;
     try {
       if (standalone) setSynchronous(database, "FULL");
       queue.insertPending(rows);
       if (standalone) setSynchronous(database, "NORMAL");
       pending_ += static_cast<std::int64_t>(rows.size());
-    } catch (const Poco::Exception& e) {
-      failure = e.displayText();
+      outage.succeeded();
+    } catch (const db::DatabaseUnavailable& e) {
+      failed = true;
+      outage.failed(e);
+      for (auto* q : rowOf) q->result = {Outcome::TempFail, "database unavailable"};
     } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (!failure.empty()) {
-      log().error("intake: commit of %z messages failed: %s", rows.size(), failure);
+      failed = true;
+      outage.failed(e);
       for (auto* q : rowOf) q->result = {Outcome::TempFail, "database error"};
+    }
+    if (failed) {
+      // The outage is logged once (db/Outage.h); its 451s are counted in /metrics.
+      log().debug("intake: commit of %z messages failed: each answered 451 4.3.0", rows.size());
       if (standalone) {
         try {
           setSynchronous(database, "NORMAL");

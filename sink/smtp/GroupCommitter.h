@@ -18,6 +18,11 @@
 // not keep is answered TempFail; its record is marked dead and synced before the answer
 // (its file removed), so that recovery never restores a row that had a 451. The batch
 // sizes are counted for /metrics and the shutdown log.
+// A database that is away (PostgreSQL stopped or restarting) fails each batch tried
+// meanwhile with 451 4.3.0 (the MTA tries again later): the committer keeps its Database,
+// whose session() connects again, so the first batch after it is back commits; the
+// outage is logged once when it starts and once when it ends (db/Outage.h). Nothing here
+// blocks the listener's threads: they only queue and wait for done().
 
 #include <atomic>
 #include <condition_variable>
@@ -36,7 +41,8 @@
 
 namespace bccsink::db {
 class Database;
-}
+class Outage;
+}  // namespace bccsink::db
 
 namespace bccsink {
 
@@ -88,7 +94,7 @@ class GroupCommitter {
   void flushLoop();
   void flush(Round& round);
   void commitLoop();
-  void commit(std::deque<Round>& rounds, db::Database& database);
+  void commit(std::deque<Round>& rounds, db::Database& database, db::Outage& outage);
 
   std::string url_;
   Spool& spool_;

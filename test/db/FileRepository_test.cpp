@@ -3,12 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <barrier>
 #include <thread>
 
 #include "db/Database.h"
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
-#include "test/TempDir.h"
+#include "test/db/Engines.h"
 
 using namespace bccsink;
 
@@ -42,19 +43,15 @@ db::StoredVerdict verdict(char fill, const std::string& analyzer, const std::str
   return v;
 }
 
-struct Fixture : ::testing::Test {
-  test::TempDir dir;
-  std::string url = "sqlite:" + (dir / "q.db");
-  db::Database database{url};
-  db::FileRepository files{database};
-  void SetUp() override { database.migrate(); }
-};
-
 }  // namespace
 
-using FileRepositoryTest = Fixture;
+class FileRepositoryTest : public test::EngineTest {
+ protected:
+  db::Database& database = *db_;
+  db::FileRepository files{database};
+};
 
-TEST_F(FileRepositoryTest, RecordSeenInsertsOnceAndCountsEveryArrival) {
+TEST_P(FileRepositoryTest, RecordSeenInsertsOnceAndCountsEveryArrival) {
   files.recordSeen({file('a'), file('b')}, "2027-01-15T08:00:00.000Z");
   files.recordSeen({file('a')}, "2027-01-16T08:00:00.000Z");
   auto a = files.find(std::string(64, 'a'));
@@ -68,7 +65,7 @@ TEST_F(FileRepositoryTest, RecordSeenInsertsOnceAndCountsEveryArrival) {
   EXPECT_FALSE(files.find(std::string(64, 'c')));
 }
 
-TEST_F(FileRepositoryTest, VerdictsComeBackWithEveryField) {
+TEST_P(FileRepositoryTest, VerdictsComeBackWithEveryField) {
   files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
   files.recordVerdict(verdict('a', "clamd", "dangerous", kT0));
   auto v = files.freshVerdict(std::string(64, 'a'), "clamd", {}, kT0 + 1);
@@ -85,7 +82,7 @@ TEST_F(FileRepositoryTest, VerdictsComeBackWithEveryField) {
   EXPECT_EQ(files.verdicts(std::string(64, 'a')).size(), 1u);
 }
 
-TEST_F(FileRepositoryTest, CleanVerdictsExpireAfterTheConfiguredAgeBadOnesNever) {
+TEST_P(FileRepositoryTest, CleanVerdictsExpireAfterTheConfiguredAgeBadOnesNever) {
   files.recordSeen({file('a'), file('b'), file('c')}, "2027-01-15T08:00:00.000Z");
   files.recordVerdict(verdict('a', "yara", "clean", kT0));
   files.recordVerdict(verdict('b', "yara", "dangerous", kT0));
@@ -104,7 +101,7 @@ TEST_F(FileRepositoryTest, CleanVerdictsExpireAfterTheConfiguredAgeBadOnesNever)
   EXPECT_FALSE(files.freshVerdict(std::string(64, 'c'), "yara", {}, kT0 + 1));
 }
 
-TEST_F(FileRepositoryTest, OneClaimerSubmitsOthersWaitAndAnExpiredLeaseIsTakenOver) {
+TEST_P(FileRepositoryTest, OneClaimerSubmitsOthersWaitAndAnExpiredLeaseIsTakenOver) {
   files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
   const std::string sha(64, 'a');
   EXPECT_TRUE(files.claimSubmission(sha, "vxcube", "sink-1", {}, kT0, kT0 + 1000));
@@ -122,13 +119,13 @@ TEST_F(FileRepositoryTest, OneClaimerSubmitsOthersWaitAndAnExpiredLeaseIsTakenOv
   EXPECT_EQ(files.submissionsInFlight(), 0);
 }
 
-TEST_F(FileRepositoryTest, ManySessionsClaimingOneFileAtOnceGiveExactlyOneSubmitter) {
+TEST_P(FileRepositoryTest, ManySessionsClaimingOneFileAtOnceGiveExactlyOneSubmitter) {
   files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
   std::atomic<int> winners{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      db::Database own(url);  // a Session per thread
+      db::Database own(store_.url());  // a Session per thread
       db::FileRepository repo(own);
       for (int round = 0; round < 20; ++round) {
         if (repo.claimSubmission(std::string(64, 'a'), "vxcube", "sink-" + std::to_string(i), {},
@@ -142,7 +139,94 @@ TEST_F(FileRepositoryTest, ManySessionsClaimingOneFileAtOnceGiveExactlyOneSubmit
   EXPECT_EQ(winners.load(), 1);
 }
 
-TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
+TEST_P(FileRepositoryTest, ALeaseOfASinkThatDiedIsTakenOverByAnotherSinkOnceItRunsOut) {
+  const std::string sha(64, 'a');
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  {
+    db::Database first(store_.url());
+    EXPECT_TRUE(
+        db::FileRepository(first).claimSubmission(sha, "vxcube", "sink-1", {}, kT0, kT0 + 1000));
+  }  // sink-1 is gone; its submission row stays until the lease ends
+  db::Database second(store_.url());
+  db::FileRepository other(second);
+  EXPECT_FALSE(other.claimSubmission(sha, "vxcube", "sink-2", {}, kT0 + 999, kT0 + 2000));
+  EXPECT_FALSE(other.claimSubmission(sha, "vxcube", "sink-2", {}, kT0 + 1000, kT0 + 2000));
+  EXPECT_TRUE(other.claimSubmission(sha, "vxcube", "sink-2", {}, kT0 + 1001, kT0 + 2001));
+  // Now sink-2's: sink-1 back from the dead cannot take it while sink-2's lease runs,
+  // nor release it.
+  EXPECT_FALSE(files.claimSubmission(sha, "vxcube", "sink-1", {}, kT0 + 1500, kT0 + 2500));
+  files.releaseSubmission(sha, "vxcube", "sink-1");
+  EXPECT_EQ(files.submissionsInFlight(), 1);
+  files.releaseSubmission(sha, "vxcube", "sink-2");
+  EXPECT_EQ(files.submissionsInFlight(), 0);
+}
+
+// The verdict cache shared by several sinks: each round, every sink tries to claim the
+// file many times while the round's winner records its verdict. Exactly one claim wins a
+// round: none after the verdict is in (on PostgreSQL, a claim reading before the verdict's
+// commit and upserting after it would win again without the per-file lock). Each round's
+// verdict is clean and expires before the next round.
+TEST_P(FileRepositoryTest, SinksRacingForOneFileWhileItsVerdictArrivesSubmitItOncePerRound) {
+  constexpr int kSinks = 4, kRounds = 25, kTries = 15;
+  constexpr std::int64_t kRoundMs = 1000;
+  const db::Freshness freshness{kRoundMs / 2, 0};
+  const std::string sha(64, 'a');
+  files.recordSeen({file('a')}, "2027-01-15T08:00:00.000Z");
+  std::vector<std::atomic<int>> wins(kRounds);
+  std::atomic<int> lateWins{0};
+  std::barrier sync(kSinks);
+  std::vector<std::thread> sinks;
+  for (int i = 0; i < kSinks; ++i) {
+    sinks.emplace_back([&, i] {
+      const std::string owner = "sink-" + std::to_string(i);
+      try {
+        db::Database own(store_.url());  // a sink of its own
+        db::FileRepository repo(own);
+        for (int round = 0; round < kRounds; ++round) {
+          const auto t = kT0 + round * kRoundMs;
+          sync.arrive_and_wait();
+          for (int n = 0; n < kTries; ++n) {
+            if (!repo.claimSubmission(sha, "vxcube", owner, freshness, t, t + 60'000)) continue;
+            ++wins[round];
+            if (repo.freshVerdict(sha, "vxcube", freshness, t)) ++lateWins;
+            repo.recordVerdict(verdict('a', "vxcube", "clean", t));
+          }
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << owner << ": " << e.what();
+        sync.arrive_and_drop();  // the others go on without it
+      }
+    });
+  }
+  for (auto& t : sinks) t.join();
+  for (int round = 0; round < kRounds; ++round) EXPECT_EQ(wins[round].load(), 1) << round;
+  EXPECT_EQ(lateWins.load(), 0);
+  EXPECT_EQ(files.submissionsInFlight(), 0);
+}
+
+TEST_P(FileRepositoryTest, AnalyzersTextIsStoredAsValidUtf8WithoutNulOnBothEngines) {
+  auto f = file('a');
+  f.description = std::string("PE32\xff exe\0cut", 13);
+  f.trueType = std::string("application/x\0y", 15);
+  files.recordSeen({f}, "2027-01-15T08:00:00.000Z");
+  auto back = files.find(f.sha256);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->description, "PE32\xef\xbf\xbd execut");
+  EXPECT_EQ(back->trueType, "application/xy");
+
+  auto v = verdict('a', "vxcube", "dangerous", kT0);
+  v.threats = {std::string("Win.\xc3(Bad", 9), std::string("Nul\0Name", 8)};
+  v.reason = std::string("signature \xe2\x82 matched\0", 21);
+  v.taskId = "t\xfe";
+  files.recordVerdict(v);
+  auto stored = files.freshVerdict(v.sha256, "vxcube", {}, kT0 + 1);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->threats, (std::vector<std::string>{"Win.\xef\xbf\xbd(Bad", "NulName"}));
+  EXPECT_EQ(stored->reason, "signature \xef\xbf\xbd\xef\xbf\xbd matched");
+  EXPECT_EQ(stored->taskId, "t\xef\xbf\xbd");
+}
+
+TEST_P(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   db::MessageQueue queue(database);
   db::MessageRecord m;
   m.id = "01M";
@@ -199,7 +283,7 @@ TEST_F(FileRepositoryTest, MessageFilesKeepOrderTypesAndWaitingMessages) {
   EXPECT_EQ(mf.errors("01M"), "");
 }
 
-TEST_F(FileRepositoryTest, AClaimsListsAndVerdictsAreSavedTogether) {
+TEST_P(FileRepositoryTest, AClaimsListsAndVerdictsAreSavedTogether) {
   db::MessageQueue queue(database);
   for (const char* id : {"01A", "01B"}) {
     db::MessageRecord m;
@@ -235,3 +319,5 @@ TEST_F(FileRepositoryTest, AClaimsListsAndVerdictsAreSavedTogether) {
   EXPECT_EQ(mf.list("01B")[0].verdict, "clean");
   EXPECT_EQ(mf.list("01B")[1].verdict, "");
 }
+
+BCCSINK_ON_BOTH_ENGINES(FileRepositoryTest);

@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
 #include "db/Database.h"
 #include "db/MessageQueue.h"
-#include "test/TempDir.h"
+#include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 
 using namespace bccsink;
@@ -15,10 +20,10 @@ db::MessageRecord record(const std::string& id, const std::string& sink = "sink-
   return test::sampleRecord(id, "2026-11-30T04:00:00.000Z", sink);
 }
 
-class ReportQueueTest : public ::testing::Test {
- protected:
-  void SetUp() override { database.migrate(); }
+}  // namespace
 
+class ReportQueueTest : public test::EngineTest {
+ protected:
   // Puts the message through a claim to `checked` with this verdict.
   void check(const std::string& id, const std::string& verdict) {
     auto m = queue.claimNext("sink-a", 1000, 2000, "2026-11-30T04:00:01.000Z");
@@ -27,15 +32,12 @@ class ReportQueueTest : public ::testing::Test {
     ASSERT_TRUE(queue.markChecked(id, "sink-a", verdict, "2026-11-30T04:00:02.000Z"));
   }
 
-  test::TempDir dir;
-  db::Database database{"sqlite:" + (dir / "q.db")};
+  db::Database& database = *db_;
   db::MessageQueue queue{database};
   db::ReportQueue reports{database};
 };
 
-}  // namespace
-
-TEST_F(ReportQueueTest, OnlyCheckedAndFailedMessagesOfThisSinkWaitToBeJudged) {
+TEST_P(ReportQueueTest, OnlyCheckedAndFailedMessagesOfThisSinkWaitToBeJudged) {
   queue.insertPending({record("01A"), record("01B"), record("01C"), record("01D", "sink-b")});
   check("01A", "clean");
   queue.markFailed("01B", "poison", "unscanned", "2026-11-30T04:00:03.000Z");
@@ -50,7 +52,7 @@ TEST_F(ReportQueueTest, OnlyCheckedAndFailedMessagesOfThisSinkWaitToBeJudged) {
   EXPECT_EQ(m->state, "checked");  // nothing to report: it stays checked
 }
 
-TEST_F(ReportQueueTest, ADueReportIsRetriedAtItsTimeAndSentMakesTheMessageReported) {
+TEST_P(ReportQueueTest, ADueReportIsRetriedAtItsTimeAndSentMakesTheMessageReported) {
   queue.insertPending({record("01A")});
   check("01A", "dangerous");
   reports.judge("01A", true, "hop 2 came from 203.0.113.9", true);
@@ -73,7 +75,7 @@ TEST_F(ReportQueueTest, ADueReportIsRetriedAtItsTimeAndSentMakesTheMessageReport
   EXPECT_TRUE(reports.due("sink-a", 99999, 10).empty());
 }
 
-TEST_F(ReportQueueTest, AFailedMessageKeepsItsStateWhenItsReportIsSent) {
+TEST_P(ReportQueueTest, AFailedMessageKeepsItsStateWhenItsReportIsSent) {
   queue.insertPending({record("01A")});
   queue.markFailed("01A", "poison", "unscanned", "2026-11-30T04:00:03.000Z");
   reports.judge("01A", false, "", true);
@@ -83,7 +85,7 @@ TEST_F(ReportQueueTest, AFailedMessageKeepsItsStateWhenItsReportIsSent) {
   EXPECT_EQ(m->reportStatus, "sent");
 }
 
-TEST_F(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOthers) {
+TEST_P(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOthers) {
   queue.insertPending({record("01A"), record("01B")});
   check("01A", "suspicious");
   reports.judge("01A", false, "", true);
@@ -101,7 +103,7 @@ TEST_F(ReportQueueTest, ResendPutsAnUndeliverableOrSentReportBackAndRefusesOther
   EXPECT_FALSE(reports.requeue("nope"));
 }
 
-TEST_F(ReportQueueTest, ARoundsJudgementsAreRecordedTogether) {
+TEST_P(ReportQueueTest, ARoundsJudgementsAreRecordedTogether) {
   queue.insertPending({record("01A"), record("01B"), record("01C")});
   check("01A", "clean");
   check("01B", "dangerous");
@@ -117,7 +119,7 @@ TEST_F(ReportQueueTest, ARoundsJudgementsAreRecordedTogether) {
   reports.judge(std::vector<db::Judgement>{});  // an empty round writes nothing
 }
 
-TEST_F(ReportQueueTest, AResentReportOfAReportedMessageIsDueAgain) {
+TEST_P(ReportQueueTest, AResentReportOfAReportedMessageIsDueAgain) {
   queue.insertPending({record("01A")});
   check("01A", "dangerous");
   reports.judge("01A", false, "", true);
@@ -127,3 +129,62 @@ TEST_F(ReportQueueTest, AResentReportOfAReportedMessageIsDueAgain) {
   EXPECT_TRUE(reports.requeue("01A"));
   EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
 }
+
+TEST_P(ReportQueueTest, ErrorsAndReasonsFromMailAreStoredAsValidUtf8WithoutNul) {
+  queue.insertPending({record("01A"), record("01B")});
+  check("01A", "dangerous");
+  check("01B", "dangerous");
+  reports.judge(std::vector<db::Judgement>{{"01A", true, std::string("From: \xff\0x", 9), true, ""},
+                                           {"01B", false, "", true, ""}});
+  reports.markDeferred({"01A"}, std::string("421 \xc3 busy\0", 11), 5000);
+  reports.markUndeliverable({"01B"}, std::string("550 \x80\0no", 8));
+  EXPECT_EQ(queue.find("01A")->spoofReason, "From: \xef\xbf\xbdx");
+  EXPECT_EQ(queue.find("01A")->reportError, "421 \xef\xbf\xbd busy");
+  EXPECT_EQ(queue.find("01B")->reportError, "550 \xef\xbf\xbdno");
+}
+
+// Two sinks on one database, each with its own reporter and connection, running at once:
+// each delivers only the messages it received, and every report goes out exactly once.
+TEST_P(ReportQueueTest, TwoSinksReportersDeliverEachMessageOnceEachOnlyItsOwn) {
+  constexpr int kPerSink = 30;
+  std::vector<db::MessageRecord> records;
+  for (int i = 0; i < 2 * kPerSink; ++i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "01M%03d", i);
+    records.push_back(record(id, i % 2 ? "sink-b" : "sink-a"));
+  }
+  queue.insertPending(records);
+  for (const char* sink : {"sink-a", "sink-b"}) {
+    while (auto m = queue.claimNext(sink, 1000, 2000, "2026-11-30T04:00:01.000Z"))
+      ASSERT_TRUE(queue.markChecked(m->id, sink, "dangerous", "2026-11-30T04:00:02.000Z"));
+  }
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::string>> deliveredBy;  // id -> sinks
+  auto reporter = [&](const std::string& sink) {
+    db::Database own(store_.url());
+    db::ReportQueue mine(own);
+    for (int idle = 0; idle < 3;) {
+      std::vector<db::Judgement> round;
+      for (const auto& id : mine.unjudged(sink, 7)) round.push_back({id, false, "", true, ""});
+      mine.judge(round);
+      const auto due = mine.due(sink, 0, 5);
+      idle = round.empty() && due.empty() ? idle + 1 : 0;
+      {
+        std::lock_guard lock(mutex);
+        for (const auto& id : due) deliveredBy[id].push_back(sink);
+      }
+      mine.markSent(due, "2026-11-30T04:01:00.000Z");
+    }
+  };
+  std::thread a(reporter, "sink-a"), b(reporter, "sink-b");
+  a.join();
+  b.join();
+  ASSERT_EQ(deliveredBy.size(), records.size());
+  for (const auto& r : records) {
+    EXPECT_EQ(deliveredBy[r.id], std::vector<std::string>{r.sink}) << r.id;
+    EXPECT_EQ(queue.find(r.id)->state, "reported") << r.id;
+  }
+  EXPECT_EQ(reports.countByStatus(), (std::map<std::string, std::int64_t>{{"sent", 60}}));
+}
+
+BCCSINK_ON_BOTH_ENGINES(ReportQueueTest);

@@ -6,10 +6,7 @@
 
 #include <fstream>
 
-#include "db/Database.h"
-#include "db/MessageQueue.h"
 #include "db/SegmentReader.h"
-#include "db/SpoolRows.h"
 #include "db/SpooledMessage.h"
 #include "test/TempDir.h"
 #include "test/db/SampleRecord.h"
@@ -303,22 +300,4 @@ TEST(SpooledMessage, ReadsARecordAndAStandaloneFileAndNamesTheLocatorWhenItCanno
   ASSERT_EQ(pwrite(fd, deadMagic(1).data(), 8, 101), 8);
   close(fd);
   EXPECT_NE(error("segments/000000000001.seg#101").find("dead"), std::string::npos);
-}
-
-TEST(SpoolRows, FindsTheRowsOfSomeIdsAndListsEveryRow) {
-  test::TempDir dir;
-  Database database("sqlite:" + (dir / "q.db"));
-  database.migrate();
-  auto a = test::sampleRecord("01A");
-  a.spoolFile = recordLocator(1, 0);
-  MessageQueue(database).insertPending({a, test::sampleRecord("01B")});
-  SpoolRows rows(database);
-  auto found = rows.locatorsOf({"01A", "01X", "01B"});
-  EXPECT_EQ(found, (std::map<std::string, std::string>{{"01A", "segments/000000000001.seg#0"},
-                                                       {"01B", "01B.eml"}}));
-  auto all = rows.all();
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].id, "01A");
-  EXPECT_EQ(all[0].size, 10);
-  EXPECT_EQ(all[1].locator, "01B.eml");
 }

@@ -6,7 +6,7 @@
 #include "db/MessageQueue.h"
 #include "db/ReportQueue.h"
 #include "db/Schema.h"
-#include "test/TempDir.h"
+#include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 
 using namespace bccsink;
@@ -25,22 +25,19 @@ db::StatsRow row(std::int64_t start, std::int64_t end, const std::string& sink =
           ""};
 }
 
-class StatsRepositoryTest : public ::testing::Test {
- protected:
-  void SetUp() override { database.migrate(); }
+}  // namespace
 
-  test::TempDir dir;
-  db::Database database{"sqlite:" + (dir / "stats.db")};
+class StatsRepositoryTest : public test::EngineTest {
+ protected:
+  db::Database& database = *db_;
   db::StatsRepository repo{database};
 };
 
-}  // namespace
-
-TEST_F(StatsRepositoryTest, SchemaFiveIsTheNewest) {
+TEST(StatsSchema, SchemaFiveIsTheNewest) {
   EXPECT_EQ(db::latestSchemaVersion(), 5);
 }
 
-TEST_F(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {
+TEST_P(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {
   EXPECT_FALSE(repo.latest("sink-a"));
   EXPECT_TRUE(repo.save(row(0, 300000)));
   EXPECT_TRUE(repo.save(row(300000, 600000)));
@@ -57,7 +54,7 @@ TEST_F(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {
   EXPECT_EQ(latest->exportedAt, "");
 }
 
-TEST_F(StatsRepositoryTest, SinceListsTheIntervalsEndingAfterATimeOldestFirst) {
+TEST_P(StatsRepositoryTest, SinceListsTheIntervalsEndingAfterATimeOldestFirst) {
   for (std::int64_t s = 0; s < 4; ++s) repo.save(row(s * 1000, s * 1000 + 1000));
   repo.save(row(5000, 6000, "sink-b"));
   auto rows = repo.since("sink-a", 1500);  // the one [1000, 2000) overlaps: included
@@ -67,7 +64,7 @@ TEST_F(StatsRepositoryTest, SinceListsTheIntervalsEndingAfterATimeOldestFirst) {
   EXPECT_TRUE(repo.since("sink-a", 4000).empty());
 }
 
-TEST_F(StatsRepositoryTest, ExportedIntervalsAreNotOfferedAgain) {
+TEST_P(StatsRepositoryTest, ExportedIntervalsAreNotOfferedAgain) {
   for (std::int64_t s = 0; s < 5; ++s) repo.save(row(s * 1000, s * 1000 + 1000));
   auto batch = repo.unexported("sink-a", 1000, 2);  // from 1000 on, two at a time
   ASSERT_EQ(batch.size(), 2u);
@@ -82,7 +79,7 @@ TEST_F(StatsRepositoryTest, ExportedIntervalsAreNotOfferedAgain) {
   EXPECT_TRUE(repo.unexported("sink-b", 0, 10).empty());
 }
 
-TEST_F(StatsRepositoryTest, UnjudgedCountsTheIntervalsMessagesTheReporterHasNotSeen) {
+TEST_P(StatsRepositoryTest, UnjudgedCountsTheIntervalsMessagesTheReporterHasNotSeen) {
   db::MessageQueue queue(database);
   queue.insertPending(
       {record("A", "2026-11-30T04:00:00.000Z"), record("B", "2026-11-30T04:04:59.999Z"),
@@ -108,7 +105,7 @@ TEST_F(StatsRepositoryTest, UnjudgedCountsTheIntervalsMessagesTheReporterHasNotS
   EXPECT_TRUE(rows.verdicts.empty());
 }
 
-TEST_F(StatsRepositoryTest, JudgingWithoutAnOriginKeepsTheOldCallWorking) {
+TEST_P(StatsRepositoryTest, JudgingWithoutAnOriginKeepsTheOldCallWorking) {
   db::MessageQueue(database).insertPending({record("A", "2026-11-30T04:00:00.000Z")});
   db::ReportQueue(database).judge("A", true, "hop from 203.0.113.9", true);
   auto rows = repo.rowsIn("sink-a", "2026-11-30T04:00:00.000Z", "2026-11-30T04:05:00.000Z");
@@ -118,3 +115,51 @@ TEST_F(StatsRepositoryTest, JudgingWithoutAnOriginKeepsTheOldCallWorking) {
   EXPECT_TRUE(m->spoofed);
   EXPECT_EQ(m->reportStatus, "due");
 }
+
+// Several sinks on one database: each stores its own intervals; the API and CLI read every
+// sink's in a range (to sum them, or show them per sink) and the list of sinks.
+TEST_P(StatsRepositoryTest, EverySinksIntervalsInARangeComeWithTheSinksName) {
+  for (std::int64_t s = 0; s < 4; ++s) repo.save(row(s * 1000, s * 1000 + 1000, "sink-b"));
+  for (std::int64_t s = 1; s < 3; ++s) repo.save(row(s * 1000, s * 1000 + 1000, "sink-a"));
+  repo.save(row(500, 1500, "sink-c"));  // another interval length, overlapping 1000
+  auto rows = repo.everySinkIn(1000, 3000);
+  std::vector<std::pair<std::int64_t, std::string>> got;
+  for (const auto& r : rows) got.emplace_back(r.startMs, r.sink);
+  EXPECT_EQ(got, (std::vector<std::pair<std::int64_t, std::string>>{{500, "sink-c"},
+                                                                    {1000, "sink-a"},
+                                                                    {1000, "sink-b"},
+                                                                    {2000, "sink-a"},
+                                                                    {2000, "sink-b"}}));
+  EXPECT_EQ(rows[1].counters, "{\"start\":1000}");
+  EXPECT_EQ(rows[1].endMs, 2000);
+  EXPECT_TRUE(repo.everySinkIn(4000, 9000).empty());
+}
+
+TEST_P(StatsRepositoryTest, SinksSinceAreTheSinksWithMessagesOrIntervalsInTheWindow) {
+  const std::string from = "2026-11-30T04:00:00.000Z";
+  const std::int64_t fromMs = 5000;
+  EXPECT_TRUE(repo.sinksSince(from, fromMs).empty());
+  db::MessageQueue(database).insertPending(
+      {record("A", "2026-11-30T03:59:59.999Z", "sink-old"),  // before the window
+       record("B", "2026-11-30T04:00:00.000Z", "sink-b"),
+       record("C", "2026-11-30T04:00:02.000Z", "sink-b"),
+       record("D", "2026-11-30T05:00:00.000Z", "mx2.example")});
+  repo.save(row(4000, 5000, "sink-gone"));  // ended at the window's start: out
+  repo.save(row(4000, 6000, "sink-a"));     // its messages purged since
+  repo.save(row(5000, 6000, "sink-b"));
+  EXPECT_EQ(repo.sinksSince(from, fromMs),
+            (std::vector<std::string>{"mx2.example", "sink-a", "sink-b"}));
+  EXPECT_EQ(repo.sinksSince("2026-11-30T00:00:00.000Z", 0),
+            (std::vector<std::string>{"mx2.example", "sink-a", "sink-b", "sink-gone", "sink-old"}));
+}
+
+TEST_P(StatsRepositoryTest, CountersAreStoredAsValidUtf8WithoutNul) {
+  auto r = row(0, 1000);
+  r.counters = std::string("{\"shape\":\"a\xff\0b\"}", 16);
+  EXPECT_TRUE(repo.save(r));
+  EXPECT_EQ(repo.latest("sink-a")->counters,
+            "{\"shape\":\"a\xef\xbf\xbd"
+            "b\"}");
+}
+
+BCCSINK_ON_BOTH_ENGINES(StatsRepositoryTest);

@@ -15,7 +15,7 @@
 #include "db/MessageQueue.h"
 #include "db/ReportQueue.h"
 #include "report/stats/StatsShape.h"
-#include "test/TempDir.h"
+#include "test/db/Engines.h"
 
 using namespace bccsink;
 using namespace Poco::Data::Keywords;
@@ -83,10 +83,11 @@ db::FileRow fileRow(const std::string& sha, std::int64_t size, const std::string
   return f;
 }
 
-class StatsAggregatorTest : public ::testing::Test {
+}  // namespace
+
+class StatsAggregatorTest : public test::EngineTest {
  protected:
   void SetUp() override {
-    database.migrate();
     db::FileRepository files(database);
     files.recordSeen({fileRow(kPe, 1000, "application/x-dosexec", "pe"),
                       fileRow(kZip, 2000, "application/zip", "archive"),
@@ -125,17 +126,22 @@ class StatsAggregatorTest : public ::testing::Test {
     mf.save("M0", {file(0, "old.exe", "old.exe", "exe", kPe, 1000, true)}, "",
             "2026-11-30T04:00:00.000Z");
     auto& s = database.session();
-    s << "UPDATE messages SET state = 'checked', verdict = 'dangerous' WHERE id = 'M1'", now;
-    s << "UPDATE messages SET state = 'checked', verdict = 'clean' WHERE id = 'M2'", now;
+    s << database.sql(
+        "UPDATE messages SET state = 'checked', verdict = 'dangerous'"
+        " WHERE id = 'M1'"),
+        now;
+    s << database.sql("UPDATE messages SET state = 'checked', verdict = 'clean' WHERE id = 'M2'"),
+        now;
     queue.markFailed("M4", "poison", "unscanned", "2026-11-30T04:03:30.000Z");
     db::ReportQueue reports(database);
     reports.judge("M1", false, "", true, "203.0.113.9");  // the origin hop
     reports.judge("M2", false, "", false);                // no hop: the copy's client
   }
 
-  test::TempDir dir;
-  db::Database database{"sqlite:" + (dir / "stats.db")};
+  db::Database& database = *db_;
 };
+
+namespace {
 
 std::int64_t n(const Object::Ptr& o, const std::string& key) {
   return o->getValue<std::int64_t>(key);
@@ -143,7 +149,7 @@ std::int64_t n(const Object::Ptr& o, const std::string& key) {
 
 }  // namespace
 
-TEST_F(StatsAggregatorTest, CountsEveryCounterOfTheInterval) {
+TEST_P(StatsAggregatorTest, CountsEveryCounterOfTheInterval) {
   auto s = report::computeInterval(database, "sink-a", kStart, kEnd);
   // Round trip through the stored JSON: what is checked is what the API shows.
   auto j = report::toJson(report::fromJsonText(report::toJsonText(s)));
@@ -244,7 +250,7 @@ TEST_F(StatsAggregatorTest, CountsEveryCounterOfTheInterval) {
   }
 }
 
-TEST_F(StatsAggregatorTest, AMessageFromTheSameIntervalCountedAgainIsAHitOnceItsFileIsCached) {
+TEST_P(StatsAggregatorTest, AMessageFromTheSameIntervalCountedAgainIsAHitOnceItsFileIsCached) {
   // A later copy of invoice.doc, after the PE's verdicts exist: a cache hit.
   db::MessageQueue(database).insertPending(
       {message("M7", "2026-11-30T04:04:00.000Z", 100, 1, "127.0.0.1")});
@@ -256,7 +262,7 @@ TEST_F(StatsAggregatorTest, AMessageFromTheSameIntervalCountedAgainIsAHitOnceIts
   EXPECT_EQ((s.mismatches[{"doc", "pe", "application/x-dosexec"}]), 2);
 }
 
-TEST_F(StatsAggregatorTest, AContainerWithoutExtensionCountsByItsFamily) {
+TEST_P(StatsAggregatorTest, AContainerWithoutExtensionCountsByItsFamily) {
   db::MessageQueue(database).insertPending(
       {message("M8", "2026-11-30T04:04:00.000Z", 100, 1, "127.0.0.1")});
   db::MessageFiles(database).save(
@@ -270,7 +276,7 @@ TEST_F(StatsAggregatorTest, AContainerWithoutExtensionCountsByItsFamily) {
   EXPECT_EQ(s.byExtension["(none)"], 1);
 }
 
-TEST_F(StatsAggregatorTest, AnEmptyIntervalHasEveryKeyAtZero) {
+TEST_P(StatsAggregatorTest, AnEmptyIntervalHasEveryKeyAtZero) {
   auto s = report::computeInterval(database, "sink-a", kEnd + 3600000, kEnd + 3900000);
   auto j = report::toJson(s);
   EXPECT_EQ(n(j, "messages"), 0);
@@ -359,3 +365,5 @@ TEST(StatsCounters, KeysAMessageDecidesAreCappedWithTheRestUnderOther) {
   ASSERT_EQ(members->size(), report::kMaxKeys);
   EXPECT_EQ(members->getObject(report::kMaxKeys - 1)->getValue<std::int64_t>("count"), 51);
 }
+
+BCCSINK_ON_BOTH_ENGINES(StatsAggregatorTest);

@@ -16,7 +16,7 @@
 #include "db/StatsRepository.h"
 #include "report/stats/StatsCounters.h"
 #include "report/stats/StatsQuery.h"
-#include "test/TempDir.h"
+#include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 
 using namespace bccsink;
@@ -27,10 +27,10 @@ namespace {
 constexpr std::int64_t kMinute = 60 * 1000;
 const std::int64_t kT0 = report::msFromIso("2026-11-30T04:00:00Z");
 
-class StatsCollectorTest : public ::testing::Test {
- protected:
-  void SetUp() override { database.migrate(); }
+}  // namespace
 
+class StatsCollectorTest : public test::EngineTest {
+ protected:
   void receive(const std::string& id, std::int64_t atMs, const std::string& sink = "sink-a") {
     db::MessageQueue(database).insertPending(
         {test::sampleRecord(id, report::isoMillis(atMs), sink)});
@@ -38,14 +38,16 @@ class StatsCollectorTest : public ::testing::Test {
   void checkAndJudge(const std::string& id, const std::string& verdict) {
     std::string v = verdict, key = id;
     using namespace Poco::Data::Keywords;
-    database.session() << "UPDATE messages SET state = 'checked', verdict = ? WHERE id = ?", use(v),
-        use(key), now;
+    database.session() << database.sql(
+        "UPDATE messages SET state = 'checked', verdict = ?"
+        " WHERE id = ?"),
+        use(v), use(key), now;
     db::ReportQueue(database).judge(id, false, "", false, "192.0.2.7");
   }
 
   report::StatsSettings settings() {
     report::StatsSettings s;
-    s.databaseUrl = "sqlite:" + (dir / "stats.db");
+    s.databaseUrl = store_.url();
     s.owner = "sink-a";
     s.interval = std::chrono::minutes(5);
     s.settle = std::chrono::seconds(10);
@@ -56,14 +58,11 @@ class StatsCollectorTest : public ::testing::Test {
 
   std::vector<db::StatsRow> stored() { return db::StatsRepository(database).since("sink-a", 0); }
 
-  test::TempDir dir;
-  db::Database database{"sqlite:" + (dir / "stats.db")};
+  db::Database& database = *db_;
   std::atomic<std::int64_t> clock{kT0 + kMinute};
 };
 
-}  // namespace
-
-TEST_F(StatsCollectorTest, AnIntervalIsStoredOnceEndedSettledAndJudged) {
+TEST_P(StatsCollectorTest, AnIntervalIsStoredOnceEndedSettledAndJudged) {
   report::StatsCollector c(settings());
   receive("A", kT0 + 2 * kMinute);
   EXPECT_EQ(c.runOnce(), 0u);
@@ -84,7 +83,7 @@ TEST_F(StatsCollectorTest, AnIntervalIsStoredOnceEndedSettledAndJudged) {
   EXPECT_EQ(c.runOnce(), 0u);  // once
 }
 
-TEST_F(StatsCollectorTest, AfterTheGraceAStillPendingMessageIsCountedAsPending) {
+TEST_P(StatsCollectorTest, AfterTheGraceAStillPendingMessageIsCountedAsPending) {
   report::StatsCollector c(settings());
   receive("A", kT0 + kMinute);
   receive("B", kT0 + 2 * kMinute);
@@ -105,7 +104,7 @@ TEST_F(StatsCollectorTest, AfterTheGraceAStillPendingMessageIsCountedAsPending) 
   EXPECT_EQ(rows[5].startMs, kT0 + 25 * kMinute);
 }
 
-TEST_F(StatsCollectorTest, ARestartComputesTheIntervalsMissedWithinTheBackfill) {
+TEST_P(StatsCollectorTest, ARestartComputesTheIntervalsMissedWithinTheBackfill) {
   {
     report::StatsCollector c(settings());
     receive("A", kT0 + kMinute);
@@ -135,7 +134,7 @@ TEST_F(StatsCollectorTest, ARestartComputesTheIntervalsMissedWithinTheBackfill) 
   EXPECT_EQ(stored()[24].startMs, kT0 + 2 * 24 * 60 * kMinute);
 }
 
-TEST_F(StatsCollectorTest, AFirstStartBeginsAtTheOldestRecentMessageOrNow) {
+TEST_P(StatsCollectorTest, AFirstStartBeginsAtTheOldestRecentMessageOrNow) {
   receive("OLD", kT0 - 3 * 24 * 60 * kMinute);  // beyond the backfill
   receive("A", kT0 + 11 * kMinute);
   checkAndJudge("A", "clean");
@@ -145,7 +144,7 @@ TEST_F(StatsCollectorTest, AFirstStartBeginsAtTheOldestRecentMessageOrNow) {
   EXPECT_EQ(stored().front().startMs, kT0 + 10 * kMinute);
 }
 
-TEST_F(StatsCollectorTest, StatsShowsStoredIntervalsThenTheUnstoredOnesAsPartial) {
+TEST_P(StatsCollectorTest, StatsShowsStoredIntervalsThenTheUnstoredOnesAsPartial) {
   receive("A", kT0 + kMinute);
   checkAndJudge("A", "clean");
   receive("B", kT0 + 6 * kMinute);
@@ -180,7 +179,7 @@ TEST_F(StatsCollectorTest, StatsShowsStoredIntervalsThenTheUnstoredOnesAsPartial
   }
 }
 
-TEST_F(StatsCollectorTest, StatsJsonParsesItsSinceAndRefusesAWrongOne) {
+TEST_P(StatsCollectorTest, StatsJsonParsesItsSinceAndRefusesAWrongOne) {
   auto text = report::statsJson(database, "sink-a", "2026-11-30T04:00:00Z");
   auto j = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
   EXPECT_EQ(j->getValue<std::string>("since"), "2026-11-30T04:00:00Z");
@@ -191,3 +190,5 @@ TEST_F(StatsCollectorTest, StatsJsonParsesItsSinceAndRefusesAWrongOne) {
   j = Poco::JSON::Parser().parse(recent).extract<Poco::JSON::Object::Ptr>();
   EXPECT_EQ(j->getValue<std::int64_t>("interval_seconds"), 60);  // nothing stored yet
 }
+
+BCCSINK_ON_BOTH_ENGINES(StatsCollectorTest);

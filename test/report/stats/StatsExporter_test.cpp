@@ -20,6 +20,7 @@
 #include "report/stats/StatsCollector.h"
 #include "report/stats/StatsCounters.h"
 #include "test/TempDir.h"
+#include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 #include "test/report/stats/StatsTestCollector.h"
 
@@ -172,20 +173,21 @@ namespace {
 
 const std::int64_t kT0 = report::msFromIso("2026-11-30T04:00:00Z");
 
-class StatsExportRetry : public ::testing::Test {
+}  // namespace
+
+class StatsExportRetry : public test::EngineTest {
  protected:
   void SetUp() override {
-    database.migrate();
     db::MessageQueue(database).insertPending(
         {test::sampleRecord("M1", "2026-11-30T04:00:01.000Z")});
-    database.session() << "UPDATE messages SET state = 'checked', verdict = 'clean'",
+    database.session() << database.sql("UPDATE messages SET state = 'checked', verdict = 'clean'"),
         Poco::Data::Keywords::now;
     db::ReportQueue(database).judge("M1", false, "", false, "203.0.113.9");
   }
 
   report::StatsSettings settings(const std::string& url) {
     report::StatsSettings s;
-    s.databaseUrl = "sqlite:" + (dir / "stats.db");
+    s.databaseUrl = store_.url();
     s.owner = "sink-a";
     s.interval = std::chrono::minutes(5);
     s.settle = milliseconds(1000);
@@ -194,14 +196,11 @@ class StatsExportRetry : public ::testing::Test {
     return s;
   }
 
-  test::TempDir dir;
-  db::Database database{"sqlite:" + (dir / "stats.db")};
+  db::Database& database = *db_;
   std::atomic<std::int64_t> now{kT0 + 60 * 1000};
 };
 
-}  // namespace
-
-TEST_F(StatsExportRetry, AStoredIntervalIsPostedOnceAsABatchWithTheSinksName) {
+TEST_P(StatsExportRetry, AStoredIntervalIsPostedOnceAsABatchWithTheSinksName) {
   test::StatsTestCollector collector;
   report::StatsCollector c(settings(collector.url()));
   EXPECT_EQ(c.runOnce(), 0u);  // the interval is not over
@@ -222,7 +221,7 @@ TEST_F(StatsExportRetry, AStoredIntervalIsPostedOnceAsABatchWithTheSinksName) {
   EXPECT_EQ(collector.count(), 1u);  // not posted again
 }
 
-TEST_F(StatsExportRetry, A500IsRetriedWithBackOffUntilTheCollectorTakesIt) {
+TEST_P(StatsExportRetry, A500IsRetriedWithBackOffUntilTheCollectorTakesIt) {
   test::StatsTestCollector collector;
   collector.answer(500);
   report::StatsCollector c(settings(collector.url()));
@@ -248,7 +247,7 @@ TEST_F(StatsExportRetry, A500IsRetriedWithBackOffUntilTheCollectorTakesIt) {
   EXPECT_EQ(db::StatsRepository(database).unexported("sink-a", 0, 10).size(), 0u);
 }
 
-TEST_F(StatsExportRetry, ARefusedConnectionIsRetriedAndTheBackOffStopsAtAnHour) {
+TEST_P(StatsExportRetry, ARefusedConnectionIsRetriedAndTheBackOffStopsAtAnHour) {
   report::StatsCollector c(
       settings("http://127.0.0.1:" + std::to_string(closedPort()) + "/collect"));
   now = kT0 + 5 * 60 * 1000 + 1000;
@@ -265,7 +264,7 @@ TEST_F(StatsExportRetry, ARefusedConnectionIsRetriedAndTheBackOffStopsAtAnHour) 
   EXPECT_EQ(waiting[0].startMs, kT0);  // still there, tried again later
 }
 
-TEST_F(StatsExportRetry, AHangingCollectorBlocksNeitherTheDatabaseNorStop) {
+TEST_P(StatsExportRetry, AHangingCollectorBlocksNeitherTheDatabaseNorStop) {
   test::StatsTestCollector collector;
   collector.hold(milliseconds(20000));
   auto s = settings(collector.url());
@@ -293,3 +292,5 @@ TEST_F(StatsExportRetry, AHangingCollectorBlocksNeitherTheDatabaseNorStop) {
   c.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(2000));
 }
+
+BCCSINK_ON_BOTH_ENGINES(StatsExportRetry);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "base/Clock.h"
 #include "db/Database.h"
@@ -13,16 +14,26 @@
 #include "db/StatsRepository.h"
 #include "report/Reporter.h"
 #include "test/TempDir.h"
+#include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 
 using namespace bccsink;
 
-namespace {
+namespace {}  // namespace
 
-class StatsOriginTest : public ::testing::Test {
+class StatsOriginTest : public test::EngineTest {
  protected:
-  void SetUp() override {
-    database.migrate();
+  // The spool beside the SQLite file; a TempDir of its own only on PostgreSQL (a second
+  // TempDir in one test is the same folder, which it would empty).
+  StatsOriginTest() {
+    if (postgres()) {
+      dir.emplace();
+      spool = *dir / "spool";
+    } else {
+      spool = std::filesystem::path(store_.url().substr(std::string("sqlite:").size()))
+                  .replace_filename("spool")
+                  .string();
+    }
     std::filesystem::create_directories(spool);
   }
 
@@ -45,16 +56,14 @@ class StatsOriginTest : public ::testing::Test {
     ASSERT_TRUE(queue.markChecked(id, "sink-a", "clean", isoNow()));
   }
 
-  test::TempDir dir;
-  std::string url = "sqlite:" + (dir / "q.db");
-  std::string spool = dir / "spool";
-  db::Database database{url};
+  std::optional<test::TempDir> dir;
+  std::string url = store_.url();
+  std::string spool;
+  db::Database& database = *db_;
   db::MessageQueue queue{database};
 };
 
-}  // namespace
-
-TEST_F(StatsOriginTest, TheReporterRecordsTheOriginHopOrTheCopysClient) {
+TEST_P(StatsOriginTest, TheReporterRecordsTheOriginHopOrTheCopysClient) {
   add("01A",
       "Received: from x.example.net (x.example.net [203.0.113.9]) by mta.example.com "
       "(Postfix) with ESMTP id 1; Mon, 30 Nov 2026 01:59:00 +0000\r\n"
@@ -86,3 +95,5 @@ TEST_F(StatsOriginTest, TheReporterRecordsTheOriginHopOrTheCopysClient) {
                                                      "2026-12-01T00:00:00.000Z"),
             0);
 }
+
+BCCSINK_ON_BOTH_ENGINES(StatsOriginTest);
