@@ -11,7 +11,7 @@ source "$TESTLIB"
 need jq python3 swaks md5sum clamd sigtool
 TF=/usr/share/clamav-testfiles
 [ -f "$TF/clam.exe" ] || fail "clamav-testfiles is not installed (deploy/install-deps.sh)"
-EMULATOR=$(dirname "$BCCSINK")/vxcube-emulator
+EMULATOR=$(dirname "$BCCSINK_BIN")/vxcube-emulator
 [ -x "$EMULATOR" ] || fail "no vxcube-emulator beside $BCCSINK"
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 
