@@ -26,8 +26,8 @@ need swaks smtp-source jq curl python3 sha256sum
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../postgres-private.sh
 . "$HERE/../../postgres-private.sh"
-EMULATOR=$(dirname "$BCCSINK")/vxcube-emulator
-[ -x "$EMULATOR" ] || fail "no vxcube-emulator beside $BCCSINK"
+EMULATOR=$(dirname "$BCCSINK_BIN")/vxcube-emulator
+[ -x "$EMULATOR" ] || fail "no vxcube-emulator beside $BCCSINK_BIN"
 
 # ------------------------------------------------------------------------ the servers
 # shellcheck disable=SC2016 # expanded at exit, once PG_DIR is known
