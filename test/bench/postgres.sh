@@ -3,7 +3,7 @@
 #
 # A private PostgreSQL 15 (test/postgres-private.sh, PG_FSYNC=on: durable, as the figures
 # must be) on loopback, and:
-#   a. claims/s   build/db_bench claims (test/bench/db_bench.cpp: the daemon's own
+#   a. claims/s   build/test/db_bench claims (test/bench/db_bench.cpp: the daemon's own
 #                 MessageQueue, no SMTP): CLAIMERS threads, each on its own connection,
 #                 claim up to BATCH pending messages at a time and mark them checked, for
 #                 CLAIM_SECONDS:
@@ -30,7 +30,7 @@
 #                 both, and every verdict must be the expected one.
 #
 # Env: BUILD (ROOT/build; bccsink built Release when missing), BCCSINK, EMULATOR,
-# DB_BENCH ($BUILD/db_bench; SKIP_CLAIMS=1 runs without it), CLAIMERS (4), BATCH (8, the
+# DB_BENCH ($BUILD/test/db_bench; SKIP_CLAIMS=1 runs without it), CLAIMERS (4), BATCH (8, the
 # workers' claim batch), CLAIM_SECONDS (10), MESSAGES (pending rows per db_bench run,
 # 50000; three times that on SQLite), HOLD_SECONDS (60), COUNT (5000), SESSIONS (20), SIZE (10240), VCOUNT (200),
 # CLIENTS (10), LATENCY_MS (200), ANALYSIS_MS (2000), LIMIT (seconds a pass may take,
@@ -50,7 +50,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 BCCSINK=${BCCSINK:-$BUILD/bccsink}
 EMULATOR=${EMULATOR:-$BUILD/vxcube-emulator}
-DB_BENCH=${DB_BENCH:-$BUILD/db_bench}
+DB_BENCH=${DB_BENCH:-$BUILD/test/db_bench}
 SKIP_CLAIMS=${SKIP_CLAIMS:-0}
 CLAIMERS=${CLAIMERS:-4}
 CLAIM_SECONDS=${CLAIM_SECONDS:-10}
