@@ -23,6 +23,7 @@ esac
 EOF
 chmod 0755 "$BCCSINK"
 PIDS=()
+AT_EXIT=()
 PASSED=0
 
 cleanup() {
@@ -37,6 +38,16 @@ cleanup() {
     echo "--- last lines of the daemon's log:"
     tail -20 "$T/sink.log"
   fi
+  local log cmd
+  for log in "$T"/sink-*.log; do
+    [ $rc -ne 0 ] && [ -f "$log" ] || continue
+    echo "--- last lines of $(basename "$log"):"
+    tail -20 "$log"
+  done
+  # What at_exit registered, after the daemons are gone (a database they use, say).
+  for cmd in "${AT_EXIT[@]}"; do
+    eval "$cmd" || true
+  done
   rm -rf "$T"
   exit $rc
 }
@@ -63,27 +74,91 @@ need() {
 # start_sink DATADIR [--Name value ...]: starts the daemon on a free loopback port and
 # sets SINK_PID, SINK_PORT. The log goes to $T/sink.log (appended across restarts).
 start_sink() {
-  local data=$1
-  shift
+  start_sink_logging "$T/sink.log" "$@"
+}
+
+# start_sink_logging LOG DATADIR [--Name value ...]: start_sink with its log in LOG.
+start_sink_logging() {
+  local log=$1 data=$2
+  shift 2
   local mark
   mark=0
-  [ -f "$T/sink.log" ] && mark=$(wc -l <"$T/sink.log")
+  [ -f "$log" ] && mark=$(wc -l <"$log")
   "$BCCSINK" serve --BccSocket "${SOCKET:-127.0.0.1:0}" --BccDomains "${DOMAINS:-bcc.test}" \
     --HttpSocket "${HTTP_SOCKET:-127.0.0.1:0}" \
-    --DataDir "$data" --BccHostname sink.test "$@" >>"$T/sink.log" 2>&1 &
+    --DataDir "$data" --BccHostname sink.test "$@" >>"$log" 2>&1 &
   SINK_PID=$!
   PIDS+=("$SINK_PID")
   for _ in $(seq 1 100); do
     local line
-    line=$(tail -n +"$((mark + 1))" "$T/sink.log" | grep -m1 " bccsink: listening on " || true)
+    line=$(tail -n +"$((mark + 1))" "$log" | grep -m1 " bccsink: listening on " || true)
     if [ -n "$line" ]; then
       SINK_PORT=$(echo "$line" | sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/')
       return 0
     fi
-    kill -0 "$SINK_PID" 2>/dev/null || fail "bccsink exited at start: $(tail -3 "$T/sink.log")"
+    kill -0 "$SINK_PID" 2>/dev/null || fail "bccsink exited at start: $(tail -3 "$log")"
     sleep 0.1
   done
   fail "bccsink did not start listening"
+}
+
+# Several daemons at once (t-15), each known by its SinkName.
+declare -A NAMED_PID NAMED_PORT NAMED_HTTP NAMED_DATA
+
+# start_named_sink NAME DATADIR [--Name value ...]: a daemon with --SinkName NAME, its log
+# in $T/sink-NAME.log (appended across restarts); sets NAMED_PID[NAME], NAMED_PORT[NAME]
+# (SMTP), NAMED_HTTP[NAME] (its "http listening on" port, when it has one) and
+# NAMED_DATA[NAME], and SINK_PID, SINK_PORT as start_sink does.
+start_named_sink() {
+  local name=$1 data=$2 log=$T/sink-$1.log mark=0 line
+  shift 2
+  [ -f "$log" ] && mark=$(wc -l <"$log")
+  start_sink_logging "$log" "$data" --SinkName "$name" "$@"
+  NAMED_PID[$name]=$SINK_PID
+  NAMED_PORT[$name]=$SINK_PORT
+  NAMED_DATA[$name]=$data
+  NAMED_HTTP[$name]=""
+  for _ in $(seq 1 50); do
+    line=$(tail -n +"$((mark + 1))" "$log" | grep -m1 "http listening on " || true)
+    if [ -n "$line" ]; then
+      NAMED_HTTP[$name]=$(echo "$line" | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/')
+      break
+    fi
+    [ "${HTTP_SOCKET-x}" = "" ] && break
+    sleep 0.1
+  done
+}
+
+# forget_pid PID: a process this scenario reaped itself is not signalled again at exit
+# (its PID may belong to another process by then).
+forget_pid() {
+  local p rest=()
+  for p in "${PIDS[@]}"; do
+    [ "$p" = "$1" ] || rest+=("$p")
+  done
+  PIDS=("${rest[@]}")
+}
+
+# stop_named_sink NAME: SIGTERM by PID; fails unless it stops cleanly.
+stop_named_sink() {
+  local pid=${NAMED_PID[$1]}
+  kill -TERM "$pid"
+  wait "$pid" || fail "bccsink $1 did not stop cleanly"
+  forget_pid "$pid"
+}
+
+# kill_named_sink NAME: SIGKILL by PID, reaped.
+kill_named_sink() {
+  local pid=${NAMED_PID[$1]}
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+# at_exit COMMAND: run by the EXIT trap after every registered process is stopped (a
+# server the daemons depend on, so it outlives them), keeping the scenario's exit status.
+at_exit() {
+  AT_EXIT+=("$1")
 }
 
 stop_sink() {
