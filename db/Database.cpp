@@ -180,6 +180,8 @@ void Database::configurePostgres() {
   runPostgres(("SET lock_timeout = '" + std::to_string(kBusyTimeout.count()) + "ms'").c_str());
   runPostgres("SET idle_in_transaction_session_timeout = '60s'");
   runPostgres("SET client_encoding = 'UTF8'");
+  // libpq prints a server's NOTICE (CREATE TABLE IF NOT EXISTS that exists) on stderr.
+  runPostgres("SET client_min_messages = warning");
   runPostgres(durability_ == Durability::Durable ? "SET synchronous_commit = on"
                                                  : "SET synchronous_commit = off");
 }

@@ -31,9 +31,15 @@ std::map<std::string, std::string> SpoolRows::locatorsOf(const std::vector<std::
   return out;
 }
 
-std::vector<SpoolRow> SpoolRows::all() {
+std::vector<SpoolRow> SpoolRows::all(const std::string& sink) {
+  std::string owner = sink;
   Statement stmt(db_.session());
-  stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages ORDER BY id");
+  if (owner.empty()) {
+    stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages ORDER BY id");
+  } else {
+    stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages WHERE sink = ? ORDER BY id"),
+        use(owner);
+  }
   stmt.execute();
   RecordSet rs(stmt);
   std::vector<SpoolRow> out;

@@ -24,8 +24,8 @@ class SpoolRows {
   explicit SpoolRows(Database& db);
   // id -> locator, for those of `ids` that have a row.
   std::map<std::string, std::string> locatorsOf(const std::vector<std::string>& ids);
-  // Every row, by id.
-  std::vector<SpoolRow> all();
+  // Every row of `sink` (the rows whose spool is this sink's), by id; '' = every sink's.
+  std::vector<SpoolRow> all(const std::string& sink = "");
 
  private:
   Database& db_;

@@ -84,7 +84,8 @@ int runQueue(const std::vector<std::string>& args) {
           }
         }
       }
-      if (cl.has("check")) return checkSpool(database, cfg.spoolDir(), std::cout) > 0 ? 1 : 0;
+      if (cl.has("check"))
+        return checkSpool(database, cfg.spoolDir(), std::cout, cfg.sinkName) > 0 ? 1 : 0;
       return 0;
     }
     if (action == "show" && cl.positional.size() == 2) {

@@ -86,8 +86,9 @@ std::string rowProblem(const db::SpoolRow& row, const std::string& spoolDir,
 
 }  // namespace
 
-int checkSpool(db::Database& database, const std::string& spoolDir, std::ostream& out) {
-  auto rows = db::SpoolRows(database).all();
+int checkSpool(db::Database& database, const std::string& spoolDir, std::ostream& out,
+               const std::string& sink) {
+  auto rows = db::SpoolRows(database).all(sink);
   std::map<std::string, FoundRecord> records;
   std::map<std::string, bool> files;  // standalone file -> named by a row
   std::size_t segments = 0;

@@ -16,7 +16,9 @@ class Database;
 
 namespace bccsink {
 
-// Returns the number of problems.
-int checkSpool(db::Database& database, const std::string& spoolDir, std::ostream& out);
+// Returns the number of problems. `sink`: the rows checked are this sink's (several sinks
+// share a PostgreSQL database, each with a spool of its own); '' = every row.
+int checkSpool(db::Database& database, const std::string& spoolDir, std::ostream& out,
+               const std::string& sink = "");
 
 }  // namespace bccsink

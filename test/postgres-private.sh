@@ -142,8 +142,10 @@ postgres_private_stop_on_exit() {
   previous=$(trap -p EXIT)
   if [ -n "$previous" ]; then
     eval "set -- $previous"  # trap -- 'COMMAND' EXIT
+    # The earlier handler runs second but must see the script's own exit status (lib.sh's
+    # cleanup reads $? to tell a failure): kept here and given back before it runs.
     # shellcheck disable=SC2064
-    trap "postgres_private_stop '$dir'; $3" EXIT
+    trap "postgres_private_rc=\$?; postgres_private_stop '$dir'; set +e; (exit \$postgres_private_rc); $3" EXIT
   else
     # shellcheck disable=SC2064
     trap "postgres_private_stop '$dir'" EXIT

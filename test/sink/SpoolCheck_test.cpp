@@ -32,9 +32,9 @@ struct Checked {
   std::string text;
 };
 
-Checked check(db::Database& database, const std::string& spoolDir) {
+Checked check(db::Database& database, const std::string& spoolDir, const std::string& sink = "") {
   std::ostringstream out;
-  int problems = checkSpool(database, spoolDir, out);
+  int problems = checkSpool(database, spoolDir, out, sink);
   return {problems, out.str()};
 }
 
@@ -90,4 +90,27 @@ TEST(SpoolCheck, ReportsEveryMismatchBetweenRowsAndTheSpoolAndChangesNothing) {
     EXPECT_NE(c.text.find(expected), std::string::npos) << expected << "\n" << c.text;
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "spool/01F.eml"));
+}
+
+// Sinks sharing one database: each checks its own rows against its own spool; another
+// sink's rows are not missing files here.
+TEST(SpoolCheck, OnlyThisSinksRowsAreCheckedAgainstItsSpool) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "bccsink.db"));
+  database.migrate();
+  std::vector<std::string> l;
+  {
+    Spool spool(dir / "spool", 1 << 20);
+    spool.recover(nullptr);
+    l = test::appendBatch(spool, {{"01A", "aaa"}});
+  }
+  auto mine = rowFor("01A", l[0], "aaa");
+  mine.sink = "a";
+  auto theirs = rowFor("01B", "segments/000000000001.seg#0", "bbb");
+  theirs.sink = "b";
+  db::MessageQueue(database).insertPending({mine, theirs});
+  auto c = check(database, dir / "spool", "a");
+  EXPECT_EQ(c.problems, 0) << c.text;
+  EXPECT_NE(c.text.find("check: 1 rows, 1 spool files, 0 problems"), std::string::npos) << c.text;
+  EXPECT_GT(check(database, dir / "spool").problems, 0) << "every row: b's is not here";
 }
