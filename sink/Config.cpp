@@ -137,8 +137,10 @@ const std::vector<Option>& schema() {
         "owner of its work; unique per sink; '' = BccHostname (by default this host's "
         "name), the name rows had before SinkName existed."},
        [](Config& c, const std::string& v) {
-         if (v.size() > 64 || hasControl(v))
-           throw std::invalid_argument("at most 64 characters, none of them control characters");
+         // Stored in every row: PostgreSQL takes UTF-8 text only.
+         if (v.size() > 64 || hasControl(v) || !isValidUtf8(v))
+           throw std::invalid_argument(
+               "at most 64 bytes of UTF-8, none of them control characters");
          c.sinkName = v;
        }},
       {{"BccTlsCertificate", "", "PEM certificate (chain) for STARTTLS; '' = no STARTTLS."},

@@ -196,4 +196,5 @@ TEST(Config, SinkNameDefaultsToBccHostnameSoAnUpgradedSinkKeepsItsRows) {
   EXPECT_EQ(loadConfig("", {"--BccHostname", "mx1.example.test", "--SinkName", "a"}).sinkName, "a");
   EXPECT_FALSE(loadConfig("", {}).sinkName.empty());
   EXPECT_THROW(loadConfig("", {"--SinkName", std::string(65, 'a')}), ConfigError);
+  EXPECT_THROW(loadConfig("", {"--SinkName", "mx\xe9"}), ConfigError);
 }
