@@ -57,30 +57,6 @@ bool fresh(const StoredVerdict& v, const Freshness& f, std::int64_t nowMs) {
   return true;  // suspicious and dangerous stand
 }
 
-// Text from mail or an analyzer (libmagic's description, threat names, reasons) as both
-// engines store it alike: valid UTF-8, which PostgreSQL insists on, without NUL, where
-// PostgreSQL would cut a text parameter. The rule of db::storedText (db/Columns.h, from the
-// queue's branch), named apart so that both compile until one replaces the other.
-std::string storableText(std::string_view s) {
-  auto out = toValidUtf8(s);
-  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-  return out;
-}
-
-// Executes a statement bound to columns (Poco runs it once per element). Poco 1.11's
-// PostgreSQL statement frees its last result and keeps the pointer, so one whose execution
-// failed after an element that succeeded frees it again when destroyed and the process
-// aborts: on PostgreSQL such a statement is left behind (some KB, after an error only).
-// db::ReusedStatement's rule (db/Columns.h, from the queue's branch), for one execution.
-void executeColumns(Database& db, std::unique_ptr<Statement> stmt) {
-  try {
-    stmt->execute();
-  } catch (...) {
-    if (db.engine() == Engine::Postgresql) (void)stmt.release();
-    throw;
-  }
-}
-
 // PostgreSQL's READ COMMITTED lets another sink's recordVerdict (verdict in, submission
 // deleted) commit between claimSubmission's read of the verdict and its upsert, and the
 // file would be submitted twice. So on PostgreSQL both take this per-file lock first,
@@ -108,14 +84,14 @@ void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::st
     sha256.push_back(f.sha256);
     md5.push_back(f.md5);
     size.push_back(f.size);
-    trueType.push_back(storableText(f.trueType));
-    description.push_back(storableText(f.description));
-    family.push_back(storableText(f.family));
+    trueType.push_back(storedText(f.trueType));
+    description.push_back(storedText(f.description));
+    family.push_back(storedText(f.family));
     seen.push_back(nowIso);
     bump.push_back(newArrival ? 1 : 0);
   }
   WriteTransaction tx(db_);
-  auto stmt = std::make_unique<Statement>(db_.session());
+  ReusedStatement stmt(db_);
   *stmt << db_.sql(
       "INSERT INTO files (sha256, md5, size, true_type, description, family,"
       " first_seen, last_seen, seen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)"
@@ -123,7 +99,7 @@ void FileRepository::recordSeen(const std::vector<FileRow>& files, const std::st
       " seen_count = files.seen_count + ?"),
       use(sha256), use(md5), use(size), use(trueType), use(description), use(family), use(seen),
       use(seen), use(bump);
-  executeColumns(db_, std::move(stmt));
+  stmt.execute();
   tx.commit();
 }
 
@@ -203,14 +179,14 @@ bool FileRepository::claimSubmission(const std::string& sha256, const std::strin
 }
 
 void FileRepository::recordVerdict(const StoredVerdict& v) {
-  std::string sha256 = v.sha256, analyzer = v.analyzer, verdict = storableText(v.verdict),
-              decidedAt = storableText(v.decidedAt);
+  std::string sha256 = v.sha256, analyzer = v.analyzer, verdict = storedText(v.verdict),
+              decidedAt = storedText(v.decidedAt);
   std::vector<std::string> names;
-  for (const auto& t : v.threats) names.push_back(storableText(t));
+  for (const auto& t : v.threats) names.push_back(storedText(t));
   std::string threats = join(names, "\n");
-  Poco::Nullable<std::string> reportUrl = nullIfEmpty(storableText(v.reportUrl)),
-                              taskId = nullIfEmpty(storableText(v.taskId)),
-                              reason = nullIfEmpty(storableText(v.reason));
+  Poco::Nullable<std::string> reportUrl = nullIfEmpty(storedText(v.reportUrl)),
+                              taskId = nullIfEmpty(storedText(v.taskId)),
+                              reason = nullIfEmpty(storedText(v.reason));
   int score = v.score;
   Poco::Int64 decidedMs = v.decidedMs;
   WriteTransaction tx(db_);

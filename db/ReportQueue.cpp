@@ -27,16 +27,6 @@ std::vector<std::string> ids(Statement& stmt) {
   return out;
 }
 
-// Text from mail or a mail server (spoof reasons, a receiver's error reply) as both engines
-// store it alike: valid UTF-8, which PostgreSQL insists on, without NUL, where PostgreSQL
-// would cut a text parameter. The rule of db::storedText (db/Columns.h, from the queue's
-// branch), named apart so that both compile until one replaces the other.
-std::string storableText(std::string_view s) {
-  auto out = toValidUtf8(s);
-  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-  return out;
-}
-
 // Binds each of `ids` (which must outlive the execution) and returns "(?, ?, ...)".
 std::string bindList(Statement& stmt, const std::vector<std::string>& ids) {
   std::string list = "(";
@@ -45,20 +35,6 @@ std::string bindList(Statement& stmt, const std::vector<std::string>& ids) {
     list += list.size() == 1 ? "?" : ", ?";
   }
   return list + ")";
-}
-
-// Executes a statement bound to columns (Poco runs it once per element). Poco 1.11's
-// PostgreSQL statement frees its last result and keeps the pointer, so one whose execution
-// failed after an element that succeeded frees it again when destroyed and the process
-// aborts: on PostgreSQL such a statement is left behind (some KB, after an error only).
-// db::ReusedStatement's rule (db/Columns.h, from the queue's branch), for one execution.
-void executeColumns(Database& db, std::unique_ptr<Statement> stmt) {
-  try {
-    stmt->execute();
-  } catch (...) {
-    if (db.engine() == Engine::Postgresql) (void)stmt.release();
-    throw;
-  }
 }
 
 }  // namespace
@@ -88,18 +64,18 @@ void ReportQueue::judge(const std::vector<Judgement>& list) {
   for (const auto& j : list) {
     ids.push_back(j.id);
     statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
-    reasons.push_back(storableText(j.spoofReason));
-    origins.push_back(storableText(j.originIp));
+    reasons.push_back(storedText(j.spoofReason));
+    origins.push_back(storedText(j.originIp));
     flags.push_back(j.spoofed ? 1 : 0);
   }
   WriteTransaction tx(db_);
-  auto stmt = std::make_unique<Statement>(db_.session());
+  ReusedStatement stmt(db_);
   *stmt << db_.sql(
       "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
       " report_status = ?, report_attempts = 0, report_next_at = NULL,"
       " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?"),
       use(flags), use(reasons), use(statuses), use(origins), use(ids);
-  executeColumns(db_, std::move(stmt));
+  stmt.execute();
   tx.commit();
 }
 
@@ -144,7 +120,7 @@ void ReportQueue::markSent(const std::vector<std::string>& list, const std::stri
 void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::string& error,
                                std::int64_t nextMs) {
   if (list.empty()) return;
-  std::string why = storableText(error);
+  std::string why = storedText(error);
   std::int64_t next = nextMs;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
@@ -160,7 +136,7 @@ void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::
 void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
                                     const std::string& error) {
   if (list.empty()) return;
-  std::string why = storableText(error), status = report_status::kUndeliverable;
+  std::string why = storedText(error), status = report_status::kUndeliverable;
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
   stmt, use(status), use(why);

@@ -39,15 +39,6 @@ std::vector<StatsRow> statsRows(Statement& stmt) {
   return out;
 }
 
-// Valid UTF-8 without NUL, as both engines store text alike (PostgreSQL refuses invalid
-// UTF-8 and cuts at NUL). The rule of db::storedText (db/Columns.h, from the queue's
-// branch), named apart so that both compile until one replaces the other.
-std::string storableText(std::string_view s) {
-  auto out = toValidUtf8(s);
-  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
-  return out;
-}
-
 }  // namespace
 
 StatsRepository::StatsRepository(Database& db) : db_(db) {}
@@ -147,7 +138,7 @@ std::string StatsRepository::oldestReceivedSince(const std::string& sink,
 bool StatsRepository::save(const StatsRow& row) {
   // The counters are our JSON, but of names and types from mail: kept valid UTF-8 without
   // NUL so that both engines store them alike (PostgreSQL refuses invalid UTF-8).
-  std::string owner = row.sink, at = row.computedAt, counters = storableText(row.counters);
+  std::string owner = row.sink, at = row.computedAt, counters = storedText(row.counters);
   std::int64_t start = row.startMs, end = row.endMs;
   WriteTransaction tx(db_);
   Statement stmt = (db_.session() << db_.sql("INSERT INTO stats_intervals (sink, start_ms,"
@@ -201,7 +192,7 @@ void StatsRepository::markExported(const std::string& sink,
   std::vector<Poco::Int64> starts(startsMs.begin(), startsMs.end());
   WriteTransaction tx(db_);
   // One statement: Poco 1.11's PostgreSQL connector mishandles a statement run again after
-  // a failed run (see FileRepository's executeColumns).
+  // a failed run (db::ReusedStatement).
   Statement stmt(db_.session());
   stmt, use(at), use(owner);
   std::string list;

@@ -270,10 +270,11 @@ start_daemon() {
   die "bccsink $name did not start listening"
 }
 
-# sink_name URL NAME: --SinkName NAME on PostgreSQL; nothing on SQLite (one sink, the
-# default name), so the SQLite runs are the daemon as a single site runs it.
+# sink_name URL NAME: --SinkName NAME on PostgreSQL; on SQLite (one sink, as a single site
+# runs it) the name start_daemon gives as BccHostname, which SinkName defaults to, so that
+# `queue list --check` checks that sink's rows.
 sink_name() {
-  case $1 in sqlite:*) ;; *) echo "--SinkName $2" ;; esac
+  case $1 in sqlite:*) echo "--SinkName bench.test" ;; *) echo "--SinkName $2" ;; esac
 }
 
 # source_to NAME PORT MESSAGES SESSIONS: smtp-source in the background; sets SPID.
