@@ -93,7 +93,8 @@ class ReusedStatement {
 
 // Makes `stmt` the statement `head (?, ?, ...) tail`, one `?` per key, each key bound in
 // order (keys must outlive the statement's execution), the whole text passed through
-// Database::sql(). The keys are its only parameters; they must not be empty.
+// Database::sql(). Values bound before the call belong to `?`s in `head`, values bound
+// after it to `?`s in `tail`; the keys must not be empty.
 inline void keyListStatement(const Database& db, Poco::Data::Statement& stmt, std::string_view head,
                              const std::vector<std::string>& keys, std::string_view tail) {
   std::string text(head);

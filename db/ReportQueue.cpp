@@ -27,16 +27,6 @@ std::vector<std::string> ids(Statement& stmt) {
   return out;
 }
 
-// Binds each of `ids` (which must outlive the execution) and returns "(?, ?, ...)".
-std::string bindList(Statement& stmt, const std::vector<std::string>& ids) {
-  std::string list = "(";
-  for (const auto& id : ids) {
-    stmt, useRef(id);
-    list += list.size() == 1 ? "?" : ", ?";
-  }
-  return list + ")";
-}
-
 }  // namespace
 
 ReportQueue::ReportQueue(Database& db) : db_(db) {}
@@ -106,13 +96,13 @@ void ReportQueue::markSent(const std::vector<std::string>& list, const std::stri
   WriteTransaction tx(db_, Durability::Durable);
   Statement stmt(db_.session());
   stmt, use(sent), use(at), use(checked), use(reported), use(at);
-  stmt << db_.sql(
-      "UPDATE messages SET report_status = ?, reported_at = ?,"
-      " report_error = NULL, report_next_at = NULL,"
-      " report_attempts = report_attempts + 1,"
-      " state = CASE WHEN state = ? THEN ? ELSE state END,"
-      " updated_at = ? WHERE id IN " +
-      bindList(stmt, list));
+  keyListStatement(db_, stmt,
+                   "UPDATE messages SET report_status = ?, reported_at = ?,"
+                   " report_error = NULL, report_next_at = NULL,"
+                   " report_attempts = report_attempts + 1,"
+                   " state = CASE WHEN state = ? THEN ? ELSE state END,"
+                   " updated_at = ? WHERE id IN ",
+                   list, "");
   stmt.execute();
   tx.commit();
 }
@@ -125,10 +115,10 @@ void ReportQueue::markDeferred(const std::vector<std::string>& list, const std::
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
   stmt, use(why), use(next);
-  stmt << db_.sql(
-      "UPDATE messages SET report_attempts = report_attempts + 1,"
-      " report_error = ?, report_next_at = ? WHERE id IN " +
-      bindList(stmt, list));
+  keyListStatement(db_, stmt,
+                   "UPDATE messages SET report_attempts = report_attempts + 1,"
+                   " report_error = ?, report_next_at = ? WHERE id IN ",
+                   list, "");
   stmt.execute();
   tx.commit();
 }
@@ -140,10 +130,10 @@ void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
   WriteTransaction tx(db_);
   Statement stmt(db_.session());
   stmt, use(status), use(why);
-  stmt << db_.sql(
-      "UPDATE messages SET report_status = ?, report_attempts = report_attempts + 1,"
-      " report_error = ?, report_next_at = NULL WHERE id IN " +
-      bindList(stmt, list));
+  keyListStatement(db_, stmt,
+                   "UPDATE messages SET report_status = ?, report_attempts = report_attempts + 1,"
+                   " report_error = ?, report_next_at = NULL WHERE id IN ",
+                   list, "");
   stmt.execute();
   tx.commit();
 }
