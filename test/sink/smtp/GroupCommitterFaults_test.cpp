@@ -18,6 +18,7 @@
 #include "test/LogCapture.h"
 #include "test/PostgresServer.h"
 #include "test/TempDir.h"
+#include "test/sink/smtp/SpoolTesting.h"
 
 using namespace bccsink;
 using namespace Poco::Data::Keywords;
@@ -25,21 +26,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Envelope envelope() {
-  Envelope env;
-  env.sender = "a@example.org";
-  env.recipients = {{"watch@bcc.test", "", ""}};
-  env.clientIp = "127.0.0.1";
-  env.helo = "h";
-  return env;
-}
-
 // One message through the intake, as a session hands it over; its answer.
 StoreResult send(Intake& intake, const std::string& text) {
   StoreResult r;
   auto w = intake.open(r);
   w->write("Subject: " + text + "\r\n\r\n" + text + "\r\n");
-  return commitAndWait(*w, envelope(), "<" + text + "@example.org>");
+  return commitAndWait(*w, test::sampleEnvelope(), "<" + text + "@example.org>");
 }
 
 int deadRecords(const std::string& spoolDir) {

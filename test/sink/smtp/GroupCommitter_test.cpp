@@ -17,20 +17,12 @@
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/Spool.h"
 #include "test/TempDir.h"
+#include "test/sink/smtp/SpoolTesting.h"
 
 using namespace bccsink;
 using namespace Poco::Data::Keywords;
 
 namespace {
-
-Envelope envelope() {
-  Envelope env;
-  env.sender = "a@example.org";
-  env.recipients = {{"watch@bcc.test", "", ""}};
-  env.clientIp = "127.0.0.1";
-  env.helo = "h";
-  return env;
-}
 
 // Counts done() calls and waits for the expected number.
 class Answers {
@@ -93,7 +85,7 @@ TEST(GroupCommitter, ConcurrentMessagesLandReadableAndGroupIntoBatches) {
         }
         w->write(bytes.substr(0, 10));
         w->write(bytes.substr(10));
-        w->commit(envelope(), "<id>", answers.add());
+        w->commit(test::sampleEnvelope(), "<id>", answers.add());
         // The writer is gone before its commit is done.
       }
     });
@@ -145,7 +137,7 @@ TEST(GroupCommitter, ADatabaseFailureIsTemporaryAndLeavesOnlyDeadRecords) {
     auto w = intake.open(r);
     // The last one is large: its own file, removed again.
     w->write(i < 4 ? std::string("small\r\n") : std::string(3 << 20, 'L'));
-    w->commit(envelope(), "", answers.add());
+    w->commit(test::sampleEnvelope(), "", answers.add());
   }
   auto results = answers.waitFor(5);
   EXPECT_EQ(std::count(results.begin(), results.end(), Outcome::TempFail), 5);
@@ -183,7 +175,7 @@ TEST(GroupCommitter, ALargeMessageGetsItsOwnFileAndReadsBackIdentically) {
     auto w = intake.open(r);
     for (std::size_t at = 0; at < bytes->size(); at += 4000) w->write(bytes->substr(at, 4000));
     sent[w->id()] = *bytes;
-    ASSERT_EQ(commitAndWait(*w, envelope(), "").outcome, Outcome::Ok);
+    ASSERT_EQ(commitAndWait(*w, test::sampleEnvelope(), "").outcome, Outcome::Ok);
   }
   committer.stop();
   db::Database database(data.url);
@@ -207,7 +199,7 @@ TEST(GroupCommitter, AfterStopACommitIsAnsweredAtOnceWithATemporaryFailure) {
   StoreResult r;
   auto w = intake.open(r);
   w->write("x\r\n");
-  auto result = commitAndWait(*w, envelope(), "");
+  auto result = commitAndWait(*w, test::sampleEnvelope(), "");
   EXPECT_EQ(result.outcome, Outcome::TempFail);
   EXPECT_EQ(result.detail, "shutting down");
 }

@@ -8,9 +8,20 @@
 
 #include "db/SpoolRecord.h"
 #include "db/SpooledMessage.h"
+#include "sink/smtp/MessageStore.h"
 #include "sink/smtp/Spool.h"
 
 namespace bccsink::test {
+
+// The envelope of rowOf()'s messages, as a session hands it to the intake.
+inline Envelope sampleEnvelope() {
+  Envelope env;
+  env.sender = "a@example.org";
+  env.recipients = {{"watch@bcc.test", "", ""}};
+  env.clientIp = "127.0.0.1";
+  env.helo = "h";
+  return env;
+}
 
 // The row the intake would commit for message `id` of `bytes` (spoolFile left empty).
 inline db::MessageRecord rowOf(const std::string& id, const std::string& bytes) {
