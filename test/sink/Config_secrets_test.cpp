@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "sink/Config.h"
+#include "test/sink/ConfigTesting.h"
 
 using namespace bccsink;
 
@@ -36,15 +37,6 @@ class ConfigSecrets : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-std::string errorOf(const std::string& path, const std::vector<std::string>& overrides = {}) {
-  try {
-    loadConfig(path, overrides);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_F(ConfigSecrets, FilesGiveTheValuesWithTheTrailingNewlineTrimmed) {
@@ -65,28 +57,28 @@ TEST_F(ConfigSecrets, FilesGiveTheValuesWithTheTrailingNewlineTrimmed) {
 
 TEST_F(ConfigSecrets, AValueAndItsFileTogetherAreAnErrorNamingBoth) {
   auto key = write("key", "vx-key\n");
-  auto e = errorOf("", {"--VxcubeApiKey", "vx-inline-key", "--VxcubeApiKeyFile", key});
+  auto e = test::configErrorOf("", {"--VxcubeApiKey", "vx-inline-key", "--VxcubeApiKeyFile", key});
   EXPECT_NE(e.find("VxcubeApiKey and VxcubeApiKeyFile"), std::string::npos) << e;
   EXPECT_EQ(e.find("vx-inline-key"), std::string::npos) << e;
   auto conf = write("both.conf",
                     "HttpToken = " + kToken + "\nHttpTokenFile = " + write("token", kToken) + "\n");
-  e = errorOf(conf);
+  e = test::configErrorOf(conf);
   EXPECT_NE(e.find("HttpToken and HttpTokenFile"), std::string::npos) << e;
   EXPECT_EQ(e.find(kToken), std::string::npos) << e;
 }
 
 TEST_F(ConfigSecrets, AMissingOrEmptySecretFileIsAnErrorNamingTheOption) {
-  auto e = errorOf("", {"--BccReporterPasswordFile", (dir_ / "none").string()});
+  auto e = test::configErrorOf("", {"--BccReporterPasswordFile", (dir_ / "none").string()});
   EXPECT_NE(e.find("BccReporterPasswordFile"), std::string::npos) << e;
   EXPECT_NE(e.find("cannot read"), std::string::npos) << e;
-  e = errorOf("", {"--HttpTokenFile", write("empty", "\n")});
+  e = test::configErrorOf("", {"--HttpTokenFile", write("empty", "\n")});
   EXPECT_NE(e.find("is empty"), std::string::npos) << e;
 }
 
 TEST_F(ConfigSecrets, AMalformedLineNamesItsNumberAndKeyButNotItsValue) {
   auto conf =
       write("bad.conf", "# bccsink\nBccSocket = 127.0.0.1:2525\nVxcubeApiKey SECRETVALUE\n");
-  auto e = errorOf(conf);
+  auto e = test::configErrorOf(conf);
   EXPECT_NE(e.find(conf + ":3: option VxcubeApiKey"), std::string::npos) << e;
   EXPECT_EQ(e.find("SECRETVALUE"), std::string::npos) << e;
   // check-config reads the file the same way.
@@ -97,22 +89,23 @@ TEST_F(ConfigSecrets, AMalformedLineNamesItsNumberAndKeyButNotItsValue) {
     EXPECT_EQ(std::string(err.what()).find("SECRETVALUE"), std::string::npos) << err.what();
   }
   // A comment without '=' is still a comment.
-  EXPECT_EQ(errorOf(write("ok.conf", "# no equals sign here\n\nLogLevel = debug  # a comment\n")),
+  EXPECT_EQ(test::configErrorOf(
+                write("ok.conf", "# no equals sign here\n\nLogLevel = debug  # a comment\n")),
             "");
 }
 
 TEST_F(ConfigSecrets, ABadSecretValueIsNotEchoed) {
   auto conf = write("short.conf", "HttpToken = shortsecret\n");
-  auto e = errorOf(conf);
+  auto e = test::configErrorOf(conf);
   EXPECT_NE(e.find("HttpToken"), std::string::npos) << e;
   EXPECT_EQ(e.find("shortsecret"), std::string::npos) << e;
 }
 
 TEST_F(ConfigSecrets, ATokenShorterThan32CharactersIsRefusedFromEitherSource) {
-  auto e = errorOf("", {"--HttpToken", "a"});
+  auto e = test::configErrorOf("", {"--HttpToken", "a"});
   EXPECT_NE(e.find("option HttpToken: the token has 1 characters, at least 32"), std::string::npos)
       << e;
-  e = errorOf("", {"--HttpTokenFile", write("token", std::string(31, 'x') + "\n")});
+  e = test::configErrorOf("", {"--HttpTokenFile", write("token", std::string(31, 'x') + "\n")});
   EXPECT_NE(e.find("option HttpTokenFile: the token has 31 characters"), std::string::npos) << e;
   EXPECT_EQ(loadConfig("", {"--HttpToken", std::string(32, 'x')}).httpToken, std::string(32, 'x'));
   EXPECT_EQ(loadConfig("", {}).httpToken, "");  // no token: the API is off, not an error
@@ -150,7 +143,7 @@ TEST_F(ConfigSecrets, FilesHoldingSecretsThatOthersCanReadAreWarnedAbout) {
 }
 
 TEST_F(ConfigSecrets, DatabasePasswordFileGoesToLibpqOnlyForPostgresql) {
-  auto e = errorOf("", {"--DatabasePasswordFile", write("db", "pw\n")});
+  auto e = test::configErrorOf("", {"--DatabasePasswordFile", write("db", "pw\n")});
   EXPECT_NE(e.find("only for a postgresql:// DatabaseUrl"), std::string::npos) << e;
   ::unsetenv("PGPASSWORD");
   auto c = loadConfig("", {"--DatabaseUrl", "postgresql://bccsink@127.0.0.1/bccsink",
@@ -160,7 +153,7 @@ TEST_F(ConfigSecrets, DatabasePasswordFileGoesToLibpqOnlyForPostgresql) {
   EXPECT_STREQ(::getenv("PGPASSWORD"), "a pass word");
   ::unsetenv("PGPASSWORD");
   // A password in the URL is refused, and not echoed.
-  e = errorOf("", {"--DatabaseUrl", "postgresql://bccsink:hunter2@127.0.0.1/bccsink"});
+  e = test::configErrorOf("", {"--DatabaseUrl", "postgresql://bccsink:hunter2@127.0.0.1/bccsink"});
   EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
   EXPECT_NE(e.find("DatabasePasswordFile"), std::string::npos) << e;
 }

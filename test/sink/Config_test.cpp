@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test/sink/ConfigTesting.h"
+
 using namespace bccsink;
 
 namespace {
@@ -21,15 +23,6 @@ class ConfigFile : public ::testing::Test {
   void TearDown() override { std::filesystem::remove(path_); }
   std::filesystem::path path_;
 };
-
-std::string errorOf(const std::string& path, const std::vector<std::string>& overrides = {}) {
-  try {
-    loadConfig(path, overrides);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -73,45 +66,45 @@ TEST_F(ConfigFile, CommandLineOverridesTheFile) {
 
 TEST_F(ConfigFile, UnknownOptionNamesItselfAndItsLine) {
   auto path = write("DataDir = /tmp/x\n\nBccSokcet = 127.0.0.1:25\n");
-  auto e = errorOf(path);
+  auto e = test::configErrorOf(path);
   EXPECT_NE(e.find("BccSokcet"), std::string::npos) << e;
   EXPECT_NE(e.find(path + ":3"), std::string::npos) << e;
 }
 
 TEST_F(ConfigFile, MalformedValueNamesOptionLineAndValue) {
   auto path = write("BccMaxMessageSize = lots\n");
-  auto e = errorOf(path);
+  auto e = test::configErrorOf(path);
   EXPECT_NE(e.find(path + ":1: option BccMaxMessageSize"), std::string::npos) << e;
   EXPECT_NE(e.find("'lots'"), std::string::npos) << e;
 }
 
 TEST_F(ConfigFile, BadCidrIsAnError) {
-  auto e = errorOf(write("BccAllowedClients = 10.0.0.0/8, 10.0.0.0/99\n"));
+  auto e = test::configErrorOf(write("BccAllowedClients = 10.0.0.0/8, 10.0.0.0/99\n"));
   EXPECT_NE(e.find("BccAllowedClients"), std::string::npos) << e;
   EXPECT_NE(e.find("10.0.0.0/99"), std::string::npos) << e;
 }
 
 TEST_F(ConfigFile, RepeatedOptionIsAnError) {
-  auto e = errorOf(write("DataDir = /a\nDataDir = /b\n"));
+  auto e = test::configErrorOf(write("DataDir = /a\nDataDir = /b\n"));
   EXPECT_NE(e.find("DataDir"), std::string::npos) << e;
 }
 
 TEST_F(ConfigFile, LineWithoutEqualsIsAnError) {
-  EXPECT_FALSE(errorOf(write("DataDir /tmp/x\n")).empty());
+  EXPECT_FALSE(test::configErrorOf(write("DataDir /tmp/x\n")).empty());
 }
 
 TEST(Config, MissingFileIsAnError) {
-  auto e = errorOf("/nonexistent/bccsink.conf");
+  auto e = test::configErrorOf("/nonexistent/bccsink.conf");
   EXPECT_NE(e.find("/nonexistent/bccsink.conf"), std::string::npos) << e;
 }
 
 TEST(Config, UnknownCommandLineOptionIsAnError) {
-  auto e = errorOf("", {"--NoSuchOption", "1"});
+  auto e = test::configErrorOf("", {"--NoSuchOption", "1"});
   EXPECT_NE(e.find("NoSuchOption"), std::string::npos) << e;
 }
 
 TEST(Config, TlsNeedsBothCertificateAndKey) {
-  auto e = errorOf("", {"--BccTlsCertificate", "/etc/ssl/x.pem"});
+  auto e = test::configErrorOf("", {"--BccTlsCertificate", "/etc/ssl/x.pem"});
   EXPECT_NE(e.find("BccTlsKey"), std::string::npos) << e;
 }
 
