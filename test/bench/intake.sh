@@ -61,10 +61,9 @@ IDLE=${IDLE:-1000}
 SMALL=$((COUNT / 5))
 [ "$SMALL" -ge 1 ] || SMALL=1
 
-die() {
-  echo "intake.sh: $*" >&2
-  exit 1
-}
+BENCH=intake.sh
+# shellcheck source=lib.sh
+. "$ROOT/test/bench/lib.sh"  # die, now, stop_pid (its rate is redefined below)
 
 for v in COUNT SESSIONS SIZE LIMIT IDLE; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
@@ -102,23 +101,6 @@ stop_postfix() {
     done
     kill -KILL "$master" 2>/dev/null || true
   fi
-}
-
-# stop_pid PID: SIGTERM (SIGKILL after 10 s), reaps it, forgets it; returns its status.
-stop_pid() {
-  local pid=$1 p rest=() rc=0
-  for p in "${PIDS[@]}"; do
-    [ "$p" = "$pid" ] || rest+=("$p")
-  done
-  PIDS=("${rest[@]}")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || rc=$?
-  return $rc
 }
 
 cleanup() {
@@ -173,7 +155,6 @@ wait_listen() {
   die "nothing listening on 127.0.0.1:$port after 10 s"
 }
 
-now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 

@@ -1,4 +1,5 @@
-# lib.sh: what the daemon benchmarks share (sourced by extract.sh and analyze.sh).
+# lib.sh: what the daemon benchmarks share (sourced by extract.sh, analyze.sh, intake.sh and
+# postgres.sh).
 # The caller sets BENCH (its name, for messages), BCCSINK, BUILD, T (its temp folder) and
 # LIMIT (seconds a pass may take), and stops SINK_PID itself on exit.
 
@@ -10,6 +11,23 @@ die() {
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
+
+# stop_pid PID (one of the caller's PIDS array): SIGTERM (SIGKILL after 10 s), reaps it, forgets it; returns its status.
+stop_pid() {
+  local pid=$1 p rest=() rc=0
+  for p in "${PIDS[@]}"; do
+    [ "$p" = "$pid" ] || rest+=("$p")
+  done
+  PIDS=("${rest[@]}")
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  return $rc
+}
 
 # need_binary: builds $BUILD/bccsink (Release) when it is the binary asked for and missing;
 # warns when the binary's build folder is not a Release build.

@@ -94,23 +94,6 @@ chmod 755 "$T"
 PIDS=()
 PG_DIR=""
 
-# stop_pid PID: SIGTERM (SIGKILL after 10 s), reaped, forgotten; returns its status.
-stop_pid() {
-  local pid=$1 p rest=() rc=0
-  for p in "${PIDS[@]}"; do
-    [ "$p" = "$pid" ] || rest+=("$p")
-  done
-  PIDS=("${rest[@]}")
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || rc=$?
-  return $rc
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT
