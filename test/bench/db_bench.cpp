@@ -29,6 +29,7 @@
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
+#include "test/db/SampleRecord.h"
 
 namespace {
 
@@ -79,20 +80,9 @@ void fill(db::Database& database, const std::string& sink, std::size_t count) {
   const std::string at = isoNow();
   std::vector<db::MessageRecord> chunk;
   for (std::size_t i = 0; i < count; ++i) {
-    db::MessageRecord r;
     char id[40];
     std::snprintf(id, sizeof id, "%s-%010zu", sink.c_str(), i);
-    r.id = id;
-    r.sink = sink;
-    r.receivedAt = at;
-    r.sender = "bench@example.org";
-    r.recipients = {{"watch@bcc.test", "", ""}};
-    r.clientIp = "127.0.0.1";
-    r.helo = "bench.test";
-    r.size = 1000;
-    r.sha256 = std::string(64, 'b');
-    r.spoolFile = r.id + ".eml";
-    chunk.push_back(std::move(r));
+    chunk.push_back(test::sampleRecord(id, at, sink));
     if (chunk.size() == 1000 || i + 1 == count) {
       queue.insertPending(chunk);
       chunk.clear();
