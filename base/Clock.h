@@ -4,6 +4,7 @@
 // people read them.
 
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/Timestamp.h>
 
 #include <chrono>
@@ -33,6 +34,15 @@ inline std::string secondsText(std::chrono::milliseconds ms) {
 
 inline std::string isoNow() {
   return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+// Milliseconds since the epoch of an ISO 8601 UTC time as isoNow() writes it; 0 for text
+// that is not one.
+inline std::int64_t msOfIso(const std::string& iso) {
+  Poco::DateTime parsed;
+  int zone = 0;
+  if (!Poco::DateTimeParser::tryParse("%Y-%m-%dT%H:%M:%S.%iZ", iso, parsed, zone)) return 0;
+  return parsed.timestamp().epochMicroseconds() / 1000;
 }
 
 }  // namespace bccsink

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <tuple>
 
+#include "base/Clock.h"
 #include "db/Columns.h"
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -55,7 +57,7 @@ std::vector<MessageRecord> readRows(RecordSet& rs) {
     m.errors = text(rs, "errors");
     m.extractedAt = text(rs, "extracted_at");
     m.reportStatus = text(rs, "report_status");
-    m.judged = !m.reportStatus.empty();
+    m.judged = !m.reportStatus.empty() && m.reportStatus != report_status::kHeld;
     m.spoofed = integer(rs, "spoofed") != 0;
     m.spoofReason = text(rs, "spoof_reason");
     m.reportAttempts = static_cast<int>(integer(rs, "report_attempts"));
@@ -163,11 +165,16 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
   // on. Empty optional columns become NULL in the SQL. What the client sent is stored
   // as storedText() makes it.
   std::vector<std::string> id, sink, receivedAt, sender, clientIp, helo, headerMessageId, sha256,
-      spoolFile, envid, ret, body;
+      spoolFile, envid, ret, body, reportStatus;
   std::vector<int> tls;
   std::vector<Poco::Int64> size;
   std::vector<std::string> rcptMsg, address, orcpt, notify;
   std::vector<int> position;
+  // SMTP mode: the hold row, in the same transaction (the 250 promises its delivery).
+  std::vector<std::string> heldId, heldSink, xforward;
+  std::vector<int> smtputf8;
+  std::vector<Poco::Int64> heldMs;
+  const std::string holding = hold_state::kHolding;
   for (const auto& r : records) {
     id.push_back(r.id);
     sink.push_back(r.sink);
@@ -183,6 +190,7 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
     envid.push_back(storedText(r.envid));
     ret.push_back(storedText(r.ret));
     body.push_back(storedText(r.body));
+    reportStatus.push_back(r.hold ? report_status::kHeld : "");
     for (std::size_t i = 0; i < r.recipients.size(); ++i) {
       rcptMsg.push_back(r.id);
       position.push_back(static_cast<int>(i));
@@ -190,17 +198,25 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
       orcpt.push_back(storedText(r.recipients[i].orcpt));
       notify.push_back(storedText(r.recipients[i].notify));
     }
+    if (r.hold) {
+      heldId.push_back(r.id);
+      heldSink.push_back(r.sink);
+      xforward.push_back(storedText(r.xforward));
+      smtputf8.push_back(r.smtputf8 ? 1 : 0);
+      heldMs.push_back(msOfIso(r.receivedAt));
+    }
   }
-  ReusedStatement message(db_), recipients(db_);
+  ReusedStatement message(db_), recipients(db_), held(db_);
   *message << db_.sql(std::string("INSERT INTO messages (id, sink, state, attempts, received_at,"
                                   " updated_at, sender, client_ip, helo, tls, header_message_id,"
-                                  " size, sha256, spool_file, envid, ret, body) VALUES (?, ?, '") +
+                                  " size, sha256, spool_file, envid, ret, body, report_status)"
+                                  " VALUES (?, ?, '") +
                       state::kPending +
                       "', 0, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULLIF(?, ''),"
-                      " NULLIF(?, ''), NULLIF(?, ''))"),
+                      " NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''))"),
       use(id), use(sink), use(receivedAt), use(receivedAt), use(sender), use(clientIp), use(helo),
       use(tls), use(headerMessageId), use(size), use(sha256), use(spoolFile), use(envid), use(ret),
-      use(body);
+      use(body), use(reportStatus);
   WriteTransaction tx(db_);
   message.execute();
   if (!rcptMsg.empty()) {
@@ -209,6 +225,14 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
         " notify) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))"),
         use(rcptMsg), use(position), use(address), use(orcpt), use(notify);
     recipients.execute();
+  }
+  if (!heldId.empty()) {
+    std::vector<std::string> states(heldId.size(), holding);
+    *held << db_.sql(
+        "INSERT INTO held (msg_id, sink, state, smtputf8, xforward, held_ms)"
+        " VALUES (?, ?, ?, ?, NULLIF(?, ''), ?)"),
+        use(heldId), use(heldSink), use(states), use(smtputf8), use(xforward), use(heldMs);
+    held.execute();
   }
   tx.commit();
 }

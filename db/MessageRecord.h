@@ -34,6 +34,13 @@ struct MessageRecord {
   std::string envid;  // DSN ENVID=
   std::string ret;    // DSN RET=
   std::string body;   // BODY= (7BIT, 8BITMIME)
+  // SMTP mode (schema 6): the message came in on SmtpSocket and is held until its verdict,
+  // then re-injected into SmtpSenderRelay (db/HoldQueue). What its replay needs beyond the
+  // columns above: SMTPUTF8 on MAIL, and the XFORWARD attributes the client sent, one
+  // "NAME=value" a line (Postfix's XFORWARD_README), '' when none.
+  bool hold = false;
+  bool smtputf8 = false;
+  std::string xforward;
   // Analysis (schema 2).
   std::string leaseOwner;       // the sink whose worker holds it, '' when none
   std::int64_t deadlineMs = 0;  // ms since the epoch; 0 until claimed
@@ -65,6 +72,10 @@ inline constexpr const char* kNone = "none";
 inline constexpr const char* kDue = "due";
 inline constexpr const char* kSent = "sent";
 inline constexpr const char* kUndeliverable = "undeliverable";
+// An SMTP-mode message whose action is not decided yet: the reporter waits for the hold
+// stage, which sets the status back to NULL (to be judged) when it decides, so that the
+// report says what was done with the message.
+inline constexpr const char* kHeld = "held";
 }  // namespace report_status
 
 }  // namespace bccsink::db

@@ -150,6 +150,31 @@ const std::vector<std::vector<std::string>>& migrations() {
           "DROP INDEX messages_report",
           "CREATE INDEX messages_report ON messages (sink, report_status, state, received_at)",
       },
+      {
+          // 6: SMTP mode. A message that came in on SmtpSocket has a row here from its
+          // intake transaction on: held until its verdict (or SmtpMaxHold), then an action,
+          // then re-injection into SmtpSenderRelay with retries, or kept in quarantine.
+          "CREATE TABLE held ("
+          " msg_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+          " sink TEXT NOT NULL,"
+          // holding, deliver, delivered, quarantined, discarded, rejected, deleted
+          " state TEXT NOT NULL,"
+          " action TEXT,"  // pass, tag, quarantine, discard; NULL while holding
+          " why TEXT,"     // what decided it: the verdict and its reason, or the hold limit
+          " smtputf8 INTEGER NOT NULL,"
+          " xforward TEXT,"            // NAME=value lines, as the client sent them
+          " held_ms BIGINT NOT NULL,"  // ms since the epoch: when the 250 went out
+          " decided_ms BIGINT,"        // when the action was chosen
+          " tries INTEGER NOT NULL DEFAULT 0,"
+          " next_ms BIGINT NOT NULL DEFAULT 0,"  // the next delivery try
+          " last_error TEXT,"                    // the last delivery failure
+          " done_rcpts TEXT,"                    // recipient positions already delivered, "0,2"
+          " delivered_ms BIGINT,"
+          " relay_reply TEXT,"  // the relay's reply to the final dot
+          " released_by TEXT,"  // who released it from quarantine
+          " released_ms BIGINT)",
+          "CREATE INDEX held_state ON held (sink, state, next_ms)",
+      },
   };
   return list;
 }

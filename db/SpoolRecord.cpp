@@ -18,7 +18,10 @@ constexpr std::string_view kLive2 = "BCCSREC2", kDead2 = "BCCSDED2";
 constexpr std::size_t kIdAt = 8, kLengthAt = 40, kShaAt = 48, kOffsetAt = 80, kCrcAt = 88,
                       kEnvelopeAt = 92;
 // The envelope's own format, its first byte after the checksum.
+// 1: the BCC copy's envelope; 2: the same, then what an SMTP-mode message's replay needs
+// (the hold flag, SMTPUTF8, the XFORWARD attributes). A BCC copy is still written as 1.
 constexpr unsigned char kEnvelopeFormat = 1;
+constexpr unsigned char kHoldEnvelopeFormat = 2;
 constexpr std::size_t kSegmentDigits = 12;
 constexpr std::string_view kSegmentSuffix = ".seg";
 constexpr std::string_view kSegmentFolder = "segments/";
@@ -185,7 +188,8 @@ HeaderState decodeRecordHeader(std::string_view bytes, std::uint64_t offset, Rec
 
 std::string encodeEnvelope(const MessageRecord& row) {
   std::string out(4, '\0');  // the checksum, once the rest is known
-  out.push_back(static_cast<char>(kEnvelopeFormat));
+  const bool hold = row.hold || row.smtputf8 || !row.xforward.empty();
+  out.push_back(static_cast<char>(hold ? kHoldEnvelopeFormat : kEnvelopeFormat));
   for (const std::string* field :
        {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
         &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
@@ -198,6 +202,11 @@ std::string encodeEnvelope(const MessageRecord& row) {
     putText(out, r.address);
     putText(out, r.orcpt);
     putText(out, r.notify);
+  }
+  if (hold) {
+    out.push_back(row.hold ? 1 : 0);
+    out.push_back(row.smtputf8 ? 1 : 0);
+    putText(out, row.xforward);
   }
   putU32(out.data(), crcOf(std::string_view(out).substr(4)));
   return out;
@@ -216,7 +225,7 @@ bool decodeEnvelope(std::string_view block, MessageRecord& out, std::string& why
   MessageRecord row;
   unsigned char format = 0, tls = 0;
   std::uint64_t size = 0, count = 0;
-  bool ok = in.byte(format) && format == kEnvelopeFormat;
+  bool ok = in.byte(format) && (format == kEnvelopeFormat || format == kHoldEnvelopeFormat);
   for (std::string* field :
        {&row.id, &row.sink, &row.receivedAt, &row.sender, &row.clientIp, &row.helo,
         &row.headerMessageId, &row.sha256, &row.envid, &row.ret, &row.body}) {
@@ -229,6 +238,12 @@ bool decodeEnvelope(std::string_view block, MessageRecord& out, std::string& why
     Recipient r;
     ok = in.text(r.address) && in.text(r.orcpt) && in.text(r.notify);
     row.recipients.push_back(std::move(r));
+  }
+  if (ok && format == kHoldEnvelopeFormat) {
+    unsigned char hold = 0, utf8 = 0;
+    ok = in.byte(hold) && hold <= 1 && in.byte(utf8) && utf8 <= 1 && in.text(row.xforward);
+    row.hold = hold == 1;
+    row.smtputf8 = utf8 == 1;
   }
   if (!ok || in.left() != 0) {
     why = "malformed envelope";

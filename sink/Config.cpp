@@ -68,6 +68,30 @@ unsigned percent(const std::string& v) {
   return static_cast<unsigned>(n);
 }
 
+const std::string kActions = "pass, tag, quarantine or discard";
+
+std::string smtpAction(const std::string& v) {
+  if (v != "pass" && v != "tag" && v != "quarantine" && v != "discard")
+    throw std::invalid_argument("must be " + kActions);
+  return v;
+}
+
+// HOST:PORT, [IPv6]:PORT or unix:/path (what report::SmtpClient connects to).
+void checkRelayAddress(const std::string& v) {
+  if (v.rfind("unix:", 0) == 0) {
+    if (v.size() == 5 || v[5] != '/') throw std::invalid_argument("unix: needs an absolute path");
+    return;
+  }
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::invalid_argument("must be HOST:PORT, [IPv6]:PORT or unix:/path");
+  const std::string port = v.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) == 0 ||
+      std::stoul(port) > 65535)
+    throw std::invalid_argument("must end in a port from 1 to 65535");
+}
+
 std::chrono::seconds nonZero(std::chrono::seconds d) {
   if (d.count() == 0) throw std::invalid_argument("must be more than 0");
   return d;
@@ -166,6 +190,77 @@ const std::vector<Option>& schema() {
          }
          c.bccSpoolSegmentSize = n;
        }},
+      {{"SmtpSocket", "",
+        "SMTP mode: where the content-filter listener binds (HOST:PORT or unix:PATH), e.g. "
+        "127.0.0.1:10025 for Postfix's content_filter; each message is held until its "
+        "verdict, then passed, tagged or quarantined; '' = off (BCC mode only)."},
+       [](Config& c, const std::string& v) { c.smtpSocket = v; }},
+      {{"SmtpSenderRelay", "",
+        "SMTP mode: where passed messages are re-injected (HOST:PORT or unix:PATH), e.g. "
+        "Postfix's return smtpd on 127.0.0.1:10026 without the content filter."},
+       [](Config& c, const std::string& v) {
+         if (!v.empty()) checkRelayAddress(v);
+         c.smtpSenderRelay = v;
+       }},
+      {{"SmtpAllowedClients", "127.0.0.0/8 ::1",
+        "SMTP mode: CIDR list of the MTAs that may hand messages to SmtpSocket; others get "
+        "554. Never empty: SMTP mode re-injects what it takes, an open listener would relay."},
+       [](Config& c, const std::string& v) {
+         c.smtpAllowedClients.clear();
+         for (auto& n : splitList(v)) c.smtpAllowedClients.push_back(Cidr::parse(n));
+         if (c.smtpAllowedClients.empty())
+           throw std::invalid_argument("needs at least one network (127.0.0.0/8 for Postfix)");
+       }},
+      {{"SmtpActionClean", "pass", "SMTP mode: what a clean message gets: " + kActions + "."},
+       [](Config& c, const std::string& v) { c.smtpActionClean = smtpAction(v); }},
+      {{"SmtpActionSuspicious", "tag",
+        "SMTP mode: what a suspicious message gets (an evasion finding counts as suspicious): " +
+            kActions + "."},
+       [](Config& c, const std::string& v) { c.smtpActionSuspicious = smtpAction(v); }},
+      {{"SmtpActionDangerous", "quarantine",
+        "SMTP mode: what a dangerous message gets: " + kActions + "."},
+       [](Config& c, const std::string& v) { c.smtpActionDangerous = smtpAction(v); }},
+      {{"SmtpActionUnscanned", "pass",
+        "SMTP mode: what a message gets whose files could not be analysed (analyzer "
+        "unreachable): " +
+            kActions + "."},
+       [](Config& c, const std::string& v) { c.smtpActionUnscanned = smtpAction(v); }},
+      {{"SmtpTagSubject", "[suspicious]",
+        "SMTP mode, action tag: the prefix put before the Subject (an X-Bccsink-Verdict "
+        "header says why); '' = Subject unchanged."},
+       [](Config& c, const std::string& v) {
+         if (hasControl(v) || v.size() > 100)
+           throw std::invalid_argument("must be one line of at most 100 characters");
+         c.smtpTagSubject = v;
+       }},
+      {{"SmtpHoldUnknown", "yes",
+        "SMTP mode: yes = hold a message while its unknown files are analysed; no = release "
+        "it at once and analyse (and report) in the background, as in BCC mode."},
+       [](Config& c, const std::string& v) { c.smtpHoldUnknown = parseBool(v); }},
+      {{"SmtpMaxHold", "60m",
+        "SMTP mode: the longest a message waits for its verdict; then SmtpHoldTimeoutAction."},
+       [](Config& c, const std::string& v) { c.smtpMaxHold = nonZero(parseDuration(v)); }},
+      {{"SmtpHoldTimeoutAction", "pass",
+        "SMTP mode: what a message still without a verdict after SmtpMaxHold gets: pass "
+        "(fail-open, as APT Blocker when its service is unreachable) or quarantine."},
+       [](Config& c, const std::string& v) {
+         if (v != "pass" && v != "quarantine")
+           throw std::invalid_argument("must be pass or quarantine");
+         c.smtpHoldTimeoutAction = v;
+       }},
+      {{"SmtpQuarantineDays", "30",
+        "SMTP mode: days a quarantined or discarded message stays releasable; 0 = until "
+        "`bccsink quarantine delete`."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n > 36500) throw std::invalid_argument("must be between 0 and 36500");
+         c.smtpQuarantineDays = static_cast<unsigned>(n);
+       }},
+      {{"SmtpRelayRetryMax", "10m",
+        "SMTP mode: the longest wait between two re-injection tries (the back-off starts at "
+        "5s and doubles); a relay that answers 4xx or is down is tried until it takes the "
+        "message."},
+       [](Config& c, const std::string& v) { c.smtpRelayRetryMax = nonZero(parseDuration(v)); }},
       {{"VxcubeFileTypes", "default",
         "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "
         "ooxml-macro pdf rtf script lnk disk-image archive html image text other) and "
@@ -649,6 +744,14 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
   }
   if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
     throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");
+  }
+  if (!c.smtpSocket.empty() && c.smtpSenderRelay.empty()) {
+    throw ConfigError(
+        "option SmtpSenderRelay: SMTP mode (SmtpSocket) needs the relay that takes the "
+        "messages back, e.g. 127.0.0.1:10026");
+  }
+  if (!c.smtpSocket.empty() && c.smtpSocket == c.bccSocket) {
+    throw ConfigError("option SmtpSocket: must differ from BccSocket");
   }
   return c;
 }

@@ -30,6 +30,21 @@ struct Config {
   std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
   std::uint64_t bccMaxPending = 0;            // BccMaxPending, messages, 0 = no limit
   std::uint64_t bccSpoolSegmentSize = 0;      // BccSpoolSegmentSize, bytes
+  // SMTP mode (sink/smtp, sink/hold): an after-queue content filter that holds each message
+  // until its verdict, then passes, tags or quarantines it.
+  std::string smtpSocket;                     // SmtpSocket ('' = SMTP mode off)
+  std::string smtpSenderRelay;                // SmtpSenderRelay: HOST:PORT or unix:PATH
+  std::vector<Cidr> smtpAllowedClients;       // SmtpAllowedClients, never empty
+  std::string smtpActionClean;                // SmtpActionClean: pass|tag|quarantine|discard
+  std::string smtpActionSuspicious;           // SmtpActionSuspicious
+  std::string smtpActionDangerous;            // SmtpActionDangerous
+  std::string smtpActionUnscanned;            // SmtpActionUnscanned
+  std::string smtpTagSubject;                 // SmtpTagSubject ('' = Subject unchanged)
+  bool smtpHoldUnknown = true;                // SmtpHoldUnknown
+  std::chrono::seconds smtpMaxHold{0};        // SmtpMaxHold
+  std::string smtpHoldTimeoutAction;          // SmtpHoldTimeoutAction: pass|quarantine
+  unsigned smtpQuarantineDays = 0;            // SmtpQuarantineDays, 0 = kept until deleted
+  std::chrono::seconds smtpRelayRetryMax{0};  // SmtpRelayRetryMax: the longest back-off
   // Analysis (sandbox/): what is extracted, what is sent, how workers run.
   std::string vxcubeFileTypes;                    // VxcubeFileTypes ("default" = built-in list)
   std::uint64_t vxcubeMaxFileSize = 0;            // VxcubeMaxFileSize, bytes, 0 = no limit

@@ -13,6 +13,7 @@
 
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sink/hold/HoldCounters.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
 
@@ -47,6 +48,11 @@ struct MetricsSources {
   const report::Reporter* reporter = nullptr;
   std::string spoolDir;
   const GroupCommitter* committer = nullptr;
+  // SMTP mode: the content-filter listener's counters and the hold stage's; null when
+  // SmtpSocket is off.
+  SmtpCounters* smtpMode = nullptr;
+  const HoldCounters* hold = nullptr;
+  std::string sink;  // this sink's name: the hold queue's depths are its own
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

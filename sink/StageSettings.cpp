@@ -21,6 +21,38 @@ ServerSettings listenerSettings(const Config& cfg) {
   return st;
 }
 
+ServerSettings holdListenerSettings(const Config& cfg) {
+  ServerSettings st = listenerSettings(cfg);
+  st.socket = cfg.smtpSocket;
+  st.allowedClients = cfg.smtpAllowedClients;
+  st.session.domains.clear();
+  st.session.holdMode = true;
+  return st;
+}
+
+HoldSettings holdSettings(const Config& cfg) {
+  HoldSettings hs;
+  hs.databaseUrl = cfg.effectiveDatabaseUrl();
+  hs.spoolDir = cfg.spoolDir();
+  hs.sink = cfg.sinkName;
+  hs.policy.clean = cfg.smtpActionClean;
+  hs.policy.suspicious = cfg.smtpActionSuspicious;
+  hs.policy.dangerous = cfg.smtpActionDangerous;
+  hs.policy.unscanned = cfg.smtpActionUnscanned;
+  hs.policy.tagSubject = cfg.smtpTagSubject;
+  hs.policy.holdUnknown = cfg.smtpHoldUnknown;
+  hs.policy.maxHold = cfg.smtpMaxHold;
+  hs.policy.timeoutAction = cfg.smtpHoldTimeoutAction;
+  hs.relay.server = cfg.smtpSenderRelay;
+  hs.relay.heloName = cfg.bccHostname;
+  hs.relay.tls = report::SmtpTls::Auto;
+  hs.relay.verifyTls = false;  // the relay is the site's own MTA, usually on loopback
+  hs.relay.replyTimeout = std::chrono::minutes(10);  // RFC 5321 4.5.3.2.6: the final dot
+  hs.retryMax = cfg.smtpRelayRetryMax;
+  hs.quarantineDays = cfg.smtpQuarantineDays;
+  return hs;
+}
+
 IntakeLimits intakeLimits(const Config& cfg) {
   return {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.sinkName};
 }

@@ -8,6 +8,7 @@
 #include "report/stats/StatsCollector.h"
 #include "sandbox/Pipeline.h"
 #include "sink/Config.h"
+#include "sink/hold/HoldStage.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
 
@@ -16,6 +17,13 @@ namespace bccsink {
 // BccSocket, BccMaxConnections, BccAllowedClients, the timeouts, TLS and the session's
 // limits. The counters are the caller's to attach.
 ServerSettings listenerSettings(const Config& cfg);
+// SMTP mode's listener: SmtpSocket and SmtpAllowedClients, the rest as BccSocket's, every
+// recipient taken and each message held (SessionSettings::holdMode).
+ServerSettings holdListenerSettings(const Config& cfg);
+// SMTP mode's hold stage: the SmtpAction* policy, SmtpMaxHold, SmtpSenderRelay (as
+// BccHostname in EHLO, no AUTH, STARTTLS only when offered over TCP), SmtpRelayRetryMax,
+// SmtpQuarantineDays.
+HoldSettings holdSettings(const Config& cfg);
 // BccMinFreeSpace, BccMaxPending, BccHostname.
 IntakeLimits intakeLimits(const Config& cfg);
 // DatabaseUrl, the spool, BccWorkers, BccLeaseTime, BccAnalysisTimeout, BccMaxAttempts,

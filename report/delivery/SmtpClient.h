@@ -78,6 +78,25 @@ struct SmtpSettings {
   bool loopbackIsNetworkForTest = false;
 };
 
+// SMTP mode's re-injection: a held message's original envelope, replayed to
+// SmtpSenderRelay (Postfix's return smtpd).
+struct RelayRecipient {
+  std::string address;
+  std::string notify;  // DSN NOTIFY=, '' when absent
+  std::string orcpt;   // DSN ORCPT=, as received (xtext), '' when absent
+};
+
+struct RelayEnvelope {
+  std::string sender;  // '' = the null sender <>
+  std::vector<RelayRecipient> recipients;
+  std::string body;   // BODY= (7BIT, 8BITMIME), '' when absent
+  std::string ret;    // DSN RET=
+  std::string envid;  // DSN ENVID= (xtext, as received)
+  bool smtputf8 = false;
+  // XFORWARD attributes (Postfix's XFORWARD_README) as received: {"NAME", "value"}.
+  std::vector<std::pair<std::string, std::string>> xforward;
+};
+
 class SmtpClient {
  public:
   // Checks the settings and loads the CA file; throws std::invalid_argument naming the
@@ -91,6 +110,14 @@ class SmtpClient {
   // (RFC 1047): for a report, better twice than never. Safe to call from several threads.
   DeliveryResult send(const std::string& from, const std::vector<std::string>& to,
                       const std::string& message) const;
+
+  // Re-injects `message` with `envelope` replayed: XFORWARD before MAIL when the server
+  // offers it (only the attributes it lists), BODY= when it offers 8BITMIME, RET=, ENVID=,
+  // NOTIFY= and ORCPT= when it offers DSN, SMTPUTF8 when the envelope had it (a server
+  // without SMTPUTF8 then gets a PermFail: the addresses need it), SIZE= when it offers
+  // SIZE. The bytes go as send() sends them. Recipients are reported by position:
+  // DeliveryResult::acceptedPositions, RejectedRecipient::position. Otherwise as send().
+  DeliveryResult relay(const RelayEnvelope& envelope, const std::string& message) const;
 
   const SmtpSettings& settings() const { return settings_; }
 

@@ -87,15 +87,18 @@ class IntakeWriter : public MessageWriter {
     r.envid = env.envid;
     r.ret = env.ret;
     r.body = env.body;
+    r.hold = env.hold;
+    r.smtputf8 = env.smtputf8;
+    r.xforward = env.xforward;
     item.bytes = std::move(buffer_);
     item.file = std::move(file_);
     // The mail event log line and the workers' wake-up happen once it is durable, on the
     // committer's thread; what they need is copied, as this writer may be gone by then.
-    std::string line = "received id=" + id_ + " from=<" +
-                       printableAscii(env.sender, smtp::kMaxClientText) +
-                       "> rcpts=" + std::to_string(env.recipients.size()) +
-                       " size=" + std::to_string(size_) + " client=" + env.clientIp +
-                       " helo=" + env.helo + (env.tls ? " tls" : "") + " msgid=" + headerMessageId;
+    std::string line =
+        "received id=" + id_ + " from=<" + printableAscii(env.sender, smtp::kMaxClientText) +
+        "> rcpts=" + std::to_string(env.recipients.size()) + " size=" + std::to_string(size_) +
+        " client=" + env.clientIp + " helo=" + env.helo + (env.tls ? " tls" : "") +
+        (env.hold ? " hold" : "") + " msgid=" + headerMessageId;
     Intake& intake = intake_;
     intake_.committer().submit(std::move(item), [&intake, line = std::move(line),
                                                  done = std::move(done)](StoreResult result) {

@@ -33,6 +33,10 @@ struct Envelope {
   std::string ret;                 // RET=
   std::string envid;               // ENVID=
   bool smtputf8 = false;
+  // SMTP mode (SmtpSocket): the message is held until its verdict and then re-injected,
+  // with the XFORWARD attributes the client sent ("NAME=value" lines, xtext as sent).
+  bool hold = false;
+  std::string xforward;
 };
 
 class MessageWriter {

@@ -177,6 +177,7 @@ void SmtpSession::command(std::string_view line) {
                  "NOOP QUIT VRFY HELP STARTTLS");
   }
   if (verb == "STARTTLS") return onStartTls(arg);
+  if (verb == "XFORWARD" && settings_.holdMode) return onXforward(arg);
   if (verb == "BDAT") return error(502, "5.5.1", "CHUNKING not offered");
   error(500, "5.5.2", "Command unrecognized");
 }
@@ -195,6 +196,7 @@ void SmtpSession::onHelo(std::string_view arg, bool extended) {
   out_ += "250-ENHANCEDSTATUSCODES\r\n";
   out_ += "250-DSN\r\n";
   if (settings_.tlsAvailable && !tls_) out_ += "250-STARTTLS\r\n";
+  if (settings_.holdMode) out_ += "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n";
   out_ += "250 SMTPUTF8\r\n";
 }
 
@@ -287,7 +289,7 @@ void SmtpSession::onRcpt(std::string_view arg) {
       return error(555, "5.5.4", "Unsupported parameter " + printableAscii(key, 32));
     }
   }
-  if (!recipientAccepted(rcpt.address)) {
+  if (!settings_.holdMode && !recipientAccepted(rcpt.address)) {
     // Not a relay: only the BCC domains are ours.
     count(Refusal::Relay);
     return error(550, "5.1.1",
@@ -316,6 +318,8 @@ void SmtpSession::onData(std::string_view arg) {
   envelope_.helo = helo_;
   envelope_.esmtp = esmtp_;
   envelope_.tls = tls_;
+  envelope_.hold = settings_.holdMode;
+  envelope_.xforward = xforward_;
   dataBytes_ = 0;
   atLineStart_ = true;
   tooBig_ = lineTooLong_ = writeFailed_ = false;
@@ -349,6 +353,39 @@ void SmtpSession::onStartTls(std::string_view arg) {
   if (!arg.empty()) return error(501, "5.5.4", "Syntax: STARTTLS");
   reply(220, "2.0.0", "Ready to start TLS");
   tlsPending_ = true;
+}
+
+// Postfix's XFORWARD_README: "XFORWARD attribute=value ..." before MAIL, as often as the
+// client likes; the attributes (xtext, kept as sent) hold for the next transaction and are
+// replayed to the relay, which then logs the original client instead of this filter.
+void SmtpSession::onXforward(std::string_view arg) {
+  static constexpr std::string_view kNames[] = {"NAME", "ADDR",  "PORT",  "PROTO",
+                                                "HELO", "IDENT", "SOURCE"};
+  constexpr std::size_t kMaxXforward = 2048;
+  if (helo_.empty()) return error(503, "5.5.1", "Send EHLO first");
+  if (haveMail_) return error(503, "5.5.1", "MAIL transaction in progress");
+  std::string lines;
+  std::size_t at = 0;
+  while (at < arg.size()) {
+    while (at < arg.size() && arg[at] == ' ') ++at;
+    if (at == arg.size()) break;
+    auto end = arg.find(' ', at);
+    if (end == std::string_view::npos) end = arg.size();
+    std::string_view pair = arg.substr(at, end - at);
+    at = end;
+    auto eq = pair.find('=');
+    std::string name = eq == std::string_view::npos ? "" : upper(pair.substr(0, eq));
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    bool known = false;
+    for (auto k : kNames) known = known || name == k;
+    if (!known || hasControl(value)) return error(501, "5.5.4", "Bad XFORWARD attribute");
+    lines += name + "=" + std::string(value) + "\n";
+  }
+  if (lines.empty()) return error(501, "5.5.4", "Syntax: XFORWARD attribute=value...");
+  if (xforward_.size() + lines.size() > kMaxXforward)
+    return error(501, "5.5.4", "Too many XFORWARD attributes");
+  xforward_ += lines;
+  reply(250, "2.0.0", "Ok");
 }
 
 void SmtpSession::tlsStarted() {
@@ -484,6 +521,7 @@ void SmtpSession::committed(StoreResult result) {
 
 void SmtpSession::resetTransaction() {
   haveMail_ = false;
+  xforward_.clear();
   envelope_ = Envelope();
   writer_.reset();
 }

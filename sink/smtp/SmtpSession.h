@@ -31,6 +31,10 @@ struct SessionSettings {
   std::size_t maxLineLength = 65536;  // data lines, CRLF included
   bool tlsAvailable = false;
   unsigned maxErrors = 20;  // protocol errors before 421
+  // SMTP mode (SmtpSocket, an after-queue content filter): every recipient is taken (the
+  // MTA has decided them), each message is marked to be held until its verdict, and
+  // XFORWARD is offered (Postfix's XFORWARD_README), its attributes kept for the replay.
+  bool holdMode = false;
   // Where received messages and refusals are counted (/metrics); null counts nothing.
   SmtpCounters* counters = nullptr;
   // The clock for the Received header; tests fix it.
@@ -82,6 +86,7 @@ class SmtpSession {
   void onRcpt(std::string_view arg);
   void onData(std::string_view arg);
   void onStartTls(std::string_view arg);
+  void onXforward(std::string_view arg);
   // Consumes DATA lines from in_ starting at pos; returns false when it needs more bytes.
   bool consumeData(std::size_t& pos);
   void dataLine(std::string_view line);
@@ -113,6 +118,7 @@ class SmtpSession {
   bool esmtp_ = false;
   bool haveMail_ = false;
   Envelope envelope_;
+  std::string xforward_;  // NAME=value lines for the next transaction (holdMode)
 
   // The message being received.
   std::unique_ptr<MessageWriter> writer_;

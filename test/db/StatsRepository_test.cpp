@@ -34,7 +34,7 @@ class StatsRepositoryTest : public test::EngineTest {
 };
 
 TEST(StatsSchema, SchemaFiveIsTheNewest) {
-  EXPECT_EQ(db::latestSchemaVersion(), 5);
+  EXPECT_EQ(db::latestSchemaVersion(), 6);
 }
 
 TEST_P(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {

@@ -1,0 +1,89 @@
+#pragma once
+// SMTP mode's hold stage: one thread per sink that acts on the messages of the hold queue
+// (db/HoldQueue) that its own listener took on SmtpSocket.
+//
+// Each round:
+//   1. decide: a holding message whose message has a verdict gets the action its verdict
+//      maps to (HoldPolicy: SmtpActionClean ... SmtpActionUnscanned; a failed message and
+//      an evasion finding count as suspicious); one held since SmtpMaxHold gets
+//      SmtpHoldTimeoutAction; with SmtpHoldUnknown=no every message is passed at once. The
+//      decision hands the message's report to the reporter (report_status held -> NULL).
+//   2. deliver: each `deliver` message is read from the spool, tagged when its action is
+//      tag (sink/hold/Tagging), and re-injected into SmtpSenderRelay with its
+//      original envelope (report::SmtpClient::relay). The relay's 250 is recorded durably
+//      before anything else; a 4xx, a refused connection or a timeout is tried again with
+//      back-off (5 s doubling up to SmtpRelayRetryMax), the error in the queue; a 5xx makes
+//      the message `rejected` and its report due again (the administrator is told).
+//   3. expire: quarantined and discarded messages older than SmtpQuarantineDays -> deleted.
+// A round runs when woken (a message was checked, one was taken) and at least every second.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "report/delivery/SmtpClient.h"
+#include "sink/hold/HoldCounters.h"
+#include "sink/hold/HoldPolicy.h"
+
+namespace bccsink::db {
+class Database;
+}
+
+namespace bccsink {
+
+struct HoldSettings {
+  std::string databaseUrl;
+  std::string spoolDir;
+  std::string sink;  // SinkName: only this sink's rows
+  HoldPolicy policy;
+  report::SmtpSettings relay;  // SmtpSenderRelay, no AUTH, no TLS over loopback
+  std::chrono::milliseconds retryFirst{5000};
+  std::chrono::milliseconds retryMax{std::chrono::minutes(10)};  // SmtpRelayRetryMax
+  unsigned quarantineDays = 30;                                  // 0 = never expires
+  std::chrono::milliseconds idleRound{1000};                     // the longest sleep
+};
+
+class HoldStage {
+ public:
+  explicit HoldStage(HoldSettings settings);
+  ~HoldStage();  // stop()
+  HoldStage(const HoldStage&) = delete;
+  HoldStage& operator=(const HoldStage&) = delete;
+
+  void start();
+  void stop();
+  // Something may be decidable now (a message was checked or taken).
+  void wake();
+  // One round on the caller's thread (tests, and the thread's loop): returns how many
+  // messages were decided plus how many delivery tries were made.
+  std::size_t runOnce();
+  // Called after a message's report must be sent again (a 5xx from the relay), with its
+  // id: the serve command wakes the reporter.
+  void onReportDue(std::function<void()> f) { onReportDue_ = std::move(f); }
+
+  const HoldCounters& counters() const { return counters_; }
+
+ private:
+  void loop();
+  std::size_t decideRound(db::Database& db);
+  std::size_t deliverRound(db::Database& db);
+
+  HoldSettings settings_;
+  report::SmtpClient relay_;
+  HoldCounters counters_;
+  std::function<void()> onReportDue_;
+  std::unique_ptr<db::Database> db_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::chrono::steady_clock::time_point lastExpire_{};
+  std::thread thread_;
+};
+
+}  // namespace bccsink
