@@ -464,5 +464,24 @@ TEST_P(HoldStageTest, AMissingSpoolFileIsRejectedNotRetriedForever) {
 
 BCCSINK_ON_BOTH_ENGINES(HoldStageTest);
 
+TEST(HoldStageOutage, ADatabaseThatIsAwayIsLoggedOnceAndTriedAgain) {
+  test::LogCapture logs("bccsink.hold", Poco::Message::PRIO_DEBUG);
+  HoldSettings s;
+  // A PostgreSQL server that is not there: refused at once.
+  s.databaseUrl = "postgresql://bccsink@" + downAddress() + "/bccsink";
+  s.sink = "sink-a";
+  s.relay.server = "127.0.0.1:25";
+  s.relay.tls = report::SmtpTls::No;
+  HoldStage stage(s);
+  EXPECT_THROW(stage.runOnce(), std::exception);  // the caller's thread sees the error
+  stage.start();
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (logs.count("round failed") == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  stage.stop();  // does not wait out the back-off
+  EXPECT_EQ(logs.count("hold: the database failed"), 1) << logs.all();
+  EXPECT_GE(logs.count("hold: round failed (try 2)"), 1) << logs.all();
+}
+
 }  // namespace
 }  // namespace bccsink
