@@ -138,16 +138,27 @@ void ReportQueue::markUndeliverable(const std::vector<std::string>& list,
   tx.commit();
 }
 
+std::map<std::string, std::string> ReportQueue::holdStates(const std::vector<std::string>& list) {
+  std::map<std::string, std::string> out;
+  if (list.empty()) return out;
+  Statement stmt(db_.session());
+  keyListStatement(db_, stmt, "SELECT msg_id, state FROM held WHERE msg_id IN ", list, "");
+  stmt.execute();
+  RecordSet rs(stmt);
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out[text(rs, 0)] = text(rs, 1);
+  return out;
+}
+
 bool ReportQueue::requeue(const std::string& id) {
-  std::string key = id, due = report_status::kDue, checked = state::kChecked,
-              reported = state::kReported, failed = state::kFailed;
+  std::string key = id, due = report_status::kDue, held = report_status::kHeld,
+              checked = state::kChecked, reported = state::kReported, failed = state::kFailed;
   WriteTransaction tx(db_);
   Statement stmt =
       (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
                                 " report_attempts = 0, report_next_at = NULL,"
                                 " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
-                                " AND report_status IS NOT NULL AND report_status <> ?"),
-       use(due), use(key), use(checked), use(reported), use(failed), use(due));
+                                " AND report_status IS NOT NULL AND report_status NOT IN (?, ?)"),
+       use(due), use(key), use(checked), use(reported), use(failed), use(due), use(held));
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;

@@ -48,9 +48,16 @@ class ReportQueue {
   // The server refused the report for good (or tries ran out): report_status
   // undeliverable with the error; `report resend` puts it back.
   void markUndeliverable(const std::vector<std::string>& ids, const std::string& error);
-  // Resend: the message's report is due again at once. False when the message does not
-  // exist, is not checked, reported or failed, or its report is due already (asking again
-  // must not cut the back-off of a report that is waiting for its receiver).
+  // SMTP mode: the hold state (db/HoldQueue) of each of `ids` that came in on SmtpSocket,
+  // in one query; a BCC copy is absent. What was done with a message decides whether it
+  // is reported (the reporter's judgement).
+  std::map<std::string, std::string> holdStates(const std::vector<std::string>& ids);
+  // Resend: the message's report is due again at once, whether it was sent, undeliverable
+  // or judged not worth one (none: SMTP mode's relay refused a message judged clean).
+  // False when the message does not exist, is not checked, reported or failed, its report
+  // is due already (asking again must not cut the back-off of a report that is waiting for
+  // its receiver) or held (SMTP mode has not decided: the report would not say what was
+  // done with the message).
   bool requeue(const std::string& id);
   // Messages per report_status, judged ones only (for metrics and the API), in one scan.
   std::map<std::string, std::int64_t> countByStatus();

@@ -5,6 +5,7 @@
 // and ReportMail. Every string is UTF-8 as decoded from the message, not yet escaped.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,19 @@ struct ReportFile {
   std::vector<AnalyzerAnswer> answers;
 };
 
+// What SMTP mode did with the message (db/HoldQueue's row): held, then passed, tagged,
+// quarantined or discarded; delivered through SmtpSenderRelay or refused by it.
+struct HoldOutcome {
+  std::string state;       // db::hold_state: holding, deliver, delivered, quarantined, ...
+  std::string action;      // db::hold_action: pass, tag, quarantine, discard; '' while holding
+  std::string why;         // what decided the action ("dangerous: Eicar-Test-Signature")
+  int tries = 0;           // delivery tries that failed for now
+  std::string lastError;   // the last try's failure, or the relay's refusal
+  std::string relayReply;  // the relay's reply to the final dot once delivered
+  std::string releasedBy;  // who released it from quarantine, '' when nobody
+  std::string decidedAt, deliveredAt, releasedAt;  // ISO 8601 UTC, '' when not (yet)
+};
+
 struct Report {
   std::string id;  // the queue id; '' for `bccsink scan`
   std::string state;
@@ -54,6 +68,7 @@ struct Report {
   std::vector<ReportFile> files;
   std::vector<std::string> errors;  // what could not be read
   std::string failure;              // why the message failed, when it did
+  std::optional<HoldOutcome> hold;  // SMTP mode only; a BCC copy has none
 };
 
 // Verdict order: clean < suspicious < dangerous; unscanned and '' rank below clean here

@@ -1,9 +1,13 @@
 #include "report/ReportBuilder.h"
 
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include <map>
 #include <sstream>
 
 #include "db/FileRepository.h"
+#include "db/HoldQueue.h"
 #include "db/MessageFiles.h"
 
 namespace bccsink::report {
@@ -21,6 +25,29 @@ std::vector<std::string> lines(const std::string& text) {
 std::vector<std::string> nonEmpty(const std::string& value) {
   if (value.empty()) return {};
   return {value};
+}
+
+// ms since the epoch as ISO 8601 UTC (base/Clock's form); '' for 0, "not yet".
+std::string isoOfMs(std::int64_t ms) {
+  if (ms <= 0) return {};
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+std::optional<HoldOutcome> holdOutcome(db::Database& db, const std::string& id) {
+  auto h = db::HoldQueue(db).find(id);
+  if (!h) return std::nullopt;
+  HoldOutcome o;
+  o.state = h->state;
+  o.action = h->action;
+  o.why = h->why;
+  o.tries = h->tries;
+  o.lastError = h->lastError;
+  o.relayReply = h->relayReply;
+  o.releasedBy = h->releasedBy;
+  o.decidedAt = isoOfMs(h->decidedMs);
+  o.deliveredAt = isoOfMs(h->deliveredMs);
+  o.releasedAt = isoOfMs(h->releasedMs);
+  return o;
 }
 
 }  // namespace
@@ -47,6 +74,7 @@ Report buildReport(db::Database& db, const db::MessageRecord& m, const MessageHe
   r.spoof.reason = m.spoofReason;
   r.errors = lines(m.errors);
   if (m.state == db::state::kFailed) r.failure = m.reason;
+  if (!r.id.empty()) r.hold = holdOutcome(db, r.id);
 
   db::MessageFiles files(db);
   db::FileRepository cache(db);

@@ -1,6 +1,6 @@
 #pragma once
 // A message's report from what the stages left in the database (the queue row, its files,
-// the cached verdicts) and the header section of its spooled copy.
+// the cached verdicts, SMTP mode's hold row) and the header section of its spooled copy.
 
 #include "db/MessageRecord.h"
 #include "report/Report.h"

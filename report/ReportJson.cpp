@@ -188,6 +188,21 @@ Object::Ptr toJson(const Report& r) {
   o->set("files", files);
   o->set("errors", strings(r.errors));
   if (!r.failure.empty()) o->set("failure", r.failure);
+  if (r.hold) {
+    const auto& h = *r.hold;
+    auto j = ordered();
+    j->set("state", h.state);
+    j->set("action", orNull(h.action));
+    j->set("why", orNull(h.why));
+    j->set("tries", h.tries);
+    j->set("last_error", orNull(h.lastError));
+    j->set("relay_reply", orNull(h.relayReply));
+    j->set("released_by", orNull(h.releasedBy));
+    j->set("decided_at", orNull(h.decidedAt));
+    j->set("delivered_at", orNull(h.deliveredAt));
+    j->set("released_at", orNull(h.releasedAt));
+    o->set("hold", j);
+  }
   return o;
 }
 

@@ -42,7 +42,10 @@ Poco::JSON::Object::Ptr messageJson(const db::MessageRecord& message);
 Poco::JSON::Object::Ptr messageJson(const db::MessageSummary& message, const std::string& subject);
 
 // {"verdict", "spoofed", "spoof_reason", "message": {...}, "files": [...], "errors": [...]}
-// ("id" and "state" when the report has a queue id, "failure" when the message failed).
+// ("id" and "state" when the report has a queue id, "failure" when the message failed,
+// and for a message that came in on SmtpSocket "hold": {"state", "action", "why", "tries",
+// "last_error", "relay_reply", "released_by", "decided_at", "delivered_at", "released_at"},
+// null for what is not (yet) known; a BCC copy has no "hold").
 Poco::JSON::Object::Ptr toJson(const Report& report);
 std::string toJsonText(const Report& report, unsigned indent = 2);
 

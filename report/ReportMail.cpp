@@ -12,6 +12,7 @@
 
 #include "base/JsonText.h"
 #include "base/Text.h"
+#include "db/HoldQueue.h"
 #include "report/ReportJson.h"
 #include "report/ReportView.h"
 
@@ -50,6 +51,13 @@ std::string boundary(const char* tag) {
   std::ostringstream b;
   b << "=_bccsink_" << tag << "_" << std::hex << random.next() << random.next();
   return b.str();  // "=_" never occurs in base64, the only encoding of the parts
+}
+
+// SMTP mode kept the message from its recipients (quarantined, discarded, or the relay
+// refused it): the subject says so, so that it stands out in the administrator's inbox.
+bool keptBack(const std::string& holdState) {
+  return holdState == db::hold_state::kQuarantined || holdState == db::hold_state::kDiscarded ||
+         holdState == db::hold_state::kRejected;
 }
 
 std::string addressList(const std::vector<std::string>& list) {
@@ -130,6 +138,7 @@ std::string composeReportMail(const Report& r, const Templates& templates, const
                               std::time_t now) {
   std::string subject = "[bccsink] " + r.verdict;
   if (r.spoof.spoofed) subject += ", spoofed";
+  if (r.hold && keptBack(r.hold->state)) subject += ", " + r.hold->state;
   std::string original = r.subject.empty() ? "(no subject)" : r.subject;
   original = oneLineUtf8(original, 203);  // at most 200 bytes and "...", whole characters
   subject += ": " + original;
@@ -137,23 +146,27 @@ std::string composeReportMail(const Report& r, const Templates& templates, const
       "X-Bccsink-Verdict: " + oneLineUtf8(r.verdict, kNoLimit),
       "X-Bccsink-Spoofed: " + std::string(r.spoof.spoofed ? "yes" : "no")};
   if (!r.id.empty()) extra.push_back("X-Bccsink-Queue-Id: " + oneLineUtf8(r.id, kNoLimit));
+  if (r.hold) extra.push_back("X-Bccsink-Smtp-Mode: " + oneLineUtf8(r.hold->state, kNoLimit));
   return compose(subject, renderReport(r, templates), toJsonText(r), "report.json", extra, s, now);
 }
 
 std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
                               const std::string& until, const Templates& templates,
                               const MailSettings& s, std::time_t now) {
-  int dangerous = 0, suspicious = 0, spoofed = 0;
+  int dangerous = 0, suspicious = 0, spoofed = 0, kept = 0;
   Poco::JSON::Array::Ptr all = new Poco::JSON::Array;
   for (const auto& r : reports) {
     dangerous += r.verdict == "dangerous";
     suspicious += r.verdict == "suspicious";
     spoofed += r.spoof.spoofed;
+    kept += r.hold && keptBack(r.hold->state);
     all->add(toJson(r));
   }
   std::string subject = "[bccsink] digest: " + std::to_string(reports.size()) + " messages (" +
                         std::to_string(dangerous) + " dangerous, " + std::to_string(suspicious) +
-                        " suspicious, " + std::to_string(spoofed) + " spoofed)";
+                        " suspicious, " + std::to_string(spoofed) + " spoofed";
+  if (kept > 0) subject += ", " + std::to_string(kept) + " not delivered";
+  subject += ")";
   return compose(subject, renderDigest(reports, since, until, templates), jsonText(all, 2),
                  "reports.json", {"X-Bccsink-Digest: " + std::to_string(reports.size())}, s, now);
 }

@@ -20,10 +20,13 @@ struct MailSettings {
   std::string hostname;         // for Message-ID
 };
 
-// Subject: "[bccsink] dangerous: <the message's subject>" (spoofed too when it is one).
+// Subject: "[bccsink] dangerous: <the message's subject>" (spoofed too when it is one, and
+// SMTP mode's state when it kept the message back: "dangerous, quarantined: ..."); an SMTP
+// mode message's report has the header X-Bccsink-Smtp-Mode: <hold state>.
 std::string composeReportMail(const Report& report, const Templates& templates,
                               const MailSettings& settings, std::time_t now);
-// Subject: "[bccsink] digest: N messages (D dangerous, S suspicious, P spoofed)".
+// Subject: "[bccsink] digest: N messages (D dangerous, S suspicious, P spoofed)", with
+// ", K not delivered" before the ")" when SMTP mode kept K of them back.
 std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
                               const std::string& until, const Templates& templates,
                               const MailSettings& settings, std::time_t now);

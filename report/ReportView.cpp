@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "base/Text.h"
+#include "db/HoldQueue.h"
 #include "sandbox/extract/Evasion.h"
 
 namespace bccsink::report {
@@ -164,6 +165,61 @@ std::vector<std::string> evasions(const Report& r) {
   return out;
 }
 
+// SMTP mode's outcome for the templates (templates/README.md): the row's fields, one line
+// saying what was done ("quarantined (dangerous: ...) — not delivered"), and the command
+// that delivers the message after all where the report offers one: a quarantined message's
+// release, a rejected one's second try. A discarded message is kept as evidence and not
+// announced as releasable (an administrator can still release it with the same command).
+data holdView(const HoldOutcome& h, const std::string& id) {
+  const auto why = h.why.empty() ? std::string() : " (" + h.why + ")";
+  std::string outcome;
+  if (h.state == db::hold_state::kHolding) {
+    outcome = "held until its verdict — not delivered yet";
+  } else if (h.state == db::hold_state::kDeliver) {
+    outcome = h.action == db::hold_action::kTag ? "tagged, being delivered" : "being delivered";
+    if (!h.releasedBy.empty()) outcome = "released by " + h.releasedBy + ", being delivered";
+    if (h.tries > 0) {
+      outcome +=
+          " (" + std::to_string(h.tries) + (h.tries == 1 ? " try" : " tries") + " failed so far";
+      outcome += h.lastError.empty() ? ")" : ", last: " + h.lastError + ")";
+    }
+  } else if (h.state == db::hold_state::kDelivered) {
+    if (!h.releasedBy.empty())
+      outcome = "released by " + h.releasedBy + " and delivered";
+    else
+      outcome = (h.action == db::hold_action::kTag ? "tagged and delivered" : "delivered") + why;
+  } else if (h.state == db::hold_state::kQuarantined) {
+    outcome = "quarantined" + why + " — not delivered";
+  } else if (h.state == db::hold_state::kDiscarded) {
+    outcome = "discarded (kept as evidence) — not delivered" + why;
+  } else if (h.state == db::hold_state::kRejected) {
+    outcome = "rejected by the relay" + (h.lastError.empty() ? "" : ": " + h.lastError) +
+              " — not delivered";
+  } else if (h.state == db::hold_state::kDeleted) {
+    outcome = "deleted from quarantine" + (h.releasedBy.empty() ? "" : " by " + h.releasedBy) +
+              " — not delivered";
+  } else {
+    outcome = h.state;
+  }
+  const std::string command = "bccsink quarantine release " + id;
+  data d;
+  d.set("state", h.state);
+  d.set("action", h.action);
+  setIf(d, "why", h.why);
+  d.set("outcome", outcome);
+  setIf(d, "release_command", h.state == db::hold_state::kQuarantined ? command : "");
+  setIf(d, "retry_command", h.state == db::hold_state::kRejected ? command : "");
+  d.set("delivered", h.state == db::hold_state::kDelivered);
+  d.set("tries", std::to_string(h.tries));
+  setIf(d, "last_error", h.lastError);
+  setIf(d, "relay_reply", h.relayReply);
+  setIf(d, "released_by", h.releasedBy);
+  setIf(d, "released_at", h.releasedAt);
+  setIf(d, "decided_at", h.decidedAt);
+  setIf(d, "delivered_at", h.deliveredAt);
+  return d;
+}
+
 data reportView(const Report& r) {
   data d;
   d.set("version", BCCSINK_VERSION);
@@ -196,6 +252,11 @@ data reportView(const Report& r) {
   d.set("evasions", strings(evaded));
   d.set("has_errors", !r.errors.empty());
   d.set("errors", strings(r.errors));
+  if (r.hold) {
+    d.set("hold", holdView(*r.hold, r.id));
+  } else {
+    d.set("hold", false);
+  }
   return d;
 }
 
@@ -235,6 +296,8 @@ Rendered renderDigest(const std::vector<Report>& reports, const std::string& sin
   view.set("count", std::to_string(reports.size()));
   view.set("since", since);
   view.set("until", until);
+  view.set("smtp_mode", std::any_of(reports.begin(), reports.end(),
+                                    [](const Report& r) { return r.hold.has_value(); }));
   data list{data::type::list};
   for (const auto& r : reports) list.push_back(reportView(r));
   view.set("reports", list);

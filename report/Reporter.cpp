@@ -10,6 +10,7 @@
 #include "base/Backoff.h"
 #include "base/Clock.h"
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/Outage.h"
 #include "db/ReportQueue.h"
@@ -68,6 +69,15 @@ int thresholdRank(const std::string& verdict) {
   if (verdict == "clean") return 0;
   int rank = verdictRank(verdict);
   return rank >= 2 ? rank : -1;
+}
+
+// SMTP mode did not deliver the message (quarantined, discarded, or refused by the relay):
+// the administrator is told whatever BccReportThreshold says; a clean message quarantined
+// because SmtpMaxHold ran out is one. (A message the relay refuses after it was judged has
+// its report made due again by the hold stage, ReportQueue::requeue.)
+bool keptFromRecipients(const std::string& holdState) {
+  return holdState == db::hold_state::kQuarantined || holdState == db::hold_state::kDiscarded ||
+         holdState == db::hold_state::kRejected;
 }
 
 }  // namespace
@@ -174,7 +184,10 @@ std::size_t Reporter::judgeNew(db::Database& db) {
   db::ReportQueue reports(db);
   const int threshold = thresholdRank(settings_.threshold);
   std::vector<db::Judgement> judged;
-  for (const auto& m : queue.findAll(reports.unjudged(settings_.owner, settings_.batch))) {
+  const auto ids = reports.unjudged(settings_.owner, settings_.batch);
+  // SMTP mode: a message is judged once its action is decided (HoldQueue::decide).
+  const auto holdStates = reports.holdStates(ids);
+  for (const auto& m : queue.findAll(ids)) {
     SpoofFinding finding;
     // For the statistics: the host that connected to the site's MTA (the origin hop), or
     // the client that sent the copy when there is no hop below bccsink's own.
@@ -198,7 +211,9 @@ std::size_t Reporter::judgeNew(db::Database& db) {
       log().warning("report id=%s: no spoof check: %s", m.id, errorText(e));
     }
     bool failed = m.state == db::state::kFailed;
-    bool due = failed || finding.spoofed || thresholdRank(m.verdict) >= threshold;
+    auto hold = holdStates.find(m.id);
+    bool kept = hold != holdStates.end() && keptFromRecipients(hold->second);
+    bool due = failed || kept || finding.spoofed || thresholdRank(m.verdict) >= threshold;
     judged.push_back({m.id, finding.spoofed, finding.reason, due, originIp});
   }
   // The round's judgements in one transaction (the files were read before, outside it).

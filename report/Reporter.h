@@ -1,7 +1,9 @@
 #pragma once
 // The daemon's report stage (DESIGN.md, "Data flow": checked -> reported). One thread
 // takes the sink's checked (and failed) messages from the queue, judges each once (the
-// spoof check on its Received chain; whether its verdict reaches BccReportThreshold), and
+// spoof check on its Received chain; whether its verdict reaches BccReportThreshold, or
+// SMTP mode kept it from its recipients: quarantined, discarded, refused by the relay; an
+// SMTP-mode message is judged only once its action is decided, db/HoldQueue), and
 // delivers the reports that are due: one mail per message, or one digest per
 // BccReportDigestInterval listing every message since the last. A message is `reported`
 // only once the receiver took the mail; a temporary failure is retried with back-off (the

@@ -1,6 +1,7 @@
 #include "sink/Metrics.h"
 
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/MessageRecord.h"
 #include "db/ReportQueue.h"
@@ -22,8 +23,62 @@ std::string label(const std::string& v) {
 
 const char* const kStates[] = {db::state::kPending, db::state::kAnalyzing, db::state::kChecked,
                                db::state::kReported, db::state::kFailed};
+const char* const kHoldStates[] = {db::hold_state::kHolding,   db::hold_state::kDeliver,
+                                   db::hold_state::kDelivered, db::hold_state::kQuarantined,
+                                   db::hold_state::kDiscarded, db::hold_state::kRejected,
+                                   db::hold_state::kDeleted};
 const char* const kReportStatuses[] = {db::report_status::kNone, db::report_status::kDue,
                                        db::report_status::kSent, db::report_status::kUndeliverable};
+
+// SMTP mode's families (DESIGN.md "SMTP mode"): its listener, the hold queue now, the
+// actions by what decided them, the hold time of delivered messages, re-injection tries.
+void formatSmtpMode(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_smtp_mode_messages_received_total", "counter",
+           "Messages the SMTP-mode listener (SmtpSocket) acknowledged with 250 since start.");
+  t.sample("bccsink_smtp_mode_messages_received_total", "", s.smtpModeReceived);
+  t.family("bccsink_smtp_mode_messages_refused_total", "counter",
+           "Refusals by the SMTP-mode listener since start, by reason.");
+  for (std::size_t i = 0; i < kRefusalKinds; ++i) {
+    t.sample("bccsink_smtp_mode_messages_refused_total",
+             "reason=\"" + std::string(refusalName(static_cast<Refusal>(i))) + "\"",
+             s.smtpModeRefused[i]);
+  }
+  t.family("bccsink_smtp_mode_held", "gauge",
+           "This sink's SMTP-mode messages by hold state: holding (waiting for a verdict) and "
+           "deliver (waiting for the relay) are held now; quarantined, discarded and rejected "
+           "are kept; delivered and deleted are done.");
+  for (const auto& [state, n] : s.heldByState)
+    t.sample("bccsink_smtp_mode_held", "state=\"" + label(state) + "\"", n);
+  t.family("bccsink_smtp_mode_actions_total", "counter",
+           "Actions taken since start, by what decided them (the verdict, timeout: SmtpMaxHold "
+           "ran out, released: an administrator).");
+  for (std::size_t c = 0; c < kHoldCauses.size(); ++c) {
+    for (std::size_t a = 0; a < kHoldActions.size(); ++a) {
+      t.sample("bccsink_smtp_mode_actions_total",
+               "cause=\"" + std::string(kHoldCauses[c]) + "\",action=\"" +
+                   std::string(kHoldActions[a]) + "\"",
+               s.holdActions[c][a]);
+    }
+  }
+  t.family("bccsink_smtp_mode_hold_seconds", "histogram",
+           "Time from the 250 to the relay's 250 of delivered messages.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < s.holdBuckets.size(); ++b) {
+    cumulative += s.holdBuckets[b];
+    auto le = b < kHoldSecondsBuckets.size() ? number(kHoldSecondsBuckets[b]) : "+Inf";
+    t.sample("bccsink_smtp_mode_hold_seconds_bucket", "le=\"" + le + "\"", cumulative);
+  }
+  t.sample("bccsink_smtp_mode_hold_seconds_sum", "",
+           number(static_cast<double>(s.holdMillisSum) / 1000.0));
+  t.sample("bccsink_smtp_mode_hold_seconds_count", "", cumulative);
+  t.family("bccsink_smtp_mode_reinjections_total", "counter",
+           "Re-injection tries into SmtpSenderRelay since start: delivered (the relay's 250), "
+           "deferred (4xx, down, timeout: tried again), rejected (5xx: the administrator is "
+           "told).");
+  t.sample("bccsink_smtp_mode_reinjections_total", "result=\"delivered\"", s.reinjectDelivered);
+  t.sample("bccsink_smtp_mode_reinjections_total", "result=\"deferred\"", s.reinjectDeferred);
+  t.sample("bccsink_smtp_mode_reinjections_total", "result=\"rejected\"", s.reinjectRejected);
+}
 
 }  // namespace
 
@@ -53,6 +108,26 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
   if (src.reporter) s.reports = src.reporter->counts();
   s.spoolFreeBytes = report::diskFreeBytes(src.spoolDir);
   if (src.committer) s.intake = src.committer->stats();
+  s.smtpMode = src.smtpMode || src.hold;
+  if (src.smtpMode) {
+    s.smtpModeReceived = src.smtpMode->received.load();
+    for (std::size_t i = 0; i < kRefusalKinds; ++i)
+      s.smtpModeRefused[i] = src.smtpMode->refused[i].load();
+  }
+  if (s.smtpMode) {
+    auto held = db::HoldQueue(db).countByState(src.sink);
+    for (const char* st : kHoldStates) s.heldByState[st] = held.count(st) ? held[st] : 0;
+  }
+  if (src.hold) {
+    const auto& h = *src.hold;
+    for (std::size_t c = 0; c < kHoldCauses.size(); ++c)
+      for (std::size_t a = 0; a < kHoldActions.size(); ++a) s.holdActions[c][a] = h.actions[c][a];
+    for (std::size_t b = 0; b < s.holdBuckets.size(); ++b) s.holdBuckets[b] = h.holdBuckets[b];
+    s.holdMillisSum = h.holdMillisSum;
+    s.reinjectDelivered = h.delivered;
+    s.reinjectDeferred = h.deferred;
+    s.reinjectRejected = h.rejected;
+  }
   return s;
 }
 
@@ -169,6 +244,7 @@ std::string formatMetrics(const MetricsSnapshot& s) {
 
   t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
+  if (s.smtpMode) formatSmtpMode(t, s);
   return t.take();
 }
 

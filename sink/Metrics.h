@@ -39,6 +39,17 @@ struct MetricsSnapshot {
   report::ReporterCounts reports;
   std::uint64_t spoolFreeBytes = 0;
   BatchStats intake;  // the group commit's rounds
+  // SMTP mode (bccsink_smtp_mode_*): shown only when `smtpMode` (SmtpSocket is on); a
+  // BCC-only sink's /metrics has none of these families, not zeros that would read as a
+  // content filter that never held anything.
+  bool smtpMode = false;
+  std::uint64_t smtpModeReceived = 0;
+  std::array<std::uint64_t, kRefusalKinds> smtpModeRefused = {};
+  std::map<std::string, std::int64_t> heldByState;  // every hold state, 0 when none
+  std::array<std::array<std::uint64_t, kHoldActions.size()>, kHoldCauses.size()> holdActions = {};
+  std::array<std::uint64_t, kHoldSecondsBuckets.size() + 1> holdBuckets = {};  // not cumulative
+  std::uint64_t holdMillisSum = 0;  // the count is the +Inf bucket
+  std::uint64_t reinjectDelivered = 0, reinjectDeferred = 0, reinjectRejected = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).

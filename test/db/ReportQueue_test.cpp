@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
@@ -128,6 +129,40 @@ TEST_P(ReportQueueTest, AResentReportOfAReportedMessageIsDueAgain) {
   EXPECT_TRUE(reports.due("sink-a", 0, 10).empty());
   EXPECT_TRUE(reports.requeue("01A"));
   EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
+}
+
+TEST_P(ReportQueueTest, AReportJudgedNotWorthOneCanBeMadeDueAgain) {
+  // SMTP mode: the relay refuses a message judged clean (report none); the hold stage
+  // makes its report due so the administrator is told.
+  queue.insertPending({record("01A")});
+  check("01A", "clean");
+  reports.judge("01A", false, "", false);
+  ASSERT_EQ(queue.find("01A")->reportStatus, "none");
+  ASSERT_EQ(queue.find("01A")->state, "checked");
+  EXPECT_TRUE(reports.requeue("01A"));
+  EXPECT_EQ(reports.due("sink-a", 0, 10), (std::vector<std::string>{"01A"}));
+}
+
+TEST_P(ReportQueueTest, AHeldMessageIsJudgedOnlyOnceItsActionIsDecidedAndNotResentBefore) {
+  auto held = record("01A");
+  held.hold = true;
+  queue.insertPending({held, record("01B")});
+  check("01A", "clean");
+  check("01B", "clean");
+  EXPECT_EQ(queue.find("01A")->reportStatus, "held");
+  EXPECT_EQ(reports.unjudged("sink-a", 10), (std::vector<std::string>{"01B"}));
+  EXPECT_FALSE(reports.requeue("01A"));  // its report would not say what was done
+  EXPECT_EQ(queue.find("01A")->reportStatus, "held");
+  EXPECT_EQ(reports.holdStates({"01A", "01B", "nope"}),
+            (std::map<std::string, std::string>{{"01A", "holding"}}));
+  EXPECT_TRUE(reports.holdStates({}).empty());
+
+  db::HoldQueue hold(database);
+  ASSERT_TRUE(hold.decide("01A", db::hold_state::kQuarantined, db::hold_action::kQuarantine,
+                          "no verdict within 60m", 1000));
+  EXPECT_EQ(reports.unjudged("sink-a", 10), (std::vector<std::string>{"01A", "01B"}));
+  EXPECT_EQ(reports.holdStates({"01A", "01B"}),
+            (std::map<std::string, std::string>{{"01A", "quarantined"}}));
 }
 
 TEST_P(ReportQueueTest, ErrorsAndReasonsFromMailAreStoredAsValidUtf8WithoutNul) {

@@ -79,3 +79,33 @@ TEST(ReportJson, ReportTextWithLatin1SenderIsValidUtf8) {
                   kFffd);
   }
 }
+
+TEST(ReportJson, AnSmtpModeReportCarriesItsHoldAndABccCopyNone) {
+  Report r;
+  r.id = "01M8HELD";
+  r.verdict = "dangerous";
+  EXPECT_FALSE(parseStrictly(toJsonText(r))->has("hold"));
+  r.hold = HoldOutcome{};
+  r.hold->state = "quarantined";
+  r.hold->action = "quarantine";
+  r.hold->why = "dangerous: Eicar-Test-Signature";
+  r.hold->decidedAt = "2026-11-30T04:00:03.000Z";
+  auto hold = parseStrictly(toJsonText(r))->getObject("hold");
+  ASSERT_FALSE(hold.isNull());
+  EXPECT_EQ(hold->getValue<std::string>("state"), "quarantined");
+  EXPECT_EQ(hold->getValue<std::string>("action"), "quarantine");
+  EXPECT_EQ(hold->getValue<std::string>("why"), "dangerous: Eicar-Test-Signature");
+  EXPECT_EQ(hold->getValue<int>("tries"), 0);
+  EXPECT_TRUE(hold->isNull("last_error"));
+  EXPECT_TRUE(hold->isNull("relay_reply"));
+  EXPECT_TRUE(hold->isNull("released_by"));
+  EXPECT_EQ(hold->getValue<std::string>("decided_at"), "2026-11-30T04:00:03.000Z");
+  EXPECT_TRUE(hold->isNull("delivered_at"));
+
+  r.hold->state = "delivered";
+  r.hold->releasedBy = "admin@cli";
+  r.hold->relayReply = "250 2.0.0 Ok: queued as 4Q1";
+  hold = parseStrictly(toJsonText(r))->getObject("hold");
+  EXPECT_EQ(hold->getValue<std::string>("released_by"), "admin@cli");
+  EXPECT_EQ(hold->getValue<std::string>("relay_reply"), "250 2.0.0 Ok: queued as 4Q1");
+}

@@ -203,6 +203,119 @@ TEST(ReportMail, ADigestListsEveryMessageWithItsFlaggedFiles) {
   EXPECT_EQ(all->size(), 2u);
 }
 
+// SMTP mode: the report says what was done with the message.
+
+Report heldReport(const std::string& state, const std::string& action, const std::string& why) {
+  Report r = hostileReport();
+  r.spoof = SpoofFinding{};
+  r.hold = HoldOutcome{};
+  r.hold->state = state;
+  r.hold->action = action;
+  r.hold->why = why;
+  return r;
+}
+
+TEST(ReportMail, AQuarantinedMessagesReportNamesTheActionAndTheReleaseCommand) {
+  auto r = heldReport("quarantined", "quarantine", "dangerous: Win.Test.EICAR_HDB-1");
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  EXPECT_EQ(MessageHeaders::parse(mail).first("X-Bccsink-Smtp-Mode"), "quarantined");
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("SMTP mode:    quarantined (dangerous: Win.Test.EICAR_HDB-1) — not "
+                      "delivered\n                release with: bccsink quarantine release "
+                      "01M8TEST\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("came through bccsink's SMTP mode"), std::string::npos);
+  EXPECT_EQ(text.find("delivered as usual"), std::string::npos);  // not a watched copy
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("<strong>SMTP mode:</strong> quarantined (dangerous: "
+                      "Win.Test.EICAR_HDB-1) — not delivered"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<code>bccsink quarantine release 01M8TEST</code>"), std::string::npos);
+  EXPECT_EQ(html.find("delivered as usual"), std::string::npos);
+}
+
+TEST(ReportMail, ADiscardedMessagesReportOffersNoRelease) {
+  auto r = heldReport("discarded", "discard", "dangerous: Win.Test.EICAR_HDB-1");
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  EXPECT_EQ(MessageHeaders::parse(mail).decoded("Subject").rfind("[bccsink] dangerous, "
+                                                                 "discarded: Invoice",
+                                                                 0),
+            0u);
+  auto text = part(mail, "text/plain"), html = part(mail, "text/html");
+  EXPECT_NE(text.find("SMTP mode:    discarded (kept as evidence) — not delivered (dangerous: "
+                      "Win.Test.EICAR_HDB-1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(html.find("discarded (kept as evidence)"), std::string::npos);
+  EXPECT_EQ(text.find("quarantine release"), std::string::npos) << text;
+  EXPECT_EQ(html.find("quarantine release"), std::string::npos);
+}
+
+TEST(ReportMail, PassTagAndTheRelaysRefusalAreNamed) {
+  auto tagged = heldReport("delivered", "tag", "suspicious: macro");
+  tagged.hold->relayReply = "250 2.0.0 Ok: queued as 4Q1";
+  auto text = renderReport(tagged, Templates::builtIn()).text;
+  EXPECT_NE(text.find("SMTP mode:    tagged and delivered (suspicious: macro)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Relay said:   250 2.0.0 Ok: queued as 4Q1"), std::string::npos);
+  EXPECT_EQ(text.find("release"), std::string::npos);
+
+  auto passed = heldReport("delivered", "pass", "");
+  text = renderReport(passed, Templates::builtIn()).text;
+  EXPECT_NE(text.find("SMTP mode:    delivered\n"), std::string::npos) << text;
+  auto mail = composeReportMail(passed, Templates::builtIn(), settings(), 1764460800);
+  EXPECT_EQ(MessageHeaders::parse(mail).decoded("Subject").rfind("[bccsink] dangerous: Invoice", 0),
+            0u);  // delivered: nothing kept back to flag
+
+  auto retrying = heldReport("deliver", "pass", "clean");
+  retrying.hold->tries = 2;
+  retrying.hold->lastError = "421 4.3.0 try later";
+  text = renderReport(retrying, Templates::builtIn()).text;
+  EXPECT_NE(text.find("being delivered (2 tries failed so far, last: 421 4.3.0 try later)"),
+            std::string::npos)
+      << text;
+
+  auto rejected = heldReport("rejected", "pass", "clean");
+  rejected.hold->lastError = "550 5.7.1 <bob@example.com>: relay access denied";
+  auto rendered = renderReport(rejected, Templates::builtIn());
+  EXPECT_NE(rendered.text.find("SMTP mode:    rejected by the relay: 550 5.7.1 "
+                               "<bob@example.com>: relay access denied — not delivered\n"
+                               "                try again with: bccsink quarantine release "
+                               "01M8TEST"),
+            std::string::npos)
+      << rendered.text;
+  EXPECT_NE(rendered.html.find("rejected by the relay: 550 5.7.1 &lt;bob@example.com&gt;"),
+            std::string::npos);
+}
+
+TEST(ReportMail, ADigestSaysWhatSmtpModeDidWithEachMessage) {
+  auto copy = hostileReport();  // a BCC copy: no SMTP mode line
+  auto kept = heldReport("quarantined", "quarantine", "dangerous: Win.Test.EICAR_HDB-1");
+  kept.id = "01M8KEPT";
+  auto mail = composeDigestMail({copy, kept}, "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z",
+                                Templates::builtIn(), settings(), 1764460800);
+  EXPECT_EQ(MessageHeaders::parse(mail).decoded("Subject"),
+            "[bccsink] digest: 2 messages (2 dangerous, 0 suspicious, 1 spoofed, 1 not "
+            "delivered)");
+  auto text = part(mail, "text/plain");
+  EXPECT_NE(text.find("  SMTP mode:  quarantined (dangerous: Win.Test.EICAR_HDB-1) — not "
+                      "delivered\n              release with: bccsink quarantine release "
+                      "01M8KEPT"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("SMTP mode:  quarantined"), text.rfind("SMTP mode:  quarantined"));
+  auto html = part(mail, "text/html");
+  EXPECT_NE(html.find("<code>bccsink quarantine release 01M8KEPT</code>"), std::string::npos);
+  auto json =
+      Poco::JSON::Parser().parse(part(mail, "application/json")).extract<Poco::JSON::Array::Ptr>();
+  ASSERT_EQ(json->size(), 2u);
+  EXPECT_FALSE(json->getObject(0)->has("hold"));
+  EXPECT_EQ(json->getObject(1)->getObject("hold")->getValue<std::string>("state"), "quarantined");
+}
+
 TEST(ReportMail, EncodedHeaderTextRoundTripsWithoutSplittingACharacter) {
   std::string long_utf8;
   for (int i = 0; i < 60; ++i) long_utf8 += "ж€";

@@ -10,7 +10,9 @@
 
 #include "base/Clock.h"
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
+#include "db/ReportQueue.h"
 #include "report/spoof/MessageHeaders.h"
 #include "test/TempDir.h"
 #include "test/db/SampleRecord.h"
@@ -48,7 +50,7 @@ class ReporterTest : public ::testing::Test {
 
   // A message the listener took (its own Received on top) that the workers checked.
   void add(const std::string& id, const std::string& verdict, const std::string& headers,
-           const std::string& sender = "alice@example.org") {
+           const std::string& sender = "alice@example.org", bool hold = false) {
     std::ofstream(spool + "/" + id + ".eml")
         << "Received: from mta.example.com (unknown [127.0.0.1])\r\n\tby sink.test; Mon, 30 "
            "Nov 2026 02:00:00 +0000\r\n"
@@ -56,6 +58,7 @@ class ReporterTest : public ::testing::Test {
     auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z");
     r.sender = sender;
     r.helo = "mta.example.com";
+    r.hold = hold;  // came in on SmtpSocket: held until the hold stage decides
     queue.insertPending({r});
     auto m = queue.claimNext("sink-a", nowMs() + 60000, nowMs() + 60000, isoNow());
     ASSERT_TRUE(m);
@@ -237,4 +240,87 @@ TEST_F(ReporterTest, AWakeReportsAtOnceWithoutWaitingForTheSweep) {
   }
   reporter.stop();
   EXPECT_EQ(queue.find("01A")->state, "reported");
+}
+
+// SMTP mode: what was done with the message decides whether the administrator is told.
+
+TEST_F(ReporterTest, AHeldMessageIsReportedOnlyOnceTheHoldStageDecided) {
+  add("01A", "dangerous", kPlain, "alice@example.org", true);
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 0u);  // held: its report would not say what was done
+  EXPECT_EQ(queue.find("01A")->reportStatus, "held");
+  db::HoldQueue hold(database);
+  ASSERT_TRUE(hold.decide("01A", db::hold_state::kQuarantined, db::hold_action::kQuarantine,
+                          "dangerous: Eicar-Test-Signature", nowMs()));
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  auto h = MessageHeaders::parse(inbox.mails[0]);
+  EXPECT_EQ(h.decoded("Subject"), "[bccsink] dangerous, quarantined: hello");
+  EXPECT_EQ(h.first("X-Bccsink-Smtp-Mode"), "quarantined");
+  auto r = Reporter::load(database, *queue.find("01A"), spool, 1);
+  ASSERT_TRUE(r.hold);
+  EXPECT_EQ(r.hold->state, "quarantined");
+  EXPECT_EQ(r.hold->action, "quarantine");
+  EXPECT_EQ(r.hold->why, "dangerous: Eicar-Test-Signature");
+  EXPECT_FALSE(r.hold->decidedAt.empty());
+}
+
+TEST_F(ReporterTest, ATimeoutQuarantinedCleanMessageIsReportedEvenUnderTheDangerousThreshold) {
+  add("01A", "clean", kPlain, "alice@example.org", true);
+  add("01B", "clean", kPlain, "alice@example.org", true);
+  add("01C", "suspicious", kPlain, "alice@example.org", true);
+  db::HoldQueue hold(database);
+  ASSERT_TRUE(hold.decide("01A", db::hold_state::kQuarantined, db::hold_action::kQuarantine,
+                          "no verdict within SmtpMaxHold (60m)", nowMs()));
+  ASSERT_TRUE(
+      hold.decide("01B", db::hold_state::kDeliver, db::hold_action::kPass, "clean", nowMs()));
+  ASSERT_TRUE(hold.decide("01C", db::hold_state::kDiscarded, db::hold_action::kDiscard,
+                          "suspicious: macro", nowMs()));
+  Inbox inbox;
+  auto s = settings();
+  s.threshold = "dangerous";
+  Reporter reporter(s, Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 2u);
+  EXPECT_EQ(queue.find("01A")->reportStatus, "sent");
+  EXPECT_EQ(queue.find("01B")->reportStatus, "none");  // passed, under the threshold
+  EXPECT_EQ(queue.find("01C")->reportStatus, "sent");  // discarded: told too
+  ASSERT_EQ(inbox.mails.size(), 2u);
+  EXPECT_EQ(MessageHeaders::parse(inbox.mails[0]).decoded("Subject"),
+            "[bccsink] clean, quarantined: hello");
+  EXPECT_EQ(MessageHeaders::parse(inbox.mails[1]).decoded("Subject"),
+            "[bccsink] suspicious, discarded: hello");
+}
+
+TEST_F(ReporterTest, AMessageTheRelayRejectedAfterItWasJudgedIsReportedThen) {
+  add("01A", "clean", kPlain, "alice@example.org", true);
+  db::HoldQueue hold(database);
+  ASSERT_TRUE(
+      hold.decide("01A", db::hold_state::kDeliver, db::hold_action::kPass, "clean", nowMs()));
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 0u);
+  ASSERT_EQ(queue.find("01A")->reportStatus, "none");
+  // What the hold stage does when the relay answers 5xx.
+  ASSERT_TRUE(hold.markRejected("01A", "550 5.7.1 relay refused", nowMs(), {}));
+  ASSERT_TRUE(db::ReportQueue(database).requeue("01A"));
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  EXPECT_EQ(MessageHeaders::parse(inbox.mails[0]).decoded("Subject"),
+            "[bccsink] clean, rejected: hello");
+  auto r = Reporter::load(database, *queue.find("01A"), spool, 1);
+  ASSERT_TRUE(r.hold);
+  EXPECT_EQ(r.hold->state, "rejected");
+  EXPECT_EQ(r.hold->lastError, "550 5.7.1 relay refused");
+}
+
+TEST_F(ReporterTest, ABccCopysReportHasNoHoldPart) {
+  add("01A", "dangerous", kPlain);
+  auto r = Reporter::load(database, *queue.find("01A"), spool, 1);
+  EXPECT_FALSE(r.hold);
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  EXPECT_TRUE(MessageHeaders::parse(inbox.mails[0]).all("X-Bccsink-Smtp-Mode").empty());
 }

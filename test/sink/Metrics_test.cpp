@@ -1,5 +1,5 @@
-// The /metrics text from plain numbers, and the listener's counters as the SMTP session
-// and the intake bump them.
+// The /metrics text from plain numbers, the listener's counters as the SMTP session and
+// the intake bump them, and SMTP mode's families from its counters and hold queue.
 
 #include "sink/Metrics.h"
 
@@ -7,7 +7,12 @@
 
 #include <sstream>
 
+#include "db/Database.h"
+#include "db/HoldQueue.h"
+#include "db/MessageQueue.h"
 #include "sink/smtp/SmtpSession.h"
+#include "test/TempDir.h"
+#include "test/db/SampleRecord.h"
 
 using namespace bccsink;
 
@@ -131,4 +136,135 @@ TEST(Metrics, TheGroupCommitsBatchesAreCounted) {
             "bccsink_intake_flushes_total 1600");
   EXPECT_EQ(linesStartingWith(text, "bccsink_intake_syncs_total ")[0],
             "bccsink_intake_syncs_total 1601");
+}
+
+TEST(Metrics, SmtpModesFamiliesFromPlainNumbers) {
+  MetricsSnapshot s;
+  s.smtpMode = true;
+  s.smtpModeReceived = 12;
+  s.smtpModeRefused[static_cast<std::size_t>(Refusal::Client)] = 3;
+  s.heldByState = {{"holding", 2}, {"deliver", 1}, {"quarantined", 4}};
+  s.holdActions[holdIndex(kHoldCauses, "dangerous")][holdIndex(kHoldActions, "quarantine")] = 4;
+  s.holdActions[holdIndex(kHoldCauses, "timeout")][holdIndex(kHoldActions, "pass")] = 1;
+  s.holdBuckets[0] = 5;      // <= 0.1 s
+  s.holdBuckets[3] = 2;      // <= 1 s
+  s.holdBuckets.back() = 1;  // over an hour
+  s.holdMillisSum = 3601500;
+  s.reinjectDelivered = 8;
+  s.reinjectDeferred = 2;
+  s.reinjectRejected = 1;
+  auto text = formatMetrics(s);
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_messages_received_total ")[0],
+            "bccsink_smtp_mode_messages_received_total 12");
+  EXPECT_EQ(
+      linesStartingWith(text, "bccsink_smtp_mode_messages_refused_total{reason=\"client\"}").at(0),
+      "bccsink_smtp_mode_messages_refused_total{reason=\"client\"} 3");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_messages_refused_total{").size(),
+            kRefusalKinds);
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_held{state=\"holding\"}").at(0),
+            "bccsink_smtp_mode_held{state=\"holding\"} 2");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_held{state=\"quarantined\"}").at(0),
+            "bccsink_smtp_mode_held{state=\"quarantined\"} 4");
+  EXPECT_EQ(linesStartingWith(text, "# TYPE bccsink_smtp_mode_held ").at(0),
+            "# TYPE bccsink_smtp_mode_held gauge");
+  // Every cause and action, zeros included, so a rate() has a series from the start.
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_actions_total{").size(),
+            kHoldCauses.size() * kHoldActions.size());
+  EXPECT_EQ(linesStartingWith(
+                text, "bccsink_smtp_mode_actions_total{cause=\"dangerous\",action=\"quarantine\"}")
+                .at(0),
+            "bccsink_smtp_mode_actions_total{cause=\"dangerous\",action=\"quarantine\"} 4");
+  EXPECT_EQ(
+      linesStartingWith(text, "bccsink_smtp_mode_actions_total{cause=\"timeout\",action=\"pass\"}")
+          .at(0),
+      "bccsink_smtp_mode_actions_total{cause=\"timeout\",action=\"pass\"} 1");
+
+  auto buckets = linesStartingWith(text, "bccsink_smtp_mode_hold_seconds_bucket{");
+  ASSERT_EQ(buckets.size(), kHoldSecondsBuckets.size() + 1);
+  EXPECT_EQ(buckets[0], "bccsink_smtp_mode_hold_seconds_bucket{le=\"0.1\"} 5");
+  EXPECT_EQ(buckets[2], "bccsink_smtp_mode_hold_seconds_bucket{le=\"0.5\"} 5");
+  EXPECT_EQ(buckets[3], "bccsink_smtp_mode_hold_seconds_bucket{le=\"1\"} 7");
+  EXPECT_EQ(buckets[kHoldSecondsBuckets.size() - 1],
+            "bccsink_smtp_mode_hold_seconds_bucket{le=\"3600\"} 7");
+  EXPECT_EQ(buckets.back(), "bccsink_smtp_mode_hold_seconds_bucket{le=\"+Inf\"} 8");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_hold_seconds_sum ").at(0),
+            "bccsink_smtp_mode_hold_seconds_sum 3601.5");
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_hold_seconds_count ").at(0),
+            "bccsink_smtp_mode_hold_seconds_count 8");
+  EXPECT_EQ(linesStartingWith(text, "# TYPE bccsink_smtp_mode_hold_seconds ").at(0),
+            "# TYPE bccsink_smtp_mode_hold_seconds histogram");
+
+  EXPECT_EQ(
+      linesStartingWith(text, "bccsink_smtp_mode_reinjections_total{"),
+      (std::vector<std::string>{"bccsink_smtp_mode_reinjections_total{result=\"delivered\"} 8",
+                                "bccsink_smtp_mode_reinjections_total{result=\"deferred\"} 2",
+                                "bccsink_smtp_mode_reinjections_total{result=\"rejected\"} 1"}));
+}
+
+TEST(Metrics, ABccOnlySinkShowsNoSmtpModeFamilies) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  MetricsSources sources;  // no SmtpSocket: smtpMode and hold are null
+  auto s = collectMetrics(sources, database);
+  EXPECT_FALSE(s.smtpMode);
+  EXPECT_TRUE(s.heldByState.empty());
+  EXPECT_EQ(formatMetrics(s).find("bccsink_smtp_mode"), std::string::npos);
+}
+
+TEST(Metrics, SmtpModeIsCollectedFromItsCountersAndThisSinksHoldQueue) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  db::MessageQueue queue(database);
+  std::vector<db::MessageRecord> records;
+  for (const char* id : {"01A", "01B", "01C"}) {
+    records.push_back(test::sampleRecord(id));
+    records.back().hold = true;
+  }
+  records.push_back(test::sampleRecord("01D", "2026-11-30T04:00:00.000Z", "sink-b"));
+  records.back().hold = true;                    // another sink's: not this one's depth
+  records.push_back(test::sampleRecord("01E"));  // a BCC copy: no hold row
+  queue.insertPending(records);
+  db::HoldQueue hold(database);
+  ASSERT_TRUE(hold.decide("01C", db::hold_state::kQuarantined, db::hold_action::kQuarantine,
+                          "dangerous: Eicar", 1000));
+
+  SmtpCounters listener;
+  ++listener.received;
+  ++listener.refused[static_cast<std::size_t>(Refusal::Client)];
+  HoldCounters counters;
+  counters.countAction("dangerous", "quarantine");
+  counters.countAction("nonsense", "pass");  // not counted
+  counters.countHeld(80);
+  counters.countHeld(900);
+  counters.countHeld(4000 * 1000);
+  ++counters.delivered;
+  ++counters.deferred;
+  MetricsSources sources;
+  sources.smtpMode = &listener;
+  sources.hold = &counters;
+  sources.sink = "sink-a";
+  auto s = collectMetrics(sources, database);
+  ASSERT_TRUE(s.smtpMode);
+  EXPECT_EQ(s.smtpModeReceived, 1u);
+  EXPECT_EQ(s.smtpModeRefused[static_cast<std::size_t>(Refusal::Client)], 1u);
+  EXPECT_EQ(s.received, 0u);            // the BCC listener's own counters stay apart
+  EXPECT_EQ(s.heldByState.size(), 7u);  // every state, zeros included
+  EXPECT_EQ(s.heldByState["holding"], 2);
+  EXPECT_EQ(s.heldByState["quarantined"], 1);
+  EXPECT_EQ(s.heldByState["delivered"], 0);
+  EXPECT_EQ(
+      s.holdActions[holdIndex(kHoldCauses, "dangerous")][holdIndex(kHoldActions, "quarantine")],
+      1u);
+  EXPECT_EQ(s.holdBuckets[0], 1u);
+  EXPECT_EQ(s.holdBuckets[3], 1u);
+  EXPECT_EQ(s.holdBuckets.back(), 1u);
+  EXPECT_EQ(s.holdMillisSum, 4000980u);
+  EXPECT_EQ(s.reinjectDelivered, 1u);
+  EXPECT_EQ(s.reinjectDeferred, 1u);
+  EXPECT_EQ(s.reinjectRejected, 0u);
+  auto text = formatMetrics(s);
+  EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_hold_seconds_count ").at(0),
+            "bccsink_smtp_mode_hold_seconds_count 3");
 }
