@@ -228,8 +228,9 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held) {
     ++counters_.rejected;
     log().error("hold: id=%s rejected by %s, the administrator is told: %s", held.id, relayName,
                 logText(error));
-    // The administrator is told through the message's report. Not judged yet (it is
-    // judged once analysed): maintain() makes it due once the reporter has judged it.
+    // The administrator is told through the message's report. Not judged yet: the reporter
+    // judges a rejected message's report due whatever its verdict; maintain() checks that
+    // a judgement made just before the rejection did not leave it "none".
     if (!db::ReportQueue(db).requeue(held.id)) maintainNow_ = true;
     if (onReportDue_) onReportDue_();
   };
@@ -314,8 +315,8 @@ void HoldStage::maintain(db::Database& db) {
   if (minute) lastMaintained_ = now;
   lastSwept_ = now;
   maintainNow_ = false;
-  // A message rejected before the reporter judged it: judged since, its verdict may not
-  // have made its report due ("none"); the administrator must still hear of the 5xx.
+  // A message rejected while the reporter was judging it (it read the hold state before
+  // the rejection) may be left "none"; the administrator must still hear of the 5xx.
   // Still unjudged: next time.
   db::MessageQueue messages(db);
   db::ReportQueue reports(db);

@@ -16,8 +16,8 @@
 //      the message `rejected` and its report due again (the administrator is told).
 //   3. expire: quarantined and discarded messages older than SmtpQuarantineDays -> deleted,
 //      at most once a minute; in the same pass (and a few rounds after a 5xx), a rejected
-//      message whose report the reporter judged not due (judged after the 5xx: a clean
-//      message's report is not due by its verdict) is made due.
+//      message whose report was judged "none" (the reporter read its hold state just
+//      before the rejection) is made due.
 // A round runs when woken (a message was checked, one was taken) and at least every second.
 // A database that is away fails the round: the thread backs off (1 s, up to 5 s) and
 // reconnects, the outage logged once as it starts and once as it ends (db/Outage.h). The

@@ -298,8 +298,8 @@ TEST_P(HoldStageTest, A5xxRejectsTheMessageAndTheAdministratorIsTold) {
     EXPECT_EQ(h.state, db::hold_state::kRejected);
     EXPECT_NE(h.lastError.find("554 5.7.1 rejected by policy"), std::string::npos);
     EXPECT_EQ(stage.counters().rejected.load(), 1u);
-    // Not judged yet: the reporter judges it as any other. A clean message's report is
-    // not due by its verdict ...
+    // Not judged yet: the reporter judges it. One that read its hold state just before
+    // the 5xx judges a clean message's report not due ...
     db::ReportQueue reports(database());
     EXPECT_EQ(reports.unjudged("sink-a", 10), Strings{kId});
     reports.judge(kId, false, "", false);
