@@ -31,6 +31,13 @@ struct HoldDecision {
 // messages.verdict); `reason` the message's reason (failed) or its files' findings
 // ("evasion: ..." when a sender kept something from analysis); `heldMs` when its 250 went
 // out. nullopt: keep holding (no verdict yet and SmtpMaxHold not reached).
+//   - checked/reported: the verdict's action (an unknown verdict is unscanned); failed, or
+//     an "evasion:" in `reason`: at least suspicious. why = "CAUSE: REASON" (failed:
+//     "CAUSE: analysis failed: REASON"), or just CAUSE when there is no reason.
+//   - no verdict, SmtpHoldUnknown=no: pass at once, whatever SmtpActionUnscanned says, cause
+//     unscanned, why "unscanned: released before analysis (SmtpHoldUnknown=no)"; a verdict
+//     already there (the cache) still gets its action.
+//   - no verdict, held for SmtpMaxHold: SmtpHoldTimeoutAction, cause timeout.
 std::optional<HoldDecision> decideHold(const HoldPolicy& policy, const std::string& messageState,
                                        const std::string& verdict, const std::string& reason,
                                        std::int64_t heldMs, std::int64_t nowMs);
