@@ -261,6 +261,14 @@ const std::vector<Option>& schema() {
         "5s and doubles); a relay that answers 4xx or is down is tried until it takes the "
         "message."},
        [](Config& c, const std::string& v) { c.smtpRelayRetryMax = nonZero(parseDuration(v)); }},
+      {{"SmtpRelayConnections", "8",
+        "SMTP mode: re-injections at once, each over its own connection to SmtpSenderRelay "
+        "(Postfix's smtpd syncs every message it queues: one at a time would be slow)."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n == 0 || n > 100) throw std::invalid_argument("must be between 1 and 100");
+         c.smtpRelayConnections = static_cast<unsigned>(n);
+       }},
       {{"VxcubeFileTypes", "default",
         "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "
         "ooxml-macro pdf rtf script lnk disk-image archive html image text other) and "

@@ -45,6 +45,7 @@ struct Config {
   std::string smtpHoldTimeoutAction;          // SmtpHoldTimeoutAction: pass|quarantine
   unsigned smtpQuarantineDays = 0;            // SmtpQuarantineDays, 0 = kept until deleted
   std::chrono::seconds smtpRelayRetryMax{0};  // SmtpRelayRetryMax: the longest back-off
+  unsigned smtpRelayConnections = 0;          // SmtpRelayConnections: deliveries at once
   // Analysis (sandbox/): what is extracted, what is sent, how workers run.
   std::string vxcubeFileTypes;                    // VxcubeFileTypes ("default" = built-in list)
   std::uint64_t vxcubeMaxFileSize = 0;            // VxcubeMaxFileSize, bytes, 0 = no limit

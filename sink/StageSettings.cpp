@@ -49,6 +49,7 @@ HoldSettings holdSettings(const Config& cfg) {
   hs.relay.verifyTls = false;  // the relay is the site's own MTA, usually on loopback
   hs.relay.replyTimeout = std::chrono::minutes(10);  // RFC 5321 4.5.3.2.6: the final dot
   hs.retryMax = cfg.smtpRelayRetryMax;
+  hs.relayConnections = cfg.smtpRelayConnections;
   hs.quarantineDays = cfg.smtpQuarantineDays;
   return hs;
 }

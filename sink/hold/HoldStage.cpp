@@ -93,6 +93,8 @@ HoldStage::~HoldStage() {
 }
 
 void HoldStage::start() {
+  for (unsigned i = 0; i < std::max(1u, settings_.relayConnections); ++i)
+    deliverers_.emplace_back([this] { deliveryLoop(); });
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -102,7 +104,45 @@ void HoldStage::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  deliveryCv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // A delivery under way ends (the relay answers or times out); what is still queued
+  // stays `deliver` in the database and is sent after the next start.
+  for (auto& t : deliverers_)
+    if (t.joinable()) t.join();
+  deliverers_.clear();
+}
+
+void HoldStage::deliveryLoop() {
+  pthread_setname_np(pthread_self(), "relay");
+  std::unique_ptr<db::Database> db;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    deliveryCv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+    if (stopping_) return;
+    auto held = std::move(queued_.front());
+    queued_.pop_front();
+    lock.unlock();
+    try {
+      if (!db) db = std::make_unique<db::Database>(settings_.databaseUrl, db::Durability::Deferred);
+      // Read again: the round that handed it out may have read the row just before
+      // another delivery thread recorded this message delivered (or deferred).
+      auto fresh = db::HoldQueue(*db).find(held.id);
+      if (fresh && fresh->state == db::hold_state::kDeliver && fresh->nextMs <= nowMs())
+        deliverOne(*db, *fresh);
+    } catch (const std::exception& e) {
+      // The database went away between the relay's answer and its record: the message
+      // stays `deliver` and is tried again (at least once, never lost).
+      log().warning("hold: id=%s: delivery not recorded, tried again: %s", held.id,
+                    logText(db::Outage::textOf(e)));
+      db.reset();
+    }
+    lock.lock();
+    inFlight_.erase(held.id);
+    // The deciding thread hands out what is due next.
+    woken_ = true;
+    cv_.notify_all();
+  }
 }
 
 void HoldStage::wake() {
@@ -199,10 +239,35 @@ std::size_t HoldStage::decideRound(db::Database& db, bool& more) {
 
 std::size_t HoldStage::deliverRound(db::Database& db, bool& more) {
   db::HoldQueue queue(db);
-  auto rows = queue.deliverable(settings_.sink, nowMs(), kBatch);
-  more = more || rows.size() == kBatch;
-  for (const auto& row : rows) deliverOne(db, row);
-  return rows.size();
+  if (deliverers_.empty()) {  // runOnce() without start(): here and now
+    auto rows = queue.deliverable(settings_.sink, nowMs(), kBatch);
+    more = more || rows.size() == kBatch;
+    for (const auto& row : rows) deliverOne(db, row);
+    return rows.size();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    // Enough handed out: a delivery thread that finishes wakes this thread for more.
+    if (queued_.size() >= settings_.relayConnections) return 0;
+  }
+  // Those being delivered are still `deliver`: ask for enough rows to find new ones.
+  std::size_t busy = 0;
+  {
+    std::lock_guard lock(mutex_);
+    busy = inFlight_.size();
+  }
+  auto rows = queue.deliverable(settings_.sink, nowMs(), kBatch + busy);
+  std::size_t handed = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& row : rows) {
+      if (!inFlight_.insert(row.id).second) continue;
+      queued_.push_back(std::move(row));
+      ++handed;
+    }
+  }
+  if (handed > 0) deliveryCv_.notify_all();
+  return handed;
 }
 
 void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held) {

@@ -23,14 +23,18 @@
 // reconnects, the outage logged once as it starts and once as it ends (db/Outage.h). The
 // relay's 250 that the database could not record is delivered again: at least once.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "report/delivery/SmtpClient.h"
 #include "sink/hold/HoldCounters.h"
@@ -53,6 +57,11 @@ struct HoldSettings {
   std::chrono::milliseconds retryMax{std::chrono::minutes(10)};  // SmtpRelayRetryMax
   unsigned quarantineDays = 30;                                  // 0 = never expires
   std::chrono::milliseconds idleRound{1000};                     // the longest sleep
+  // SmtpRelayConnections: deliveries at once, each on a thread with its own connection to
+  // the relay and its own database session. The relay (Postfix's smtpd) syncs each message
+  // it queues, so one connection at a time would cap SMTP mode at one sync after another;
+  // and a relay that hangs on one message holds up that connection only.
+  unsigned relayConnections = 8;
 };
 
 class HoldStage {
@@ -62,6 +71,8 @@ class HoldStage {
   HoldStage(const HoldStage&) = delete;
   HoldStage& operator=(const HoldStage&) = delete;
 
+  // The deciding thread and relayConnections delivery threads. Without start(), runOnce()
+  // delivers on the caller's thread.
   void start();
   void stop();
   // Something may be decidable now (a message was checked or taken).
@@ -83,6 +94,7 @@ class HoldStage {
   void deliverOne(db::Database& db, const db::HeldMessage& held);
   void maintain(db::Database& db);  // expire, and the reports of rejected messages
   std::size_t round(bool& more);
+  void deliveryLoop();  // one delivery thread: takes from queued_ until stopped
 
   HoldSettings settings_;
   report::SmtpClient relay_;
@@ -94,8 +106,14 @@ class HoldStage {
   bool stopping_ = false;
   bool woken_ = false;
   std::chrono::steady_clock::time_point lastMaintained_{}, lastSwept_{};
-  bool maintainNow_ = true;  // a rejection whose report could not be made due yet
+  std::atomic<bool> maintainNow_{true};  // a rejection whose report could not be made due yet
   std::thread thread_;
+  // Deliveries handed to the delivery threads: waiting in queued_, or being delivered;
+  // inFlight_ names both, so a round does not hand out a message twice. Under mutex_.
+  std::vector<std::thread> deliverers_;
+  std::deque<db::HeldMessage> queued_;
+  std::set<std::string> inFlight_;
+  std::condition_variable deliveryCv_;
 };
 
 }  // namespace bccsink

@@ -37,6 +37,7 @@ SUBRANKS = {
     "report": 1,
     "report/http": 2,
     "sink/smtp": 0,
+    "sink/hold": 0,
     "sink": 1,
 }
 SOURCE_DIRS = LAYERS + ["test"]

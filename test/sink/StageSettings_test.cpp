@@ -76,6 +76,8 @@ TEST(StageSettings, SmtpModeTakesItsSocketClientsPolicyAndRelay) {
                              "7",
                              "--SmtpRelayRetryMax",
                              "2m",
+                             "--SmtpRelayConnections",
+                             "3",
                              "--SinkName",
                              "mx1",
                              "--BccHostname",
@@ -102,4 +104,5 @@ TEST(StageSettings, SmtpModeTakesItsSocketClientsPolicyAndRelay) {
   EXPECT_EQ(hs.policy.timeoutAction, "quarantine");
   EXPECT_EQ(hs.quarantineDays, 7u);
   EXPECT_EQ(hs.retryMax, std::chrono::minutes(2));
+  EXPECT_EQ(hs.relayConnections, 3u);
 }

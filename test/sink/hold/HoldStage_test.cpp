@@ -433,6 +433,113 @@ TEST_P(HoldStageTest, TheThreadDeliversWhenWoken) {
   EXPECT_EQ(held().state, db::hold_state::kDelivered);
 }
 
+// A relay that serves every connection on a thread of its own and takes `pause` to
+// answer the final dot (Postfix's smtpd syncing the message): how many were at once.
+class SlowRelay {
+ public:
+  explicit SlowRelay(std::chrono::milliseconds pause)
+      : pause_(pause), server_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
+    accepter_ = std::thread([this] { accept(); });
+  }
+  ~SlowRelay() {
+    stopping_ = true;
+    accepter_.join();
+    for (auto& t : sessions_) t.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server_.address().port()); }
+  int delivered() const { return delivered_; }
+  int mostAtOnce() const { return most_; }
+
+ private:
+  void accept() {
+    while (!stopping_) {
+      if (!server_.poll(Poco::Timespan(0, 50000), Poco::Net::Socket::SELECT_READ)) continue;
+      sessions_.emplace_back([this, s = server_.acceptConnection()]() mutable { serve(s); });
+    }
+  }
+  void serve(Poco::Net::StreamSocket& s) {
+    s.setReceiveTimeout(Poco::Timespan(5, 0));
+    auto say = [&](const std::string& line) { s.sendBytes(line.data(), (int)line.size()); };
+    std::string in;
+    char buf[4096];
+    say("220 relay ESMTP\r\n");
+    bool data = false;
+    try {
+      while (true) {
+        int n = s.receiveBytes(buf, sizeof buf);
+        if (n <= 0) return;
+        in.append(buf, n);
+        for (std::size_t end; (end = in.find(data ? "\r\n.\r\n" : "\r\n")) != std::string::npos;) {
+          std::string line = in.substr(0, end);
+          in.erase(0, end + (data ? 5 : 2));
+          if (data) {
+            data = false;
+            const int now = ++current_;
+            for (int m = most_; now > m && !most_.compare_exchange_weak(m, now);) {
+            }
+            std::this_thread::sleep_for(pause_);
+            --current_;
+            ++delivered_;
+            say("250 2.0.0 Ok\r\n");
+          } else if (line.rfind("EHLO", 0) == 0) {
+            say("250-relay\r\n250 8BITMIME\r\n");
+          } else if (line == "DATA") {
+            data = true;
+            say("354 go\r\n");
+          } else if (line == "QUIT") {
+            say("221 bye\r\n");
+            return;
+          } else {
+            say("250 Ok\r\n");
+          }
+        }
+      }
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  std::chrono::milliseconds pause_;
+  Poco::Net::ServerSocket server_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> current_{0}, most_{0}, delivered_{0};
+  std::thread accepter_;
+  std::vector<std::thread> sessions_;
+};
+
+TEST_P(HoldStageTest, DeliveriesRunOverSeveralConnectionsAtOnce) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back("01HOLD000000000000000000C" + std::to_string(i));
+    take(ids.back());
+  }
+  for (const auto& id : ids)
+    ASSERT_TRUE(
+        db::HoldQueue(database())
+            .decide(id, db::hold_state::kDeliver, db::hold_action::kPass, "clean", nowMs()));
+  SlowRelay relay(300ms);
+  auto s = settings(relay.address());
+  s.relayConnections = 3;
+  HoldStage stage(s);
+  const auto started = std::chrono::steady_clock::now();
+  stage.start();
+  const auto until = started + 10s;
+  auto allDelivered = [&] {
+    for (const auto& id : ids)
+      if (held(id).state != db::hold_state::kDelivered) return false;
+    return true;
+  };
+  while (!allDelivered() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  const auto took = std::chrono::steady_clock::now() - started;
+  stage.stop();
+  EXPECT_TRUE(allDelivered());
+  EXPECT_EQ(relay.delivered(), 6);  // each once
+  EXPECT_GE(relay.mostAtOnce(), 2);
+  EXPECT_LE(relay.mostAtOnce(), 3);
+  EXPECT_LT(took, 6 * 300ms) << "one delivery after the other";
+  EXPECT_EQ(stage.counters().delivered.load(), 6u);
+}
+
 TEST_P(HoldStageTest, QuarantineExpiresAfterSmtpQuarantineDays) {
   take(kId);
   const std::string recent = "01HOLD0000000000000000000B";
