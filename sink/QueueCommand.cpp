@@ -6,13 +6,16 @@
 
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "base/JsonText.h"
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
+#include "report/http/Quarantine.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/SpoolCheck.h"
@@ -46,6 +49,8 @@ const char* kHelp =
     "      --check reads the whole spool: every row's message must be there with the\n"
     "      row's size and SHA-256, and every record and file must have its row; it\n"
     "      reports what is not so (exit 1 when anything is); nothing is changed.\n"
+    "      A message taken in SMTP mode has a `hold:` line (--json: hold_state): holding,\n"
+    "      deliver (with its tries and the last error), delivered, quarantined, ...\n"
     "show: every field of one message, and the files found in it with their verdicts\n"
     "      (each analyzer's answer, from the verdict cache); --raw: the message itself,\n"
     "      as received, on standard output (on the sink that received it: its `sink`).\n";
@@ -68,9 +73,15 @@ int runQueue(const std::vector<std::string>& args) {
       db::ListFilter filter;
       filter.state = cl.value("state");
       filter.limit = static_cast<std::size_t>(parseSize(cl.value("limit", "0")));
+      // SMTP mode: where each held message is (holding, deliver with its tries, ...).
+      std::map<std::string, db::HeldMessage> holds;
+      for (auto& h : db::HoldQueue(database).list({}, "", 0)) holds.emplace(h.id, std::move(h));
       for (const auto& m : queue.list(filter)) {
+        auto held = holds.find(m.id);
         if (cl.has("json")) {
-          std::cout << jsonText(report::messageJson(m)) << "\n";
+          auto o = report::messageJson(m);
+          if (held != holds.end()) o->set("hold_state", held->second.state);
+          std::cout << jsonText(o) << "\n";
         } else {
           std::string rcpt = m.recipients.empty() ? "" : m.recipients.front().address;
           if (m.recipients.size() > 1) rcpt += " +" + std::to_string(m.recipients.size() - 1);
@@ -81,6 +92,16 @@ int runQueue(const std::vector<std::string>& args) {
           // A report that is not getting through says why, under its message.
           if (!m.reportError.empty() && m.reportStatus != db::report_status::kSent) {
             std::cout << "    report: " << m.reportAttempts << " tries: " << m.reportError << "\n";
+          }
+          // A held message (SMTP mode) says where it is, and why a re-injection failed.
+          if (held != holds.end()) {
+            const auto& h = held->second;
+            std::cout << "    hold: " << h.state << (h.action.empty() ? "" : " (" + h.action + ")");
+            if (h.state == db::hold_state::kDeliver && h.tries > 0)
+              std::cout << ", " << h.tries << " tries, next " << report::heldTime(h.nextMs);
+            if (!h.lastError.empty() && h.state != db::hold_state::kDelivered)
+              std::cout << ": " << h.lastError;
+            std::cout << "\n";
           }
         }
       }
@@ -110,6 +131,11 @@ int runQueue(const std::vector<std::string>& args) {
       }
       auto o = report::messageJson(*m);
       o->set("files", filesJson(database, *m));
+      if (auto held = db::HoldQueue(database).find(m->id)) {
+        auto hold = report::quarantineDetailJson(*held, std::nullopt);
+        hold->remove("message");  // the object it is in
+        o->set("hold", hold);
+      }
       if (cl.has("json")) {
         std::cout << jsonText(o) << "\n";
       } else {

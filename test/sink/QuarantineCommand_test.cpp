@@ -253,4 +253,36 @@ TEST_P(QuarantineCommand, WrongUsageShowsTheHelp) {
   EXPECT_NE(help.out.find("rejected"), std::string::npos);
 }
 
+// `queue list` and `queue show` say where a held message is: the queue shows the tries and
+// the last error of a re-injection that is not getting through.
+TEST_P(QuarantineCommand, TheQueueShowsWhereAHeldMessageIs) {
+  db::HoldQueue holds(database());
+  ASSERT_TRUE(holds.release(kRej, "cli:root", test::kHeldAtMs + 10000));
+  ASSERT_TRUE(holds.markRetry(kRej, "SMTP 127.0.0.1:10026: connection refused",
+                              test::kHeldAtMs + 20000, {}));
+  std::vector<std::string> args = {"list",          "--DataDir",  data.path.string(),
+                                   "--DatabaseUrl", store_.url(), "--SinkName",
+                                   "sink-a"};
+  std::ostringstream out;
+  auto* old = std::cout.rdbuf(out.rdbuf());
+  const int code = runQueue(args);
+  args[0] = "show";
+  args.insert(args.begin() + 1, kRej);
+  std::ostringstream shown;
+  std::cout.rdbuf(shown.rdbuf());
+  const int showCode = runQueue(args);
+  std::cout.rdbuf(old);
+  ASSERT_EQ(code, 0);
+  EXPECT_NE(out.str().find("    hold: deliver (pass), 2 tries, next 2026-11-30T04:00:20.000Z: "
+                           "SMTP 127.0.0.1:10026: connection refused\n"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("    hold: quarantined (quarantine)\n"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("    hold: holding\n"), std::string::npos) << out.str();
+  ASSERT_EQ(showCode, 0);
+  EXPECT_NE(shown.str().find("\"last_error\": \"SMTP 127.0.0.1:10026: connection refused\""),
+            std::string::npos)
+      << shown.str();
+}
+
 BCCSINK_ON_BOTH_ENGINES(QuarantineCommand);
