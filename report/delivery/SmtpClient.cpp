@@ -99,8 +99,10 @@ class Session {
         context_(context),
         conn_(settings.replyTimeout) {}
 
-  void transaction(const std::string& from, const std::vector<std::string>& to,
-                   const std::string& message, DeliveryResult& result) {
+  // One message to `envelope`'s recipients. `replay`: SMTP mode's re-injection, with the
+  // envelope's parameters and XFORWARD (relay()); otherwise a report (send()).
+  void transaction(const RelayEnvelope& envelope, bool replay, const std::string& message,
+                   DeliveryResult& result) {
     conn_.connect(host_, port_, path_, st_.connectTimeout);
     conn_.setStep("the greeting");
     SmtpReply r = conn_.reply(st_.replyTimeout);
@@ -119,26 +121,42 @@ class Session {
       std::from_chars(size->second.data(), size->second.data() + size->second.size(), limit);
       if (limit > 0 && text.size() > limit) {
         throwSmtpFailure(Outcome::PermFail,
-                         "the report is " + std::to_string(text.size()) +
-                             " bytes, the server takes at most " + std::to_string(limit) +
-                             " (SIZE, RFC 1870)",
+                         std::string(replay ? "the message" : "the report") + " is " +
+                             std::to_string(text.size()) + " bytes, the server takes at most " +
+                             std::to_string(limit) + " (SIZE, RFC 1870)",
                          true);
       }
     }
-    std::string mail = "MAIL FROM:<" + from + ">";
+    if (replay) xforward(envelope);
+    const bool dsn = replay && ext_.count("DSN") > 0;  // RFC 3461
+    std::string mail = "MAIL FROM:<" + envelope.sender + ">";
     if (size != ext_.end()) mail += " SIZE=" + std::to_string(text.size());  // RFC 1870 §6
+    if (replay && !envelope.body.empty() && ext_.count("8BITMIME") > 0)
+      mail += " BODY=" + envelope.body;  // RFC 6152
+    if (dsn && !envelope.ret.empty()) mail += " RET=" + envelope.ret;
+    if (dsn && !envelope.envid.empty()) mail += " ENVID=" + envelope.envid;
+    if (replay && envelope.smtputf8) {  // RFC 6531 §3.4: no downgrade of the addresses
+      if (ext_.count("SMTPUTF8") == 0)
+        throwSmtpFailure(Outcome::PermFail,
+                         "the message needs SMTPUTF8 and the server does not offer it", true);
+      mail += " SMTPUTF8";
+    }
     r = exchange(mail, mail);
     if (r.code / 100 != 2) refused(r);
 
-    for (const auto& rcpt : to) {
-      const std::string command = "RCPT TO:<" + rcpt + ">";
+    for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+      const auto& rcpt = envelope.recipients[i];
+      std::string command = "RCPT TO:<" + rcpt.address + ">";
+      if (dsn && !rcpt.notify.empty()) command += " NOTIFY=" + rcpt.notify;
+      if (dsn && !rcpt.orcpt.empty()) command += " ORCPT=" + rcpt.orcpt;
       r = exchange(command, command);
       if (r.code / 100 == 2) {
-        result.accepted.push_back(rcpt);
+        result.accepted.push_back(rcpt.address);
+        result.acceptedPositions.push_back(i);
       } else if (r.code == 421) {
         refused(r);
       } else {
-        result.rejected.push_back({rcpt, r.text(), r.code / 100 == 4});
+        result.rejected.push_back({rcpt.address, r.text(), r.code / 100 == 4, i});
       }
     }
     if (result.accepted.empty()) {
@@ -224,6 +242,31 @@ class Session {
       auto& slot = ext_[keyword];
       slot += (slot.empty() ? "" : " ") + params;
     }
+  }
+
+  // Postfix's XFORWARD_README: the original client's attributes, those the server lists,
+  // in as many commands as the 512-byte line limit needs; each must get 250.
+  void xforward(const RelayEnvelope& envelope) {
+    auto offered = ext_.find("XFORWARD");
+    if (offered == ext_.end() || envelope.xforward.empty()) return;
+    const std::string names = " " + upper(offered->second) + " ";
+    std::string line;
+    auto flush = [&] {
+      if (line.empty()) return;
+      SmtpReply r = exchange("XFORWARD" + line, "XFORWARD");
+      if (r.code / 100 != 2) refused(r);
+      line.clear();
+    };
+    for (const auto& [name, value] : envelope.xforward) {
+      if (names.find(" " + upper(name) + " ") == std::string::npos) continue;
+      if (hasControl(value) || value.find(' ') != std::string::npos) continue;
+      const std::string attribute = " " + upper(name) + "=" + value;
+      if (std::string("XFORWARD").size() + line.size() + attribute.size() + 2 > kMaxCommand)
+        flush();
+      if (std::string("XFORWARD").size() + attribute.size() + 2 > kMaxCommand) continue;
+      line += attribute;
+    }
+    flush();
   }
 
   // RFC 3207 §4: STARTTLS, 220, then the TLS handshake on the same connection.
@@ -387,38 +430,84 @@ SmtpClient::SmtpClient(SmtpSettings settings) : settings_(std::move(settings)) {
   }
 }
 
+namespace {
+
+// Addresses go into command lines: CR/LF there would be commands of their own.
+bool unusableAddress(const std::string& a) {
+  return hasControl(a) || a.size() > kMaxPath || a.find_first_of("<>") != std::string::npos;
+}
+
+// An ESMTP parameter's value (RFC 5321 §4.1.2 esmtp-value, xtext for DSN's): printable
+// ASCII without '=' or space.
+bool unusableParameter(const std::string& v) {
+  return std::any_of(v.begin(), v.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= 32 || static_cast<unsigned char>(c) >= 127 || c == '=';
+  });
+}
+
+}  // namespace
+
 DeliveryResult SmtpClient::send(const std::string& from, const std::vector<std::string>& to,
                                 const std::string& message) const {
   DeliveryResult result;
-  // Addresses go into command lines: CR/LF there would be commands of their own.
-  auto unusable = [](const std::string& a) {
-    return hasControl(a) || a.size() > kMaxPath || a.find_first_of("<>") != std::string::npos;
-  };
   std::string invalid;
-  if (unusable(from)) invalid = "sender '" + printableAscii(from, kMaxServerText) + "'";
+  if (unusableAddress(from)) invalid = "sender '" + printableAscii(from, kMaxServerText) + "'";
   for (const auto& a : to)
-    if (a.empty() || unusable(a)) invalid = "recipient '" + printableAscii(a, kMaxServerText) + "'";
+    if (a.empty() || unusableAddress(a))
+      invalid = "recipient '" + printableAscii(a, kMaxServerText) + "'";
   if (to.empty() || !invalid.empty()) {
     result.outcome = Outcome::PermFail;
     result.reason = to.empty() ? "no recipient (BccReportRecipientAddress is empty)"
                                : "not a usable address: " + invalid;
     return result;
   }
+  RelayEnvelope envelope;
+  envelope.sender = from;
+  for (const auto& a : to) envelope.recipients.push_back({a, "", ""});
+  return deliver(envelope, false, message);
+}
 
+DeliveryResult SmtpClient::relay(const RelayEnvelope& envelope, const std::string& message) const {
+  DeliveryResult result;
+  std::string invalid;
+  if (unusableAddress(envelope.sender))
+    invalid = "sender '" + printableAscii(envelope.sender, kMaxServerText) + "'";
+  for (const auto& r : envelope.recipients) {
+    if (r.address.empty() || unusableAddress(r.address))
+      invalid = "recipient '" + printableAscii(r.address, kMaxServerText) + "'";
+    else if (unusableParameter(r.notify) || unusableParameter(r.orcpt))
+      invalid = "DSN parameters of <" + printableAscii(r.address, kMaxServerText) + ">";
+  }
+  if (unusableParameter(envelope.body) || unusableParameter(envelope.ret) ||
+      unusableParameter(envelope.envid))
+    invalid = "MAIL parameters";
+  if (envelope.recipients.empty() || !invalid.empty()) {
+    result.outcome = Outcome::PermFail;
+    result.reason =
+        envelope.recipients.empty() ? "no recipient" : "not a usable envelope: " + invalid;
+    return result;
+  }
+  return deliver(envelope, true, message);
+}
+
+DeliveryResult SmtpClient::deliver(const RelayEnvelope& envelope, bool replay,
+                                   const std::string& message) const {
+  DeliveryResult result;
   SigpipeBlock sigpipe;
   Session session(settings_, host_, port_, socketPath_, context_);
   try {
-    session.transaction(from, to, message, result);
+    session.transaction(envelope, replay, message, result);
     session.quit();
   } catch (const SmtpFailure& f) {
     result.outcome = f.outcome;
     result.reason = f.reason;
     result.receipt.clear();
     result.accepted.clear();  // nobody got the message
+    result.acceptedPositions.clear();
     if (f.quit) session.quit();
   } catch (const std::exception& e) {  // a Poco call outside the guarded ones: still a result
     result =
-        DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {}, {}};
+        DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {}, {}, {}};
   }
   result.reason = "SMTP " + settings_.server + ": " + result.reason;
   for (const auto& secret : session.secrets()) {

@@ -122,6 +122,8 @@ class SmtpClient {
   const SmtpSettings& settings() const { return settings_; }
 
  private:
+  DeliveryResult deliver(const RelayEnvelope& envelope, bool replay,
+                         const std::string& message) const;
   SmtpSettings settings_;
   std::string host_;                 // TCP: the host name or address, no brackets
   std::uint16_t port_ = 0;           // TCP
