@@ -9,6 +9,7 @@
 #include "base/Text.h"
 #include "db/Columns.h"
 #include "db/Database.h"
+#include "db/MessageRecord.h"
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::RecordSet;
@@ -116,11 +117,12 @@ IntervalRows StatsRepository::rowsIn(const std::string& sink, const std::string&
 
 std::int64_t StatsRepository::unjudgedIn(const std::string& sink, const std::string& startIso,
                                          const std::string& endIso) {
-  std::string owner = sink, from = startIso, to = endIso;
+  std::string owner = sink, from = startIso, to = endIso, held = report_status::kHeld;
   std::int64_t n = 0;
+  // An SMTP-mode message waiting for its action is not judged yet either.
   db_.session() << db_.sql(std::string("SELECT COUNT(*) FROM messages m WHERE ") + kInInterval +
-                           " AND m.report_status IS NULL"),
-      use(owner), use(from), use(to), into(n), now;
+                           " AND (m.report_status IS NULL OR m.report_status = ?)"),
+      use(owner), use(from), use(to), use(held), into(n), now;
   return n;
 }
 

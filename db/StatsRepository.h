@@ -70,7 +70,8 @@ class StatsRepository {
   IntervalRows rowsIn(const std::string& sink, const std::string& startIso,
                       const std::string& endIso);
   // This sink's messages received in [startIso, endIso) that the reporter has not judged
-  // yet (still in analysis, or checked a moment ago): their origin and verdict may change.
+  // yet (still in analysis, or checked a moment ago, or held in SMTP mode until its action
+  // is decided): their origin and verdict may change.
   std::int64_t unjudgedIn(const std::string& sink, const std::string& startIso,
                           const std::string& endIso);
   // received_at of this sink's oldest message at or after `sinceIso`, '' when none.

@@ -1,5 +1,6 @@
 // `bccsink serve`: wires configuration, database, spool, committer, listener and the
-// analysis workers and the reporter, then waits for SIGTERM or SIGINT.
+// analysis workers and the reporter, and with SmtpSocket SMTP mode's listener and hold
+// stage, then waits for SIGTERM or SIGINT.
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -33,6 +34,7 @@
 #include "sink/Metrics.h"
 #include "sink/ReportSetup.h"
 #include "sink/StageSettings.h"
+#include "sink/hold/HoldStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
@@ -166,12 +168,35 @@ int runServe(const std::vector<std::string>& args) {
     auto ps = pipelineSettings(cfg);
     report::Reporter reporter(reporting.reporterSettings(), reporting.templates(),
                               reporting.deliverer());
+    // SMTP mode: a second intake on the same spool and committer (its own counters) and
+    // the hold stage that acts on what it took.
+    const bool smtpMode = !cfg.smtpSocket.empty();
+    std::unique_ptr<Intake> holdIntake;
+    std::unique_ptr<HoldStage> holdStage;
+    if (smtpMode) {
+      holdIntake = std::make_unique<Intake>(spool, committer, intakeLimits(cfg));
+      holdStage = std::make_unique<HoldStage>(holdSettings(cfg));
+      // A decision hands the report over; a 5xx from the relay makes it due again.
+      holdStage->onReportDue([&reporter] { reporter.wake(); });
+    }
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
-    // A checked message is reported at once: the pipeline's event wakes the reporter.
-    pipeline.onFinished([&reporter](const std::string&) { reporter.wake(); });
+    // A checked message is reported at once: the pipeline's event wakes the reporter (and
+    // the hold stage, whose message may now be decidable).
+    HoldStage* hold = holdStage.get();
+    pipeline.onFinished([&reporter, hold](const std::string&) {
+      reporter.wake();
+      if (hold) hold->wake();
+    });
     reporter.start();
     pipeline.start();
+    if (holdStage) holdStage->start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
+    if (holdIntake) {
+      holdIntake->onQueued([&pipeline, hold] {
+        pipeline.wake();
+        hold->wake();
+      });
+    }
     std::string names;
     for (const auto& n : analysis.analyzerNames()) names += (names.empty() ? "" : ", ") + n;
     log.notice("analysis: %z workers, analyzers: %s", ps.workers,
@@ -195,12 +220,28 @@ int runServe(const std::vector<std::string>& args) {
     SmtpServer server(st, intake);
     server.start();
     log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
+    // After BCC mode's line (scripts take the first "listening on" as BccSocket's), in
+    // words of its own.
+    std::unique_ptr<SmtpServer> holdServer;
+    if (smtpMode) {
+      auto hst = holdListenerSettings(cfg);
+      hst.session.counters = &holdIntake->counters();
+      holdServer = std::make_unique<SmtpServer>(hst, *holdIntake);
+      holdServer->start();
+      log.notice("smtp mode listening on %s, relay %s", holdServer->boundAddress(),
+                 cfg.smtpSenderRelay);
+    }
 
     // The HTTP port: /metrics from every stage's counters, the JSON API (HttpToken) and the
     // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
     std::unique_ptr<report::HttpServer> http;
     if (!cfg.httpSocket.empty()) {
       MetricsSources sources{&intake.counters(), &pipeline, &reporter, cfg.spoolDir(), &committer};
+      if (smtpMode) {
+        sources.smtpMode = &holdIntake->counters();
+        sources.hold = &holdStage->counters();
+      }
+      sources.sink = cfg.sinkName;
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
@@ -241,6 +282,7 @@ int runServe(const std::vector<std::string>& args) {
     log.notice("signal %d: stopping", sig);
     if (http) http->stop();
     server.stop();
+    if (holdServer) holdServer->stop();
     committer.stop();
     // How well the group commit grouped (test/bench/intake.sh prints this line).
     auto batches = committer.stats();
@@ -254,6 +296,7 @@ int runServe(const std::vector<std::string>& args) {
         std::to_string(batches.maxBatch), std::to_string(batches.flushes),
         std::to_string(batches.syncs), std::to_string(spool.rotationStalls()));
     pipeline.stop();
+    if (holdStage) holdStage->stop();
     reporter.stop();
     statsCollector.stop();
     log.notice("stopped");

@@ -14,8 +14,13 @@
 //      before anything else; a 4xx, a refused connection or a timeout is tried again with
 //      back-off (5 s doubling up to SmtpRelayRetryMax), the error in the queue; a 5xx makes
 //      the message `rejected` and its report due again (the administrator is told).
-//   3. expire: quarantined and discarded messages older than SmtpQuarantineDays -> deleted.
+//   3. expire: quarantined and discarded messages older than SmtpQuarantineDays -> deleted,
+//      at most once a minute; in the same pass, a rejected message whose report the
+//      reporter judged not due (it was judged after the 5xx) is made due.
 // A round runs when woken (a message was checked, one was taken) and at least every second.
+// A database that is away fails the round: the thread backs off (1 s, up to 5 s) and
+// reconnects, the outage logged once as it starts and once as it ends (db/Outage.h). The
+// relay's 250 that the database could not record is delivered again: at least once.
 
 #include <chrono>
 #include <condition_variable>
@@ -32,7 +37,8 @@
 
 namespace bccsink::db {
 class Database;
-}
+struct HeldMessage;
+}  // namespace bccsink::db
 
 namespace bccsink {
 
@@ -62,16 +68,20 @@ class HoldStage {
   // One round on the caller's thread (tests, and the thread's loop): returns how many
   // messages were decided plus how many delivery tries were made.
   std::size_t runOnce();
-  // Called after a message's report must be sent again (a 5xx from the relay), with its
-  // id: the serve command wakes the reporter.
+  // Called when a message's report may be due: after decisions (the report waited for
+  // the action) and after a 5xx from the relay (the administrator must be told). The serve
+  // command wakes the reporter. Set before start().
   void onReportDue(std::function<void()> f) { onReportDue_ = std::move(f); }
 
   const HoldCounters& counters() const { return counters_; }
 
  private:
   void loop();
-  std::size_t decideRound(db::Database& db);
-  std::size_t deliverRound(db::Database& db);
+  std::size_t decideRound(db::Database& db, bool& more);
+  std::size_t deliverRound(db::Database& db, bool& more);
+  void deliverOne(db::Database& db, const db::HeldMessage& held);
+  void maintain(db::Database& db);  // expire, and the reports of rejected messages
+  std::size_t round(bool& more);
 
   HoldSettings settings_;
   report::SmtpClient relay_;
@@ -82,7 +92,8 @@ class HoldStage {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool woken_ = false;
-  std::chrono::steady_clock::time_point lastExpire_{};
+  std::chrono::steady_clock::time_point lastMaintained_{}, lastSwept_{};
+  bool maintainNow_ = true;  // a rejection whose report could not be made due yet
   std::thread thread_;
 };
 

@@ -81,6 +81,9 @@ void expectSameRow(const MessageRecord& a, const MessageRecord& b) {
   EXPECT_EQ(a.envid, b.envid);
   EXPECT_EQ(a.ret, b.ret);
   EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(a.hold, b.hold);
+  EXPECT_EQ(a.smtputf8, b.smtputf8);
+  EXPECT_EQ(a.xforward, b.xforward);
 }
 
 void writeFile(const std::string& path, const std::string& bytes) {
@@ -168,6 +171,28 @@ TEST(SpoolRecord, AnEnvelopeRoundTripsHostileBytesAndAThousandRecipients) {
     EXPECT_FALSE(envelopeIntact(bad)) << i;
     EXPECT_FALSE(decodeEnvelope(bad, back, why)) << i;
     EXPECT_FALSE(decodeEnvelope(std::string_view(block).substr(0, i), back, why)) << i;
+  }
+}
+
+TEST(SpoolRecord, AnSmtpModeEnvelopeKeepsWhatItsReplayNeeds) {
+  auto row = hostileRow(2);
+  row.hold = true;
+  row.smtputf8 = true;
+  row.xforward = "NAME=mail.example.net\nADDR=192.0.2.7\n";
+  auto block = encodeEnvelope(row);
+  MessageRecord back;
+  std::string why;
+  ASSERT_TRUE(decodeEnvelope(block, back, why)) << why;
+  expectSameRow(back, row);
+  // A BCC copy's block is as before (format 1): older records and newer ones read alike.
+  auto bcc = hostileRow(2);
+  EXPECT_EQ(encodeEnvelope(bcc).size() + 2 + 4 + row.xforward.size(), block.size());
+  ASSERT_TRUE(decodeEnvelope(encodeEnvelope(bcc), back, why)) << why;
+  EXPECT_FALSE(back.hold);
+  for (std::size_t i = 0; i < block.size(); ++i) {
+    auto bad = block;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(decodeEnvelope(bad, back, why)) << i;
   }
 }
 

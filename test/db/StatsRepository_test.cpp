@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "db/Database.h"
+#include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/ReportQueue.h"
 #include "db/Schema.h"
@@ -160,6 +161,18 @@ TEST_P(StatsRepositoryTest, CountersAreStoredAsValidUtf8WithoutNul) {
   EXPECT_EQ(repo.latest("sink-a")->counters,
             "{\"shape\":\"a\xef\xbf\xbd"
             "b\"}");
+}
+
+TEST_P(StatsRepositoryTest, AnSmtpModeMessageIsUnjudgedUntilItsActionIsDecided) {
+  auto held = record("H", "2026-11-30T04:02:00.000Z");
+  held.hold = true;
+  db::MessageQueue(database).insertPending({held});
+  const std::string from = "2026-11-30T04:00:00.000Z", to = "2026-11-30T04:05:00.000Z";
+  EXPECT_EQ(repo.unjudgedIn("sink-a", from, to), 1);
+  db::HoldQueue(database).decide("H", db::hold_state::kDeliver, db::hold_action::kPass, "clean", 1);
+  EXPECT_EQ(repo.unjudgedIn("sink-a", from, to), 1);  // now the reporter's to judge
+  db::ReportQueue(database).judge("H", false, "", false, "203.0.113.9");
+  EXPECT_EQ(repo.unjudgedIn("sink-a", from, to), 0);
 }
 
 BCCSINK_ON_BOTH_ENGINES(StatsRepositoryTest);

@@ -191,3 +191,26 @@ TEST(Config, SinkNameDefaultsToBccHostnameSoAnUpgradedSinkKeepsItsRows) {
   EXPECT_THROW(loadConfig("", {"--SinkName", std::string(65, 'a')}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--SinkName", "mx\xe9"}), ConfigError);
 }
+
+TEST_F(ConfigFile, SmtpModeRefusesWhatWouldRelayOrLoseMail) {
+  auto e = test::configErrorOf("", {"--SmtpSocket", "127.0.0.1:10025"});
+  EXPECT_NE(e.find("SmtpSenderRelay"), std::string::npos) << e;
+  e = test::configErrorOf("", {"--SmtpSocket", "127.0.0.1:2525", "--SmtpSenderRelay",
+                               "127.0.0.1:10026", "--BccSocket", "127.0.0.1:2525"});
+  EXPECT_NE(e.find("must differ from BccSocket"), std::string::npos) << e;
+  e = test::configErrorOf("", {"--SmtpAllowedClients", ""});
+  EXPECT_NE(e.find("SmtpAllowedClients"), std::string::npos) << e;
+  e = test::configErrorOf("", {"--SmtpActionDangerous", "bounce"});
+  EXPECT_NE(e.find("pass, tag, quarantine or discard"), std::string::npos) << e;
+  e = test::configErrorOf("", {"--SmtpHoldTimeoutAction", "discard"});
+  EXPECT_NE(e.find("pass or quarantine"), std::string::npos) << e;
+  for (const char* relay : {"localhost", "127.0.0.1:0", "127.0.0.1:99999", "unix:", "unix:rel"}) {
+    e = test::configErrorOf("", {"--SmtpSenderRelay", relay});
+    EXPECT_NE(e.find("SmtpSenderRelay"), std::string::npos) << relay << ": " << e;
+  }
+  e = test::configErrorOf("", {"--SmtpTagSubject", "x\r\nBcc: evil@example.net"});
+  EXPECT_NE(e.find("SmtpTagSubject"), std::string::npos) << e;
+  EXPECT_EQ(test::configErrorOf("", {"--SmtpSocket", "unix:/run/bccsink/filter.sock",
+                                     "--SmtpSenderRelay", "[::1]:10026"}),
+            "");
+}

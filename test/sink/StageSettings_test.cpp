@@ -50,3 +50,56 @@ TEST(StageSettings, TheHttpPortTakesItsSocketAndToken) {
   EXPECT_EQ(tls.tlsCertificate, "/etc/c.pem");
   EXPECT_EQ(tls.tlsKey, "/etc/k.pem");
 }
+
+TEST(StageSettings, SmtpModeTakesItsSocketClientsPolicyAndRelay) {
+  auto cfg = loadConfig("", {"--BccSocket",
+                             "127.0.0.1:2626",
+                             "--BccDomains",
+                             "bcc.test",
+                             "--SmtpSocket",
+                             "127.0.0.1:10025",
+                             "--SmtpSenderRelay",
+                             "127.0.0.1:10026",
+                             "--SmtpActionClean",
+                             "tag",
+                             "--SmtpActionDangerous",
+                             "discard",
+                             "--SmtpTagSubject",
+                             "[SPAM?]",
+                             "--SmtpMaxHold",
+                             "90s",
+                             "--SmtpHoldTimeoutAction",
+                             "quarantine",
+                             "--SmtpHoldUnknown",
+                             "no",
+                             "--SmtpQuarantineDays",
+                             "7",
+                             "--SmtpRelayRetryMax",
+                             "2m",
+                             "--SinkName",
+                             "mx1",
+                             "--BccHostname",
+                             "filter.test"});
+  auto st = holdListenerSettings(cfg);
+  EXPECT_EQ(st.socket, "127.0.0.1:10025");
+  EXPECT_TRUE(st.session.holdMode);
+  EXPECT_TRUE(st.session.domains.empty());
+  ASSERT_EQ(st.allowedClients.size(), 2u);  // 127.0.0.0/8 and ::1 unless told otherwise
+  EXPECT_FALSE(listenerSettings(cfg).session.holdMode);
+
+  auto hs = holdSettings(cfg);
+  EXPECT_EQ(hs.sink, "mx1");
+  EXPECT_EQ(hs.relay.server, "127.0.0.1:10026");
+  EXPECT_EQ(hs.relay.heloName, "filter.test");
+  EXPECT_EQ(hs.relay.password, "");
+  EXPECT_EQ(hs.policy.clean, "tag");
+  EXPECT_EQ(hs.policy.suspicious, "tag");
+  EXPECT_EQ(hs.policy.dangerous, "discard");
+  EXPECT_EQ(hs.policy.unscanned, "pass");
+  EXPECT_EQ(hs.policy.tagSubject, "[SPAM?]");
+  EXPECT_FALSE(hs.policy.holdUnknown);
+  EXPECT_EQ(hs.policy.maxHold, std::chrono::seconds(90));
+  EXPECT_EQ(hs.policy.timeoutAction, "quarantine");
+  EXPECT_EQ(hs.quarantineDays, 7u);
+  EXPECT_EQ(hs.retryMax, std::chrono::minutes(2));
+}

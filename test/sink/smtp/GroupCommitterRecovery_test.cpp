@@ -50,6 +50,10 @@ Envelope hostileEnvelope(int n) {
   env.envid = n % 3 ? "env\xfe" + std::to_string(n) : "";
   env.ret = n % 3 ? "HDRS" : "";
   env.body = n % 2 ? "8BITMIME" : "";
+  // Every third an SMTP-mode message: its hold row comes back with it.
+  env.hold = n % 3 == 0;
+  env.smtputf8 = env.hold && n % 2 == 0;
+  env.xforward = env.hold ? "NAME=mx\xff" + std::to_string(n) + "\nADDR=192.0.2.9\n" : "";
   return env;
 }
 
@@ -74,6 +78,7 @@ std::vector<std::string> dump(db::Database& database, const std::string& select)
 
 const char* kMessages = "SELECT * FROM messages ORDER BY id";
 const char* kRecipients = "SELECT * FROM message_recipients ORDER BY msg_id, position";
+const char* kHeld = "SELECT * FROM held ORDER BY msg_id";
 
 // What a start does: recovery with the rows as the database has them, then the committer
 // (which restores the missing rows before it takes new messages).
@@ -109,16 +114,22 @@ TEST(GroupCommitterRecovery, RowsLostWithTheMachineComeBackIdenticalFromTheirRec
                 Outcome::Ok);
     }
   }
-  std::vector<std::string> messagesBefore, recipientsBefore;
+  std::vector<std::string> messagesBefore, recipientsBefore, heldBefore;
   {
     db::Database database(data.url);
     messagesBefore = dump(database, kMessages);
     recipientsBefore = dump(database, kRecipients);
+    heldBefore = dump(database, kHeld);
+    ASSERT_EQ(heldBefore.size(), static_cast<std::size_t>(kCount / 3));
     ASSERT_EQ(messagesBefore.size(), static_cast<std::size_t>(kCount));
     // What power loss does to commits that SQLite did not fsync: the last ones are gone.
     const std::string last =
         "(SELECT rowid FROM messages ORDER BY rowid DESC LIMIT " + std::to_string(kLost) + ")";
     database.session() << "DELETE FROM message_recipients WHERE msg_id IN"
+                          " (SELECT id FROM messages WHERE rowid IN " +
+                              last + ")",
+        now;
+    database.session() << "DELETE FROM held WHERE msg_id IN"
                           " (SELECT id FROM messages WHERE rowid IN " +
                               last + ")",
         now;
@@ -137,6 +148,7 @@ TEST(GroupCommitterRecovery, RowsLostWithTheMachineComeBackIdenticalFromTheirRec
     db::Database database(data.url);
     EXPECT_EQ(dump(database, kMessages), messagesBefore);
     EXPECT_EQ(dump(database, kRecipients), recipientsBefore);
+    EXPECT_EQ(dump(database, kHeld), heldBefore);
     EXPECT_EQ(committer.pendingCount(), kCount);
     // Appends go on after the restored records.
     StoreResult sr;

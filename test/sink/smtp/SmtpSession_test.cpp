@@ -1259,3 +1259,58 @@ TEST_F(SmtpSessionTest, Smtputf8OverTlsIsNamedInTheReceivedHeader) {
 }
 
 }  // namespace
+
+// --- SMTP mode (SessionSettings::holdMode) -------------------------------------------------
+
+TEST_F(SmtpSessionTest, HoldModeTakesAnyRecipientAndMarksTheMessageHeld) {
+  settings.holdMode = true;
+  auto ehlo = send("EHLO mta.test\r\n");
+  EXPECT_NE(ehlo.find("250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n"), std::string::npos)
+      << ehlo;
+  EXPECT_EQ(send("MAIL FROM:<sender@client.test>\r\n"), kMailOk);
+  EXPECT_EQ(send("RCPT TO:<anyone@example.org>\r\n"), kRcptOk);
+  EXPECT_EQ(send("RCPT TO:<other@example.net> NOTIFY=NEVER\r\n"), kRcptOk);
+  EXPECT_EQ(data(kMessage), kGoAhead + queued("MSG1"));
+  ASSERT_EQ(store.committed.size(), 1u);
+  const auto& env = store.committed[0].envelope;
+  EXPECT_TRUE(env.hold);
+  ASSERT_EQ(env.recipients.size(), 2u);
+  EXPECT_EQ(env.recipients[1].notify, "NEVER");
+  EXPECT_EQ(env.xforward, "");
+}
+
+TEST_F(SmtpSessionTest, XforwardIsKeptForTheNextTransactionOnly) {
+  settings.holdMode = true;
+  send("EHLO mta.test\r\n");
+  EXPECT_EQ(send("XFORWARD NAME=mail.example.net ADDR=192.0.2.7\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(send("xforward PROTO=ESMTP HELO=[UNAVAILABLE]\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(send("MAIL FROM:<sender@client.test>\r\n"), kMailOk);
+  EXPECT_EQ(send("XFORWARD NAME=late.example.net\r\n"),
+            "503 5.5.1 MAIL transaction in progress\r\n");
+  EXPECT_EQ(send("RCPT TO:<anyone@example.org>\r\n"), kRcptOk);
+  EXPECT_EQ(data(kMessage), kGoAhead + queued("MSG1"));
+  EXPECT_EQ(send("MAIL FROM:<sender@client.test>\r\n"), kMailOk);
+  EXPECT_EQ(send("RCPT TO:<anyone@example.org>\r\n"), kRcptOk);
+  EXPECT_EQ(data(kMessage), kGoAhead + queued("MSG2"));
+  ASSERT_EQ(store.committed.size(), 2u);
+  EXPECT_EQ(store.committed[0].envelope.xforward,
+            "NAME=mail.example.net\nADDR=192.0.2.7\nPROTO=ESMTP\nHELO=[UNAVAILABLE]\n");
+  EXPECT_EQ(store.committed[1].envelope.xforward, "");
+}
+
+TEST_F(SmtpSessionTest, XforwardRefusesUnknownAttributesAndIsNotOfferedInBccMode) {
+  settings.holdMode = true;
+  send("EHLO mta.test\r\n");
+  EXPECT_EQ(send("XFORWARD COLOR=blue\r\n"), "501 5.5.4 Bad XFORWARD attribute\r\n");
+  EXPECT_EQ(send("XFORWARD\r\n"), "501 5.5.4 Syntax: XFORWARD attribute=value...\r\n");
+  // Commands are short (512 bytes); many of them are bounded too.
+  const std::string big = "XFORWARD NAME=" + std::string(450, 'x') + "\r\n";
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(send(big), "250 2.0.0 Ok\r\n") << i;
+  EXPECT_EQ(send(big), "501 5.5.4 Too many XFORWARD attributes\r\n");
+  SmtpSessionTest::session_.reset();
+  settings.holdMode = false;
+  EXPECT_EQ(send("EHLO client.test\r\n"), kEhloReply);
+  EXPECT_EQ(send("XFORWARD NAME=a\r\n"), "500 5.5.2 Command unrecognized\r\n");
+  EXPECT_NE(send("MAIL FROM:<s@client.test>\r\nRCPT TO:<anyone@example.org>\r\n").find("550 5.1.1"),
+            std::string::npos);
+}

@@ -1,0 +1,335 @@
+#include "sink/hold/HoldStage.h"
+
+#include <Poco/Logger.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <set>
+
+#include "base/Backoff.h"
+#include "base/Clock.h"
+#include "base/Text.h"
+#include "db/Database.h"
+#include "db/HoldQueue.h"
+#include "db/MessageQueue.h"
+#include "db/Outage.h"
+#include "db/ReportQueue.h"
+#include "db/SpooledMessage.h"
+#include "sink/hold/HoldFindings.h"
+#include "sink/hold/Tagging.h"
+
+namespace bccsink {
+namespace {
+
+constexpr std::size_t kBatch = 100;  // messages decided or delivered per round
+constexpr auto kMaintainEvery = std::chrono::minutes(1);
+constexpr std::size_t kLogText = 300;  // bytes of a reason or reply in a log line
+
+Poco::Logger& log() {
+  return Poco::Logger::get("bccsink.hold");
+}
+
+std::string logText(const std::string& text) {
+  return printableAscii(text, kLogText);
+}
+
+// The message's envelope as its row keeps it, replayed: only the recipients at
+// `positions` (the ones not delivered yet).
+report::RelayEnvelope envelopeOf(const db::MessageRecord& m, const db::HeldMessage& held,
+                                 const std::vector<std::size_t>& positions) {
+  report::RelayEnvelope e;
+  e.sender = m.sender;
+  for (auto p : positions) {
+    const auto& r = m.recipients[p];
+    e.recipients.push_back({r.address, r.notify, r.orcpt});
+  }
+  e.body = m.body;
+  e.ret = m.ret;
+  e.envid = m.envid;
+  e.smtputf8 = held.smtputf8 || m.smtputf8;
+  const std::string& lines = held.xforward.empty() ? m.xforward : held.xforward;
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    auto end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    auto line = lines.substr(start, end - start);
+    if (auto eq = line.find('='); eq != std::string::npos && eq > 0)
+      e.xforward.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+    start = end + 1;
+  }
+  return e;
+}
+
+// The relay's answer; a client that throws (it should not) is a failure for now.
+report::DeliveryResult relaySafely(const report::SmtpClient& client,
+                                   const report::RelayEnvelope& envelope,
+                                   const std::string& message) {
+  try {
+    return client.relay(envelope, message);
+  } catch (const std::exception& e) {
+    report::DeliveryResult r;
+    r.outcome = Outcome::TempFail;
+    r.reason = db::Outage::textOf(e);
+    return r;
+  }
+}
+
+std::string refusedText(const std::vector<report::RejectedRecipient>& list, bool temporary) {
+  std::string out;
+  for (const auto& x : list) {
+    if (x.temporary != temporary) continue;
+    out += (out.empty() ? "<" : ", <") + x.address + "> " + x.reply;
+  }
+  return out;
+}
+
+}  // namespace
+
+HoldStage::HoldStage(HoldSettings settings)
+    : settings_(std::move(settings)), relay_(settings_.relay) {}
+
+HoldStage::~HoldStage() {
+  stop();
+}
+
+void HoldStage::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void HoldStage::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HoldStage::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void HoldStage::loop() {
+  pthread_setname_np(pthread_self(), "hold");  // for top -H, perf and strace -f
+  db::Outage outage(log(), "hold");
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    bool more = false;
+    try {
+      round(more);
+      outage.succeeded();
+    } catch (const std::exception& e) {
+      // The database was busy or gone: what was not recorded happens again next round (a
+      // relay's 250 not recorded means one more delivery: at least once, never lost).
+      const auto backOff = outage.failed(e);
+      db_.reset();
+      lock.lock();
+      cv_.wait_for(lock, backOff, [this] { return stopping_; });
+      continue;
+    }
+    lock.lock();
+    // A full batch: the rest at once. Otherwise until woken, or idleRound for what no
+    // event announces (a retry coming due, SmtpMaxHold running out, a release).
+    if (!more) cv_.wait_for(lock, settings_.idleRound, [this] { return stopping_ || woken_; });
+  }
+}
+
+std::size_t HoldStage::runOnce() {
+  bool more = false;
+  return round(more);
+}
+
+std::size_t HoldStage::round(bool& more) {
+  // Deferred: a decision or a retry lost to power loss is made again; markDelivered and
+  // markRejected are Durable themselves.
+  if (!db_) db_ = std::make_unique<db::Database>(settings_.databaseUrl, db::Durability::Deferred);
+  const auto decided = decideRound(*db_, more);
+  if (decided > 0 && onReportDue_) onReportDue_();
+  const auto tries = deliverRound(*db_, more);
+  maintain(*db_);
+  return decided + tries;
+}
+
+std::size_t HoldStage::decideRound(db::Database& db, bool& more) {
+  db::HoldQueue queue(db);
+  db::MessageQueue messages(db);
+  const auto now = nowMs();
+  const auto& policy = settings_.policy;
+  std::vector<db::HeldMessage> rows;
+  if (policy.holdUnknown) {
+    rows = queue.decidable(settings_.sink, kBatch);
+    auto late = queue.overdue(settings_.sink, now - policy.maxHold.count(), kBatch);
+    more = more || rows.size() == kBatch || late.size() == kBatch;
+    std::set<std::string> seen;
+    for (const auto& r : rows) seen.insert(r.id);
+    for (auto& r : late) {
+      if (!seen.count(r.id)) rows.push_back(std::move(r));
+    }
+  } else {
+    rows = queue.overdue(settings_.sink, now, kBatch);  // every holding message
+    more = more || rows.size() == kBatch;
+  }
+  std::size_t decided = 0;
+  for (const auto& row : rows) {
+    std::string reason;
+    const bool judged = row.messageState == db::state::kChecked ||
+                        row.messageState == db::state::kReported ||
+                        row.messageState == db::state::kFailed;
+    if (judged) {
+      auto m = messages.find(row.id);
+      const std::string errors = m ? m->errors : "";
+      reason = findingsOf(db, row.id, row.verdict, errors);
+      if (row.messageState == db::state::kFailed && m && !m->reason.empty())
+        reason = m->reason + (reason.empty() ? "" : "; " + reason);
+    }
+    auto d = decideHold(policy, row.messageState, row.verdict, reason, row.heldMs, now);
+    if (!d || !queue.decide(row.id, d->state, d->action, d->why, now)) continue;
+    ++decided;
+    counters_.countAction(d->cause, d->action);
+    log().notice("hold: id=%s action=%s why=%s", row.id, d->action, logText(d->why));
+  }
+  return decided;
+}
+
+std::size_t HoldStage::deliverRound(db::Database& db, bool& more) {
+  db::HoldQueue queue(db);
+  auto rows = queue.deliverable(settings_.sink, nowMs(), kBatch);
+  more = more || rows.size() == kBatch;
+  for (const auto& row : rows) deliverOne(db, row);
+  return rows.size();
+}
+
+void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held) {
+  db::HoldQueue queue(db);
+  const auto& relayName = settings_.relay.server;
+  auto m = db::MessageQueue(db).find(held.id);
+  std::string message;
+  std::string unreadable;
+  if (!m) {
+    unreadable = "the message's row is gone";
+  } else {
+    try {
+      db::SpooledMessage spooled(settings_.spoolDir, m->spoolFile);
+      message = held.action == db::hold_action::kTag
+                    ? tagMessage(spooled.bytes(), settings_.policy.tagSubject, held.why)
+                    : std::string(spooled.bytes());
+    } catch (const std::exception& e) {
+      unreadable = db::Outage::textOf(e);
+    }
+  }
+  auto reject = [&](const std::string& error, const std::vector<int>& done) {
+    if (!queue.markRejected(held.id, error, nowMs(), done)) return;
+    ++counters_.rejected;
+    log().error("hold: id=%s rejected by %s, the administrator is told: %s", held.id, relayName,
+                logText(error));
+    // The administrator is told through the message's report. Not judged yet (it is
+    // judged once analysed): maintain() makes it due once the reporter has judged it.
+    if (!db::ReportQueue(db).requeue(held.id)) maintainNow_ = true;
+    if (onReportDue_) onReportDue_();
+  };
+  if (!unreadable.empty()) {
+    // The bytes are gone: no retry brings them back. The administrator decides.
+    reject("cannot deliver: " + unreadable, held.doneRecipients);
+    return;
+  }
+
+  // Recipients already delivered by an earlier try are not sent to again.
+  std::vector<std::size_t> positions;
+  for (std::size_t i = 0; i < m->recipients.size(); ++i) {
+    if (std::find(held.doneRecipients.begin(), held.doneRecipients.end(), static_cast<int>(i)) ==
+        held.doneRecipients.end())
+      positions.push_back(i);
+  }
+  const auto now = nowMs();
+  if (positions.empty()) {
+    if (queue.markDelivered(held.id, "every recipient was delivered by earlier tries", now)) {
+      ++counters_.delivered;
+      counters_.countHeld(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - held.heldMs)));
+    }
+    return;
+  }
+
+  auto result = relaySafely(relay_, envelopeOf(*m, held, positions), message);
+  std::vector<int> done = held.doneRecipients;
+  if (result.ok()) {
+    for (auto i : result.acceptedPositions) {
+      if (i < positions.size()) done.push_back(static_cast<int>(positions[i]));
+    }
+    std::sort(done.begin(), done.end());
+  }
+  const auto temporary = result.ok() ? refusedText(result.rejected, true) : "";
+  const auto after = nowMs();
+  if (result.ok() && temporary.empty()) {
+    // The relay has it: recorded durably before anything else.
+    std::string reply = result.receipt;
+    const auto permanent = refusedText(result.rejected, false);
+    if (!permanent.empty()) reply += "; refused: " + permanent;
+    if (!queue.markDelivered(held.id, reply, after)) return;
+    ++counters_.delivered;
+    counters_.countHeld(static_cast<std::uint64_t>(std::max<std::int64_t>(0, after - held.heldMs)));
+    log().notice("hold: id=%s delivered to %s: %s", held.id, relayName, logText(reply));
+    if (!permanent.empty())
+      log().warning("hold: id=%s refused by %s for good for some recipients: %s", held.id,
+                    relayName, logText(permanent));
+    return;
+  }
+  if (result.outcome == Outcome::PermFail) {
+    reject(result.reason, done);
+    return;
+  }
+  // A 4xx, a refused connection, a timeout, or some recipients deferred: again later.
+  const auto delay = retryDelay(held.tries + 1, settings_.retryFirst, settings_.retryMax);
+  std::string error = result.ok() ? "SMTP " + relayName + ": delivered to some recipients (" +
+                                        result.receipt + "); deferred: " + temporary
+                                  : result.reason;
+  if (!queue.markRetry(held.id, error, after + delay.count(), done)) return;
+  ++counters_.deferred;
+  log().warning("hold: id=%s deferred (try %d, again in %s): %s", held.id, held.tries + 1,
+                secondsText(delay), logText(error));
+}
+
+void HoldStage::maintain(db::Database& db) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool minute = now - lastMaintained_ >= kMaintainEvery;
+  // A rejection waiting for its judgement is looked at again every few rounds' time, not
+  // every round.
+  const bool sweep = minute || (maintainNow_ && now - lastSwept_ >= 5 * settings_.idleRound);
+  if (!sweep) return;
+  db::HoldQueue queue(db);
+  if (minute && settings_.quarantineDays > 0) {
+    const auto at = nowMs();
+    const std::int64_t keep = std::int64_t{settings_.quarantineDays} * 24 * 3600 * 1000;
+    if (int n = queue.expire(settings_.sink, at - keep, at); n > 0)
+      log().notice(
+          "hold: %d quarantined or discarded messages deleted after %u days "
+          "(SmtpQuarantineDays)",
+          n, settings_.quarantineDays);
+  }
+  if (minute) lastMaintained_ = now;
+  lastSwept_ = now;
+  maintainNow_ = false;
+  // A message rejected before the reporter judged it: judged since, its verdict may not
+  // have made its report due ("none"); the administrator must still hear of the 5xx.
+  // Still unjudged: next time.
+  db::MessageQueue messages(db);
+  db::ReportQueue reports(db);
+  bool requeued = false;
+  for (const auto& held : queue.list({db::hold_state::kRejected}, settings_.sink, kBatch)) {
+    auto m = messages.find(held.id);
+    if (!m) continue;
+    if (m->reportStatus.empty() || m->reportStatus == db::report_status::kHeld) {
+      maintainNow_ = true;
+    } else if (m->reportStatus == db::report_status::kNone && reports.requeue(held.id)) {
+      requeued = true;
+    }
+  }
+  if (requeued && onReportDue_) onReportDue_();
+}
+
+}  // namespace bccsink
