@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""dumps.py MBOX [ORIGINAL]: what smtp-sink -d wrote, one JSON line per dump.
+"""dumps.py MBOX [REFERENCE MESSAGE-ID]: what smtp-sink -d wrote, one JSON line per dump.
 
 smtp-sink puts X-Client-Addr, X-Client-Proto, X-Helo-Args, X-Mail-Args and one X-Rcpt-Args
 per recipient before the message, then its own Received line. Each line gives the file,
@@ -7,8 +7,12 @@ the envelope smtp-sink saw, the message's Message-ID, its Received lines (unfold
 "stripped": the message without smtp-sink's lines and without any Received header, as
 LF text. A dump still being written (no blank line after the headers yet) is skipped.
 
-With ORIGINAL (a file), prints instead "same" when some dump's stripped text equals the
-original's (LF line ends), else a unified diff against the dump with the same Message-ID.
+With REFERENCE (another smtp-sink -d folder) and MESSAGE-ID, prints instead "same" when
+the dump of MBOX with that Message-ID, stripped, equals the one of REFERENCE, else a
+unified diff. The reference is the same message sent by the same client straight to an
+smtp-sink: it carries what the client and smtp-sink do to a message (swaks and
+smtp-source end the data with an empty line, smtp-sink adds a newline), so that what
+is left of a difference is what happened on the way.
 """
 import difflib
 import glob
@@ -68,18 +72,17 @@ def main():
         for d in dumps:
             print(json.dumps(d))
         return
-    original = open(sys.argv[2], "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
-    if any(d["stripped"] == original for d in dumps):
+    refs = [d for d in (parse(p) for p in sorted(glob.glob(sys.argv[2] + "/*"))) if d]
+    mid = sys.argv[3]
+    got = [d for d in dumps if d["message_id"] == mid]
+    want = [d for d in refs if d["message_id"] == mid]
+    if len(got) != 1 or len(want) != 1:
+        print("%d dumps and %d references with Message-ID %s" % (len(got), len(want), mid))
+    elif got[0]["stripped"] == want[0]["stripped"]:
         print("same")
-        return
-    mid = next((f[1].split(":", 1)[1].strip() for f in fields(original.split("\n\n")[0])
-                if f[0].lower() == "message-id"), "")
-    for d in dumps:
-        if d["message_id"] == mid:
-            sys.stdout.writelines(difflib.unified_diff(
-                original.splitlines(True), d["stripped"].splitlines(True), "sent", d["file"]))
-            return
-    print("no dump with Message-ID " + mid)
-
+    else:
+        sys.stdout.writelines(difflib.unified_diff(
+            want[0]["stripped"].splitlines(True), got[0]["stripped"].splitlines(True),
+            want[0]["file"], got[0]["file"]))
 
 main()
