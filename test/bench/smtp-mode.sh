@@ -14,7 +14,8 @@
 #    the time from smtp-source's start until Postfix's maillog shows the COUNT-th
 #    `status=sent` to the relayhost (end to end, since the filter's cost is on the way out
 #    of the queue, not in smtpd); smtp-source's own time (intake) is printed too.
-# 2. Added latency, light load (LAT messages, 2 clients at a time, `smtp-source -m 1 -F`),
+# 2. Added latency, light load (LAT messages started RATE a second, 200 at 20/s, one
+#    `smtp-source -m 1 -F` each),
 #    for messages without attachments and for messages whose attachment (a PDF, which the
 #    vxCube emulator analyses) has its verdict cached already (the same PDF sent once
 #    first, its verdict awaited). Per message, from Postfix's maillog (delays logged in
@@ -32,7 +33,7 @@
 #    machine's; the legs do not overlap (each starts at the previous one's 250), apart from
 #    the return smtpd's DATA phase, counted in both hold and d2 (a few ms).
 #
-# Env: COUNT (2000), SESSIONS (20), SIZE (4096), LAT (200), LIMIT (seconds a phase may
+# Env: COUNT (2000), SESSIONS (20), SIZE (4096), LAT (200), RATE (20), LIMIT (seconds a phase may
 # take, 600), BCCSINK (default ROOT/build/bccsink; vxcube-emulator beside it). Needs root
 # (Postfix). Every server is stopped by PID (Postfix with `postfix -c DIR stop`), its temp
 # folder removed; 127.0.0.1 only. It measures, it does not judge a figure, but it fails
@@ -54,6 +55,7 @@ COUNT=${COUNT:-2000}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-4096}
 LAT=${LAT:-200}
+RATE=${RATE:-20}
 LIMIT=${LIMIT:-600}
 # shellcheck disable=SC2034 # read by lib.sh (die)
 BENCH=smtp-mode.sh
@@ -61,7 +63,7 @@ PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 # shellcheck source=lib.sh
 . "$ROOT/test/bench/lib.sh" # die, now, since, stop_pid, need_binary
 
-for v in COUNT SESSIONS SIZE LAT LIMIT; do
+for v in COUNT SESSIONS SIZE LAT RATE LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (private Postfix)"
@@ -246,14 +248,24 @@ for i in range(n):
 write("first", "first", True)
 PY
 
-# probe FOLDER PORT: each message of $T/FOLDER, 2 at a time; waits until all are relayed.
-# Sets MARK, the maillog line number the phase starts after.
+# probe FOLDER PORT: each message of $T/FOLDER, one `smtp-source -m 1 -F` each, started
+# RATE a second (an open loop: the load does not grow when a server slows down, so the
+# figures are latency, not queueing behind a backlog); waits until all are relayed. Sets
+# MARK, the maillog line number the phase starts after.
 probe() {
+  local f pids=() pid gap
   MARK=$(wc -l <"$P/maillog")
-  find "$T/$1" -name '*.eml' | sort | xargs -P 2 -I{} smtp-source -m 1 -F {} \
-    -f sender@example.org -t bob@example.net "127.0.0.1:$2" >"$T/probe-$1.log" 2>&1 ||
-    die "smtp-source ($1): $(tail -3 "$T/probe-$1.log")"
-  DONE=$((DONE + $(find "$T/$1" -name '*.eml' | wc -l)))
+  gap=$(awk -v r="$RATE" 'BEGIN { printf "%.4f", 1 / r }')
+  for f in $(find "$T/$1" -name '*.eml' | sort); do
+    smtp-source -m 1 -F "$f" -f sender@example.org -t bob@example.net "127.0.0.1:$2" \
+      >>"$T/probe-$1.log" 2>&1 &
+    pids+=($!)
+    sleep "$gap"
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" || die "smtp-source ($1): $(tail -3 "$T/probe-$1.log")"
+  done
+  DONE=$((DONE + ${#pids[@]}))
   wait_relayed "$DONE"
   sleep 0.5
 }
@@ -298,7 +310,7 @@ pct() { # pct COLUMN < numbers: "p50 p99 n"
 # measure CLASS: the alone and filter probes of CLASS; sets CLASS_* figures.
 measure() {
   local class=$1
-  echo "== latency, $class: $LAT messages, 2 clients, alone then through bccsink"
+  echo "== latency, $class: $LAT messages, $RATE a second, alone then through bccsink"
   probe "$class-a" "$PLAINPORT"
   latency "$MARK" alone >"$T/$class-alone.txt"
   probe "$class-f" "$SMTPPORT"
@@ -335,7 +347,7 @@ printf '%-34s %10s %10s %10s\n' "Postfix -> bccsink -> Postfix" "$FILTER_INTAKE"
 echo "ratio filter / alone: $RATIO   (goal >= 0.5)"
 echo "bccsink hold (250 -> relay 250) under that load, p50/p99: $THROUGH_HOLD ms"
 echo
-echo "latency, ms, $LAT messages a class, 2 clients (alone = Postfix only; e2e = d1 + hold + d2)"
+echo "latency, ms, $LAT messages a class, $RATE a second (alone = Postfix only; e2e = d1 + hold + d2)"
 printf '%-28s %8s %8s %8s %8s %8s %8s %8s %8s\n' class "alone50" "alone99" "e2e50" "e2e99" \
   "hold50" "hold99" "added50" "added99"
 echo "${plain_line:?}"
