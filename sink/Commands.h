@@ -34,6 +34,7 @@ int runScan(const std::vector<std::string>& args);
 int runReport(const std::vector<std::string>& args);
 int runStats(const std::vector<std::string>& args);
 int runDb(const std::vector<std::string>& args);
+int runQuarantine(const std::vector<std::string>& args);
 
 // Runs a command's body: an exception (a configuration, database or network error) is
 // printed as "bccsink: WHAT" and the exit code is 1.

@@ -24,6 +24,11 @@ const char* kUsage =
     "  report resend ID  deliver a message's report again, now\n"
     "  stats          statistics per interval (--since TIME|DURATION, --json)\n"
     "  db copy        copy a sink's SQLite database into PostgreSQL (--from, --to, --merge)\n"
+    "  quarantine list         SMTP mode: quarantined, discarded and rejected messages\n"
+    "                          (--json, --sink NAME, --state S, --limit N)\n"
+    "  quarantine show ID      one held message: its hold row and envelope (--json)\n"
+    "  quarantine release ID   deliver it through SmtpSenderRelay (recorded: who, when)\n"
+    "  quarantine delete ID    never deliver it (recorded: who, when)\n"
     "\n"
     "Every command takes --config FILE and --help; every configuration option can be\n"
     "given as --Name value (see `bccsink serve --help`).\n";
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "report") return bccsink::runReport(args);
   if (command == "stats") return bccsink::runStats(args);
   if (command == "db") return bccsink::runDb(args);
+  if (command == "quarantine") return bccsink::runQuarantine(args);
   std::cerr << "bccsink: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

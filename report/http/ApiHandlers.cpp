@@ -20,6 +20,7 @@
 #include "report/ReportJson.h"
 #include "report/Reporter.h"
 #include "report/http/ApiQuery.h"
+#include "report/http/Quarantine.h"
 #include "report/spoof/MessageHeaders.h"
 
 #ifndef BCCSINK_VERSION
@@ -118,7 +119,8 @@ ApiHandlers::ApiHandlers(ApiContext context) : context_(std::move(context)) {}
 
 ApiResponse ApiHandlers::handle(const std::string& method, const std::string& path,
                                 const std::string& rawQuery,
-                                const std::function<db::Database&()>& database) const {
+                                const std::function<db::Database&()>& database,
+                                const std::string& client) const {
   const auto parts = split(path);  // "api", ...
   const bool read = method == "GET" || method == "HEAD";
   try {
@@ -154,6 +156,21 @@ ApiResponse ApiHandlers::handle(const std::string& method, const std::string& pa
     if (parts.size() == 2 && parts[1] == "stats") {
       if (!read) return notAllowed("GET, HEAD");
       return stats(rawQuery, database());
+    }
+    if (parts.size() == 2 && parts[1] == "quarantine") {
+      if (!read) return notAllowed("GET, HEAD");
+      return quarantine(rawQuery, database());
+    }
+    if (parts.size() == 3 && parts[1] == "quarantine") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return held(parts[2], database());
+    }
+    if (parts.size() == 4 && parts[1] == "quarantine" &&
+        (parts[3] == "release" || parts[3] == "delete")) {
+      if (method != "POST") return notAllowed("POST");
+      noParameters(rawQuery);
+      return changeHeld(parts[2], parts[3], client, database());
     }
   } catch (const ApiQueryError& e) {
     return error(400, e.what());
@@ -308,6 +325,53 @@ ApiResponse ApiHandlers::stats(const std::string& rawQuery, db::Database& db) co
   auto sink = q.text("sink", kMaxSinkName);
   if (!context_.stats) return error(503, "statistics not available");
   return {200, context_.stats(db, since, sink), "", "", ""};
+}
+
+ApiResponse ApiHandlers::quarantine(const std::string& rawQuery, db::Database& db) const {
+  ApiQuery q(rawQuery, {"sink", "state", "limit"});
+  auto sink = q.text("sink", kMaxSinkName);
+  auto state = q.oneOf("state", holdStates());
+  auto limit = q.number("limit", 100, 1, 1000);
+  Array::Ptr list = new Array;
+  for (const auto& e : listQuarantine(
+           db, state.empty() ? std::vector<std::string>{} : std::vector<std::string>{state}, sink,
+           limit)) {
+    list->add(quarantineJson(e));
+  }
+  auto o = ordered();
+  o->set("messages", list);
+  o->set("count", static_cast<std::uint64_t>(list->size()));
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::held(const std::string& id, db::Database& db) const {
+  auto h = plausibleId(id) ? db::HoldQueue(db).find(id) : std::nullopt;
+  if (!h) return error(404, "no such message in the hold queue: " + id.substr(0, 64));
+  return json(200, quarantineDetailJson(*h, db::MessageQueue(db).find(id)));
+}
+
+ApiResponse ApiHandlers::changeHeld(const std::string& id, const std::string& action,
+                                    const std::string& client, db::Database& db) const {
+  if (!plausibleId(id)) return error(404, "no such message in the hold queue: " + id.substr(0, 64));
+  const std::string by = "api:" + (client.empty() ? std::string("unknown") : client);
+  auto c = action == "release" ? releaseHeld(db, id, by, nowMs()) : deleteHeld(db, id, by, nowMs());
+  if (c.result == QuarantineChange::Unknown) return error(404, c.error);
+  auto o = ordered();
+  if (c.result == QuarantineChange::WrongState) {
+    o->set("error", c.error);
+    o->set("state", c.held.state);
+    return json(409, o);
+  }
+  Poco::Logger::get("bccsink.http")
+      .notice("quarantine: %s %s by %s (sink %s)", action, id, by, c.held.sink);
+  o->set("id", id);
+  o->set("state", c.held.state);
+  o->set("sink", c.held.sink);
+  o->set("released_by", c.held.releasedBy);
+  o->set("released_at", heldTime(c.held.releasedMs));
+  // A released message goes out from the sink that received it, whichever sink answered.
+  if (action == "release") o->set("delivered_by", c.held.sink);
+  return json(200, o);
 }
 
 bool ApiHandlers::heldHere(const std::string& sink) const {

@@ -1,6 +1,7 @@
 #pragma once
 // The JSON API behind /api/ (the contract the dashboard consumes): overview, message list
-// with filters, one message's report, its raw content, resend, one file, statistics. The
+// with filters, one message's report, its raw content, resend, one file, statistics, and
+// SMTP mode's quarantine (list, show, release, delete: report/http/Quarantine). The
 // database may be shared by several sinks (issue 15): every sink's messages are listed,
 // but a message's headers and bytes are read only by the sink that holds its spool file;
 // another sink answers from the database and names that sink. Transport-free: the
@@ -64,10 +65,11 @@ class ApiHandlers {
   explicit ApiHandlers(ApiContext context);
 
   // `path` starts with "/api/"; `database` opens (or lends) the request's one session on
-  // first use. Throws only when the database fails.
+  // first use; `client` is who asks (its address), recorded with a release or a delete.
+  // Throws only when the database fails.
   ApiResponse handle(const std::string& method, const std::string& path,
-                     const std::string& rawQuery,
-                     const std::function<db::Database&()>& database) const;
+                     const std::string& rawQuery, const std::function<db::Database&()>& database,
+                     const std::string& client = "") const;
 
   const ApiContext& context() const { return context_; }
 
@@ -79,6 +81,11 @@ class ApiHandlers {
   ApiResponse resend(const std::string& id, db::Database& db) const;
   ApiResponse file(const std::string& sha256, db::Database& db) const;
   ApiResponse stats(const std::string& rawQuery, db::Database& db) const;
+  ApiResponse quarantine(const std::string& rawQuery, db::Database& db) const;
+  ApiResponse held(const std::string& id, db::Database& db) const;
+  // "release" or "delete" of one held message, recorded as done by "api:" + client.
+  ApiResponse changeHeld(const std::string& id, const std::string& action,
+                         const std::string& client, db::Database& db) const;
   // Whether the spool file of a message received by `sink` is in context_.spoolDir.
   bool heldHere(const std::string& sink) const;
 

@@ -243,7 +243,8 @@ class Handler {
       if (!lease) lease.emplace(shared_.databases.acquire());
       return **lease;
     };
-    auto answer = shared_.api.handle(req.getMethod(), path, rawQuery, database);
+    auto answer = shared_.api.handle(req.getMethod(), path, rawQuery, database,
+                                     req.clientAddress().host().toString());
     if (!answer.allow.empty()) resp.set("Allow", answer.allow);
     if (req.getMethod() == "POST" && answer.status < 300) {
       log().information("api: %s %s: %d", req.getMethod(), printableAscii(path), answer.status);

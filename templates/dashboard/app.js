@@ -1,6 +1,7 @@
 // The bccsink dashboard: asks for the API token once (sessionStorage), then every 10 s reads
-// /api/overview, /api/stats and /api/messages (every sink's, when several share the
-// database) and draws them. Subjects, file names and every
+// /api/overview, /api/stats, /api/messages (every sink's, when several share the
+// database) and /api/quarantine (SMTP mode's held messages, released or deleted with its
+// buttons) and draws them. Subjects, file names and every
 // other value come from mail an attacker wrote: they reach the page only as textContent or
 // attribute values, never as markup, and only http(s) URLs become links. The chart is
 // chart.js's (renderChart); both are classic scripts sharing these helpers.
@@ -11,7 +12,7 @@ const REFRESH_MS = 10000;
 const QUEUE_KEYS = ['pending', 'analyzing', 'checked', 'reported', 'failed'];
 const REPORT_KEYS = ['due', 'sent', 'undeliverable'];
 
-const state = { token: null, busy: false, timer: null, selected: null, stats: null, refreshes: 0 };
+const state = { token: null, busy: false, again: false, timer: null, selected: null, stats: null, refreshes: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -159,7 +160,9 @@ function rangeHours() {
 }
 
 async function refresh() {
-  if (state.busy || !state.token) return;
+  if (!state.token) return;
+  // Asked while one runs (a button's action just changed something): once more after it.
+  if (state.busy) { state.again = true; return; }
   state.busy = true;
   const since = new Date(Date.now() - rangeHours() * 3600e3).toISOString();
   const calls = [
@@ -168,6 +171,7 @@ async function refresh() {
     api('api/messages?verdict=dangerous&limit=50'),
     api('api/messages?verdict=suspicious&limit=50'),
     api('api/messages?limit=200'),  // spoofed ones of any verdict: the API has no spoof filter
+    api('api/quarantine?limit=100'),  // quarantined, discarded and rejected
   ];
   try {
     const results = await Promise.allSettled(calls);
@@ -178,7 +182,7 @@ async function refresh() {
       handleError(fatal);
       return;
     }
-    const [overview, stats, dangerous, suspicious, recent] = results.map((r) => r.value);
+    const [overview, stats, dangerous, suspicious, recent, quarantine] = results.map((r) => r.value);
     $('dashboard').hidden = false;
     document.body.classList.remove('stale');
     if (overview) renderOverview(overview);
@@ -192,6 +196,7 @@ async function refresh() {
       const spoofed = (recent.messages || []).filter((m) => m.spoofed === true);
       renderMessages([...(dangerous.messages || []), ...(suspicious.messages || []), ...spoofed]);
     }
+    if (quarantine) renderQuarantine(quarantine.messages || []);
     if (failed.length) handleError(failed[0]);
     else hideBanner();
     $('updated').textContent = `updated ${when(new Date().toISOString(), true)}`;
@@ -199,6 +204,10 @@ async function refresh() {
     document.body.dataset.refreshes = String(state.refreshes);
   } finally {
     state.busy = false;
+    if (state.again) {
+      state.again = false;
+      refresh();
+    }
   }
 }
 
@@ -282,6 +291,53 @@ function renderMessages(all) {
   }));
   $('messages').hidden = rows.length === 0;
   $('messages-empty').hidden = rows.length !== 0;
+}
+
+// --- quarantine: release or delete a held message ---------------------------------------------
+function renderQuarantine(rows) {
+  const body = $('quarantine').tBodies[0];
+  body.replaceChildren(...rows.map((h) => {
+    const id = String(h.id);
+    const rcpts = list(h.recipients);
+    const release = el('button', { type: 'button', text: 'Release', data: { action: 'release' } });
+    const remove = el('button', { type: 'button', class: 'danger', text: 'Delete', data: { action: 'delete' } });
+    release.addEventListener('click', () => changeHeld(id, 'release', [release, remove]));
+    remove.addEventListener('click', () => changeHeld(id, 'delete', [release, remove]));
+    return el('tr', { data: { id, state: String(h.state) } },
+      el('td', { class: 'nowrap', text: when(h.since), title: String(h.since || '') }),
+      el('td', { text: String(h.state) }),
+      el('td', {}, badge(h.verdict)),
+      el('td', { class: 'clip', text: String(h.sender || ''), title: String(h.sender || '') }),
+      el('td', { class: 'clip', text: rcpts, title: rcpts }),
+      el('td', { class: 'clip why', text: String(h.why || ''), title: String(h.why || '') }),
+      el('td', { class: 'clip sink', text: String(h.sink ?? ''), title: String(h.sink ?? '') }),
+      el('td', { class: 'actions' }, release, remove));
+  }));
+  $('quarantine').hidden = rows.length === 0;
+  $('quarantine-empty').hidden = rows.length !== 0;
+}
+
+// POST api/quarantine/ID/release|delete; a delete is confirmed first (it cannot be undone).
+async function changeHeld(id, action, buttons) {
+  if (action === 'delete' &&
+      !window.confirm(`Delete message ${id}? It will never be delivered (the row is kept as deleted).`)) {
+    return;
+  }
+  for (const b of buttons) b.disabled = true;
+  const note = $('quarantine-note');
+  note.textContent = action === 'release' ? 'Releasing…' : 'Deleting…';
+  try {
+    const a = await api(`api/quarantine/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
+    note.textContent = action === 'release'
+      ? `Message ${id} released: sink ${String(a.delivered_by || a.sink)} delivers it.`
+      : `Message ${id} deleted.`;
+  } catch (e) {
+    if (e.kind === 'http') note.textContent = `${action === 'release' ? 'Release' : 'Delete'} refused (${e.status}): ${e.message}`;
+    else handleError(e);
+  } finally {
+    for (const b of buttons) b.disabled = false;
+    refresh();
+  }
 }
 
 function selectRow(id) {

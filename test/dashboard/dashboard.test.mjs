@@ -1,7 +1,8 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core against a running
 // bccsink (BASE_URL, TOKEN; run.sh starts the daemon and sends the mail). Checks what the page
 // shows against the JSON API, that hostile subjects stay text, that nothing breaks the CSP or
-// logs an error, and saves a screenshot (SCREENSHOT_DIR/dashboard.png). Exits 1 on the first
+// logs an error, and saves screenshots (SCREENSHOT_DIR/dashboard.png, and the quarantine
+// section while it lists messages, dashboard-quarantine.png). Exits 1 on the first
 // failure with what was expected.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -30,11 +31,23 @@ async function api(path) {
   return res.json();
 }
 
+// A confirm() the next step expects (its text), accepted once by watch().
+let expectedDialog = null;
+
 // Everything a page must never do: dialogs, console errors, uncaught exceptions, CSP
 // violations, requests to another origin. `allow` lists console errors a step expects.
 function watch(page, origin, allow = []) {
   const problems = [];
-  page.on('dialog', async (d) => { problems.push(`dialog ${d.type()}: ${d.message()}`); await d.dismiss(); });
+  page.on('dialog', async (d) => {
+    // The one dialog a step expects (the quarantine's confirm before a delete) is accepted.
+    if (expectedDialog && d.type() === 'confirm' && expectedDialog.test(d.message())) {
+      expectedDialog = null;
+      await d.accept();
+      return;
+    }
+    problems.push(`dialog ${d.type()}: ${d.message()}`);
+    await d.dismiss();
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() !== 'error' && !/Content.Security.Policy|Refused to/i.test(m.text())) return;
@@ -172,6 +185,8 @@ async function dashboard(browser, origin) {
   check(mism.some((c) => c[0] === 'doc → pe' && Number(c[2]) >= 1), 'mismatch table lists doc → pe', mism);
   ok(`mismatches: ${mism.map((c) => c[0]).join(', ')}`);
 
+  await quarantine(page);
+
   // Resend: POST from the panel, 202.
   await page.click(`#messages tbody tr[data-id="${eicarRow.id}"]`);
   await page.locator(`#report .file[data-sha256="${EICAR_SHA}"]`).waitFor({ timeout: WAIT });
@@ -196,6 +211,51 @@ async function dashboard(browser, origin) {
   ok('no dialog, console error, page error, CSP violation or foreign request');
   console.log(`# screenshot: ${shot}`);
   await context.close();
+}
+
+// The quarantine section lists what /api/quarantine lists (run.sh held the EICAR messages:
+// one quarantined, one discarded); Release and Delete (after a confirm) call the API and
+// the list is drawn again without them.
+async function quarantine(page) {
+  const held = (await api('/api/quarantine')).messages;
+  check(held.length === 2, '/api/quarantine lists the 2 held messages', held);
+  await page.waitForFunction((n) => document.querySelectorAll('#quarantine tbody tr').length === n, held.length, { timeout: WAIT });
+  const rows = await page.$$eval('#quarantine tbody tr', (trs) => trs.map((tr) => ({
+    id: tr.dataset.id, state: tr.dataset.state, verdict: tr.cells[2].textContent, sender: tr.cells[3].textContent,
+    why: tr.cells[5].textContent, buttons: [...tr.querySelectorAll('button')].map((b) => b.textContent) })));
+  for (const h of held) {
+    check(rows.some((r) => r.id === h.id && r.state === h.state && r.verdict === 'dangerous' && r.sender === h.sender &&
+                           r.why === h.why && r.buttons.join() === 'Release,Delete'), `quarantine row for ${h.id}`, rows);
+  }
+  check(await page.isHidden('#quarantine-empty'), 'the empty note is hidden while messages are held');
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.locator('#quarantine-card').screenshot({ path: join(SCREENSHOT_DIR, 'dashboard-quarantine.png') });
+  ok(`quarantine: ${rows.length} held messages listed with Release and Delete`);
+
+  const quarantined = held.find((h) => h.state === 'quarantined');
+  const discarded = held.find((h) => h.state === 'discarded');
+  const [release] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/quarantine/${quarantined.id}/release`) && r.request().method() === 'POST'),
+    page.click(`#quarantine tbody tr[data-id="${quarantined.id}"] button[data-action="release"]`),
+  ]);
+  check(release.status() === 200, 'release answered 200', release.status());
+  await page.waitForFunction((id) => !document.querySelector(`#quarantine tbody tr[data-id="${id}"]`), quarantined.id, { timeout: WAIT });
+  const note = await page.$eval('#quarantine-note', (e) => e.textContent);
+  check(note.includes(`released: sink ${quarantined.sink} delivers it`), 'the page says which sink delivers it', note);
+  const after = (await api(`/api/quarantine/${quarantined.id}`));
+  check(after.state === 'deliver' && /^api:127\.0\.0\.1$/.test(after.released_by), 'released by api:127.0.0.1', after);
+  ok(`quarantine: Release -> 200, state deliver, released by ${after.released_by}`);
+
+  expectedDialog = new RegExp(`^Delete message ${discarded.id}\\?`);
+  const [del] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/quarantine/${discarded.id}/delete`) && r.request().method() === 'POST'),
+    page.click(`#quarantine tbody tr[data-id="${discarded.id}"] button[data-action="delete"]`),
+  ]);
+  check(expectedDialog === null, 'Delete asked for confirmation first');
+  check(del.status() === 200, 'delete answered 200', del.status());
+  await page.locator('#quarantine-empty').waitFor({ state: 'visible', timeout: WAIT });
+  check((await api(`/api/quarantine/${discarded.id}`)).state === 'deleted', 'the discarded message is deleted');
+  ok('quarantine: Delete asks confirm(), -> 200, state deleted, the list is empty again');
 }
 
 // A wrong token: the API answers 401 and the page asks again.

@@ -9,7 +9,8 @@
 #
 # Mail sent: EICAR (dangerous), clam.exe attached as report.doc (mismatch doc -> pe), a
 # spoofed internal sender via an untrusted hop, a clean note, and EICAR under the subject
-# "<img src=x onerror=alert(1)>" (must stay text). The screenshot goes to
+# "<img src=x onerror=alert(1)>" (must stay text); the two EICAR ones then get held rows
+# (quarantined, discarded) for the quarantine section. The screenshot goes to
 # $SCREENSHOT_DIR/dashboard.png (ctest: the build folder; otherwise /tmp).
 source "${TESTLIB:?set TESTLIB to test/integration/lib.sh}"
 need jq python3 swaks node npm
@@ -90,6 +91,27 @@ done
 jq -e '.totals.messages == 5 and any(.totals.mismatches[]; .extension == "doc" and .family == "pe")' "$T/stats.json" >/dev/null ||
   fail "/api/stats does not count the 5 messages and the doc -> pe mismatch: $(jq -c .totals "$T/stats.json" 2>/dev/null || cat "$T/api.err")"
 ok "checked, judged and counted: $(queue | jq -s -c 'map(.verdict) | group_by(.) | map({(.[0]): length}) | add')"
+
+# The quarantine section: the two EICAR messages as SMTP mode would hold them (this daemon is
+# in BCC mode, so their held rows are written here, as db/HoldQueue::decide leaves them):
+# "EICAR inside" quarantined, the hostile subject's discarded. The page releases the one
+# and deletes the other.
+python3 - "$DATA/bccsink.db" <<'PY' || fail "cannot add held rows to $DATA/bccsink.db"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30)
+now = int(time.time() * 1000)
+with db:
+    for state, action, sender in (("quarantined", "quarantine", "alice@example.org"),
+                                          ("discarded", "discard", "mallory@example.org")):
+        n = db.execute(
+            "INSERT INTO held (msg_id, sink, state, action, why, smtputf8, xforward, held_ms,"
+            " decided_ms, next_ms) SELECT id, sink, ?, ?, 'dangerous: Eicar-Test-Signature',"
+            " 0, '', ?, ?, ? FROM messages WHERE sender = ?",
+            (state, action, now, now, now, sender)).rowcount
+        assert n == 1, (state, n)
+PY
+[ "$(api /api/quarantine | jq '.count')" = 2 ] || fail "/api/quarantine does not list the 2 held rows: $(api /api/quarantine)"
+ok "2 held messages (quarantined, discarded) for the quarantine section"
 
 if ! BASE_URL=$BASE_URL TOKEN=$TOKEN CHROMIUM=$CHROMIUM node "$HERE/dashboard.test.mjs" | tee "$T/node.out"; then
   fail "the browser test failed (above)"
