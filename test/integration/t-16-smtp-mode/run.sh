@@ -309,12 +309,19 @@ wait_until 30 "two failed tries of <down@t-16.test>" retried
 [ -n "$(held down last_error)" ] || fail "down: no last error after $(held down tries) tries"
 [ "$(delivered down)" -eq 0 ] || fail "down: delivered while the relay was down"
 echo "# down: tries $(held down tries), last error: $(held down last_error)"
+# What the administrator sees: `quarantine show` gives the tries and the last error.
+if [ "$QUARANTINE" = yes ]; then
+  "$BCCSINK" quarantine show "$(id_of down)" --json --DataDir "$DATA" >"$T/show-down.json" 2>&1 ||
+    fail "quarantine show: $(cat "$T/show-down.json")"
+  jq -e '.state == "deliver" and .tries >= 2 and (.last_error | test("refused|connect"; "i"))' \
+    "$T/show-down.json" >/dev/null || fail "quarantine show of the deferred message: $(cat "$T/show-down.json")"
+fi
 cp "$T/master.cf.saved" "$P/etc/master.cf"
 postfix -c "$P/etc" reload >/dev/null 2>&1 || fail "postfix reload"
 wait_until 15 "the return smtpd back on $RETURNPORT" port_open "$RETURNPORT"
 once down
 [ "$(held down state)" = delivered ] || fail "down: $(held down 'state, tries, last_error') after the relay came back"
-ok "d) return smtpd down: deferred, $(held down tries) tries recorded with the last error; delivered once when it came back"
+ok "d) return smtpd down: deferred, $(held down tries) tries recorded with the last error (held row, quarantine show); delivered once when it came back"
 
 # --- e) the analyzer down: released after SmtpMaxHold ---------------------------------------
 stop_sink
