@@ -214,3 +214,40 @@ CONF
   [ -S "$dir/clamd.sock" ] || fail "clamd did not start: $(tail -5 "$dir/out")"
   CLAMD_SOCKET=$dir/clamd.sock
 }
+
+# free_ports N: N distinct free loopback ports, below the kernel's ephemeral range so that
+# no port-0 bind (bccsink's, the emulator's) can take one of them meanwhile; one line.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+found = []
+while len(found) < int(sys.argv[1]):
+    port = random.randrange(max(1024, low - 12000), low)
+    if port in found:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        found.append(port)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(*found)
+PY
+}
+
+# port_open PORT: something accepts connections on 127.0.0.1:PORT.
+port_open() { (exec 8<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s until it succeeds; fails
+# the scenario after SECONDS, naming WHAT.
+wait_until() {
+  local limit=$1 what=$2 t0=$SECONDS
+  shift 2
+  until "$@"; do
+    [ $((SECONDS - t0)) -lt "$limit" ] || fail "timed out after ${limit}s waiting for $what"
+    sleep 0.2
+  done
+}
