@@ -159,8 +159,18 @@ class Handler {
   bool bodyWithinLimit(HTTPServerRequest& req) const {
     const auto max = shared_.settings.maxBodyBytes;
     const bool chunked = req.getChunkedTransferEncoding();
-    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(max))
+    if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(max)) {
+      // Read (and drop) what a client sends on its way to the 413, up to a bound: closing
+      // with its bytes unread makes the kernel answer with a reset, which can destroy the
+      // 413 before the client reads it. Beyond the bound the connection just ends.
+      constexpr Poco::Int64 kDrainAtMost = 1 << 20;
+      if (req.getContentLength64() <= kDrainAtMost) {
+        std::string buf(16 * 1024, '\0');
+        auto& in = req.stream();
+        while (in.good()) in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      }
       return false;
+    }
     // Without a length or chunks there is no body (and reading would wait for the close).
     if (!chunked && (!req.hasContentLength() || req.getContentLength64() == 0)) return true;
     std::string buf(16 * 1024, '\0');
