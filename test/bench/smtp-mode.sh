@@ -222,6 +222,13 @@ HELD=$(sqlite3 "$DB" "SELECT COUNT(*) FROM held WHERE state = 'delivered'")
 [ "$HELD" -eq "$COUNT" ] || die "$HELD messages delivered by bccsink, not $COUNT"
 THROUGH_HOLD=$(sqlite3 "$DB" "SELECT delivered_ms - held_ms FROM held" | sort -n |
   awk '{ v[NR] = $1 } END { printf "%d/%d", v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1] }')
+# Where that hold went, mean ms per stage: taken -> checked (the analysis workers),
+# checked -> decided (the hold stage's deciding thread), decided -> delivered (re-injection).
+STAGES=$(sqlite3 -separator ' ' "$DB" "SELECT
+  CAST(AVG((julianday(m.checked_at) - 2440587.5) * 86400000.0 - h.held_ms) AS INT),
+  CAST(AVG(h.decided_ms - (julianday(m.checked_at) - 2440587.5) * 86400000.0) AS INT),
+  CAST(AVG(h.delivered_ms - h.decided_ms) AS INT)
+  FROM held h JOIN messages m ON m.id = h.msg_id")
 
 # --------------------------------------------------------------------- 2. latency
 python3 - "$T" "$LAT" <<'PY'
@@ -346,6 +353,8 @@ printf '%-34s %10s %10s %10s\n' "Postfix -> smtp-sink" "$ALONE_INTAKE" "$ALONE_S
 printf '%-34s %10s %10s %10s\n' "Postfix -> bccsink -> Postfix" "$FILTER_INTAKE" "$FILTER_S" "$FILTER_R"
 echo "ratio filter / alone: $RATIO   (goal >= 0.5)"
 echo "bccsink hold (250 -> relay 250) under that load, p50/p99: $THROUGH_HOLD ms"
+read -r ST_CHECK ST_DECIDE ST_DELIVER <<<"$STAGES"
+echo "  of which, mean: taken -> checked $ST_CHECK ms, checked -> decided $ST_DECIDE ms, decided -> delivered $ST_DELIVER ms"
 echo
 echo "latency, ms, $LAT messages a class, $RATE a second (alone = Postfix only; e2e = d1 + hold + d2)"
 printf '%-28s %8s %8s %8s %8s %8s %8s %8s %8s\n' class "alone50" "alone99" "e2e50" "e2e99" \
