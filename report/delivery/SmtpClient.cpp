@@ -87,7 +87,9 @@ class SigpipeBlock {
   bool wasPending_ = false;
 };
 
-// One connection, one message.
+}  // namespace
+
+// One connection: one message, or several with a RelayChannel.
 class Session {
  public:
   Session(const SmtpSettings& settings, const std::string& host, std::uint16_t port,
@@ -103,17 +105,8 @@ class Session {
   // envelope's parameters and XFORWARD (relay()); otherwise a report (send()).
   void transaction(const RelayEnvelope& envelope, bool replay, const std::string& message,
                    DeliveryResult& result) {
-    conn_.connect(host_, port_, path_, st_.connectTimeout);
-    conn_.setStep("the greeting");
-    SmtpReply r = conn_.reply(st_.replyTimeout);
-    if (r.code != 220) refused(r);
-    hello();
-    if (st_.tls == SmtpTls::Required ||
-        (st_.tls == SmtpTls::Auto && path_.empty() && ext_.count("STARTTLS") > 0)) {
-      startTls();
-    }
-    if (!st_.password.empty()) authenticate();
-
+    if (!opened_) open();
+    SmtpReply r;
     const std::string text = crlfText(message);
     auto size = ext_.find("SIZE");
     if (size != ext_.end()) {  // RFC 1870 §4: a limit of 0 or none means no fixed limit
@@ -176,6 +169,31 @@ class Session {
     result.receipt = r.text();
     result.reason = "delivered: " + r.text();
     if (!result.rejected.empty()) result.reason += "; refused: " + rejectedText(result);
+  }
+
+  // Connected, greeted, EHLO'd, with TLS and AUTH as the settings want.
+  void open() {
+    conn_.connect(host_, port_, path_, st_.connectTimeout);
+    conn_.setStep("the greeting");
+    SmtpReply r = conn_.reply(st_.replyTimeout);
+    if (r.code != 220) refused(r);
+    hello();
+    if (st_.tls == SmtpTls::Required ||
+        (st_.tls == SmtpTls::Auto && path_.empty() && ext_.count("STARTTLS") > 0)) {
+      startTls();
+    }
+    if (!st_.password.empty()) authenticate();
+    opened_ = true;
+  }
+
+  // RFC 5321 §4.1.1.5: the next transaction on this connection starts clean. False when
+  // the connection is no longer usable (the server closed it while idle, or refused).
+  bool reset() {
+    try {
+      return exchange("RSET", "RSET").code == 250;
+    } catch (const SmtpFailure&) {
+      return false;
+    }
   }
 
   // RFC 5321 §4.1.1.10; any failure here changes nothing, the message is decided.
@@ -345,7 +363,10 @@ class Session {
   Poco::Net::Context::Ptr context_;
   SmtpConnection conn_;
   std::map<std::string, std::string> ext_;  // EHLO keyword (upper case) -> its parameters
+  bool opened_ = false;
 };
+
+namespace {
 
 }  // namespace
 
@@ -464,10 +485,11 @@ DeliveryResult SmtpClient::send(const std::string& from, const std::vector<std::
   RelayEnvelope envelope;
   envelope.sender = from;
   for (const auto& a : to) envelope.recipients.push_back({a, "", ""});
-  return deliver(envelope, false, message);
+  return deliver(envelope, false, message, nullptr);
 }
 
-DeliveryResult SmtpClient::relay(const RelayEnvelope& envelope, const std::string& message) const {
+DeliveryResult SmtpClient::relay(const RelayEnvelope& envelope, const std::string& message,
+                                 RelayChannel* channel) const {
   DeliveryResult result;
   std::string invalid;
   if (unusableAddress(envelope.sender))
@@ -487,30 +509,55 @@ DeliveryResult SmtpClient::relay(const RelayEnvelope& envelope, const std::strin
         envelope.recipients.empty() ? "no recipient" : "not a usable envelope: " + invalid;
     return result;
   }
-  return deliver(envelope, true, message);
+  return deliver(envelope, true, message, channel);
 }
 
 DeliveryResult SmtpClient::deliver(const RelayEnvelope& envelope, bool replay,
-                                   const std::string& message) const {
+                                   const std::string& message, RelayChannel* channel) const {
   DeliveryResult result;
   SigpipeBlock sigpipe;
-  Session session(settings_, host_, port_, socketPath_, context_);
+  std::unique_ptr<Session> own;
+  Session* session = nullptr;
+  if (channel && channel->session_) {
+    // A kept connection: RSET first; one the server closed meanwhile is replaced.
+    if (channel->uses_ < RelayChannel::kMaxUses && channel->session_->reset()) {
+      session = channel->session_.get();
+    } else {
+      channel->session_->quit();
+      channel->session_.reset();
+    }
+  }
+  if (!session) {
+    own = std::make_unique<Session>(settings_, host_, port_, socketPath_, context_);
+    session = own.get();
+    if (channel) channel->uses_ = 0;
+  }
+  bool keep = false;
   try {
-    session.transaction(envelope, replay, message, result);
-    session.quit();
+    session->transaction(envelope, replay, message, result);
+    keep = channel != nullptr;
+    if (!keep) session->quit();
   } catch (const SmtpFailure& f) {
     result.outcome = f.outcome;
     result.reason = f.reason;
     result.receipt.clear();
     result.accepted.clear();  // nobody got the message
     result.acceptedPositions.clear();
-    if (f.quit) session.quit();
+    if (f.quit) session->quit();
   } catch (const std::exception& e) {  // a Poco call outside the guarded ones: still a result
-    result =
-        DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {}, {}, {}};
+    result = DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {},
+                            {}, {}};
+  }
+  if (channel) {
+    if (keep) {
+      if (own) channel->session_ = std::move(own);
+      ++channel->uses_;
+    } else if (!own) {
+      channel->session_.reset();  // a failure ends a kept connection too
+    }
   }
   result.reason = "SMTP " + settings_.server + ": " + result.reason;
-  for (const auto& secret : session.secrets()) {
+  for (const auto& secret : session->secrets()) {
     auto scrub = [&](std::string& text) {
       static const std::string kMask = "<password>";
       for (auto at = text.find(secret); at != std::string::npos;
@@ -522,6 +569,23 @@ DeliveryResult SmtpClient::deliver(const RelayEnvelope& envelope, bool replay,
     for (auto& x : result.rejected) scrub(x.reply);
   }
   return result;
+}
+
+RelayChannel::RelayChannel(const SmtpClient& client) : client_(client) {}
+
+RelayChannel::~RelayChannel() {
+  close();
+}
+
+DeliveryResult RelayChannel::relay(const RelayEnvelope& envelope, const std::string& message) {
+  return client_.relay(envelope, message, this);
+}
+
+void RelayChannel::close() {
+  if (!session_) return;
+  SigpipeBlock sigpipe;
+  session_->quit();
+  session_.reset();
 }
 
 }  // namespace bccsink::report

@@ -28,6 +28,7 @@
 #include <Poco/Net/Context.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,6 +98,9 @@ struct RelayEnvelope {
   std::vector<std::pair<std::string, std::string>> xforward;
 };
 
+class RelayChannel;
+class Session;
+
 class SmtpClient {
  public:
   // Checks the settings and loads the CA file; throws std::invalid_argument naming the
@@ -117,18 +121,46 @@ class SmtpClient {
   // without SMTPUTF8 then gets a PermFail: the addresses need it), SIZE= when it offers
   // SIZE. The bytes go as send() sends them. Recipients are reported by position:
   // DeliveryResult::acceptedPositions, RejectedRecipient::position. Otherwise as send().
-  DeliveryResult relay(const RelayEnvelope& envelope, const std::string& message) const;
+  // With a `channel`, over its kept connection (see RelayChannel).
+  DeliveryResult relay(const RelayEnvelope& envelope, const std::string& message,
+                       RelayChannel* channel = nullptr) const;
 
   const SmtpSettings& settings() const { return settings_; }
 
  private:
-  DeliveryResult deliver(const RelayEnvelope& envelope, bool replay,
-                         const std::string& message) const;
+  DeliveryResult deliver(const RelayEnvelope& envelope, bool replay, const std::string& message,
+                         RelayChannel* channel) const;
   SmtpSettings settings_;
   std::string host_;                 // TCP: the host name or address, no brackets
   std::uint16_t port_ = 0;           // TCP
   std::string socketPath_;           // unix: the socket's path ('' for TCP)
   Poco::Net::Context::Ptr context_;  // TLS client context; null when tls is No
+};
+
+// One connection to the relay kept across re-injections, for one thread (SMTP mode's
+// delivery threads): the first relay() connects, the next ones send RSET and reuse it (a
+// connection the server closed while idle is replaced at once, before anything is sent),
+// up to kMaxUses messages; any failure ends it. A server's per-connection work (accept,
+// greeting, EHLO, its log lines) is then paid once for many messages, as Postfix's own
+// SMTP client caches its connections. Not thread-safe.
+class RelayChannel {
+ public:
+  static constexpr std::size_t kMaxUses = 100;
+  explicit RelayChannel(const SmtpClient& client);
+  ~RelayChannel();  // close()
+  RelayChannel(const RelayChannel&) = delete;
+  RelayChannel& operator=(const RelayChannel&) = delete;
+
+  DeliveryResult relay(const RelayEnvelope& envelope, const std::string& message);
+  // QUIT and close (an idle thread lets the server's process go).
+  void close();
+  bool connected() const { return session_ != nullptr; }
+
+ private:
+  friend class SmtpClient;
+  const SmtpClient& client_;
+  std::unique_ptr<Session> session_;
+  std::size_t uses_ = 0;
 };
 
 // What follows the 354 for `message` (RFC 5321 §4.5.2, §2.3.8): every line end made CRLF

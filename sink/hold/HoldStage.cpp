@@ -24,6 +24,7 @@ namespace {
 constexpr std::size_t kBatch = 100;  // messages decided or delivered per round
 constexpr auto kMaintainEvery = std::chrono::minutes(1);
 constexpr std::size_t kLogText = 300;  // bytes of a reason or reply in a log line
+constexpr auto kKeepIdleConnection = std::chrono::seconds(2);
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.hold");
@@ -63,9 +64,9 @@ report::RelayEnvelope envelopeOf(const db::MessageRecord& m, const db::HeldMessa
 // The relay's answer; a client that throws (it should not) is a failure for now.
 report::DeliveryResult relaySafely(const report::SmtpClient& client,
                                    const report::RelayEnvelope& envelope,
-                                   const std::string& message) {
+                                   const std::string& message, report::RelayChannel* channel) {
   try {
-    return client.relay(envelope, message);
+    return channel ? channel->relay(envelope, message) : client.relay(envelope, message);
   } catch (const std::exception& e) {
     report::DeliveryResult r;
     r.outcome = Outcome::TempFail;
@@ -116,10 +117,19 @@ void HoldStage::stop() {
 void HoldStage::deliveryLoop() {
   pthread_setname_np(pthread_self(), "relay");
   std::unique_ptr<db::Database> db;
+  // The relay connection, kept while there is work (an idle one is closed, so that the
+  // relay's process is free for others).
+  report::RelayChannel channel(relay_);
   std::unique_lock lock(mutex_);
   while (true) {
-    deliveryCv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
-    if (stopping_) return;
+    if (!deliveryCv_.wait_for(lock, kKeepIdleConnection,
+                              [this] { return stopping_ || !queued_.empty(); })) {
+      lock.unlock();
+      channel.close();
+      lock.lock();
+      continue;
+    }
+    if (stopping_) break;
     auto held = std::move(queued_.front());
     queued_.pop_front();
     lock.unlock();
@@ -129,7 +139,7 @@ void HoldStage::deliveryLoop() {
       // another delivery thread recorded this message delivered (or deferred).
       auto fresh = db::HoldQueue(*db).find(held.id);
       if (fresh && fresh->state == db::hold_state::kDeliver && fresh->nextMs <= nowMs())
-        deliverOne(*db, *fresh);
+        deliverOne(*db, *fresh, &channel);
     } catch (const std::exception& e) {
       // The database went away between the relay's answer and its record: the message
       // stays `deliver` and is tried again (at least once, never lost).
@@ -143,6 +153,7 @@ void HoldStage::deliveryLoop() {
     woken_ = true;
     cv_.notify_all();
   }
+  lock.unlock();  // the channel's QUIT happens outside the lock
 }
 
 void HoldStage::wake() {
@@ -270,7 +281,8 @@ std::size_t HoldStage::deliverRound(db::Database& db, bool& more) {
   return handed;
 }
 
-void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held) {
+void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
+                           report::RelayChannel* channel) {
   db::HoldQueue queue(db);
   const auto& relayName = settings_.relay.server;
   auto m = db::MessageQueue(db).find(held.id);
@@ -321,7 +333,7 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held) {
     return;
   }
 
-  auto result = relaySafely(relay_, envelopeOf(*m, held, positions), message);
+  auto result = relaySafely(relay_, envelopeOf(*m, held, positions), message, channel);
   std::vector<int> done = held.doneRecipients;
   if (result.ok()) {
     for (auto i : result.acceptedPositions) {

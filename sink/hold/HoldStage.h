@@ -91,7 +91,9 @@ class HoldStage {
   void loop();
   std::size_t decideRound(db::Database& db, bool& more);
   std::size_t deliverRound(db::Database& db, bool& more);
-  void deliverOne(db::Database& db, const db::HeldMessage& held);
+  // `channel`: a delivery thread's kept connection (null: one of its own).
+  void deliverOne(db::Database& db, const db::HeldMessage& held,
+                  report::RelayChannel* channel = nullptr);
   void maintain(db::Database& db);  // expire, and the reports of rejected messages
   std::size_t round(bool& more);
   void deliveryLoop();  // one delivery thread: takes from queued_ until stopped

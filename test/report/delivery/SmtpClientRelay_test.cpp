@@ -146,3 +146,41 @@ TEST(SmtpClientRelay, AParameterThatWouldInjectIsRefusedBeforeConnecting) {
 
 }  // namespace
 }  // namespace bccsink::report
+
+namespace bccsink::report {
+namespace {
+
+TEST(SmtpClientRelay, AChannelKeepsItsConnectionAcrossMessagesWithRset) {
+  ScriptedSmtpServer server({"220 relay ESMTP", kPlainEhlo, "250 2.1.0 Ok", "250 2.1.5 Ok",
+                             "250 2.1.5 Ok", "354 go", "250 2.0.0 Ok: queued as 1", "250 2.0.0 Ok",
+                             "250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok", "354 go",
+                             "250 2.0.0 Ok: queued as 2"});
+  SmtpClient client(settingsFor(server.address()));
+  {
+    RelayChannel channel(client);
+    auto first = channel.relay(sampleEnvelope(), kMessage);
+    ASSERT_EQ(first.outcome, Outcome::Ok) << first.reason;
+    EXPECT_TRUE(channel.connected());
+    auto second = channel.relay(sampleEnvelope(), kMessage);
+    ASSERT_EQ(second.outcome, Outcome::Ok) << second.reason;
+    EXPECT_EQ(second.receipt, "250 2.0.0 Ok: queued as 2");
+  }  // QUIT
+  const auto& got = server.received();
+  ASSERT_GE(got.size(), 13u);
+  EXPECT_EQ(got[0], "EHLO filter.test");
+  EXPECT_EQ(got[6], "RSET");
+  EXPECT_EQ(got[7], "MAIL FROM:<a@example.com>");
+  EXPECT_EQ(got[12], "QUIT");
+}
+
+TEST(SmtpClientRelay, AFailureEndsAChannelsConnection) {
+  ScriptedSmtpServer server({"220 relay ESMTP", kPlainEhlo, "451 4.3.0 try later"});
+  SmtpClient client(settingsFor(server.address()));
+  RelayChannel channel(client);
+  auto result = channel.relay(sampleEnvelope(), kMessage);
+  EXPECT_EQ(result.outcome, Outcome::TempFail);
+  EXPECT_FALSE(channel.connected());
+}
+
+}  // namespace
+}  // namespace bccsink::report
