@@ -232,7 +232,10 @@ std::size_t HoldStage::decideRound(db::Database& db, bool& more) {
     const bool judged = row.messageState == db::state::kChecked ||
                         row.messageState == db::state::kReported ||
                         row.messageState == db::state::kFailed;
-    if (judged) {
+    // A clean message has nothing to say beyond its verdict (an evasion finding makes a
+    // message suspicious): the common case costs no look-up of its files.
+    const bool clean = row.verdict == "clean" && row.messageState != db::state::kFailed;
+    if (judged && !clean) {
       auto m = messages.find(row.id);
       const std::string errors = m ? m->errors : "";
       reason = findingsOf(db, row.id, row.verdict, errors);
