@@ -142,9 +142,9 @@ std::vector<HeldMessage> HoldQueue::deliverable(const std::string& sink, std::in
 }
 
 bool HoldQueue::markDelivered(const std::string& id, const std::string& relayReply,
-                              std::int64_t nowMs) {
+                              std::int64_t nowMs, const std::string& refused) {
   std::string key = id, reply = storedText(relayReply), delivered = hold_state::kDelivered,
-              deliver = hold_state::kDeliver;
+              deliver = hold_state::kDeliver, error = storedText(refused);
   std::int64_t at = nowMs;
   // Durable on any connection: the relay has the message; forgetting that would deliver
   // it again after a power loss.
@@ -152,11 +152,24 @@ bool HoldQueue::markDelivered(const std::string& id, const std::string& relayRep
   Statement stmt(db_.session());
   stmt << db_.sql(
       "UPDATE held SET state = ?, relay_reply = ?, delivered_ms = ?,"
-      " tries = tries + 1, last_error = NULL WHERE msg_id = ? AND state = ?"),
-      use(delivered), use(reply), use(at), use(key), use(deliver);
+      " tries = tries + 1, last_error = NULLIF(?, '') WHERE msg_id = ? AND state = ?"),
+      use(delivered), use(reply), use(at), use(error), use(key), use(deliver);
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;
+}
+
+std::vector<HeldMessage> HoldQueue::awaitingReport(const std::string& sink, std::size_t limit) {
+  std::string owner = sink, rejected = hold_state::kRejected, delivered = hold_state::kDelivered,
+              held = report_status::kHeld, none = report_status::kNone;
+  auto n = static_cast<std::int64_t>(limit);
+  Statement stmt(db_.session());
+  stmt << db_.sql(std::string(kSelect) +
+                  "WHERE h.sink = ? AND (h.state = ? OR (h.state = ? AND h.last_error IS NOT NULL))"
+                  " AND (m.report_status IS NULL OR m.report_status IN (?, ?))"
+                  " ORDER BY h.decided_ms, h.msg_id LIMIT ?"),
+      use(owner), use(rejected), use(delivered), use(held), use(none), use(n);
+  return readHeld(stmt);
 }
 
 bool HoldQueue::markRetry(const std::string& id, const std::string& error, std::int64_t nextMs,

@@ -89,7 +89,14 @@ class HoldQueue {
   std::vector<HeldMessage> deliverable(const std::string& sink, std::int64_t nowMs,
                                        std::size_t limit);
   // deliver -> delivered, with the relay's reply: durable before the bytes may go.
-  bool markDelivered(const std::string& id, const std::string& relayReply, std::int64_t nowMs);
+  // `refused`: the recipients the relay refused for good while it took the others (kept as
+  // the row's last error: the administrator is told, as of a rejection).
+  bool markDelivered(const std::string& id, const std::string& relayReply, std::int64_t nowMs,
+                     const std::string& refused = "");
+  // Rows of `sink` the administrator must hear of (rejected, or delivered with recipients
+  // refused for good) whose message's report is not due or sent yet (not judged, held, or
+  // judged "none"), oldest decision first.
+  std::vector<HeldMessage> awaitingReport(const std::string& sink, std::size_t limit);
   // A try that failed for now: tries + 1, the error, the next try; `done` the recipient
   // positions delivered so far (a try that reached some of them), durable.
   bool markRetry(const std::string& id, const std::string& error, std::int64_t nextMs,

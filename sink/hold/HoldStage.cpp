@@ -351,13 +351,21 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
     std::string reply = result.receipt;
     const auto permanent = refusedText(result.rejected, false);
     if (!permanent.empty()) reply += "; refused: " + permanent;
-    if (!queue.markDelivered(held.id, reply, after)) return;
+    if (!queue.markDelivered(held.id, reply, after,
+                             permanent.empty() ? "" : "refused for good: " + permanent))
+      return;
     ++counters_.delivered;
     counters_.countHeld(static_cast<std::uint64_t>(std::max<std::int64_t>(0, after - held.heldMs)));
     log().notice("hold: id=%s delivered to %s: %s", held.id, relayName, logText(reply));
     if (!permanent.empty())
       log().warning("hold: id=%s refused by %s for good for some recipients: %s", held.id,
                     relayName, logText(permanent));
+    if (!permanent.empty()) {
+      // A 5xx for some recipients goes to the administrator too: the report is due again
+      // (or, not judged yet, the sweep makes it due once it is).
+      if (!db::ReportQueue(db).requeue(held.id)) maintainNow_ = true;
+      if (onReportDue_) onReportDue_();
+    }
     return;
   }
   if (result.outcome == Outcome::PermFail) {
@@ -395,13 +403,13 @@ void HoldStage::maintain(db::Database& db) {
   if (minute) lastMaintained_ = now;
   lastSwept_ = now;
   maintainNow_ = false;
-  // A message rejected while the reporter was judging it (it read the hold state before
-  // the rejection) may be left "none"; the administrator must still hear of the 5xx.
-  // Still unjudged: next time.
+  // A message rejected (or delivered with recipients refused for good) while the reporter
+  // was judging it, or before, may be left "none"; the administrator must still hear of
+  // the 5xx. Still unjudged: next time.
   db::MessageQueue messages(db);
   db::ReportQueue reports(db);
   bool requeued = false;
-  for (const auto& held : queue.list({db::hold_state::kRejected}, settings_.sink, kBatch)) {
+  for (const auto& held : queue.awaitingReport(settings_.sink, kBatch)) {
     auto m = messages.find(held.id);
     if (!m) continue;
     if (m->reportStatus.empty() || m->reportStatus == db::report_status::kHeld) {

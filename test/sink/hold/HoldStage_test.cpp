@@ -363,6 +363,15 @@ TEST_P(HoldStageTest, ARecipientRefusedForGoodDoesNotHoldUpTheOthers) {
   EXPECT_EQ(h.state, db::hold_state::kDelivered);
   EXPECT_EQ(h.relayReply,
             kQueued + "; refused: <c@example.org> 550 5.1.1 <c@example.org> unknown user");
+  // The 5xx goes to the administrator: the report of a clean message judged "none" (it
+  // was not judged when the relay answered) is made due once it is judged.
+  EXPECT_EQ(h.lastError,
+            "refused for good: <c@example.org> 550 5.1.1 <c@example.org> unknown user");
+  db::ReportQueue(database()).judge(kId, false, "", false, "");
+  std::this_thread::sleep_for(150ms);  // the sweep's pause (5 idle rounds)
+  stage.runOnce();
+  EXPECT_EQ(db::MessageQueue(database()).find(kId)->reportStatus, db::report_status::kDue);
+  EXPECT_TRUE(db::HoldQueue(database()).awaitingReport("sink-a", 10).empty());
 }
 
 TEST_P(HoldStageTest, SmtpMaxHoldTakesTheTimeoutAction) {
