@@ -366,9 +366,7 @@ class Session {
   bool opened_ = false;
 };
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<SmtpTls> parseSmtpTls(std::string_view text) {
   std::string t = upper(text);
@@ -545,9 +543,11 @@ DeliveryResult SmtpClient::deliver(const RelayEnvelope& envelope, bool replay,
     result.acceptedPositions.clear();
     if (f.quit) session->quit();
   } catch (const std::exception& e) {  // a Poco call outside the guarded ones: still a result
-    result = DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {},
-                            {}, {}};
+    result =
+        DeliveryResult{Outcome::TempFail, printableAscii(e.what(), kMaxServerText), "", {}, {}, {}};
   }
+  // What must not appear in the result, read while the session is still alive.
+  const auto secrets = session->secrets();
   if (channel) {
     if (keep) {
       if (own) channel->session_ = std::move(own);
@@ -556,8 +556,9 @@ DeliveryResult SmtpClient::deliver(const RelayEnvelope& envelope, bool replay,
       channel->session_.reset();  // a failure ends a kept connection too
     }
   }
+  session = nullptr;  // gone with `own` or the channel's reset
   result.reason = "SMTP " + settings_.server + ": " + result.reason;
-  for (const auto& secret : session->secrets()) {
+  for (const auto& secret : secrets) {
     auto scrub = [&](std::string& text) {
       static const std::string kMask = "<password>";
       for (auto at = text.find(secret); at != std::string::npos;

@@ -25,6 +25,9 @@ constexpr std::size_t kBatch = 100;  // messages decided or delivered per round
 constexpr auto kMaintainEvery = std::chrono::minutes(1);
 constexpr std::size_t kLogText = 300;  // bytes of a reason or reply in a log line
 constexpr auto kKeepIdleConnection = std::chrono::seconds(2);
+// How long a message may wait in `deliver` before it is rejected to the administrator
+// (Postfix's maximal_queue_lifetime default).
+constexpr std::chrono::milliseconds kDeliverLifetime = std::chrono::hours(24 * 5);
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.hold");
@@ -286,7 +289,6 @@ std::size_t HoldStage::deliverRound(db::Database& db, bool& more) {
 
 void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
                            report::RelayChannel* channel) {
-  db::HoldQueue queue(db);
   const auto& relayName = settings_.relay.server;
   auto m = db::MessageQueue(db).find(held.id);
   std::string message;
@@ -304,7 +306,9 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
     }
   }
   auto reject = [&](const std::string& error, const std::vector<int>& done) {
-    if (!queue.markRejected(held.id, error, nowMs(), done)) return;
+    if (!record(db,
+                [&](db::HoldQueue& q) { return q.markRejected(held.id, error, nowMs(), done); }))
+      return;
     ++counters_.rejected;
     log().error("hold: id=%s rejected by %s, the administrator is told: %s", held.id, relayName,
                 logText(error));
@@ -329,7 +333,9 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
   }
   const auto now = nowMs();
   if (positions.empty()) {
-    if (queue.markDelivered(held.id, "every recipient was delivered by earlier tries", now)) {
+    if (record(db, [&](db::HoldQueue& q) {
+          return q.markDelivered(held.id, "every recipient was delivered by earlier tries", now);
+        })) {
       ++counters_.delivered;
       counters_.countHeld(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - held.heldMs)));
     }
@@ -351,8 +357,9 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
     std::string reply = result.receipt;
     const auto permanent = refusedText(result.rejected, false);
     if (!permanent.empty()) reply += "; refused: " + permanent;
-    if (!queue.markDelivered(held.id, reply, after,
-                             permanent.empty() ? "" : "refused for good: " + permanent))
+    const std::string refused = permanent.empty() ? "" : "refused for good: " + permanent;
+    if (!record(db,
+                [&](db::HoldQueue& q) { return q.markDelivered(held.id, reply, after, refused); }))
       return;
     ++counters_.delivered;
     counters_.countHeld(static_cast<std::uint64_t>(std::max<std::int64_t>(0, after - held.heldMs)));
@@ -377,10 +384,51 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
   std::string error = result.ok() ? "SMTP " + relayName + ": delivered to some recipients (" +
                                         result.receipt + "); deferred: " + temporary
                                   : result.reason;
-  if (!queue.markRetry(held.id, error, after + delay.count(), done)) return;
+  // Deferred for longer than a queue lifetime: the administrator decides (release tries
+  // again), as Postfix bounces after maximal_queue_lifetime.
+  if (held.decidedMs > 0 && after - held.decidedMs > kDeliverLifetime.count()) {
+    reject("not delivered for " + secondsText(kDeliverLifetime) + ", the last try: " + error, done);
+    return;
+  }
+  if (!record(db, [&](db::HoldQueue& q) {
+        return q.markRetry(held.id, error, after + delay.count(), done);
+      }))
+    return;
   ++counters_.deferred;
   log().warning("hold: id=%s deferred (try %d, again in %s): %s", held.id, held.tries + 1,
                 secondsText(delay), logText(error));
+}
+
+bool HoldStage::record(db::Database& db, const std::function<bool(db::HoldQueue&)>& write) {
+  try {
+    db::HoldQueue queue(db);
+    return write(queue);
+  } catch (const std::exception& e) {
+    log().error("hold: the relay's answer could not be recorded, trying again: %s",
+                logText(db::Outage::textOf(e)));
+  }
+  // The relay has acted on the message: until its answer is recorded the message must not
+  // be handed out again (it would be sent again at once, and again). Tried on a new
+  // session, 1 s doubling to 30 s, until it works or the stage stops (then the message is
+  // sent once more after the next start).
+  auto pause = std::chrono::milliseconds(1000);
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      if (cv_.wait_for(lock, pause, [this] { return stopping_; })) return false;
+    }
+    try {
+      db::Database fresh(settings_.databaseUrl, db::Durability::Deferred);
+      db::HoldQueue queue(fresh);
+      const bool done = write(queue);
+      log().notice("hold: the relay's answer is recorded now");
+      return done;
+    } catch (const std::exception& e) {
+      log().debug("hold: still cannot record the relay's answer: %s",
+                  logText(db::Outage::textOf(e)));
+      pause = std::min(pause * 2, std::chrono::milliseconds(30000));
+    }
+  }
 }
 
 void HoldStage::maintain(db::Database& db) {

@@ -43,6 +43,7 @@
 namespace bccsink::db {
 class Database;
 struct HeldMessage;
+class HoldQueue;
 }  // namespace bccsink::db
 
 namespace bccsink {
@@ -95,6 +96,9 @@ class HoldStage {
   void deliverOne(db::Database& db, const db::HeldMessage& held,
                   report::RelayChannel* channel = nullptr);
   void maintain(db::Database& db);  // expire, and the reports of rejected messages
+  // Writes what the relay answered (`write` on a HoldQueue); a failed write is tried again
+  // until it works (false: the stage stopped first, or `write` found nothing to change).
+  bool record(db::Database& db, const std::function<bool(db::HoldQueue&)>& write);
   std::size_t round(bool& more);
   void deliveryLoop();  // one delivery thread: takes from queued_ until stopped
 

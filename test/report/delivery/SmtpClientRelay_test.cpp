@@ -184,3 +184,24 @@ TEST(SmtpClientRelay, AFailureEndsAChannelsConnection) {
 
 }  // namespace
 }  // namespace bccsink::report
+
+namespace bccsink::report {
+namespace {
+
+// A failure on a kept connection ends it; the result is read before it goes (this ran
+// over freed memory once: run under ASan or valgrind to see it).
+TEST(SmtpClientRelay, AFailureOnAKeptConnectionEndsItCleanly) {
+  ScriptedSmtpServer server({"220 relay ESMTP", kPlainEhlo, "250 2.1.0 Ok", "250 2.1.5 Ok",
+                             "250 2.1.5 Ok", "354 go", "250 2.0.0 Ok: queued as 1", "250 2.0.0 Ok",
+                             "452 4.3.1 insufficient system storage"});
+  SmtpClient client(settingsFor(server.address()));
+  RelayChannel channel(client);
+  ASSERT_EQ(channel.relay(sampleEnvelope(), kMessage).outcome, Outcome::Ok);
+  auto second = channel.relay(sampleEnvelope(), kMessage);
+  EXPECT_EQ(second.outcome, Outcome::TempFail);
+  EXPECT_NE(second.reason.find("452 4.3.1"), std::string::npos) << second.reason;
+  EXPECT_FALSE(channel.connected());
+}
+
+}  // namespace
+}  // namespace bccsink::report

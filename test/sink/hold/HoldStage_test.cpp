@@ -284,6 +284,20 @@ TEST_P(HoldStageTest, ARelayThatIsDownIsTriedAgain) {
   EXPECT_EQ(logs.count("hold: id=" + kId + " deferred (try 1, again in 0.2s)"), 1) << logs.all();
 }
 
+TEST_P(HoldStageTest, AMessageUndeliveredForFiveDaysGoesToTheAdministrator) {
+  take(kId);
+  const auto day = std::int64_t{24} * 3600 * 1000;
+  ASSERT_TRUE(db::HoldQueue(database())
+                  .decide(kId, db::hold_state::kDeliver, db::hold_action::kPass, "clean",
+                          nowMs() - 6 * day));
+  HoldStage stage(settings(downAddress()));
+  stage.runOnce();
+  auto h = held();
+  EXPECT_EQ(h.state, db::hold_state::kRejected);
+  EXPECT_EQ(h.lastError.rfind("not delivered for 432000s, the last try: ", 0), 0u) << h.lastError;
+  EXPECT_EQ(stage.counters().rejected.load(), 1u);
+}
+
 TEST_P(HoldStageTest, A5xxRejectsTheMessageAndTheAdministratorIsTold) {
   take(kId);
   check(kId, "clean");
