@@ -165,7 +165,7 @@ std::vector<HeldMessage> HoldQueue::awaitingReport(const std::string& sink, std:
   auto n = static_cast<std::int64_t>(limit);
   Statement stmt(db_.session());
   stmt << db_.sql(std::string(kSelect) +
-                  "WHERE h.sink = ? AND (h.state = ? OR (h.state = ? AND h.last_error IS NOT NULL))"
+                  "WHERE h.sink = ? AND h.last_error IS NOT NULL AND h.state IN (?, ?)"
                   " AND (m.report_status IS NULL OR m.report_status IN (?, ?))"
                   " ORDER BY h.decided_ms, h.msg_id LIMIT ?"),
       use(owner), use(rejected), use(delivered), use(held), use(none), use(n);

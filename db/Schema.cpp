@@ -174,6 +174,9 @@ const std::vector<std::vector<std::string>>& migrations() {
           " released_by TEXT,"  // who released it from quarantine
           " released_ms BIGINT)",
           "CREATE INDEX held_state ON held (sink, state, next_ms)",
+          // What the administrator must hear of (rejected, or delivered with recipients
+          // refused for good) without reading every row ever delivered.
+          "CREATE INDEX held_attention ON held (sink, decided_ms) WHERE last_error IS NOT NULL",
       },
   };
   return list;
