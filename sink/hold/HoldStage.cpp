@@ -299,8 +299,9 @@ void HoldStage::deliverOne(db::Database& db, const db::HeldMessage& held,
     try {
       db::SpooledMessage spooled(settings_.spoolDir, m->spoolFile);
       message = held.action == db::hold_action::kTag
-                    ? tagMessage(spooled.bytes(), settings_.policy.tagSubject, held.why)
-                    : std::string(spooled.bytes());
+                    ? tagMessage(withoutVerdictHeaders(spooled.bytes()),
+                                 settings_.policy.tagSubject, held.why)
+                    : withoutVerdictHeaders(spooled.bytes());
     } catch (const std::exception& e) {
       unreadable = db::Outage::textOf(e);
     }

@@ -83,6 +83,28 @@ bool isWsp(char c) {
 
 }  // namespace
 
+std::string withoutVerdictHeaders(std::string_view message) {
+  std::string out;
+  std::size_t copied = 0;  // message bytes before this are in `out` (or dropped)
+  bool dropping = false;   // inside a verdict header: its folded lines go too
+  std::size_t at = 0;
+  while (at < message.size()) {
+    auto line = lineAt(message, at);
+    if (line.end == line.start) break;  // the empty line: the body follows
+    const auto text = message.substr(line.start, line.end - line.start);
+    const bool fold = isWsp(text.front());
+    if (!fold) dropping = startsWithNoCase(text, kVerdictName.substr(0, kVerdictName.size() - 1));
+    if (dropping) {
+      out.append(message.substr(copied, line.start - copied));
+      copied = line.next;
+    }
+    at = line.next;
+  }
+  if (copied == 0) return std::string(message);
+  out.append(message.substr(copied));
+  return out;
+}
+
 std::string tagMessage(std::string_view message, std::string_view subjectPrefix,
                        std::string_view why) {
   const std::string eol = lineEndOf(message);

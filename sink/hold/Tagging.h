@@ -18,4 +18,8 @@ namespace bccsink {
 std::string tagMessage(std::string_view message, std::string_view subjectPrefix,
                        std::string_view why);
 
+// `message` without any X-Bccsink-Verdict header of its top-level header block (folds
+// included): a sender's own would pass for bccsink's. Every other byte as it is.
+std::string withoutVerdictHeaders(std::string_view message);
+
 }  // namespace bccsink

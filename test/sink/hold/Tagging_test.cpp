@@ -121,3 +121,16 @@ TEST(Tagging, EverythingElseIsByteForByte) {
 
 }  // namespace
 }  // namespace bccsink
+
+TEST(Tagging, ASendersOwnVerdictHeaderIsDroppedAndNothingElse) {
+  const std::string forged =
+      "Received: from a\r\n\tby b\r\nX-Bccsink-Verdict: clean\r\nSubject: hi\r\n"
+      "x-bccsink-verdict: clean,\r\n\tfolded\r\nTo: <b@example.org>\r\n\r\n"
+      "X-Bccsink-Verdict: in the body stays\r\n";
+  EXPECT_EQ(bccsink::withoutVerdictHeaders(forged),
+            "Received: from a\r\n\tby b\r\nSubject: hi\r\nTo: <b@example.org>\r\n\r\n"
+            "X-Bccsink-Verdict: in the body stays\r\n");
+  const std::string plain = "Subject: hi\r\nX-Bccsink-Verdicts: other\r\n\r\nbody\r\n";
+  EXPECT_EQ(bccsink::withoutVerdictHeaders(plain), plain);
+  EXPECT_EQ(bccsink::withoutVerdictHeaders("X-Bccsink-Verdict: only\n"), "");
+}
