@@ -457,10 +457,13 @@ bool unusableAddress(const std::string& a) {
 }
 
 // An ESMTP parameter's value (RFC 5321 §4.1.2 esmtp-value, xtext for DSN's): printable
-// ASCII without '=' or space.
-bool unusableParameter(const std::string& v) {
-  return std::any_of(v.begin(), v.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= 32 || static_cast<unsigned char>(c) >= 127 || c == '=';
+// ASCII without '=' or space; with `utf8` (an ORCPT in a SMTPUTF8 transaction, RFC 6533)
+// valid UTF-8 beyond ASCII too.
+bool unusableParameter(const std::string& v, bool utf8 = false) {
+  if (utf8 && !isValidUtf8(v)) return true;
+  return std::any_of(v.begin(), v.end(), [utf8](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b <= 32 || b == 127 || (b > 127 && !utf8) || c == '=';
   });
 }
 
@@ -495,7 +498,7 @@ DeliveryResult SmtpClient::relay(const RelayEnvelope& envelope, const std::strin
   for (const auto& r : envelope.recipients) {
     if (r.address.empty() || unusableAddress(r.address))
       invalid = "recipient '" + printableAscii(r.address, kMaxServerText) + "'";
-    else if (unusableParameter(r.notify) || unusableParameter(r.orcpt))
+    else if (unusableParameter(r.notify) || unusableParameter(r.orcpt, envelope.smtputf8))
       invalid = "DSN parameters of <" + printableAscii(r.address, kMaxServerText) + ">";
   }
   if (unusableParameter(envelope.body) || unusableParameter(envelope.ret) ||

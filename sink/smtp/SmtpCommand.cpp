@@ -41,6 +41,14 @@ bool isXtext(std::string_view s) {
   return true;
 }
 
+bool isUtf8AddrText(std::string_view s) {
+  if (s.empty() || !isValidUtf8(s)) return false;
+  for (unsigned char c : s) {
+    if (c < 33 || c == 127 || c == '=') return false;
+  }
+  return true;
+}
+
 std::optional<PathArgs> parsePath(std::string_view text, bool allowEmpty, std::string& error) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   PathArgs out;

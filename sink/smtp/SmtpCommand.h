@@ -27,5 +27,9 @@ constexpr std::size_t kMaxClientText = 255;
 
 // RFC 3461 section 4: xtext is printable ASCII except '+' and '=', with +XX escapes.
 bool isXtext(std::string_view s);
+// RFC 6533 section 3: an ORCPT value of addr-type "utf-8" in a SMTPUTF8 transaction
+// (utf-8-addr-xtext or utf-8-addr-unitext, as Postfix sends it): valid UTF-8 without
+// controls, spaces or '='.
+bool isUtf8AddrText(std::string_view s);
 
 }  // namespace bccsink::smtp

@@ -278,10 +278,14 @@ void SmtpSession::onRcpt(std::string_view arg) {
       if (!validNotify(value)) return error(501, "5.5.4", "Bad NOTIFY parameter");
       rcpt.notify = upper(value);
     } else if (key == "ORCPT") {
-      // RFC 3461 section 4.2: addr-type ";" xtext.
+      // RFC 3461 section 4.2: addr-type ";" xtext; RFC 6533 section 3: "utf-8;" and UTF-8
+      // in a SMTPUTF8 transaction (Postfix sends a non-ASCII recipient's so).
       auto semi = value.find(';');
+      const bool utf8 = semi != std::string::npos && envelope_.smtputf8 &&
+                        lower(value.substr(0, semi)) == "utf-8";
       if (semi == std::string::npos || semi == 0 || value.size() > 500 ||
-          !smtp::isXtext(value.substr(semi + 1))) {
+          !(smtp::isXtext(value.substr(semi + 1)) ||
+            (utf8 && smtp::isUtf8AddrText(value.substr(semi + 1))))) {
         return error(501, "5.5.4", "Bad ORCPT parameter");
       }
       rcpt.orcpt = value;

@@ -205,3 +205,24 @@ TEST(SmtpClientRelay, AFailureOnAKeptConnectionEndsItCleanly) {
 
 }  // namespace
 }  // namespace bccsink::report
+
+namespace bccsink::report {
+namespace {
+
+TEST(SmtpClientRelay, AUtf8OrcptGoesOutInASmtputf8Transaction) {
+  auto envelope = sampleEnvelope();
+  envelope.smtputf8 = true;
+  envelope.recipients = {{"j\xc3\xb6rg@example.org", "", "utf-8;j\xc3\xb6rg@example.org"}};
+  ScriptedSmtpServer server(
+      {"220 relay ESMTP", kFullEhlo, "250 Ok", "250 Ok", "250 Ok", "354 go", "250 Ok"});
+  auto result = SmtpClient(settingsFor(server.address())).relay(envelope, kMessage);
+  ASSERT_EQ(result.outcome, Outcome::Ok) << result.reason;
+  EXPECT_EQ(server.received()[3],
+            "RCPT TO:<j\xc3\xb6rg@example.org> ORCPT=utf-8;j\xc3\xb6rg@example.org");
+  envelope.smtputf8 = false;  // UTF-8 in a parameter of a plain transaction: refused
+  EXPECT_EQ(SmtpClient(settingsFor("127.0.0.1:9")).relay(envelope, kMessage).outcome,
+            Outcome::PermFail);
+}
+
+}  // namespace
+}  // namespace bccsink::report

@@ -1314,3 +1314,20 @@ TEST_F(SmtpSessionTest, XforwardRefusesUnknownAttributesAndIsNotOfferedInBccMode
   EXPECT_NE(send("MAIL FROM:<s@client.test>\r\nRCPT TO:<anyone@example.org>\r\n").find("550 5.1.1"),
             std::string::npos);
 }
+
+TEST_F(SmtpSessionTest, AUtf8OrcptIsTakenInASmtputf8Transaction) {
+  // RFC 6533: what Postfix sends for a non-ASCII recipient; refusing it bounces real mail in
+  // SMTP mode.
+  settings.holdMode = true;
+  send("EHLO mta.test\r\n");
+  EXPECT_EQ(send("MAIL FROM:<s@example.com> SMTPUTF8\r\n"), kMailOk);
+  EXPECT_EQ(send("RCPT TO:<j\xc3\xb6rg@example.org> ORCPT=utf-8;j\xc3\xb6rg@example.org\r\n"),
+            kRcptOk);
+  EXPECT_EQ(send("RCPT TO:<a@example.org> ORCPT=utf-8;a=b@example.org\r\n"),
+            "501 5.5.4 Bad ORCPT parameter\r\n");
+  EXPECT_EQ(send("RSET\r\n"), "250 2.0.0 Ok\r\n");
+  // Without SMTPUTF8 an ORCPT stays xtext.
+  EXPECT_EQ(send("MAIL FROM:<s@example.com>\r\n"), kMailOk);
+  EXPECT_EQ(send("RCPT TO:<a@example.org> ORCPT=utf-8;j\xc3\xb6rg@example.org\r\n"),
+            "501 5.5.4 Bad ORCPT parameter\r\n");
+}
