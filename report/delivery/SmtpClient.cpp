@@ -57,6 +57,20 @@ std::string crlfText(std::string_view message) {
   return out;
 }
 
+// What follows the 354 for `text`, whose line ends are CRLF already (crlfText): a '.'
+// doubled at the start of each line (RFC 5321 §4.5.2), then ".\r\n".
+std::string dotStuffed(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 64 + 3);
+  bool lineStart = true;
+  for (char c : text) {
+    if (lineStart && c == '.') out += '.';  // transparency
+    out += c;
+    lineStart = c == '\n';
+  }
+  return out + ".\r\n";
+}
+
 // Blocks SIGPIPE on this thread for its lifetime and swallows one that our writes raised
 // (the way libpq does it): Poco's TLS writes cannot pass MSG_NOSIGNAL.
 class SigpipeBlock {
@@ -162,7 +176,7 @@ class Session {
     r = exchange("DATA", "DATA");
     if (r.code != 354) refused(r);
     conn_.setStep("the message");
-    conn_.send(smtpDataBlock(text));
+    conn_.send(dotStuffed(text));  // `text` is CRLF already: not converted twice
     conn_.setStep("the end of the message");
     r = conn_.reply(st_.replyTimeout);
     if (r.code / 100 != 2) refused(r);
@@ -377,16 +391,7 @@ std::optional<SmtpTls> parseSmtpTls(std::string_view text) {
 }
 
 std::string smtpDataBlock(std::string_view message) {
-  const std::string text = crlfText(message);
-  std::string out;
-  out.reserve(text.size() + text.size() / 64 + 3);
-  bool lineStart = true;
-  for (char c : text) {
-    if (lineStart && c == '.') out += '.';  // RFC 5321 §4.5.2: transparency
-    out += c;
-    lineStart = c == '\n';
-  }
-  return out + ".\r\n";
+  return dotStuffed(crlfText(message));
 }
 
 SmtpClient::SmtpClient(SmtpSettings settings) : settings_(std::move(settings)) {
