@@ -3,6 +3,7 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "db/Columns.h"
@@ -253,12 +254,22 @@ int HoldQueue::expire(const std::string& sink, std::int64_t beforeMs, std::int64
 }
 
 std::optional<HeldMessage> HoldQueue::find(const std::string& id) {
-  std::string key = id;
-  Statement stmt(db_.session());
-  stmt << db_.sql(std::string(kSelect) + "WHERE h.msg_id = ?"), use(key);
-  auto rows = readHeld(stmt);
+  auto rows = findAll({id});
   if (rows.empty()) return std::nullopt;
-  return rows.front();
+  return std::move(rows.begin()->second);
+}
+
+std::map<std::string, HeldMessage> HoldQueue::findAll(const std::vector<std::string>& ids) {
+  std::map<std::string, HeldMessage> out;
+  constexpr std::size_t kKeysPerQuery = 500;  // far below SQLite's limit of bound values
+  for (std::size_t at = 0; at < ids.size(); at += kKeysPerQuery) {
+    std::vector<std::string> keys(ids.begin() + at,
+                                  ids.begin() + std::min(ids.size(), at + kKeysPerQuery));
+    Statement stmt(db_.session());
+    keyListStatement(db_, stmt, std::string(kSelect) + "WHERE h.msg_id IN ", keys, "");
+    for (auto& h : readHeld(stmt)) out.emplace(h.id, std::move(h));
+  }
+  return out;
 }
 
 std::vector<HeldMessage> HoldQueue::list(const std::vector<std::string>& states,

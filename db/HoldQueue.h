@@ -115,6 +115,8 @@ class HoldQueue {
   int expire(const std::string& sink, std::int64_t beforeMs, std::int64_t nowMs);
 
   std::optional<HeldMessage> find(const std::string& id);
+  // find() of each: the held rows of those of `ids` that have one, by id.
+  std::map<std::string, HeldMessage> findAll(const std::vector<std::string>& ids);
   // Rows in any of `states` (every state when empty), of `sink` ('' = every sink), newest
   // decision first, at most `limit` (0 = no limit).
   std::vector<HeldMessage> list(const std::vector<std::string>& states, const std::string& sink,

@@ -73,10 +73,12 @@ int runQueue(const std::vector<std::string>& args) {
       db::ListFilter filter;
       filter.state = cl.value("state");
       filter.limit = static_cast<std::size_t>(parseSize(cl.value("limit", "0")));
-      // SMTP mode: where each held message is (holding, deliver with its tries, ...).
-      std::map<std::string, db::HeldMessage> holds;
-      for (auto& h : db::HoldQueue(database).list({}, "", 0)) holds.emplace(h.id, std::move(h));
-      for (const auto& m : queue.list(filter)) {
+      const auto messages = queue.list(filter);
+      // SMTP mode: where each listed held message is (holding, deliver with its tries, ...).
+      std::vector<std::string> ids;
+      for (const auto& m : messages) ids.push_back(m.id);
+      const auto holds = db::HoldQueue(database).findAll(ids);
+      for (const auto& m : messages) {
         auto held = holds.find(m.id);
         if (cl.has("json")) {
           auto o = report::messageJson(m);
