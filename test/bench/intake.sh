@@ -63,7 +63,7 @@ SMALL=$((COUNT / 5))
 
 BENCH=intake.sh
 # shellcheck source=lib.sh
-. "$ROOT/test/bench/lib.sh"  # die, now, stop_pid (its rate is redefined below)
+. "$ROOT/test/bench/lib.sh"  # die, now, stop_pid, free_port, wait_listen (its rate is redefined below)
 
 for v in COUNT SESSIONS SIZE LIMIT IDLE; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
@@ -124,36 +124,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port VAR: a loopback TCP port below the ephemeral range (so smtp-source's own
-# connections cannot take it), with no socket on it at all, not handed out before.
-TAKEN=" "
-free_port() {
-  local low p
-  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
-  [ "$low" -gt 12000 ] || low=60000
-  for _ in $(seq 1 200); do
-    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
-    case $TAKEN in *" $p "*) continue ;; esac
-    [ -z "$(ss -tanH "sport = :$p")" ] || continue
-    TAKEN+="$p "
-    printf -v "$1" '%s' "$p"
-    return 0
-  done
-  die "no free port found"
-}
 
-# wait_listen PORT [PID]: until something listens on 127.0.0.1:PORT (and PID still lives).
-wait_listen() {
-  local port=$1 pid=${2:-}
-  for _ in $(seq 1 200); do
-    [ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$port")" ] && return 0
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-      die "server (pid $pid) for port $port exited before listening"
-    fi
-    sleep 0.05
-  done
-  die "nothing listening on 127.0.0.1:$port after 10 s"
-}
 
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }

@@ -1,5 +1,5 @@
-# lib.sh: what the daemon benchmarks share (sourced by extract.sh, analyze.sh, intake.sh and
-# postgres.sh).
+# lib.sh: what the daemon benchmarks share (sourced by extract.sh, analyze.sh, intake.sh,
+# postgres.sh and smtp-mode.sh).
 # The caller sets BENCH (its name, for messages), BCCSINK, BUILD, T (its temp folder) and
 # LIMIT (seconds a pass may take), and stops SINK_PID itself on exit.
 
@@ -109,4 +109,35 @@ wrong_verdicts() {
 }
 wrong_examples() {
   head -5 "$T/wrong.tsv" | awk -F'\t' '{ printf "%s%s expected %s, got %s", (NR > 1 ? "; " : ""), $1, $2, $3 }'
+}
+
+# free_port VAR: a loopback TCP port below the ephemeral range (so smtp-source's own
+# connections cannot take it), with no socket on it at all, not handed out before.
+TAKEN=" "
+free_port() {
+  local low p
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
+  [ "$low" -gt 12000 ] || low=60000
+  for _ in $(seq 1 200); do
+    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+    case $TAKEN in *" $p "*) continue ;; esac
+    [ -z "$(ss -tanH "sport = :$p")" ] || continue
+    TAKEN+="$p "
+    printf -v "$1" '%s' "$p"
+    return 0
+  done
+  die "no free port found"
+}
+
+# wait_listen PORT [PID]: until something listens on 127.0.0.1:PORT (and PID still lives).
+wait_listen() {
+  local port=$1 pid=${2:-}
+  for _ in $(seq 1 200); do
+    [ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$port")" ] && return 0
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      die "server (pid $pid) for port $port exited before listening"
+    fi
+    sleep 0.05
+  done
+  die "nothing listening on 127.0.0.1:$port after 10 s"
 }

@@ -61,7 +61,7 @@ LIMIT=${LIMIT:-600}
 BENCH=smtp-mode.sh
 PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
 # shellcheck source=lib.sh
-. "$ROOT/test/bench/lib.sh" # die, now, since, stop_pid, need_binary
+. "$ROOT/test/bench/lib.sh" # die, now, since, stop_pid, need_binary, free_port, wait_listen
 
 for v in COUNT SESSIONS SIZE LAT RATE LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
@@ -113,29 +113,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port VAR: a loopback port below the ephemeral range with no socket on it.
-TAKEN=" "
-free_port() {
-  local low p
-  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range)
-  [ "$low" -gt 12000 ] || low=60000
-  for _ in $(seq 1 200); do
-    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
-    case $TAKEN in *" $p "*) continue ;; esac
-    [ -z "$(ss -tanH "sport = :$p")" ] || continue
-    TAKEN+="$p "
-    printf -v "$1" '%s' "$p"
-    return 0
-  done
-  die "no free port found"
-}
-wait_listen() {
-  for _ in $(seq 1 200); do
-    [ -n "$(ss -ltnH "src 127.0.0.1 and sport = :$1")" ] && return 0
-    sleep 0.05
-  done
-  die "nothing listening on 127.0.0.1:$1 after 10 s"
-}
 free_port SMTPPORT
 free_port PLAINPORT
 free_port RELAYPORT
