@@ -143,25 +143,7 @@ fi
 
 # Loopback ports for Postfix's smtpd and the smtp-sink, below the kernel's ephemeral range
 # so that no port-0 bind (bccsink's) can take one of them.
-read -r SMTPPORT RELAYPORT < <(python3 - <<'PY'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-found = []
-while len(found) < 2:
-    port = random.randrange(max(1024, low - 12000), low)
-    if port in found:
-        continue
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        found.append(port)
-    except OSError:
-        pass
-    finally:
-        s.close()
-print(*found)
-PY
-)
+read -r SMTPPORT RELAYPORT < <(free_ports 2)
 [ -n "$RELAYPORT" ] || fail "no free loopback ports"
 
 start_sink "$T/data" --InternalDomains example.com --BccSmtpServer "127.0.0.1:$SMTPPORT" \
