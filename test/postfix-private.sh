@@ -1,7 +1,7 @@
 # postfix-private.sh: a private Postfix on loopback for tests and benchmarks, as
 # ../shared/postfix-test-recipe.md has it (own folders, loopback only, no systemd or
 # syslog, every service chroot n). Sourced by test/integration/t-10-postfix and
-# test/bench/intake.sh; run as root.
+# t-16-smtp-mode, test/bench/intake.sh and smtp-mode.sh; run as root.
 #
 # postfix_private_config DIR SMTPPORT RELAYPORT: writes DIR/etc/main.cf and master.cf
 # (smtpd on 127.0.0.1:SMTPPORT, relayhost [127.0.0.1]:RELAYPORT, queue and data folders
@@ -54,4 +54,18 @@ scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 tlsmgr    unix - - n 1000? 1 tlsmgr
 CF
+}
+
+# postfix_private_stop DIR: `postfix -c DIR/etc stop`, then waits up to 10 s for its master
+# process (by the PID in DIR/spool/pid/master.pid) and SIGKILLs it if it is still there.
+postfix_private_stop() {
+  local dir=$1 master=""
+  [ -f "$dir/spool/pid/master.pid" ] && master=$(tr -dc 0-9 <"$dir/spool/pid/master.pid")
+  postfix -c "$dir/etc" stop >/dev/null 2>&1 || true
+  [ -n "$master" ] || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$master" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$master" 2>/dev/null || true
 }

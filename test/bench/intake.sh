@@ -85,22 +85,14 @@ fi
 T=$(mktemp -d /tmp/bccsink-bench.XXXXXX)
 chmod 755 "$T"
 PIDS=()      # background servers, stopped by PID
-PF_DIR=""    # private Postfix config dir, once started
+PF_DIR=""    # the private Postfix's folder (postfix_private_config), once started
 SHM=""       # bccsink's tmpfs data folder, once made
 
 stop_postfix() {
   [ -n "$PF_DIR" ] || return 0
-  local conf=$PF_DIR pidfile=$T/postfix/spool/pid/master.pid master=""
+  local dir=$PF_DIR
   PF_DIR=""
-  [ -f "$pidfile" ] && master=$(tr -dc 0-9 <"$pidfile")
-  postfix -c "$conf" stop >/dev/null 2>&1 || true
-  if [ -n "$master" ]; then
-    for _ in $(seq 1 100); do
-      kill -0 "$master" 2>/dev/null || return 0
-      sleep 0.1
-    done
-    kill -KILL "$master" 2>/dev/null || true
-  fi
+  postfix_private_stop "$dir"
 }
 
 cleanup() {
@@ -169,7 +161,7 @@ RELAY_PID=$!
 PIDS+=("$RELAY_PID")
 wait_listen "$RELAY_PORT" "$RELAY_PID"
 postfix -c "$P/etc" check >"$T/postfix-start.log" 2>&1 || die "postfix check: $(tail -3 "$T/postfix-start.log")"
-PF_DIR=$P/etc
+PF_DIR=$P
 postfix -c "$P/etc" start >>"$T/postfix-start.log" 2>&1 || die "postfix start: $(tail -3 "$T/postfix-start.log")"
 wait_listen "$SMTPD_PORT"
 send postfix "$SMTPD_PORT" bob@example.net "$COUNT"

@@ -83,17 +83,9 @@ DB=$T/data/bccsink.db
 
 stop_postfix() {
   [ -n "$PF_DIR" ] || return 0
-  local master=""
-  [ -f "$P/spool/pid/master.pid" ] && master=$(tr -dc 0-9 <"$P/spool/pid/master.pid")
-  postfix -c "$PF_DIR" stop >/dev/null 2>&1 || true
+  local dir=$PF_DIR
   PF_DIR=""
-  if [ -n "$master" ]; then
-    for _ in $(seq 1 100); do
-      kill -0 "$master" 2>/dev/null || return 0
-      sleep 0.1
-    done
-    kill -KILL "$master" 2>/dev/null || true
-  fi
+  postfix_private_stop "$dir"
 }
 cleanup() {
   local rc=$?
@@ -152,7 +144,7 @@ cat >>"$P/etc/master.cf" <<CF
   -o receive_override_options=
 CF
 postfix -c "$P/etc" check >"$T/postfix-start.log" 2>&1 || die "postfix check: $(cat "$T/postfix-start.log")"
-PF_DIR=$P/etc
+PF_DIR=$P
 postfix -c "$P/etc" start >>"$T/postfix-start.log" 2>&1 || die "postfix start: $(cat "$T/postfix-start.log")"
 wait_listen "$SMTPPORT"
 wait_listen "$PLAINPORT"

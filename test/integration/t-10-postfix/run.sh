@@ -48,13 +48,7 @@ t10_cleanup() {
   local rc=$?
   set +e  # under -e the "(exit $rc)" below would end the trap before cleanup ran
   if [ "$POSTFIX_UP" = 1 ]; then
-    postfix -c "$P/etc" stop >/dev/null 2>&1 || true
-    local master
-    master=$(tr -dc 0-9 <"$P/spool/pid/master.pid" 2>/dev/null || true)
-    for _ in $(seq 1 100); do
-      if [ -z "$master" ] || ! kill -0 "$master" 2>/dev/null; then break; fi
-      sleep 0.1
-    done
+    postfix_private_stop "$P"
     if [ $rc -ne 0 ] && [ -f "$P/maillog" ]; then
       echo "--- last lines of Postfix's maillog:"
       tail -15 "$P/maillog"; echo

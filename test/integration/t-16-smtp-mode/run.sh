@@ -50,15 +50,10 @@ START=$SECONDS
 # Postfix is stopped (and waited for) before lib.sh's cleanup removes $T.
 POSTFIX_UP=0
 t16_cleanup() {
-  local rc=$? master
+  local rc=$?
   set +e
   if [ "$POSTFIX_UP" = 1 ]; then
-    postfix -c "$P/etc" stop >/dev/null 2>&1
-    master=$(tr -dc 0-9 <"$P/spool/pid/master.pid" 2>/dev/null)
-    for _ in $(seq 1 100); do
-      if [ -z "$master" ] || ! kill -0 "$master" 2>/dev/null; then break; fi
-      sleep 0.1
-    done
+    postfix_private_stop "$P"
     if [ $rc -ne 0 ] && [ -f "$P/maillog" ]; then
       echo "--- last lines of Postfix's maillog:"
       tail -25 "$P/maillog"
