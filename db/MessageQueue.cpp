@@ -25,7 +25,7 @@ const char* kColumns =
     "id, sink, state, reason, attempts, received_at, updated_at, sender, client_ip, helo, tls,"
     " header_message_id, size, sha256, spool_file, envid, ret, body, lease_owner, deadline_at,"
     " verdict, checked_at, errors, extracted_at, spoofed, spoof_reason, report_status,"
-    " report_attempts, report_next_at, report_error, reported_at";
+    " report_attempts, report_next_at, report_error, reported_at, content_expired_at";
 
 // The rows of a statement that selected (or returned) kColumns.
 std::vector<MessageRecord> readRows(RecordSet& rs) {
@@ -64,6 +64,7 @@ std::vector<MessageRecord> readRows(RecordSet& rs) {
     m.reportNextMs = integer(rs, "report_next_at");
     m.reportError = text(rs, "report_error");
     m.reportedAt = text(rs, "reported_at");
+    m.contentExpiredAt = text(rs, "content_expired_at");
     out.push_back(std::move(m));
   }
   return out;

@@ -4,14 +4,25 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bccsink::db {
 
 struct Recipient {
+  // Not an aggregate, so that {address, orcpt, notify} leaves `original` empty quietly.
+  Recipient(std::string address = {}, std::string orcpt = {}, std::string notify = {},
+            std::string original = {})
+      : address(std::move(address)),
+        orcpt(std::move(orcpt)),
+        notify(std::move(notify)),
+        original(std::move(original)) {}
   std::string address;
   std::string orcpt;   // DSN ORCPT=, as sent (RFC 3461 section 4.2), '' when absent
   std::string notify;  // DSN NOTIFY=, e.g. "NEVER", '' when absent
+  // Schema 7: the original recipient this address encodes (recipient_bcc_maps'
+  // watch+LOCAL=DOMAIN@bcc.example.com gives LOCAL@DOMAIN), '' when none.
+  std::string original;
 };
 
 struct MessageRecord {
@@ -57,6 +68,9 @@ struct MessageRecord {
   std::int64_t reportNextMs = 0;  // ms since the epoch; 0 = at once
   std::string reportError;        // the last delivery failure
   std::string reportedAt;         // ISO 8601 UTC, '' before
+  // Retention (schema 7): when the content (spool record or file) was deleted, '' while
+  // it is kept. The row stays until BccKeepRows.
+  std::string contentExpiredAt;
 };
 
 namespace state {

@@ -178,6 +178,65 @@ const std::vector<std::vector<std::string>>& migrations() {
           // refused for good) without reading every row ever delivered.
           "CREATE INDEX held_attention ON held (sink, decided_ms) WHERE last_error IS NOT NULL",
       },
+      {
+          // 7: the life of a copy (issue 17).
+          // Retention: a copy's content (its spool record or file, and the files/ entries
+          // no kept copy refers to any more) is deleted after BccKeepClean or
+          // BccKeepFlagged; the row stays until BccKeepRows. NULL: the content is kept.
+          // The partial index is what the retention sweep walks, oldest first, without
+          // stepping over every copy whose content already went.
+          "ALTER TABLE messages ADD COLUMN content_expired_at TEXT",
+          "CREATE INDEX messages_content ON messages (sink, received_at)"
+          " WHERE content_expired_at IS NULL",
+          // Original recipients: a copy made by recipient_bcc_maps carries each original
+          // recipient encoded in its own (watch+LOCAL=DOMAIN@bcc.example.com); decoded at
+          // intake, NULL when the address does not encode one (and always in SMTP mode,
+          // whose recipients are the real ones).
+          "ALTER TABLE message_recipients ADD COLUMN original TEXT",
+          // Retro-alerts: a file's verdict turned worse after messages that carried it
+          // were judged (a late sandbox answer, new YARA rules, new clamd signatures, a
+          // hash list entry). One alert per change, found and reported by the sink that
+          // recorded the new verdict; its messages (of any sink) judged again.
+          "CREATE TABLE retro_alerts ("
+          " id TEXT PRIMARY KEY,"  // ULID
+          " sink TEXT NOT NULL,"   // the sink that found the change and reports it
+          " sha256 TEXT NOT NULL,"
+          " analyzer TEXT NOT NULL,"  // whose answer turned
+          " verdict TEXT NOT NULL,"   // the file's verdict now: suspicious or dangerous
+          " threats TEXT NOT NULL,"   // one name a line
+          // late-answer, rules-reload, signature-update, hash-list
+          " cause TEXT NOT NULL,"
+          " created_at TEXT NOT NULL,"  // ISO 8601 UTC
+          " created_ms BIGINT NOT NULL,"
+          // due, sent, undeliverable; none: no message crossed BccReportThreshold
+          " report_status TEXT NOT NULL,"
+          " report_attempts INTEGER NOT NULL DEFAULT 0,"
+          " report_next_at BIGINT NOT NULL DEFAULT 0,"  // ms; the next try
+          " report_error TEXT,"
+          " reported_at TEXT)",
+          "CREATE INDEX retro_alerts_report ON retro_alerts (sink, report_status, report_next_at)",
+          "CREATE INDEX retro_alerts_created ON retro_alerts (created_ms)",
+          "CREATE TABLE retro_messages ("
+          " alert_id TEXT NOT NULL REFERENCES retro_alerts (id) ON DELETE CASCADE,"
+          " msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+          " earlier_verdict TEXT NOT NULL,"  // the message's verdict before the change
+          " earlier_checked_at TEXT NOT NULL,"  // when it was judged so
+          " verdict TEXT NOT NULL,"             // the message's verdict now
+          " file_path TEXT NOT NULL,"           // where the file sat in the message
+          " PRIMARY KEY (alert_id, msg_id))",
+          "CREATE INDEX retro_messages_msg ON retro_messages (msg_id)",
+          // Re-checks: what an analyzer's answers depend on (the YARA rules' digest,
+          // clamd's VERSION, the hash list's digest), per sink; when it changes, the kept
+          // files of BccRetroWindow are scanned again. recheck_cursor: where that re-check
+          // stands, NULL once done, so a restart goes on from there.
+          "CREATE TABLE analyzer_generations ("
+          " sink TEXT NOT NULL,"
+          " analyzer TEXT NOT NULL,"
+          " generation TEXT NOT NULL,"
+          " changed_ms BIGINT NOT NULL,"
+          " recheck_cursor TEXT,"
+          " PRIMARY KEY (sink, analyzer))",
+      },
   };
   return list;
 }

@@ -92,6 +92,21 @@ void checkRelayAddress(const std::string& v) {
     throw std::invalid_argument("must end in a port from 1 to 65535");
 }
 
+// A retention period: a duration ("7d", "12h") up to 100 years, or 0 (forever, never).
+std::chrono::seconds parseKeep(const std::string& v) {
+  static const std::regex re(R"(^\s*([0-9]+)\s*([smhd]?)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(v, m, re)) {
+    throw std::invalid_argument("not a duration (examples: 7d, 12h, 0 for never)");
+  }
+  if (m[1].str().size() > 9) throw std::invalid_argument("out of range");
+  long long n = std::stoll(m[1].str());
+  char unit = m[2].str().empty() ? 's' : m[2].str()[0];
+  long long mult = unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1;
+  if (n > 36500LL * 86400 / mult) throw std::invalid_argument("more than 100 years");
+  return std::chrono::seconds(n * mult);
+}
+
 std::chrono::seconds nonZero(std::chrono::seconds d) {
   if (d.count() == 0) throw std::invalid_argument("must be more than 0");
   return d;
@@ -269,6 +284,38 @@ const std::vector<Option>& schema() {
          if (n == 0 || n > 100) throw std::invalid_argument("must be between 1 and 100");
          c.smtpRelayConnections = static_cast<unsigned>(n);
        }},
+      // The life of a copy (issue 17): retention, retro-alerts, the verdict's service level.
+      {{"BccKeepClean", "7d",
+        "How long the content (spool record or file, extracted files) of a clean copy is "
+        "kept, and of an unscanned one once its report is done; then it is deleted in the "
+        "background and the row stays. 0 = kept forever."},
+       [](Config& c, const std::string& v) { c.bccKeepClean = parseKeep(v); }},
+      {{"BccKeepFlagged", "90d",
+        "How long the content of a suspicious, dangerous, spoofed or failed copy is kept. "
+        "0 = kept forever."},
+       [](Config& c, const std::string& v) { c.bccKeepFlagged = parseKeep(v); }},
+      {{"BccKeepRows", "365d",
+        "How long a copy's row (envelope, verdicts, report) is kept; statistics already "
+        "computed stay. 0 = kept forever."},
+       [](Config& c, const std::string& v) { c.bccKeepRows = parseKeep(v); }},
+      {{"BccRetroWindow", "30d",
+        "When a file's verdict turns worse later (late sandbox answer, new YARA rules, new "
+        "clamd signatures, a hash list entry), the copies that carried it within this window "
+        "are judged again and a retro report goes out. 0 = no retro-alerts."},
+       [](Config& c, const std::string& v) { c.bccRetroWindow = parseKeep(v); }},
+      {{"BccRecheckRate", "50",
+        "Files a second scanned again after a YARA reload or a clamd signature update (the "
+        "kept files of BccRetroWindow, newest first). 0 = no re-checks."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n > 100000) throw std::invalid_argument("must be between 0 and 100000");
+         c.bccRecheckRate = static_cast<unsigned>(n);
+       }},
+      {{"BccVerdictSlo", "15m",
+        "The service level of a verdict: copies are to be checked within this of their 250. "
+        "The share that were, over the last hour, is on /metrics and the dashboard; under "
+        "99 % is logged."},
+       [](Config& c, const std::string& v) { c.bccVerdictSlo = nonZero(parseDuration(v)); }},
       {{"VxcubeFileTypes", "default",
         "What is sent for analysis: true-type families (pe elf macho msi ole-office ooxml "
         "ooxml-macro pdf rtf script lnk disk-image archive html image text other) and "
@@ -327,7 +374,7 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccAnalysisTimeout = nonZero(parseDuration(v)); }},
       {{"BccCleanVerdictMaxAge", "7d",
         "A cached clean verdict older than this is asked again (new signatures); 0 = never."},
-       [](Config& c, const std::string& v) { c.bccCleanVerdictMaxAge = parseDuration(v); }},
+       [](Config& c, const std::string& v) { c.bccCleanVerdictMaxAge = parseKeep(v); }},
       {{"HashListFile", "",
         "Local hash list: lines of '<sha256 or md5> <suspicious|dangerous> [threat name]'; "
         "'' = off."},

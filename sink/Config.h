@@ -46,6 +46,13 @@ struct Config {
   unsigned smtpQuarantineDays = 0;            // SmtpQuarantineDays, 0 = kept until deleted
   std::chrono::seconds smtpRelayRetryMax{0};  // SmtpRelayRetryMax: the longest back-off
   unsigned smtpRelayConnections = 0;          // SmtpRelayConnections: deliveries at once
+  // The life of a copy (issue 17): retention, retro-alerts, the verdict's service level.
+  std::chrono::seconds bccKeepClean{0};    // BccKeepClean: clean copies' content, 0 = forever
+  std::chrono::seconds bccKeepFlagged{0};  // BccKeepFlagged: flagged copies' content
+  std::chrono::seconds bccKeepRows{0};     // BccKeepRows: the rows, 0 = forever
+  std::chrono::seconds bccRetroWindow{0};  // BccRetroWindow, 0 = no retro-alerts
+  unsigned bccRecheckRate = 0;             // BccRecheckRate: files/s, 0 = no re-checks
+  std::chrono::seconds bccVerdictSlo{0};   // BccVerdictSlo
   // Analysis (sandbox/): what is extracted, what is sent, how workers run.
   std::string vxcubeFileTypes;                    // VxcubeFileTypes ("default" = built-in list)
   std::uint64_t vxcubeMaxFileSize = 0;            // VxcubeMaxFileSize, bytes, 0 = no limit
