@@ -38,6 +38,7 @@
 #include "sandbox/extract/Extractor.h"
 
 namespace bccsink::db {
+class Database;
 struct MessageFile;
 struct MessageRecord;
 }  // namespace bccsink::db
@@ -96,6 +97,13 @@ class Pipeline {
   // signals, it must not block. Add listeners before start().
   using FinishedListener = std::function<void(const std::string& id)>;
   void onFinished(FinishedListener listener);
+  // "A file turned suspicious or dangerous": called on the completer thread right after
+  // the cache stored such an answer, with the completer's connection, before the messages
+  // waiting on it are decided (retro-alerts: sandbox/retro/RetroJudge judges again the
+  // messages judged before the answer came). May throw: the answer is then stored again
+  // after the back-off, like one the database refused. Set before start().
+  using VerdictListener = std::function<void(db::Database&, const db::StoredVerdict&)>;
+  void onVerdict(VerdictListener listener) { verdictListener_ = std::move(listener); }
 
   const PipelineCounters& counters() const { return counters_; }
   // The analyzers' runners (their stats() for /metrics and the API).
@@ -147,6 +155,7 @@ class Pipeline {
   bool started_ = false;
   std::uint64_t wakeups_ = 0;
   std::vector<FinishedListener> finishedListeners_;  // set before start(), read-only after
+  VerdictListener verdictListener_;                  // likewise; may be empty
   std::vector<std::thread> workers_;
   std::thread completer_;
 };

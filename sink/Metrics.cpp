@@ -1,5 +1,7 @@
 #include "sink/Metrics.h"
 
+#include <algorithm>
+
 #include "db/Database.h"
 #include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
@@ -9,6 +11,8 @@
 #include "report/http/PrometheusText.h"
 #include "sandbox/Pipeline.h"
 #include "sandbox/analyzers/Verdict.h"
+#include "sandbox/retro/RecheckStage.h"
+#include "sandbox/retro/RetroJudge.h"
 
 namespace bccsink {
 namespace {
@@ -80,6 +84,36 @@ void formatSmtpMode(PrometheusText& t, const MetricsSnapshot& s) {
   t.sample("bccsink_smtp_mode_reinjections_total", "result=\"rejected\"", s.reinjectRejected);
 }
 
+// ---- retro-alerts (issue 17) ----
+
+void collectRetro(const MetricsSources& src, MetricsSnapshot& s) {
+  if (src.retro) {
+    for (std::size_t c = 0; c < sandbox::kRetroCauses.size(); ++c)
+      s.retroAlerts[c] = src.retro->alerts(static_cast<sandbox::RetroCause>(c));
+  }
+  if (src.recheck) {
+    s.recheckFiles = src.recheck->filesRechecked();
+    s.recheckPending = src.recheck->pendingFiles();
+  }
+}
+
+void formatRetro(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_retro_alerts_total", "counter",
+           "Retro-alerts since start (a file's verdict turned worse after messages that carried "
+           "it were judged) by cause.");
+  for (std::size_t c = 0; c < sandbox::kRetroCauses.size(); ++c)
+    t.sample("bccsink_retro_alerts_total",
+             "cause=\"" + std::string(sandbox::kRetroCauses[c]) + "\"", s.retroAlerts[c]);
+  t.family("bccsink_recheck_files_total", "counter",
+           "Files scanned again since start after the analyzer's rules or signatures changed.");
+  for (const auto& [name, n] : s.recheckFiles)
+    t.sample("bccsink_recheck_files_total", "analyzer=\"" + label(name) + "\"", n);
+  t.family("bccsink_recheck_pending_files", "gauge",
+           "Files the running re-check has still to scan (0 when none runs).");
+  t.sample("bccsink_recheck_pending_files", "",
+           static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.recheckPending)));
+}
+
 }  // namespace
 
 MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
@@ -128,6 +162,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.reinjectDeferred = h.deferred;
     s.reinjectRejected = h.rejected;
   }
+  collectRetro(src, s);
   return s;
 }
 
@@ -245,6 +280,7 @@ std::string formatMetrics(const MetricsSnapshot& s) {
   t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
   if (s.smtpMode) formatSmtpMode(t, s);
+  formatRetro(t, s);
   return t.take();
 }
 

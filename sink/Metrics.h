@@ -22,7 +22,9 @@ class Database;
 }
 namespace bccsink::sandbox {
 class Pipeline;
-}
+class RecheckStage;
+class RetroJudge;
+}  // namespace bccsink::sandbox
 
 namespace bccsink {
 
@@ -50,6 +52,11 @@ struct MetricsSnapshot {
   std::array<std::uint64_t, kHoldSecondsBuckets.size() + 1> holdBuckets = {};  // not cumulative
   std::uint64_t holdMillisSum = 0;  // the count is the +Inf bucket
   std::uint64_t reinjectDelivered = 0, reinjectDeferred = 0, reinjectRejected = 0;
+  // Retro-alerts (issue 17): alerts made by cause (RetroCause's order), files re-checked
+  // per analyzer, and what the running re-checks have left.
+  std::array<std::uint64_t, 4> retroAlerts = {};
+  std::vector<std::pair<std::string, std::uint64_t>> recheckFiles;
+  std::int64_t recheckPending = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -64,6 +71,9 @@ struct MetricsSources {
   SmtpCounters* smtpMode = nullptr;
   const HoldCounters* hold = nullptr;
   std::string sink;  // this sink's name: the hold queue's depths are its own
+  // Retro-alerts: the judge and the re-check stage; null when off (then 0).
+  const sandbox::RetroJudge* retro = nullptr;
+  const sandbox::RecheckStage* recheck = nullptr;
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "sink/smtp/Ulid.h"
+
 namespace bccsink {
 
 ServerSettings listenerSettings(const Config& cfg) {
@@ -94,6 +96,26 @@ report::HttpSettings httpSettings(const Config& cfg) {
   hs.tlsKey = cfg.httpTlsKey;
   hs.databaseUrl = cfg.effectiveDatabaseUrl();
   return hs;
+}
+
+// ---- retro-alerts (issue 17) ----
+
+sandbox::RetroSettings retroSettings(const Config& cfg) {
+  sandbox::RetroSettings rs;
+  rs.sink = cfg.sinkName;
+  rs.window = cfg.bccRetroWindow;
+  rs.threshold = cfg.bccReportThreshold;
+  rs.newId = [] { return newUlid(); };
+  return rs;
+}
+
+sandbox::RecheckSettings recheckSettings(const Config& cfg) {
+  sandbox::RecheckSettings rs;
+  rs.databaseUrl = cfg.effectiveDatabaseUrl();
+  rs.sink = cfg.sinkName;
+  rs.window = cfg.bccRetroWindow;
+  rs.rate = cfg.bccRecheckRate;
+  return rs;
 }
 
 }  // namespace bccsink

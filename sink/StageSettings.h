@@ -7,6 +7,8 @@
 #include "report/http/HttpServer.h"
 #include "report/stats/StatsCollector.h"
 #include "sandbox/Pipeline.h"
+#include "sandbox/retro/RecheckStage.h"
+#include "sandbox/retro/RetroJudge.h"
 #include "sink/Config.h"
 #include "sink/hold/HoldStage.h"
 #include "sink/smtp/Intake.h"
@@ -33,5 +35,11 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg);
 report::StatsSettings statsSettings(const Config& cfg);
 // HttpSocket, HttpToken, HttpTlsCertificate, HttpTlsKey, DatabaseUrl.
 report::HttpSettings httpSettings(const Config& cfg);
+
+// Retro-alerts (issue 17): SinkName, BccRetroWindow (0 = off), BccReportThreshold; each
+// alert's id a new ULID.
+sandbox::RetroSettings retroSettings(const Config& cfg);
+// The re-checks: DatabaseUrl, SinkName, BccRetroWindow, BccRecheckRate (0 = off).
+sandbox::RecheckSettings recheckSettings(const Config& cfg);
 
 }  // namespace bccsink

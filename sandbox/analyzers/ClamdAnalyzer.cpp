@@ -352,4 +352,22 @@ std::string ClamdAnalyzer::ping() const {
   }
 }
 
+std::string ClamdAnalyzer::version() const {
+  const auto endpoint = parseEndpoint(settings_.socket);
+  Conversation clamd(endpoint, settings_.timeout, std::stop_token{});
+  try {
+    clamd.connect();
+    static constexpr char kCommand[] = "zVERSION";
+    clamd.send(kCommand, sizeof kCommand);
+    auto reply = printableAscii(trim(clamd.reply()), kMaxShownReply);
+    return reply.starts_with("ClamAV ") ? reply : std::string();
+  } catch (const Failure&) {
+    return {};
+  } catch (const Poco::Exception&) {
+    return {};
+  } catch (const Stopping&) {
+    return {};
+  }
+}
+
 }  // namespace bccsink::sandbox
