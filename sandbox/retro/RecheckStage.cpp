@@ -40,7 +40,8 @@ RecheckStage::RecheckStage(RecheckSettings settings, const ContentStore& store, 
       store_(store),
       judge_(judge),
       analyzers_(std::move(analyzers)),
-      counted_(analyzers_.size(), false) {
+      counted_(analyzers_.size(), false),
+      seen_(analyzers_.size()) {
   for (std::size_t i = 0; i < analyzers_.size(); ++i)
     files_.push_back(std::make_unique<std::atomic<std::uint64_t>>(0));
 }
@@ -166,7 +167,7 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
     const auto since = windowStart(settings_.window);
     if (!counted_[i]) {
       pending_ = repo.recheckRemaining(settings_.sink, since, cursor, a.keptOnly);
-      seen_.clear();
+      seen_[i].clear();
       counted_[i] = true;
     }
     auto lastSave = Clock::now();
@@ -178,7 +179,7 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
         repo.setCursor(settings_.sink, a.name, std::nullopt);
         pending_ = 0;
         counted_[i] = false;
-        seen_.clear();
+        seen_[i].clear();
         log().notice("recheck: %s done (%s files)", a.name, std::to_string(files_[i]->load()));
         return true;
       }
@@ -194,7 +195,7 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
         }
         // Once per file in a re-check: a digest's first 16 hex digits, 8 bytes a file.
         if (!f.sha256.empty() &&
-            seen_.insert(std::stoull(f.sha256.substr(0, 16), nullptr, 16)).second) {
+            seen_[i].insert(std::stoull(f.sha256.substr(0, 16), nullptr, 16)).second) {
           if (!a.keptOnly || store_.has(f.sha256)) {
             if (!takeToken()) {
               interrupted = true;
@@ -203,7 +204,7 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
             try {
               recheck(db, a, f.sha256);
             } catch (const Unreachable&) {
-              seen_.erase(std::stoull(f.sha256.substr(0, 16), nullptr, 16));
+              seen_[i].erase(std::stoull(f.sha256.substr(0, 16), nullptr, 16));
               repo.setCursor(settings_.sink, a.name, cursor);
               throw;
             }

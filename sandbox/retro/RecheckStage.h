@@ -107,7 +107,7 @@ class RecheckStage {
   std::vector<bool> counted_;  // pending_ computed for the analyzer's running re-check
   // The files the running re-check did (first 8 bytes of each digest): a file carried by
   // many messages is scanned once. Lost at a restart, which scans some files twice.
-  std::unordered_set<std::uint64_t> seen_;
+  std::vector<std::unordered_set<std::uint64_t>> seen_;  // per analyzer
   std::atomic<std::int64_t> pending_{0};
   std::chrono::steady_clock::time_point nextToken_{};
 

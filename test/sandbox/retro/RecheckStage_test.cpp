@@ -24,12 +24,13 @@ namespace {
 // An analyzer whose answers the test sets: the files listed in `bad` are dangerous.
 class FakeAnalyzer : public sandbox::BlockingAnalyzer {
  public:
-  std::string name() const override { return "yara"; }
+  explicit FakeAnalyzer(std::string name = "yara") : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
   sandbox::Verdict scan(const sandbox::Submission& file, std::stop_token) override {
     std::lock_guard lock(mu);
     scanned.push_back(file.sha256);
     sandbox::Verdict v;
-    v.analyzer = "yara";
+    v.analyzer = name_;
     v.kind = bad.count(file.sha256) ? sandbox::VerdictKind::Dangerous : sandbox::VerdictKind::Clean;
     if (bad.count(file.sha256)) v.threats = {"New_Rule"};
     return v;
@@ -37,6 +38,9 @@ class FakeAnalyzer : public sandbox::BlockingAnalyzer {
   std::mutex mu;
   std::vector<std::string> scanned;
   std::set<std::string> bad;
+
+ private:
+  std::string name_;
 };
 
 struct Fixture {
@@ -52,6 +56,10 @@ struct Fixture {
     return s;
   }()};
 
+  std::shared_ptr<FakeAnalyzer> list = std::make_shared<FakeAnalyzer>("hashlist");
+  std::string listGeneration = "list-1";
+  bool withList = false;
+
   std::unique_ptr<sandbox::RecheckStage> stage(double rate = 100000) {
     sandbox::RecheckSettings s;
     s.databaseUrl = world.url();
@@ -64,8 +72,17 @@ struct Fixture {
     a.cause = sandbox::RetroCause::RulesReload;
     a.analyzer = yara;
     a.generation = [this] { return generation; };
-    return std::make_unique<sandbox::RecheckStage>(s, world.store(), judge,
-                                                   std::vector<sandbox::RecheckAnalyzer>{a});
+    std::vector<sandbox::RecheckAnalyzer> all{a};
+    if (withList) {
+      sandbox::RecheckAnalyzer l;
+      l.name = "hashlist";
+      l.cause = sandbox::RetroCause::HashList;
+      l.analyzer = list;
+      l.generation = [this] { return listGeneration; };
+      l.keptOnly = false;
+      all.push_back(l);
+    }
+    return std::make_unique<sandbox::RecheckStage>(s, world.store(), judge, all);
   }
 };
 
@@ -166,4 +183,23 @@ TEST(RecheckStageTest, TheThreadRechecksAfterWake) {
   stage->stop();
   EXPECT_EQ(f.judge.alerts(sandbox::RetroCause::RulesReload), 1u);
   EXPECT_EQ(f.world.scalar("SELECT verdict FROM messages WHERE id = '01A'"), "dangerous");
+}
+
+TEST(RecheckStageTest, TwoAnalyzersChangedAtOnceEachGoThroughTheirFiles) {
+  Fixture f;
+  f.withList = true;
+  f.world.message("01A", 20, test::digestOf('a'));
+  f.world.message("01B", 10, test::digestOf('b'), "clean", "sink-a", false);  // bytes gone
+  auto stage = f.stage();
+  stage->runOnceForTest(f.world.db(), 100);
+  f.generation = "rules-2";
+  f.listGeneration = "list-2";
+  f.list->bad = {test::digestOf('b')};
+  while (stage->runOnceForTest(f.world.db(), 1)) {  // one file a round, YARA then the list
+  }
+  EXPECT_EQ(f.yara->scanned, std::vector<std::string>{test::digestOf('a')});
+  // The hash list needs no bytes: the file whose content went is looked up too.
+  EXPECT_EQ(f.list->scanned, (std::vector<std::string>{test::digestOf('b'), test::digestOf('a')}));
+  EXPECT_EQ(f.judge.alerts(sandbox::RetroCause::HashList), 1u);
+  EXPECT_EQ(f.world.scalar("SELECT verdict FROM messages WHERE id = '01B'"), "dangerous");
 }
