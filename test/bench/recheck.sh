@@ -62,6 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 serve() {  # serve RATE: the daemon on the bench data, YARA from $T/rules
+  : >"$T/sink.log"  # emptied first: start_sink must not read the last run's port in it
   start_sink --YaraRules "$T/rules" --SinkName bench --BccRecheckRate "$1"
   PIDS+=("$SINK_PID")
   HTTP=$(sed -n 's/.*http listening on [^ ]*:\([0-9]*\).*/\1/p' "$T/sink.log" | head -1)
