@@ -4,6 +4,8 @@
 #include <Poco/Logger.h>
 #include <Poco/Timestamp.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -230,6 +232,9 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
 
 void RecheckStage::loop() {
   pthread_setname_np(pthread_self(), "recheck");
+  // Background work: at nice 10 the kernel gives the intake's and the workers' threads the
+  // CPU first when the machine is busy (BccRecheckRate bounds it when it is not).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
   std::unique_ptr<db::Database> db;
   auto nextPoll = Clock::now();
   bool failing = false;

@@ -11,9 +11,9 @@
 // on from the cursor, and a restart with an unchanged generation does not re-check. The
 // first generation a sink ever sees is only stored: there is nothing to compare it with.
 //
-// One thread; its own connection (Deferred: a cursor lost to power loss means some files
-// are scanned twice). A database that is away pauses it; clamd unreachable pauses it on the
-// same file.
+// One thread, at nice 10 (intake and analysis come first on a busy machine); its own connection
+// (Deferred: a cursor lost to power loss means some files are scanned twice). A database that is
+// away pauses it; clamd unreachable pauses it on the same file.
 
 #include <atomic>
 #include <chrono>
