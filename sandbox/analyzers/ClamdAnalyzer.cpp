@@ -354,7 +354,10 @@ std::string ClamdAnalyzer::ping() const {
 
 std::string ClamdAnalyzer::version() const {
   const auto endpoint = parseEndpoint(settings_.socket);
-  Conversation clamd(endpoint, settings_.timeout, std::stop_token{});
+  // A healthy clamd answers at once; a hung one must not hold the caller (the re-check
+  // thread, which a stop waits for) for a whole scan's timeout.
+  Conversation clamd(endpoint, std::min<milliseconds>(settings_.timeout, std::chrono::seconds(10)),
+                     std::stop_token{});
   try {
     clamd.connect();
     static constexpr char kCommand[] = "zVERSION";
