@@ -442,6 +442,7 @@ function renderReport(id, r) {
       ['To', list(msg.to)],
       ['Envelope sender', msg.envelope_sender],
       ['Envelope recipients', list(msg.envelope_recipients)],
+      ['Original recipients', list(msg.original_recipients)],
       ['Client', [msg.client_ip, msg.helo && `(${msg.helo})`].filter(Boolean).join(' ')],
       ['Origin', [msg.origin_ip, msg.origin_helo && `(${msg.origin_helo})`].filter(Boolean).join(' ')],
       ['Message-ID', msg.message_id, 'mono'],
