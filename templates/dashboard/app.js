@@ -251,9 +251,10 @@ function renderOverview(o) {
 // --- the verdict SLO: the share checked within BccVerdictSlo, the oldest pending copy -----
 function seconds(n) {
   if (typeof n !== 'number') return '–';
-  if (n >= 3600) return `${(n / 3600).toFixed(1)} h`;
-  if (n >= 60) return `${(n / 60).toFixed(1)} min`;
-  return `${n.toFixed(n < 10 ? 1 : 0)} s`;
+  const short = (v) => v.toFixed(1).replace(/\.0$/, '');  // "15 min", "2.5 h"
+  if (n >= 3600) return `${short(n / 3600)} h`;
+  if (n >= 60) return `${short(n / 60)} min`;
+  return `${short(n)} s`;
 }
 
 function renderVerdictSlo(slo) {
