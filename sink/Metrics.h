@@ -14,6 +14,7 @@
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "sink/hold/HoldCounters.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
 
@@ -50,6 +51,10 @@ struct MetricsSnapshot {
   std::array<std::uint64_t, kHoldSecondsBuckets.size() + 1> holdBuckets = {};  // not cumulative
   std::uint64_t holdMillisSum = 0;  // the count is the +Inf bucket
   std::uint64_t reinjectDelivered = 0, reinjectDeferred = 0, reinjectRejected = 0;
+  // Retention (bccsink_retention_*, issue 17).
+  std::uint64_t retentionExpiredAge = 0, retentionExpiredPressure = 0;
+  std::uint64_t retentionRowsDeleted = 0, retentionFilesDeleted = 0, retentionBytesFreed = 0;
+  std::uint64_t retentionPressureSweeps = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -64,6 +69,7 @@ struct MetricsSources {
   SmtpCounters* smtpMode = nullptr;
   const HoldCounters* hold = nullptr;
   std::string sink;  // this sink's name: the hold queue's depths are its own
+  const RetentionCounters* retention = nullptr;  // the retention stage's
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);
