@@ -164,14 +164,25 @@ std::size_t Reporter::round(std::size_t& judged) {
   return deliverDue(*db_);
 }
 
+std::string contentExpiredText(const db::MessageRecord& m) {
+  if (m.contentExpiredAt.empty()) return "";
+  const bool flagged = m.state == db::state::kFailed || m.spoofed ||
+                       (m.verdict != "clean" && m.verdict != "unscanned");
+  return "the content of " + m.id + " expired on " + m.contentExpiredAt + " (" +
+         (flagged ? "BccKeepFlagged" : "BccKeepClean") + ")";
+}
+
 Report Reporter::load(db::Database& db, const db::MessageRecord& m, const std::string& spoolDir,
                       std::size_t skipTopReceived) {
   MessageHeaders h;
-  std::string unreadable;
-  try {
-    h = MessageHeaders::read(spoolDir, m.spoolFile);
-  } catch (const std::exception& e) {
-    unreadable = errorText(e);
+  std::string unreadable = contentExpiredText(m);
+  // Retention deleted the spooled content: the report is the row's (no headers).
+  if (unreadable.empty()) {
+    try {
+      h = MessageHeaders::read(spoolDir, m.spoolFile);
+    } catch (const std::exception& e) {
+      unreadable = errorText(e);
+    }
   }
   auto r = buildReport(db, m, h);
   setOrigin(r, h, skipTopReceived);
@@ -196,7 +207,9 @@ std::size_t Reporter::judgeNew(db::Database& db) {
       auto h = MessageHeaders::read(settings_.spoolDir, m.spoolFile);
       SpoofInput in;
       in.envelopeSender = m.sender;
-      // Not the envelope recipients: those are the BCC address, not the original's.
+      // Not the copy's envelope recipients (the BCC address) but the original's, when the
+      // copy's recipients encode them (recipient_bcc_maps; none with always_bcc).
+      in.envelopeRecipients = originalRecipients(m);
       in.from = h.all("From");
       in.to = h.all("To");
       in.cc = h.all("Cc");

@@ -97,13 +97,19 @@ class Pipeline {
   // signals, it must not block. Add listeners before start().
   using FinishedListener = std::function<void(const std::string& id)>;
   void onFinished(FinishedListener listener);
+  // The same moment with what time to verdict needs (sandbox/slo/TimeToVerdict): the
+  // message's verdict, and whether it `failed` instead of being checked. Same rules as
+  // onFinished's listeners.
+  using VerdictListener =
+      std::function<void(const std::string& id, const std::string& verdict, bool failed)>;
+  void onVerdict(VerdictListener listener);
   // "A file turned suspicious or dangerous": called on the completer thread right after
   // the cache stored such an answer, with the completer's connection, before the messages
   // waiting on it are decided (retro-alerts: sandbox/retro/RetroJudge judges again the
   // messages judged before the answer came). May throw: the answer is then stored again
   // after the back-off, like one the database refused. Set before start().
-  using VerdictListener = std::function<void(db::Database&, const db::StoredVerdict&)>;
-  void onVerdict(VerdictListener listener) { verdictListener_ = std::move(listener); }
+  using FileVerdictListener = std::function<void(db::Database&, const db::StoredVerdict&)>;
+  void onFileVerdict(FileVerdictListener listener) { fileVerdictListener_ = std::move(listener); }
 
   const PipelineCounters& counters() const { return counters_; }
   // The analyzers' runners (their stats() for /metrics and the API).
@@ -155,7 +161,8 @@ class Pipeline {
   bool started_ = false;
   std::uint64_t wakeups_ = 0;
   std::vector<FinishedListener> finishedListeners_;  // set before start(), read-only after
-  VerdictListener verdictListener_;                  // likewise; may be empty
+  std::vector<VerdictListener> verdictListeners_;    // the same
+  FileVerdictListener fileVerdictListener_;          // likewise; may be empty
   std::vector<std::thread> workers_;
   std::thread completer_;
 };

@@ -2,17 +2,21 @@
 
 #include <algorithm>
 
+#include "base/Clock.h"
 #include "db/Database.h"
 #include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/MessageRecord.h"
+#include "db/QueueAge.h"
 #include "db/ReportQueue.h"
 #include "report/http/ApiHandlers.h"
+#include "report/http/PrometheusHistogram.h"
 #include "report/http/PrometheusText.h"
 #include "sandbox/Pipeline.h"
 #include "sandbox/analyzers/Verdict.h"
 #include "sandbox/retro/RecheckStage.h"
 #include "sandbox/retro/RetroJudge.h"
+#include "sandbox/slo/TimeToVerdict.h"
 
 namespace bccsink {
 namespace {
@@ -33,6 +37,29 @@ const char* const kHoldStates[] = {db::hold_state::kHolding,   db::hold_state::k
                                    db::hold_state::kDeleted};
 const char* const kReportStatuses[] = {db::report_status::kNone, db::report_status::kDue,
                                        db::report_status::kSent, db::report_status::kUndeliverable};
+
+// Retention (issue 17): what the retention stage deleted since start.
+void formatRetention(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_retention_content_expired_total", "counter",
+           "Copies whose content (spool record or file) was deleted since start: age "
+           "(BccKeepClean, BccKeepFlagged, BccKeepRows) or pressure (free space under twice "
+           "BccMinFreeSpace: the oldest clean content first).");
+  t.sample("bccsink_retention_content_expired_total", "reason=\"age\"", s.retentionExpiredAge);
+  t.sample("bccsink_retention_content_expired_total", "reason=\"pressure\"",
+           s.retentionExpiredPressure);
+  t.family("bccsink_retention_rows_deleted_total", "counter",
+           "Rows deleted after BccKeepRows since start.");
+  t.sample("bccsink_retention_rows_deleted_total", "", s.retentionRowsDeleted);
+  t.family("bccsink_retention_files_deleted_total", "counter",
+           "Stored files (DataDir/files) deleted since start: no kept copy referred to them.");
+  t.sample("bccsink_retention_files_deleted_total", "", s.retentionFilesDeleted);
+  t.family("bccsink_retention_bytes_freed_total", "counter",
+           "Disk space given back by retention since start (blocks freed).");
+  t.sample("bccsink_retention_bytes_freed_total", "", s.retentionBytesFreed);
+  t.family("bccsink_retention_pressure_sweeps_total", "counter",
+           "Sweeps that found less than twice BccMinFreeSpace free since start.");
+  t.sample("bccsink_retention_pressure_sweeps_total", "", s.retentionPressureSweeps);
+}
 
 // SMTP mode's families (DESIGN.md "SMTP mode"): its listener, the hold queue now, the
 // actions by what decided them, the hold time of delivered messages, re-injection tries.
@@ -82,6 +109,45 @@ void formatSmtpMode(PrometheusText& t, const MetricsSnapshot& s) {
   t.sample("bccsink_smtp_mode_reinjections_total", "result=\"delivered\"", s.reinjectDelivered);
   t.sample("bccsink_smtp_mode_reinjections_total", "result=\"deferred\"", s.reinjectDeferred);
   t.sample("bccsink_smtp_mode_reinjections_total", "result=\"rejected\"", s.reinjectRejected);
+}
+
+// Time to verdict (issue 17, README "Time to verdict"): how long copies wait for their
+// verdict, the backlog's age, the analyzers' queues, and the verdict SLO.
+void formatTimeToVerdict(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_time_to_verdict_seconds", "histogram",
+           "Time from the 250 to the commit that made a copy of this sink checked (by its "
+           "verdict) or failed (verdict=\"failed\"), since start.");
+  for (const auto& [verdict, h] : s.timeToVerdict)
+    report::histogramSamples(t, "bccsink_time_to_verdict_seconds",
+                             "verdict=\"" + label(verdict) + "\"", h);
+  t.family("bccsink_oldest_pending_age_seconds", "gauge",
+           "Age of this sink's oldest copy still pending or analyzing (0 when none).");
+  t.sample("bccsink_oldest_pending_age_seconds", "", number(s.slo.oldestWaitingSeconds));
+  t.family("bccsink_analyzer_queue_wait_seconds", "histogram",
+           "Time a file waited in an analyzer's queue for a free slot before the analyzer began "
+           "on it (or, never begun, until its deadline), since start.");
+  for (const auto& a : s.analyzers) {
+    HistogramSnapshot h;
+    h.bounds.assign(sandbox::kQueueWaitBuckets.begin(), sandbox::kQueueWaitBuckets.end());
+    h.counts.assign(a.queueWait.begin(), a.queueWait.end());
+    h.sum = a.queueWaitSeconds;
+    report::histogramSamples(t, "bccsink_analyzer_queue_wait_seconds",
+                             "analyzer=\"" + label(a.name) + "\"", h);
+  }
+  t.family("bccsink_verdict_slo_seconds", "gauge",
+           "BccVerdictSlo: the time from the 250 by which a copy should be checked.");
+  t.sample("bccsink_verdict_slo_seconds", "", s.slo.target.count());
+  t.family("bccsink_verdict_slo_copies", "gauge",
+           "This sink's copies whose deadline (received + BccVerdictSlo) fell in the last hour: "
+           "within (checked by it), late (checked after it, or failed), overdue (still pending "
+           "or analyzing past it).");
+  t.sample("bccsink_verdict_slo_copies", "result=\"within\"", s.slo.within);
+  t.sample("bccsink_verdict_slo_copies", "result=\"late\"", s.slo.late);
+  t.sample("bccsink_verdict_slo_copies", "result=\"overdue\"", s.slo.overdue);
+  t.family("bccsink_verdict_slo_ratio", "gauge",
+           "Share of those copies checked within BccVerdictSlo: within / (within + late + "
+           "overdue), 1 when there were none.");
+  t.sample("bccsink_verdict_slo_ratio", "", number(s.slo.ratio));
 }
 
 // ---- retro-alerts (issue 17) ----
@@ -161,6 +227,24 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.reinjectDelivered = h.delivered;
     s.reinjectDeferred = h.deferred;
     s.reinjectRejected = h.rejected;
+  }
+  if (src.timeToVerdict) {
+    s.timeToVerdict = src.timeToVerdict->histograms();
+    s.slo = src.timeToVerdict->slo().read(db, src.sink, nowMs());
+  } else {
+    const auto oldest = db::QueueAge(db).oldestWaiting(src.sink);
+    if (!oldest.empty() && msOfIso(oldest) > 0)
+      s.slo.oldestWaitingSeconds =
+          std::max<double>(0, static_cast<double>(nowMs() - msOfIso(oldest)) / 1000.0);
+  }
+  if (src.retention) {
+    const auto& r = *src.retention;
+    s.retentionExpiredAge = r.expiredAge;
+    s.retentionExpiredPressure = r.expiredPressure;
+    s.retentionRowsDeleted = r.rowsDeleted;
+    s.retentionFilesDeleted = r.filesDeleted;
+    s.retentionBytesFreed = r.bytesFreed;
+    s.retentionPressureSweeps = r.pressureSweeps;
   }
   collectRetro(src, s);
   return s;
@@ -279,7 +363,9 @@ std::string formatMetrics(const MetricsSnapshot& s) {
 
   t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
+  formatTimeToVerdict(t, s);
   if (s.smtpMode) formatSmtpMode(t, s);
+  formatRetention(t, s);
   formatRetro(t, s);
   return t.take();
 }

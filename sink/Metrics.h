@@ -11,9 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "base/Histogram.h"
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/slo/VerdictSlo.h"
 #include "sink/hold/HoldCounters.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
 
@@ -22,6 +25,7 @@ class Database;
 }
 namespace bccsink::sandbox {
 class Pipeline;
+class TimeToVerdict;
 class RecheckStage;
 class RetroJudge;
 }  // namespace bccsink::sandbox
@@ -52,6 +56,14 @@ struct MetricsSnapshot {
   std::array<std::uint64_t, kHoldSecondsBuckets.size() + 1> holdBuckets = {};  // not cumulative
   std::uint64_t holdMillisSum = 0;  // the count is the +Inf bucket
   std::uint64_t reinjectDelivered = 0, reinjectDeferred = 0, reinjectRejected = 0;
+  // Time to verdict (sandbox/slo): the histogram by verdict label, and the verdict SLO
+  // with the age of the oldest waiting copy (that age is read also without the SLO).
+  std::map<std::string, HistogramSnapshot> timeToVerdict;
+  sandbox::SloReading slo;
+  // Retention (bccsink_retention_*, issue 17).
+  std::uint64_t retentionExpiredAge = 0, retentionExpiredPressure = 0;
+  std::uint64_t retentionRowsDeleted = 0, retentionFilesDeleted = 0, retentionBytesFreed = 0;
+  std::uint64_t retentionPressureSweeps = 0;
   // Retro-alerts (issue 17): alerts made by cause (RetroCause's order), files re-checked
   // per analyzer, and what the running re-checks have left.
   std::array<std::uint64_t, 4> retroAlerts = {};
@@ -71,6 +83,10 @@ struct MetricsSources {
   SmtpCounters* smtpMode = nullptr;
   const HoldCounters* hold = nullptr;
   std::string sink;  // this sink's name: the hold queue's depths are its own
+  // Time to verdict and the verdict SLO (fed by the pipeline); null: the histogram has no
+  // samples and the SLO reads 1.
+  sandbox::TimeToVerdict* timeToVerdict = nullptr;
+  const RetentionCounters* retention = nullptr;  // the retention stage's
   // Retro-alerts: the judge and the re-check stage; null when off (then 0).
   const sandbox::RetroJudge* retro = nullptr;
   const sandbox::RecheckStage* recheck = nullptr;

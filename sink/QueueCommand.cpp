@@ -15,6 +15,7 @@
 #include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
+#include "report/Reporter.h"
 #include "report/http/Quarantine.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
@@ -45,7 +46,8 @@ const char* kHelp =
     "       bccsink queue show ID [--json|--raw]\n"
     "       (both take --config FILE and --Name value, e.g. --DataDir DIR)\n\n"
     "list: one line per message (--json: one JSON object per line with id, state,\n"
-    "      sender, recipients, message_id, size, sha256, received_at, ...).\n"
+    "      sender, recipients, original_recipients, message_id, size, sha256,\n"
+    "      received_at, ...).\n"
     "      --check reads the whole spool: every row's message must be there with the\n"
     "      row's size and SHA-256, and every record and file must have its row; it\n"
     "      reports what is not so (exit 1 when anything is); nothing is changed.\n"
@@ -125,6 +127,10 @@ int runQueue(const std::vector<std::string>& args) {
                     << ": its content is in that sink's spool; run this command there\n";
           return 1;
         }
+        if (auto gone = report::contentExpiredText(*m); !gone.empty()) {
+          std::cerr << "bccsink: " << gone << "\n";  // retention deleted it
+          return 1;
+        }
         db::SpooledMessage message(cfg.spoolDir(), m->spoolFile);
         std::cout.write(message.bytes().data(),
                         static_cast<std::streamsize>(message.bytes().size()));
@@ -141,9 +147,11 @@ int runQueue(const std::vector<std::string>& args) {
       if (cl.has("json")) {
         std::cout << jsonText(o) << "\n";
       } else {
+        auto gone = report::contentExpiredText(*m);
         std::cout << jsonText(o, 2) << "\nspool: "
-                  << (here ? cfg.spoolDir() + "/" + m->spoolFile
-                           : m->spoolFile + " on sink " + m->sink + " (not this one)")
+                  << (!gone.empty() ? gone
+                      : here        ? cfg.spoolDir() + "/" + m->spoolFile
+                                    : m->spoolFile + " on sink " + m->sink + " (not this one)")
                   << "\n";
       }
       return 0;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -30,6 +31,8 @@
 #include "sandbox/Pipeline.h"
 #include "sandbox/retro/RecheckStage.h"
 #include "sandbox/retro/RetroJudge.h"
+#include "sandbox/slo/SloWatch.h"
+#include "sandbox/slo/TimeToVerdict.h"
 #include "sink/AnalysisSetup.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
@@ -38,6 +41,7 @@
 #include "sink/ReportSetup.h"
 #include "sink/StageSettings.h"
 #include "sink/hold/HoldStage.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
@@ -92,6 +96,13 @@ std::unique_ptr<db::Database> openDatabase(const Config& cfg, const sigset_t& st
 }
 
 // Brings the data folder back to a state the queue can trust after any stop.
+// "7d", "2s", "forever": a keep time for the start-up line.
+std::string keepText(std::chrono::seconds keep) {
+  if (keep.count() == 0) return "forever";
+  if (keep.count() % 86400 == 0) return std::to_string(keep.count() / 86400) + "d";
+  return std::to_string(keep.count()) + "s";
+}
+
 void recover(db::Database& database, Spool& spool, Poco::Logger& log) {
   db::MessageQueue queue(database);
   int released = queue.releaseExpiredLeases(nowMs());
@@ -182,6 +193,8 @@ int runServe(const std::vector<std::string>& args) {
       // A decision hands the report over; a 5xx from the relay makes it due again.
       holdStage->onReportDue([&reporter] { reporter.wake(); });
     }
+    // Before the pipeline: its threads observe into it until the pipeline is gone.
+    sandbox::TimeToVerdict timeToVerdict(cfg.bccVerdictSlo);
     // Retro-alerts (issue 17): an answer that turns a file worse judges again the messages
     // of BccRetroWindow that carried it (the pipeline's late answers here, the re-checks'
     // below). An alert wakes whoever sends the retro report: the reporter by default.
@@ -190,7 +203,7 @@ int runServe(const std::vector<std::string>& args) {
     retro.onAlert([&wakeRetroReport](const db::RetroOutcome&) { wakeRetroReport(); });
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
     if (retro.enabled()) {
-      pipeline.onVerdict([&retro](db::Database& d, const db::StoredVerdict& v) {
+      pipeline.onFileVerdict([&retro](db::Database& d, const db::StoredVerdict& v) {
         retro.judge(d, v, sandbox::RetroCause::LateAnswer);
       });
     }
@@ -201,8 +214,16 @@ int runServe(const std::vector<std::string>& args) {
       reporter.wake();
       if (hold) hold->wake();
     });
+    // Time to verdict and the verdict SLO (BccVerdictSlo): each checked or failed copy is
+    // observed after its commit; the SLO's warning is looked at on a thread of its own.
+    pipeline.onVerdict(
+        [&timeToVerdict](const std::string& id, const std::string& verdict, bool failed) {
+          timeToVerdict.finished(id, verdict, failed, nowMs());
+        });
+    sandbox::SloWatch sloWatch({cfg.effectiveDatabaseUrl(), cfg.sinkName}, timeToVerdict.slo());
     reporter.start();
     pipeline.start();
+    sloWatch.start();
     if (holdStage) holdStage->start();
     // Re-checks: after a rules, signatures or hash list change, the kept files of the
     // window again, at BccRecheckRate.
@@ -250,6 +271,22 @@ int runServe(const std::vector<std::string>& args) {
                  cfg.smtpSenderRelay);
     }
 
+    // Retention (issue 17): expired content, rows and files deleted in the background,
+    // started after the intake, stopped before the database goes.
+    auto retention = std::make_unique<RetentionStage>(retentionSettings(cfg));
+    if (const char* fake = std::getenv("BCCSINK_TEST_FREE_SPACE"); fake && *fake) {
+      // Test hook (test/integration/t-17-retention): the stage reads this as the spool's
+      // free bytes, to show disk pressure without filling a disk.
+      const auto bytes = std::strtoull(fake, nullptr, 10);
+      log.warning(
+          "retention: BCCSINK_TEST_FREE_SPACE set: free space read as %s bytes (tests only)",
+          std::to_string(bytes));
+      retention->setFreeSpaceForTest([bytes] { return bytes; });
+    }
+    retention->start();
+    log.notice("retention: clean content %s, flagged %s, rows %s", keepText(cfg.bccKeepClean),
+               keepText(cfg.bccKeepFlagged), keepText(cfg.bccKeepRows));
+
     // The HTTP port: /metrics from every stage's counters, the JSON API (HttpToken) and the
     // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
     std::unique_ptr<report::HttpServer> http;
@@ -260,6 +297,8 @@ int runServe(const std::vector<std::string>& args) {
         sources.hold = &holdStage->counters();
       }
       sources.sink = cfg.sinkName;
+      sources.timeToVerdict = &timeToVerdict;
+      sources.retention = &retention->counters();
       sources.retro = &retro;
       sources.recheck = &recheck;
       report::ApiContext api;
@@ -279,6 +318,9 @@ int runServe(const std::vector<std::string>& args) {
       api.stats = [self = cfg.sinkName, interval = cfg.statsInterval](
                       db::Database& d, const std::string& sinceIso, const std::string& sink) {
         return report::statsJson(d, {self, sink, sinceIso, interval});
+      };
+      api.slo = [&timeToVerdict, sink = cfg.sinkName](db::Database& d) {
+        return timeToVerdict.slo().read(d, sink, nowMs());
       };
       api.metrics = [sources](db::Database& d) {
         return formatMetrics(collectMetrics(sources, d));
@@ -324,8 +366,10 @@ int runServe(const std::vector<std::string>& args) {
         std::to_string(batches.maxBatch), std::to_string(batches.flushes),
         std::to_string(batches.syncs), std::to_string(spool.rotationStalls()));
     recheck.stop();
+    sloWatch.stop();
     pipeline.stop();
     if (holdStage) holdStage->stop();
+    retention->stop();
     reporter.stop();
     statsCollector.stop();
     log.notice("stopped");

@@ -211,6 +211,18 @@ ApiResponse ApiHandlers::overview(db::Database& db) const {
     }
   }
   o->set("analyzers", analyzers);
+  if (context_.slo) {
+    // Time to verdict (README "Time to verdict"): the dashboard's SLO tile.
+    const auto r = context_.slo(db);
+    auto slo = ordered();
+    slo->set("target_seconds", static_cast<std::int64_t>(r.target.count()));
+    slo->set("ratio", r.ratio);
+    slo->set("within", r.within);
+    slo->set("late", r.late);
+    slo->set("overdue", r.overdue);
+    slo->set("oldest_pending_seconds", r.oldestWaitingSeconds);
+    o->set("verdict_slo", slo);
+  }
   o->set("spool_free_bytes", diskFreeBytes(context_.spoolDir));
   o->set("version", std::string(bccsinkVersion()));
   o->set("now", isoNow());
@@ -258,6 +270,9 @@ ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const 
   o->set("sink", m->sink);
   o->set("content_here", here);
   if (!here) o->set("content_error", heldBy(id, m->sink));
+  // Retention (issue 17): the report above came from the row alone.
+  o->set("content_expired", !m->contentExpiredAt.empty());
+  if (!m->contentExpiredAt.empty()) o->set("content_expired_at", m->contentExpiredAt);
   return json(200, o);
 }
 
@@ -270,6 +285,13 @@ ApiResponse ApiHandlers::raw(const std::string& id, db::Database& db) const {
     o->set("error", heldBy(id, m->sink));
     o->set("sink", m->sink);
     return json(421, o);
+  }
+  if (auto gone = contentExpiredText(*m); !gone.empty()) {
+    // 410 Gone (RFC 9110 section 15.5.11): retention deleted it, for good.
+    auto o = ordered();
+    o->set("error", gone);
+    o->set("content_expired_at", m->contentExpiredAt);
+    return json(410, o);
   }
   try {
     db::SpooledMessage message(context_.spoolDir, m->spoolFile);
