@@ -5,7 +5,8 @@
 #   (a) swaks --> bccsink (YaraRules = a folder here) --> one.js checked clean
 #       a rule matching one.js added, SIGHUP --> the rules' digest changed --> RecheckStage
 #       scans the kept files of BccRetroWindow again --> yara dangerous --> RetroJudge -->
-#       retro_alerts (cause rules-reload) + retro_messages naming the message, logged
+#       retro_alerts (cause rules-reload) + retro_messages naming the message, logged,
+#       counted on /metrics
 #   (b) swaks --> bccsink (vxCube emulator only) --> invoice.exe checked clean by vxCube
 #       the emulator's answer changes (the digest put on its dangerous list); the cached clean
 #       verdict lapses (BccCleanVerdictMaxAge 2s); a second message with the same file
@@ -111,6 +112,13 @@ grep -q "recheck: yara changed" "$T/sink.log" || fail "the re-check was not logg
 [ "$(sql "$T/a" "SELECT recheck_cursor IS NULL FROM analyzer_generations
   WHERE sink = 'sink-a' AND analyzer = 'yara'")" = 1 ] || fail "the re-check did not finish"
 ok "the re-check ran and finished (analyzer_generations' cursor cleared)"
+HTTP=$(sed -nE 's/.*http listening on [^ ]*:([0-9]+).*/\1/p' "$T/sink.log" | tail -1)
+curl -sf "http://127.0.0.1:$HTTP/metrics" >"$T/metrics" || fail "no /metrics"
+grep -qx 'bccsink_retro_alerts_total{cause="rules-reload"} 1' "$T/metrics" &&
+  grep -qx 'bccsink_recheck_files_total{analyzer="yara"} 1' "$T/metrics" &&
+  grep -qx 'bccsink_recheck_pending_files 0' "$T/metrics" ||
+  fail "/metrics: $(grep -E 'retro|recheck' "$T/metrics")"
+ok "/metrics counts the alert by cause and the file re-checked by YARA"
 stop_sink
 # A restart with the same rules re-checks nothing.
 MARK=$(wc -l <"$T/sink.log")
