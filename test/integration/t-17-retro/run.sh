@@ -17,6 +17,9 @@
 #       2s) waits on that submission and is checked with vxCube unscanned at its deadline;
 #       then the answer arrives, dangerous --> sink-c2's pipeline hook --> an alert of
 #       sink-c2 naming sink-c1's message, judged unscanned before the answer came
+# The retro report mail these alerts lead to is not asserted here: it was not on main when
+# this scenario was written (12:45); the rows it is made from are (retro_alerts with
+# report_status due, retro_messages).
 source "$TESTLIB"
 need jq python3 swaks sqlite3 curl
 EMULATOR=$(dirname "$BCCSINK_BIN")/vxcube-emulator
