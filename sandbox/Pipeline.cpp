@@ -375,7 +375,14 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
       }
       if (now >= deadlineMs) continue;      // too late to ask: tryComplete gives up on it
       if (!store_.has(f.sha256)) continue;  // not ours to submit (kept by another sink)
-      const auto leaseUntil = now + settings_.analysisTimeout.count();
+      // A submission may outlive its message's deadline by one attempt of its analyzer: the
+      // message is judged at its deadline without the answer (unscanned), and an answer
+      // that comes later is still stored, so that it judges the message again
+      // (sandbox/retro, a "late-answer" retro-alert) and answers the next copy of the file.
+      const auto submitUntil =
+          std::max<std::int64_t>(deadlineMs, now + runner->attemptTimeout().count());
+      const auto leaseUntil =
+          std::max<std::int64_t>(now + settings_.analysisTimeout.count(), submitUntil);
       if (!r.cache.claimSubmission(f.sha256, name, settings_.owner, settings_.freshness, now,
                                    leaseUntil))
         continue;  // a verdict just arrived, or a live submission elsewhere
@@ -390,7 +397,7 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
                    f.family,
                    static_cast<std::uint64_t>(f.size),
                    store_.pathOf(f.sha256)};
-      runner->submit(std::move(s), steadyDeadline(deadlineMs),
+      runner->submit(std::move(s), steadyDeadline(submitUntil),
                      [this, sha = f.sha256, name](Verdict v) {
                        post({sha, name, std::move(v)});
                      });

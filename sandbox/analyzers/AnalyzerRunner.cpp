@@ -313,7 +313,7 @@ struct AnalyzerRunner::Core {
 };
 
 AnalyzerRunner::AnalyzerRunner(std::shared_ptr<Analyzer> analyzer, RunnerSettings settings)
-    : analyzer_(std::move(analyzer)) {
+    : analyzer_(std::move(analyzer)), attemptTimeout_(settings.attemptTimeout) {
   if (!analyzer_) throw std::invalid_argument("AnalyzerRunner: no analyzer");
   if (settings.maxConcurrent == 0)
     throw std::invalid_argument("AnalyzerRunner: maxConcurrent must be at least 1");

@@ -61,6 +61,8 @@ class AnalyzerRunner {
 
   // The analyzer's name (the verdict cache key).
   const std::string& name() const;
+  // The longest one attempt may take (RunnerSettings::attemptTimeout).
+  std::chrono::milliseconds attemptTimeout() const { return attemptTimeout_; }
 
   // Queues `file`. `done` is called exactly once, on any thread (the analyzer's or the
   // runner's), never with the runner's lock held, and not later than shortly after
@@ -92,6 +94,7 @@ class AnalyzerRunner {
                                         // callbacks hold it weakly
   std::thread thread_;
   std::vector<std::thread> workers_;  // a BlockingAnalyzer's, else none
+  std::chrono::milliseconds attemptTimeout_{0};
 };
 
 }  // namespace bccsink::sandbox

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "db/Database.h"
+#include "db/FileRepository.h"
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
 #include "sandbox/extract/Digest.h"
@@ -278,6 +279,39 @@ TEST_F(PipelineTest, TheDeadlineChecksTheMessageWithWhatIsMissingUnscanned) {
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].verdict, "unscanned");
   EXPECT_NE(files[0].reason.find("deadline"), std::string::npos) << files[0].reason;
+}
+
+TEST_F(PipelineTest, AnAnswerAfterTheMessagesDeadlineIsStillStoredAndAnnounced) {
+  auto s = settings();
+  s.analysisTimeout = 400ms;  // the runner's attempt may take 60 s: it outlives the deadline
+  std::mutex mutex;
+  std::vector<std::string> announced;
+  pipeline = std::make_unique<Pipeline>(s, extractor, store, [&] {
+    std::vector<std::unique_ptr<AnalyzerRunner>> runners;
+    RunnerSettings rs;
+    rs.maxConcurrent = 4;
+    runners.push_back(std::make_unique<AnalyzerRunner>(analyzer, rs));
+    return runners;
+  }());
+  pipeline->onFileVerdict([&](db::Database&, const db::StoredVerdict& v) {
+    std::lock_guard lock(mutex);
+    announced.push_back(v.analyzer + " " + v.verdict);
+  });
+  pipeline->start();
+  auto id = enqueue(message("late", {{"late.exe", clamExe()}}));
+  EXPECT_EQ(waitFor(id, "checked").verdict, "unscanned");  // judged at its deadline
+  ASSERT_TRUE(analyzer->waitForSubmissions(1));
+  const auto sha = digest(clamExe()).sha256;
+  analyzer->answerAll(sha);  // the answer comes after the message was judged
+  db::FileRepository cache(database);
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until && cache.verdicts(sha).empty())
+    std::this_thread::sleep_for(10ms);
+  auto stored = cache.verdicts(sha);
+  ASSERT_EQ(stored.size(), 1u) << "the late answer was dropped";
+  EXPECT_EQ(stored[0].verdict, "dangerous");
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(announced, std::vector<std::string>{"held dangerous"});
 }
 
 TEST_F(PipelineTest, WithoutAnalyzersSelectedFilesAreUnscannedAndSaySo) {
