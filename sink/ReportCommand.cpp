@@ -1,7 +1,8 @@
 // `bccsink report show|resend ID`: one message's report as the administrator gets it, and
 // sending it again. `resend` delivers at once from this process, so the administrator
 // sees the receiver's answer; the daemon's reporter is not involved. Both read the
-// message's headers from the spool, so both run on the sink that received it.
+// message's headers from the spool, so both run on the sink that received it. An ID that
+// is a retro-alert's shows or sends its retro report (report/retro), from any sink.
 
 #include <Poco/Net/SSLManager.h>
 
