@@ -80,23 +80,6 @@ MailSettings settings() {
 
 }  // namespace
 
-TEST(RetroReport, NamesTheFileTheEarlierJudgementAndTheCauseInWords) {
-  auto r = buildRetroReport(hostileAlert());
-  EXPECT_EQ(r.fileName, "Invoice\r\nBcc: victim@example.com\r\n\r\n<script>x</script>.exe");
-  EXPECT_EQ(r.earlierVerdict, "clean");
-  EXPECT_EQ(r.earlierCheckedAt, "2026-11-30T04:00:02.000Z");
-  EXPECT_EQ(r.causeText, "new YARA rules");
-  ASSERT_EQ(r.messages.size(), 2u);
-  EXPECT_TRUE(r.messages[0].originalRecipients);
-  EXPECT_EQ(r.messages[0].recipients, (std::vector<std::string>{"bob@example.org"}));
-  EXPECT_FALSE(r.messages[1].originalRecipients);
-  EXPECT_EQ(r.messages[1].recipients, (std::vector<std::string>{"watch@bcc.test"}));
-  EXPECT_EQ(retroCauseText("late-answer"), "a late sandbox answer");
-  EXPECT_EQ(retroCauseText("signature-update"), "new clamd signatures");
-  EXPECT_EQ(retroCauseText("hash-list"), "a hash list entry");
-  EXPECT_EQ(readableTime("2026-11-30T04:00:02.000Z"), "2026-11-30 04:00 UTC");
-}
-
 TEST(RetroMail, NothingFromTheFileNameOrSenderAddsAHeader) {
   auto mail = composeRetroMail(hostileAlert(), Templates::builtIn(), settings(), 1764460800);
   auto headers = MessageHeaders::parse(mail);
