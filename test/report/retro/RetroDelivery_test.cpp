@@ -178,3 +178,14 @@ TEST_F(RetroDeliveryTest, ARetroReportLandsInTheMaildirOutbox) {
   EXPECT_EQ(MessageHeaders::parse(mail).first("X-Bccsink-Retro"), "yes");
   EXPECT_EQ(retro.find("01R1")->reportStatus, "sent");
 }
+
+TEST_F(RetroDeliveryTest, DigestModeDoesNotHoldARetroReportBack) {
+  alert("01R1");
+  Inbox inbox;
+  auto s = settings();
+  s.digestInterval = std::chrono::hours(24);  // no digest for a day
+  Reporter reporter(s, Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  EXPECT_EQ(MessageHeaders::parse(inbox.mails[0]).first("X-Bccsink-Retro"), "yes");
+}
