@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "base/Clock.h"
+#include "base/OriginalRecipient.h"
 #include "db/Columns.h"
 #include "db/Database.h"
 #include "db/HoldQueue.h"
@@ -78,7 +79,7 @@ constexpr auto kRescan = std::chrono::seconds(30);
 
 // The recipients of every row, one query per kKeysPerQuery rows.
 const char* kRecipientsOf =
-    "SELECT msg_id, address, orcpt, notify FROM message_recipients WHERE msg_id IN ";
+    "SELECT msg_id, address, orcpt, notify, original FROM message_recipients WHERE msg_id IN ";
 const char* kRecipientsOrder = " ORDER BY msg_id, position";
 
 void addRecipients(Database& db, std::vector<MessageRecord>& rows) {
@@ -93,9 +94,19 @@ void addRecipients(Database& db, std::vector<MessageRecord>& rows) {
     stmt.execute();
     RecordSet r(stmt);
     for (bool more = r.moveFirst(); more; more = r.moveNext()) {
-      byId[text(r, 0)]->recipients.push_back({text(r, 1), text(r, 2), text(r, 3)});
+      byId[text(r, 0)]->recipients.push_back({text(r, 1), text(r, 2), text(r, 3), text(r, 4)});
     }
   }
+}
+
+// The original recipient a copy's recipient encodes (base/OriginalRecipient.h), decoded
+// here so that intake and recovery (rows restored from the spool's envelopes) record the
+// same. An original already given is kept. SMTP mode (`hold`) never decodes: its
+// recipients are the real ones, and a real user+tag=x@ must not become another address.
+std::string originalOf(const MessageRecord& m, const Recipient& r) {
+  if (m.hold) return "";
+  if (!r.original.empty()) return r.original;
+  return decodeOriginalRecipient(r.address);
 }
 
 // The rows a claim returned, oldest first (RETURNING keeps no order).
@@ -128,7 +139,7 @@ struct MessageQueue::Claim {
         use(fromAt), use(fromId), use(limit);
     if (n <= kKeysPerQuery) {
       keyListStatement(db, *recipients, kRecipientsOf, keys, kRecipientsOrder);
-      *recipients, into(rcptMsg), into(address), into(orcpt), into(notify);
+      *recipients, into(rcptMsg), into(address), into(orcpt), into(notify), into(original);
     }
   }
   bool keepsRecipients() const { return static_cast<std::size_t>(limit) <= kKeysPerQuery; }
@@ -149,7 +160,7 @@ struct MessageQueue::Claim {
   Poco::Int64 until = 0, deadline = 0;
   Poco::Int64 limit;
   std::vector<std::string> keys;
-  std::vector<std::string> rcptMsg, address, orcpt, notify;
+  std::vector<std::string> rcptMsg, address, orcpt, notify, original;
   ReusedStatement take, recipients;
   bool used = false;  // executed once: prepared on the connection of that time
 };
@@ -169,7 +180,7 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
       spoolFile, envid, ret, body, reportStatus;
   std::vector<int> tls;
   std::vector<Poco::Int64> size;
-  std::vector<std::string> rcptMsg, address, orcpt, notify;
+  std::vector<std::string> rcptMsg, address, orcpt, notify, original;
   std::vector<int> position;
   // SMTP mode: the hold row, in the same transaction (the 250 promises its delivery).
   std::vector<std::string> heldId, heldSink, xforward;
@@ -198,6 +209,7 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
       address.push_back(storedText(r.recipients[i].address));
       orcpt.push_back(storedText(r.recipients[i].orcpt));
       notify.push_back(storedText(r.recipients[i].notify));
+      original.push_back(storedText(originalOf(r, r.recipients[i])));
     }
     if (r.hold) {
       heldId.push_back(r.id);
@@ -223,8 +235,8 @@ void MessageQueue::insertPending(const std::vector<MessageRecord>& records) {
   if (!rcptMsg.empty()) {
     *recipients << db_.sql(
         "INSERT INTO message_recipients (msg_id, position, address, orcpt,"
-        " notify) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))"),
-        use(rcptMsg), use(position), use(address), use(orcpt), use(notify);
+        " notify, original) VALUES (?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''))"),
+        use(rcptMsg), use(position), use(address), use(orcpt), use(notify), use(original);
     recipients.execute();
   }
   if (!heldId.empty()) {
@@ -417,12 +429,13 @@ std::vector<MessageRecord> MessageQueue::takeRows(Claim& c) {
     return out;
   }
   for (std::size_t i = 0; i < c.keys.size(); ++i) c.keys[i] = out[i < out.size() ? i : 0].id;
-  for (auto* column : {&c.rcptMsg, &c.address, &c.orcpt, &c.notify}) column->clear();
+  for (auto* column : {&c.rcptMsg, &c.address, &c.orcpt, &c.notify, &c.original}) column->clear();
   c.recipients.execute();
   std::map<std::string, MessageRecord*> byId;
   for (auto& m : out) byId[m.id] = &m;
   for (std::size_t i = 0; i < c.rcptMsg.size(); ++i)
-    byId[c.rcptMsg[i]]->recipients.push_back({c.address[i], c.orcpt[i], c.notify[i]});
+    byId[c.rcptMsg[i]]->recipients.push_back(
+        {c.address[i], c.orcpt[i], c.notify[i], c.original[i]});
   return out;
 }
 

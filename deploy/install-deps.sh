@@ -16,7 +16,8 @@ packages=(
   # the container walkers (sandbox/extract/containers/README.md)
   libqpdf-dev libytnef0-dev libgsf-1-dev
   libssl-dev sqlite3 openssl jq iproute2 python3 curl
-  postfix swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
+  # postfix-pcre: deploy/postfix/recipient_bcc.pcre (original recipients, t-10-postfix)
+  postfix postfix-pcre swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl
   clamav clamav-daemon clamav-testfiles libpython3.11-testsuite
   # the dashboard's browser test (test/dashboard): Debian's chromium, driven by playwright-core
   # from npm. Node.js >= 20 and npm come with the machine, not from here: Debian 12's nodejs is

@@ -59,6 +59,9 @@ struct Report {
   // The copy as it reached bccsink: the envelope and the client that sent it.
   std::string envelopeSender;
   std::vector<std::string> envelopeRecipients;
+  // Whom the original was for, when the copy's recipients encode it (recipient_bcc_maps:
+  // README "Original recipients"); empty when not known.
+  std::vector<std::string> originalRecipients;
   std::string clientIp, helo;
   // Where the original came from: the first hop the site's MTA recorded.
   std::string originIp, originHelo;

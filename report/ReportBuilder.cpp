@@ -3,6 +3,7 @@
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Timestamp.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -52,6 +53,15 @@ std::optional<HoldOutcome> holdOutcome(db::Database& db, const std::string& id) 
 
 }  // namespace
 
+std::vector<std::string> originalRecipients(const db::MessageRecord& m) {
+  std::vector<std::string> out;
+  for (const auto& rcpt : m.recipients) {
+    if (!rcpt.original.empty() && std::find(out.begin(), out.end(), rcpt.original) == out.end())
+      out.push_back(rcpt.original);
+  }
+  return out;
+}
+
 Report buildReport(db::Database& db, const db::MessageRecord& m, const MessageHeaders& h) {
   Report r;
   r.id = m.id;
@@ -65,6 +75,7 @@ Report buildReport(db::Database& db, const db::MessageRecord& m, const MessageHe
   r.cc = nonEmpty(h.decoded("Cc"));
   r.envelopeSender = m.sender;
   for (const auto& rcpt : m.recipients) r.envelopeRecipients.push_back(rcpt.address);
+  r.originalRecipients = originalRecipients(m);
   r.clientIp = m.clientIp;
   r.helo = m.helo;
   r.receivedAt = m.receivedAt;

@@ -17,4 +17,9 @@ namespace bccsink::report {
 Report buildReport(db::Database& db, const db::MessageRecord& message,
                    const MessageHeaders& headers);
 
+// The original recipients a copy's recipients encode (db::Recipient::original, decoded at
+// intake from recipient_bcc_maps' watch+LOCAL=DOMAIN@), distinct, in the order received;
+// empty when none is known (always_bcc, SMTP mode).
+std::vector<std::string> originalRecipients(const db::MessageRecord& message);
+
 }  // namespace bccsink::report

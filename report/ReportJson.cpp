@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 
 #include "base/JsonText.h"
+#include "report/ReportBuilder.h"
 
 namespace bccsink::report {
 namespace {
@@ -115,6 +116,7 @@ Object::Ptr messageJson(const db::MessageRecord& m) {
     dsn->add(d);
   }
   o->set("recipients", rcpts);
+  o->set("original_recipients", strings(originalRecipients(m)));
   o->set("message_id", m.headerMessageId);
   o->set("size", m.size);
   o->set("sha256", m.sha256);
@@ -176,6 +178,7 @@ Object::Ptr toJson(const Report& r) {
   m->set("cc", strings(r.cc));
   m->set("envelope_sender", r.envelopeSender);
   m->set("envelope_recipients", strings(r.envelopeRecipients));
+  m->set("original_recipients", strings(r.originalRecipients));
   m->set("client_ip", r.clientIp);
   m->set("helo", r.helo);
   m->set("origin_ip", r.originIp);

@@ -34,7 +34,8 @@ Poco::JSON::Object::Ptr fileJson(const db::FileRow& file,
 Poco::JSON::Object::Ptr sightingJson(const db::FileSighting& sighting);
 
 // A queue row, every field (`bccsink queue list --json`, `queue show`): empty optional
-// fields are left out, "verdict", "spoofed" and "report" are null until decided.
+// fields are left out, "verdict", "spoofed" and "report" are null until decided;
+// "original_recipients" is a list, empty when none is known.
 Poco::JSON::Object::Ptr messageJson(const db::MessageRecord& message);
 
 // A message in the API's list: the row's summary with its Subject (null when unknown),
@@ -42,6 +43,7 @@ Poco::JSON::Object::Ptr messageJson(const db::MessageRecord& message);
 Poco::JSON::Object::Ptr messageJson(const db::MessageSummary& message, const std::string& subject);
 
 // {"verdict", "spoofed", "spoof_reason", "message": {...}, "files": [...], "errors": [...]}
+// ("message" holds "original_recipients", a list, empty when none is known)
 // ("id" and "state" when the report has a queue id, "failure" when the message failed,
 // and for a message that came in on SmtpSocket "hold": {"state", "action", "why", "tries",
 // "last_error", "relay_reply", "released_by", "decided_at", "delivered_at", "released_at"},

@@ -235,6 +235,7 @@ data reportView(const Report& r) {
   d.set("message_id", r.messageId);
   d.set("envelope_sender", r.envelopeSender.empty() ? "<>" : r.envelopeSender);
   d.set("envelope_recipients", join(r.envelopeRecipients, ", "));
+  setIf(d, "original_recipients", join(r.originalRecipients, ", "));  // false when unknown
   d.set("has_origin", !r.originIp.empty());
   d.set("origin_ip", r.originIp);
   d.set("origin_helo", r.originHelo.empty() ? "unknown" : r.originHelo);

@@ -200,7 +200,9 @@ std::size_t Reporter::judgeNew(db::Database& db) {
       auto h = MessageHeaders::read(settings_.spoolDir, m.spoolFile);
       SpoofInput in;
       in.envelopeSender = m.sender;
-      // Not the envelope recipients: those are the BCC address, not the original's.
+      // Not the copy's envelope recipients (the BCC address) but the original's, when the
+      // copy's recipients encode them (recipient_bcc_maps; none with always_bcc).
+      in.envelopeRecipients = originalRecipients(m);
       in.from = h.all("From");
       in.to = h.all("To");
       in.cc = h.all("Cc");

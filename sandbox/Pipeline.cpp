@@ -108,6 +108,11 @@ void Pipeline::onFinished(FinishedListener listener) {
   finishedListeners_.push_back(std::move(listener));
 }
 
+void Pipeline::onVerdict(VerdictListener listener) {
+  std::lock_guard lock(mutex_);
+  verdictListeners_.push_back(std::move(listener));
+}
+
 void Pipeline::announceFinished(const std::string& msgId) {
   for (const auto& listener : finishedListeners_) listener(msgId);
 }
@@ -338,6 +343,7 @@ void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
       case Found::Outcome::Failed:
         ++counters_.failed;
         log().error("failed id=%s: %s", f.id, f.reason);
+        for (const auto& listener : verdictListeners_) listener(f.id, f.verdict, true);
         announceFinished(f.id);
         break;
       case Found::Outcome::Released:
@@ -429,6 +435,7 @@ void Pipeline::finish(Repos& r, const std::vector<MessageCompletion>& list) {
     ++counters_.checked;
     log().information("analyzed id=%s verdict=%s files=%z with-verdict=%z", c.id, c.verdict,
                       c.files, c.analysed);
+    for (const auto& listener : verdictListeners_) listener(c.id, c.verdict, false);
     announceFinished(c.id);
   }
 }

@@ -96,6 +96,12 @@ class Pipeline {
   // signals, it must not block. Add listeners before start().
   using FinishedListener = std::function<void(const std::string& id)>;
   void onFinished(FinishedListener listener);
+  // The same moment with what time to verdict needs (sandbox/slo/TimeToVerdict): the
+  // message's verdict, and whether it `failed` instead of being checked. Same rules as
+  // onFinished's listeners.
+  using VerdictListener =
+      std::function<void(const std::string& id, const std::string& verdict, bool failed)>;
+  void onVerdict(VerdictListener listener);
 
   const PipelineCounters& counters() const { return counters_; }
   // The analyzers' runners (their stats() for /metrics and the API).
@@ -147,6 +153,7 @@ class Pipeline {
   bool started_ = false;
   std::uint64_t wakeups_ = 0;
   std::vector<FinishedListener> finishedListeners_;  // set before start(), read-only after
+  std::vector<VerdictListener> verdictListeners_;    // the same
   std::vector<std::thread> workers_;
   std::thread completer_;
 };

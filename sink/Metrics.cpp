@@ -1,14 +1,20 @@
 #include "sink/Metrics.h"
 
+#include <algorithm>
+
+#include "base/Clock.h"
 #include "db/Database.h"
 #include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/MessageRecord.h"
+#include "db/QueueAge.h"
 #include "db/ReportQueue.h"
 #include "report/http/ApiHandlers.h"
+#include "report/http/PrometheusHistogram.h"
 #include "report/http/PrometheusText.h"
 #include "sandbox/Pipeline.h"
 #include "sandbox/analyzers/Verdict.h"
+#include "sandbox/slo/TimeToVerdict.h"
 
 namespace bccsink {
 namespace {
@@ -80,6 +86,45 @@ void formatSmtpMode(PrometheusText& t, const MetricsSnapshot& s) {
   t.sample("bccsink_smtp_mode_reinjections_total", "result=\"rejected\"", s.reinjectRejected);
 }
 
+// Time to verdict (issue 17, README "Time to verdict"): how long copies wait for their
+// verdict, the backlog's age, the analyzers' queues, and the verdict SLO.
+void formatTimeToVerdict(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_time_to_verdict_seconds", "histogram",
+           "Time from the 250 to the commit that made a copy of this sink checked (by its "
+           "verdict) or failed (verdict=\"failed\"), since start.");
+  for (const auto& [verdict, h] : s.timeToVerdict)
+    report::histogramSamples(t, "bccsink_time_to_verdict_seconds",
+                             "verdict=\"" + label(verdict) + "\"", h);
+  t.family("bccsink_oldest_pending_age_seconds", "gauge",
+           "Age of this sink's oldest copy still pending or analyzing (0 when none).");
+  t.sample("bccsink_oldest_pending_age_seconds", "", number(s.slo.oldestWaitingSeconds));
+  t.family("bccsink_analyzer_queue_wait_seconds", "histogram",
+           "Time a file waited in an analyzer's queue for a free slot before the analyzer began "
+           "on it (or, never begun, until its deadline), since start.");
+  for (const auto& a : s.analyzers) {
+    HistogramSnapshot h;
+    h.bounds.assign(sandbox::kQueueWaitBuckets.begin(), sandbox::kQueueWaitBuckets.end());
+    h.counts.assign(a.queueWait.begin(), a.queueWait.end());
+    h.sum = a.queueWaitSeconds;
+    report::histogramSamples(t, "bccsink_analyzer_queue_wait_seconds",
+                             "analyzer=\"" + label(a.name) + "\"", h);
+  }
+  t.family("bccsink_verdict_slo_seconds", "gauge",
+           "BccVerdictSlo: the time from the 250 by which a copy should be checked.");
+  t.sample("bccsink_verdict_slo_seconds", "", s.slo.target.count());
+  t.family("bccsink_verdict_slo_copies", "gauge",
+           "This sink's copies whose deadline (received + BccVerdictSlo) fell in the last hour: "
+           "within (checked by it), late (checked after it, or failed), overdue (still pending "
+           "or analyzing past it).");
+  t.sample("bccsink_verdict_slo_copies", "result=\"within\"", s.slo.within);
+  t.sample("bccsink_verdict_slo_copies", "result=\"late\"", s.slo.late);
+  t.sample("bccsink_verdict_slo_copies", "result=\"overdue\"", s.slo.overdue);
+  t.family("bccsink_verdict_slo_ratio", "gauge",
+           "Share of those copies checked within BccVerdictSlo: within / (within + late + "
+           "overdue), 1 when there were none.");
+  t.sample("bccsink_verdict_slo_ratio", "", number(s.slo.ratio));
+}
+
 }  // namespace
 
 MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
@@ -128,6 +173,15 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.reinjectDelivered = h.delivered;
     s.reinjectDeferred = h.deferred;
     s.reinjectRejected = h.rejected;
+  }
+  if (src.timeToVerdict) {
+    s.timeToVerdict = src.timeToVerdict->histograms();
+    s.slo = src.timeToVerdict->slo().read(db, src.sink, nowMs());
+  } else {
+    const auto oldest = db::QueueAge(db).oldestWaiting(src.sink);
+    if (!oldest.empty() && msOfIso(oldest) > 0)
+      s.slo.oldestWaitingSeconds =
+          std::max<double>(0, static_cast<double>(nowMs() - msOfIso(oldest)) / 1000.0);
   }
   return s;
 }
@@ -251,6 +305,7 @@ std::string formatMetrics(const MetricsSnapshot& s) {
 
   t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
+  formatTimeToVerdict(t, s);
   if (s.smtpMode) formatSmtpMode(t, s);
   return t.take();
 }

@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/Histogram.h"
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/slo/VerdictSlo.h"
 #include "sink/hold/HoldCounters.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
@@ -22,7 +24,8 @@ class Database;
 }
 namespace bccsink::sandbox {
 class Pipeline;
-}
+class TimeToVerdict;
+}  // namespace bccsink::sandbox
 
 namespace bccsink {
 
@@ -51,6 +54,10 @@ struct MetricsSnapshot {
   std::array<std::uint64_t, kHoldSecondsBuckets.size() + 1> holdBuckets = {};  // not cumulative
   std::uint64_t holdMillisSum = 0;  // the count is the +Inf bucket
   std::uint64_t reinjectDelivered = 0, reinjectDeferred = 0, reinjectRejected = 0;
+  // Time to verdict (sandbox/slo): the histogram by verdict label, and the verdict SLO
+  // with the age of the oldest waiting copy (that age is read also without the SLO).
+  std::map<std::string, HistogramSnapshot> timeToVerdict;
+  sandbox::SloReading slo;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -65,6 +72,9 @@ struct MetricsSources {
   SmtpCounters* smtpMode = nullptr;
   const HoldCounters* hold = nullptr;
   std::string sink;  // this sink's name: the hold queue's depths are its own
+  // Time to verdict and the verdict SLO (fed by the pipeline); null: the histogram has no
+  // samples and the SLO reads 1.
+  sandbox::TimeToVerdict* timeToVerdict = nullptr;
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

@@ -27,6 +27,8 @@
 #include "report/stats/StatsCollector.h"
 #include "report/stats/StatsQuery.h"
 #include "sandbox/Pipeline.h"
+#include "sandbox/slo/SloWatch.h"
+#include "sandbox/slo/TimeToVerdict.h"
 #include "sink/AnalysisSetup.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
@@ -179,6 +181,8 @@ int runServe(const std::vector<std::string>& args) {
       // A decision hands the report over; a 5xx from the relay makes it due again.
       holdStage->onReportDue([&reporter] { reporter.wake(); });
     }
+    // Before the pipeline: its threads observe into it until the pipeline is gone.
+    sandbox::TimeToVerdict timeToVerdict(cfg.bccVerdictSlo);
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
     // A checked message is reported at once: the pipeline's event wakes the reporter (and
     // the hold stage, whose message may now be decidable).
@@ -187,8 +191,16 @@ int runServe(const std::vector<std::string>& args) {
       reporter.wake();
       if (hold) hold->wake();
     });
+    // Time to verdict and the verdict SLO (BccVerdictSlo): each checked or failed copy is
+    // observed after its commit; the SLO's warning is looked at on a thread of its own.
+    pipeline.onVerdict(
+        [&timeToVerdict](const std::string& id, const std::string& verdict, bool failed) {
+          timeToVerdict.finished(id, verdict, failed, nowMs());
+        });
+    sandbox::SloWatch sloWatch({cfg.effectiveDatabaseUrl(), cfg.sinkName}, timeToVerdict.slo());
     reporter.start();
     pipeline.start();
+    sloWatch.start();
     if (holdStage) holdStage->start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
     if (holdIntake) {
@@ -242,6 +254,7 @@ int runServe(const std::vector<std::string>& args) {
         sources.hold = &holdStage->counters();
       }
       sources.sink = cfg.sinkName;
+      sources.timeToVerdict = &timeToVerdict;
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
@@ -259,6 +272,9 @@ int runServe(const std::vector<std::string>& args) {
       api.stats = [self = cfg.sinkName, interval = cfg.statsInterval](
                       db::Database& d, const std::string& sinceIso, const std::string& sink) {
         return report::statsJson(d, {self, sink, sinceIso, interval});
+      };
+      api.slo = [&timeToVerdict, sink = cfg.sinkName](db::Database& d) {
+        return timeToVerdict.slo().read(d, sink, nowMs());
       };
       api.metrics = [sources](db::Database& d) {
         return formatMetrics(collectMetrics(sources, d));
@@ -295,6 +311,7 @@ int runServe(const std::vector<std::string>& args) {
         std::to_string(batches.messages), std::to_string(batches.batches), std::string(mean),
         std::to_string(batches.maxBatch), std::to_string(batches.flushes),
         std::to_string(batches.syncs), std::to_string(spool.rotationStalls()));
+    sloWatch.stop();
     pipeline.stop();
     if (holdStage) holdStage->stop();
     reporter.stop();

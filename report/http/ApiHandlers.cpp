@@ -234,6 +234,18 @@ ApiResponse ApiHandlers::overview(db::Database& db) const {
     }
   }
   o->set("analyzers", analyzers);
+  if (context_.slo) {
+    // Time to verdict (README "Time to verdict"): the dashboard's SLO tile.
+    const auto r = context_.slo(db);
+    auto slo = ordered();
+    slo->set("target_seconds", static_cast<std::int64_t>(r.target.count()));
+    slo->set("ratio", r.ratio);
+    slo->set("within", r.within);
+    slo->set("late", r.late);
+    slo->set("overdue", r.overdue);
+    slo->set("oldest_pending_seconds", r.oldestWaitingSeconds);
+    o->set("verdict_slo", slo);
+  }
   o->set("spool_free_bytes", diskFreeBytes(context_.spoolDir));
   o->set("version", std::string(bccsinkVersion()));
   o->set("now", isoNow());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sandbox/analyzers/AnalyzerStats.h"
+#include "sandbox/slo/VerdictSlo.h"
 
 namespace bccsink::db {
 class Database;
@@ -40,6 +41,9 @@ struct ApiContext {
   // unset: /api/stats answers 503.
   std::function<std::string(db::Database&, const std::string& sinceIso, const std::string& sink)>
       stats;
+  // The verdict SLO now (the overview's "verdict_slo": target, share, oldest waiting copy);
+  // unset: not in the overview.
+  std::function<sandbox::SloReading(db::Database&)> slo;
   // The Prometheus text of /metrics; unset: /metrics answers 404.
   std::function<std::string(db::Database&)> metrics;
 };

@@ -33,9 +33,11 @@ std::vector<bccsink::Cidr> loadTrustedRelays(const std::string& path);
 // What is known of one message. Header vectors hold every occurrence of the header.
 struct SpoofInput {
   std::string envelopeSender;  // MAIL FROM path, with or without angle brackets
-  // The original message's envelope recipients, if known. Not the always_bcc address the
-  // copy was delivered to: when that address is in an internal domain it would match
-  // every internal sender.
+  // The original message's envelope recipients, if known: the original recipients a
+  // recipient_bcc_maps copy carries (report::originalRecipients), the "recipient
+  // (envelope)" of the filter this follows. Not the always_bcc address the copy was
+  // delivered to: when that address is in an internal domain it would match every
+  // internal sender.
   std::vector<std::string> envelopeRecipients;
   std::vector<std::string> from;      // From header values
   std::vector<std::string> to;        // To header values

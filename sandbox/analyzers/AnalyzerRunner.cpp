@@ -122,7 +122,18 @@ struct AnalyzerRunner::Core {
     jobs.erase(it);
   }
 
+  // The wait of a job that leaves the queue for the first time (started, or given up
+  // before it ever started): for stats().queueWait.
+  void leftQueue(const Job& job, Clock::time_point now) {
+    const double waited = std::chrono::duration<double>(now - job.submitted).count();
+    std::size_t bucket = 0;
+    while (bucket < kQueueWaitBuckets.size() && waited > kQueueWaitBuckets[bucket]) ++bucket;
+    ++stats.queueWait[bucket];
+    stats.queueWaitSeconds += waited;
+  }
+
   void giveUp(std::uint64_t id, Job& job, std::vector<Completion>& out) {
+    if (job.attempts == 0) leftQueue(job, Clock::now());
     finish(id,
            unscanned(job.lastError.empty()
                          ? "analyzer busy until the deadline: not started"
@@ -188,6 +199,7 @@ struct AnalyzerRunner::Core {
         giveUp(id, job, out);
         continue;
       }
+      if (job.attempts == 0) leftQueue(job, now);
       job.state = State::Running;
       ++job.attempts;
       job.attemptStart = now;

@@ -16,6 +16,11 @@ namespace bccsink::sandbox {
 inline constexpr std::array<double, 15> kLatencyBuckets = {
     0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
 
+// Upper bounds (seconds) of the queue-wait histogram of AnalyzerStats: from submit() to
+// the first attempt's start (a free slot); one more bucket holds longer waits.
+inline constexpr std::array<double, 12> kQueueWaitBuckets = {0.01, 0.05, 0.1, 0.5, 1,   5,
+                                                             15,   30,   60,  300, 900, 3600};
+
 // A snapshot of what a runner did since it started (/metrics, /api/overview).
 struct AnalyzerStats {
   std::string name;
@@ -28,8 +33,13 @@ struct AnalyzerStats {
   // entry for slower ones.
   std::array<std::uint64_t, kLatencyBuckets.size() + 1> latency = {};
   double latencySeconds = 0;  // their sum
-  std::string lastError;      // the last failed attempt's reason, '' when none yet
-  bool healthy = true;        // the last attempt that ended did not fail
+  // Submission to the first attempt's start, per bucket of kQueueWaitBuckets (not
+  // cumulative, the last entry for longer ones); a submission answered before it ever
+  // started (its deadline passed in the queue) counts its whole wait.
+  std::array<std::uint64_t, kQueueWaitBuckets.size() + 1> queueWait = {};
+  double queueWaitSeconds = 0;  // their sum
+  std::string lastError;        // the last failed attempt's reason, '' when none yet
+  bool healthy = true;          // the last attempt that ended did not fail
 
   std::uint64_t answeredTotal() const;
   // The q-quantile (0..1) of the latency, interpolated inside its bucket; 0 without answers.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/OriginalRecipient.h"
 #include "base/Text.h"
 #include "sink/smtp/SmtpCommand.h"
 
@@ -258,7 +259,11 @@ bool SmtpSession::recipientAccepted(const std::string& address) const {
   auto at = lowered.rfind('@');
   std::string domain = at == std::string::npos ? "" : lowered.substr(at + 1);
   for (const auto& d : settings_.domains) {
-    if (d.find('@') != std::string::npos ? d == lowered : d == domain) return true;
+    // An address entry takes its subaddresses too (watch+bob=example.org@): the copies
+    // recipient_bcc_maps makes, each carrying an original recipient (README, "Original
+    // recipients"); a domain entry takes any local part.
+    if (d.find('@') != std::string::npos ? isAddressOrSubaddress(lowered, d) : d == domain)
+      return true;
   }
   return false;
 }

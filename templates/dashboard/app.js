@@ -230,6 +230,7 @@ function renderOverview(o) {
   counts($('queue'), QUEUE_KEYS, o.queue);
   counts($('reports'), REPORT_KEYS, o.reports);
   $('spool-free').textContent = bytes(o.spool_free_bytes);
+  renderVerdictSlo(o.verdict_slo);
   const body = $('analyzers').tBodies[0];
   body.replaceChildren();
   const list = Array.isArray(o.analyzers) ? o.analyzers : [];
@@ -248,6 +249,28 @@ function renderOverview(o) {
   }
   $('analyzers').hidden = list.length === 0;
   $('analyzers-empty').hidden = list.length !== 0;
+}
+
+// --- the verdict SLO: the share checked within BccVerdictSlo, the oldest pending copy -----
+function seconds(n) {
+  if (typeof n !== 'number') return '–';
+  const short = (v) => v.toFixed(1).replace(/\.0$/, '');  // "15 min", "2.5 h"
+  if (n >= 3600) return `${short(n / 3600)} h`;
+  if (n >= 60) return `${short(n / 60)} min`;
+  return `${short(n)} s`;
+}
+
+function renderVerdictSlo(slo) {
+  $('verdict-slo').hidden = !slo;
+  if (!slo) return;
+  $('slo-target').textContent = seconds(slo.target_seconds);
+  const ratio = $('slo-ratio');
+  ratio.textContent = typeof slo.ratio === 'number' ? `${(slo.ratio * 100).toFixed(1)} %` : '–';
+  ratio.title = `${num(slo.within)} within, ${num(slo.late)} late or failed, ${num(slo.overdue)} still waiting past it`;
+  ratio.classList.toggle('bad', typeof slo.ratio === 'number' && slo.ratio < 0.99);
+  const oldest = $('slo-oldest');
+  oldest.textContent = seconds(slo.oldest_pending_seconds);
+  oldest.classList.toggle('bad', slo.oldest_pending_seconds > slo.target_seconds);
 }
 
 // --- sinks: each one's share of the statistics, when several share the database ---------
@@ -503,6 +526,7 @@ function renderReport(id, r) {
       ['To', list(msg.to)],
       ['Envelope sender', msg.envelope_sender],
       ['Envelope recipients', list(msg.envelope_recipients)],
+      ['Original recipients', list(msg.original_recipients)],
       ['Client', [msg.client_ip, msg.helo && `(${msg.helo})`].filter(Boolean).join(' ')],
       ['Origin', [msg.origin_ip, msg.origin_helo && `(${msg.origin_helo})`].filter(Boolean).join(' ')],
       ['Message-ID', msg.message_id, 'mono'],

@@ -133,6 +133,13 @@ async function dashboard(browser, origin) {
   check(overview.queue.reported >= 4, 'the daemon reported the test messages', overview.queue);
   ok(`queue depths match /api/overview (${JSON.stringify(overview.queue)})`);
 
+  // Time to verdict: the SLO line says the target and share /api/overview gives.
+  const slo = await page.$eval('#verdict-slo', (p) => (p.hidden ? null : p.textContent.replace(/\s+/g, ' ')));
+  check(overview.verdict_slo && overview.verdict_slo.target_seconds === 900, '/api/overview has verdict_slo', overview.verdict_slo);
+  check(slo && slo.includes('within 15 min') && slo.includes(`${(overview.verdict_slo.ratio * 100).toFixed(1)} %`),
+        'the SLO line shows the target and the share', slo);
+  ok(`verdict SLO line: ${slo.trim()}`);
+
   // Analyzer health lists yara, healthy.
   const yara = await page.$eval('#analyzers tr[data-analyzer="yara"]', (tr) => tr.textContent).catch(() => null);
   check(yara && /healthy/.test(yara) && !/unhealthy/.test(yara), 'analyzer health lists yara as healthy', yara);

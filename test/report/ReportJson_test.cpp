@@ -109,3 +109,28 @@ TEST(ReportJson, AnSmtpModeReportCarriesItsHoldAndABccCopyNone) {
   EXPECT_EQ(hold->getValue<std::string>("released_by"), "admin@cli");
   EXPECT_EQ(hold->getValue<std::string>("relay_reply"), "250 2.0.0 Ok: queued as 4Q1");
 }
+
+TEST(ReportJson, OriginalRecipientsAreDistinctInOrderAndAnEmptyListWhenNone) {
+  db::MessageRecord m;
+  m.id = "01M8ORIG";
+  m.recipients = {{"watch+b=y.example@bcc.test", "", "", "b@y.example"},
+                  {"watch@bcc.test", "", "", ""},
+                  {"watch+a=x.example@bcc.test", "", "", "a@x.example"},
+                  {"other+b=y.example@bcc.test", "", "", "b@y.example"}};
+  auto json = parseStrictly(jsonText(messageJson(m)));
+  auto originals = json->getArray("original_recipients");
+  ASSERT_EQ(originals->size(), 2u);
+  EXPECT_EQ(originals->getElement<std::string>(0), "b@y.example");
+  EXPECT_EQ(originals->getElement<std::string>(1), "a@x.example");
+  auto none = parseStrictly(jsonText(messageJson(latin1Envelope())));
+  ASSERT_TRUE(none->has("original_recipients"));
+  EXPECT_EQ(none->getArray("original_recipients")->size(), 0u);
+
+  Report r;
+  r.originalRecipients = {"b@y.example", "a@x.example"};
+  auto message = parseStrictly(toJsonText(r))->getObject("message");
+  EXPECT_EQ(message->getArray("original_recipients")->size(), 2u);
+  r.originalRecipients.clear();
+  message = parseStrictly(toJsonText(r))->getObject("message");
+  EXPECT_EQ(message->getArray("original_recipients")->size(), 0u);
+}

@@ -182,6 +182,27 @@ TEST(ReportMail, TheJsonAttachmentIsTheReport) {
   EXPECT_EQ(files->getObject(0)->getArray("analyzers")->size(), 2u);
 }
 
+TEST(ReportMail, OriginalRecipientsAreShownWhenKnownOnly) {
+  Report r = hostileReport();
+  r.originalRecipients = {"bob@example.com", "\"ann <x>\"@example.com"};
+  auto mail = composeReportMail(r, Templates::builtIn(), settings(), 1764460800);
+  EXPECT_NE(part(mail, "text/plain")
+                .find("  Original recipients: bob@example.com, \"ann <x>\"@example.com\n"),
+            std::string::npos);
+  EXPECT_NE(part(mail, "text/html")
+                .find("<tr><th>Original recipients</th><td>bob@example.com, "
+                      "&quot;ann &lt;x&gt;&quot;@example.com</td></tr>"),
+            std::string::npos);
+  auto digest =
+      renderDigest({r}, "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", Templates::builtIn());
+  EXPECT_NE(digest.text.find("Original recipients: bob@example.com"), std::string::npos);
+  EXPECT_NE(digest.html.find("to bob@example.com"), std::string::npos);
+  auto plain = composeReportMail(hostileReport(), Templates::builtIn(), settings(), 1764460800);
+  EXPECT_EQ(plain.find("Original recipients"), std::string::npos);
+  EXPECT_EQ(part(plain, "text/plain").find("Original recipients"), std::string::npos);
+  EXPECT_EQ(part(plain, "text/html").find("Original recipients"), std::string::npos);
+}
+
 TEST(ReportMail, ADigestListsEveryMessageWithItsFlaggedFiles) {
   auto a = hostileReport();
   auto b = hostileReport();

@@ -116,6 +116,42 @@ TEST_F(ReporterTest, ReportsWhatReachesTheThresholdAndSpoofsButNotCleanMail) {
   EXPECT_EQ(inbox.mails.size(), 3u);
 }
 
+TEST_F(ReporterTest, AnInternalOriginalRecipientMakesTheInternalCaseWithoutInternalToOrCc) {
+  // An internal sender through an untrusted hop, To and Cc external: not the internal case
+  // on the headers alone. The copy's recipients (recipient_bcc_maps) say it was also for
+  // an internal mailbox: judged as the filter judges envelope recipients.
+  const std::string headers =
+      "Received: from evil.example.net (evil.example.net [203.0.113.9]) by mx.example.com "
+      "(Postfix) with ESMTP id 1; Mon, 30 Nov 2026 01:59:00 +0000\r\n"
+      "From: ceo@example.com\r\nTo: partner@example.net\r\nSubject: wire\r\n";
+  for (const auto& [id, rcpts] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"01A", {"watch+partner=example.net@bcc.test"}},
+           {"01B", {"watch+partner=example.net@bcc.test", "watch+staff=EXAMPLE.com@bcc.test"}}}) {
+    std::ofstream(spool + "/" + id + ".eml")
+        << "Received: from mta.example.com (unknown [127.0.0.1])\r\n\tby sink.test; Mon, 30 "
+           "Nov 2026 02:00:00 +0000\r\n"
+        << headers << "\r\nbody\r\n";
+    auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z");
+    r.sender = "ceo@example.com";
+    r.recipients.clear();
+    for (const auto& a : rcpts) r.recipients.push_back({a, "", "NEVER"});
+    queue.insertPending({r});
+    ASSERT_TRUE(queue.claimNext("sink-a", nowMs() + 60000, nowMs() + 60000, isoNow()));
+    ASSERT_TRUE(queue.markChecked(id, "sink-a", "clean", isoNow()));
+  }
+  Inbox inbox;
+  Reporter reporter(settings(), Templates::builtIn(), inbox.deliver());
+  EXPECT_EQ(reporter.runOnce(), 1u);
+  EXPECT_FALSE(queue.find("01A")->spoofed);
+  auto spoofed = queue.find("01B");
+  EXPECT_TRUE(spoofed->spoofed);
+  EXPECT_EQ(spoofed->spoofReason,
+            "sender domain example.com is internal and hop 2 came from 203.0.113.9, not a "
+            "trusted relay");
+  ASSERT_EQ(inbox.mails.size(), 1u);
+  EXPECT_NE(inbox.mails[0].find("X-Bccsink-Queue-Id: 01B"), std::string::npos);
+}
+
 TEST_F(ReporterTest, TheDangerousThresholdLeavesSuspiciousMessagesUnreported) {
   add("01A", "suspicious", kPlain);
   add("01B", "dangerous", kPlain);

@@ -26,6 +26,12 @@
 #      exactly those 20 (by Message-ID in report.json)
 #   and no report loop: Postfix's copies of the 22 report mails reach bccsink, are judged
 #   clean and not reported; the mailbox holds exactly 22 reports.
+#   e) original recipients: the same Postfix switched from always_bcc to the shipped
+#      recipient_bcc.pcre (main.cf.bccsink's commented line, postfix reload): a message to
+#      bob@example.org and carol+news@example.net reaches bccsink as ONE copy, addressed to
+#      watch+bob=example.org@bcc.test and watch+carol+news=example.net@bcc.test (accepted
+#      by BccDomains = watch@bcc.test as subaddresses), whose original_recipients are
+#      exactly those two (`queue show --json ID`).
 # shellcheck source=../lib.sh
 source "$TESTLIB"
 PATH=$PATH:/usr/sbin:/usr/lib/postfix/sbin
@@ -33,7 +39,7 @@ need postfix postconf postmap swaks smtp-source smtp-sink python3 jq
 TF=/usr/share/clamav-testfiles
 [ -f "$TF/clam.exe" ] || fail "clamav-testfiles is not installed (deploy/install-deps.sh)"
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-for f in main.cf.bccsink master.cf.bccsink transport; do
+for f in main.cf.bccsink master.cf.bccsink transport recipient_bcc.pcre; do
   [ -f "$ROOT/deploy/postfix/$f" ] || fail "no deploy/postfix/$f"
 done
 chmod 755 "$T"  # Postfix's unprivileged processes reach $T/pf/data through it
@@ -140,7 +146,8 @@ fi
 read -r SMTPPORT RELAYPORT < <(free_ports 2)
 [ -n "$RELAYPORT" ] || fail "no free loopback ports"
 
-start_sink "$T/data" --InternalDomains example.com --BccSmtpServer "127.0.0.1:$SMTPPORT" \
+# An address entry, so that e) shows its subaddresses (watch+LOCAL=DOMAIN@) accepted.
+DOMAINS=watch@bcc.test start_sink "$T/data" --InternalDomains example.com --BccSmtpServer "127.0.0.1:$SMTPPORT" \
   --BccReportRecipientAddress admin@example.net --BccReporterAddress bccsink@example.com \
   "${ANALYZERS[@]}"
 SINKPORT=$SINK_PORT  # set by start_sink
@@ -324,5 +331,37 @@ jq -s -e 'map(select(.report.message.envelope_sender == "burst@example.org")) | 
   any(.report.files[]; .verdict == "dangerous" and (.threats | index("EICAR_Test_File"))))' \
   "$T/reports.jsonl" >/dev/null || fail "a burst report without EICAR_Test_File"
 ok "d) burst: reports for exactly the $BURST_EICAR EICAR messages of $BURST, none for the others"
+
+# e) original recipients with the shipped recipient_bcc.pcre
+postconf -c "$P/etc" -m | grep -qx pcre ||
+  fail "this Postfix has no pcre tables (postconf -m): install postfix-pcre (deploy/install-deps.sh)"
+adapt recipient_bcc.pcre >"$P/etc/recipient_bcc.pcre"
+for a in bob@example.org carol+news@example.net; do
+  echo "  $a -> $(postmap -c "$P/etc" -q "$a" "pcre:$P/etc/recipient_bcc.pcre")"
+done
+[ "$(postmap -c "$P/etc" -q carol+news@example.net "pcre:$P/etc/recipient_bcc.pcre")" = \
+  "watch+carol+news=example.net@bcc.test" ] || fail "the adapted recipient_bcc.pcre misses an address with an extension"
+BCC_LINE=$(adapt main.cf.bccsink | sed -n 's/^#\(recipient_bcc_maps = pcre:.*\)$/\1/p')
+[ -n "$BCC_LINE" ] || fail "main.cf.bccsink has no commented 'recipient_bcc_maps = pcre:' line"
+postconf -c "$P/etc" -e "always_bcc =" "$BCC_LINE"
+postfix -c "$P/etc" reload >"$T/postfix-reload.out" 2>&1 || fail "postfix reload: $(cat "$T/postfix-reload.out")"
+t0=$SECONDS
+swaks --server "127.0.0.1:$SMTPPORT" --from alice@example.org \
+  --to bob@example.org,carol+news@example.net --header "Subject: t-10 two recipients" \
+  --header "Message-Id: <t10-originals@t-10.test>" --body "For two." >"$T/swaks.out" 2>&1 ||
+  fail "swaks to two recipients: $(tail -5 "$T/swaks.out")"
+originals_copy() { queue_json "$T/data" | jq -e 'select(.message_id == "<t10-originals@t-10.test>")' >/dev/null; }
+wait_for 30 "the copy of the message to two recipients" originals_copy
+sleep 1  # a second copy, if Postfix split the message, would be there by now
+queue_json "$T/data" | jq -c 'select(.message_id == "<t10-originals@t-10.test>")' >"$T/originals.jsonl"
+[ "$(grep -c . "$T/originals.jsonl")" -eq 1 ] ||
+  fail "not one copy of the message to two recipients: $(jq -c '[.id, .recipients]' "$T/originals.jsonl")"
+ID=$(jq -r .id "$T/originals.jsonl")
+"$BCCSINK" queue show "$ID" --json --DataDir "$T/data" >"$T/originals.json" || fail "queue show $ID"
+jq -e '(.original_recipients | sort) == ["bob@example.org", "carol+news@example.net"] and
+  (.recipients | sort) == ["watch+bob=example.org@bcc.test", "watch+carol+news=example.net@bcc.test"]' \
+  "$T/originals.json" >/dev/null ||
+  fail "the copy's recipients: $(jq -c '[.recipients, .original_recipients]' "$T/originals.json")"
+ok "e) recipient_bcc.pcre: one copy in $((SECONDS - t0))s, original_recipients $(jq -c .original_recipients "$T/originals.json")"
 
 echo "t-10-postfix: $PASSED checks passed in $((SECONDS - START))s"

@@ -213,6 +213,9 @@ TEST(HttpApi, OneMessageIsItsReportWithTheReportStatus) {
   EXPECT_EQ(o->getValue<std::string>("id"), kDangerous);
   EXPECT_EQ(o->getValue<std::string>("verdict"), "dangerous");
   EXPECT_EQ(o->getObject("message")->getValue<std::string>("subject"), "EICAR inside");
+  auto originals = o->getObject("message")->getArray("original_recipients");
+  ASSERT_EQ(originals->size(), 1u);
+  EXPECT_EQ(originals->getElement<std::string>(0), "staff@example.com");
   auto file = o->getArray("files")->getObject(0);
   EXPECT_EQ(file->getValue<std::string>("sha256"), kEicarSha);
   EXPECT_EQ(file->getValue<std::string>("verdict"), "dangerous");

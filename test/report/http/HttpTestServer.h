@@ -143,7 +143,8 @@ class HttpTestServer {
     r.sink = "sink-a";
     r.receivedAt = at;
     r.sender = sender;
-    r.recipients = {{"watch@bcc.test", "", ""}};
+    // A recipient_bcc_maps copy: its recipient carries the original one, staff@example.com.
+    r.recipients = {{"watch+staff=example.com@bcc.test", "", ""}};
     r.clientIp = "127.0.0.1";
     r.helo = "mta.example.com";
     r.headerMessageId = "<" + id + "@example.org>";

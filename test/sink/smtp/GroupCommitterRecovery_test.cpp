@@ -44,6 +44,9 @@ Envelope hostileEnvelope(int n) {
     env.recipients.push_back({"r" + std::to_string(k) + "\xfe@bcc.test",
                               k % 2 ? "rfc822;x\r\n+2B" : "", k % 3 ? "SUCCESS,DELAY" : ""});
   }
+  // One that encodes an original recipient (recipient_bcc_maps): decoded when its row is
+  // inserted, at intake and at recovery alike; never for an SMTP-mode message.
+  env.recipients.push_back({"watch+u" + std::to_string(n) + "=Example.org@bcc.test", "", ""});
   env.clientIp = "192.0.2." + std::to_string(n % 250);
   env.helo = "helo\r\n\xff" + std::to_string(n);
   env.tls = n % 2 == 0;
@@ -122,6 +125,14 @@ TEST(GroupCommitterRecovery, RowsLostWithTheMachineComeBackIdenticalFromTheirRec
     heldBefore = dump(database, kHeld);
     ASSERT_EQ(heldBefore.size(), static_cast<std::size_t>(kCount / 3));
     ASSERT_EQ(messagesBefore.size(), static_cast<std::size_t>(kCount));
+    int originals = 0;
+    for (const auto& row : recipientsBefore) {
+      if (row.find("|original=<null>|") != std::string::npos) continue;
+      ++originals;
+      EXPECT_NE(row.find("|original=u"), std::string::npos) << row;
+      EXPECT_NE(row.find("@example.org|"), std::string::npos) << row;  // lower-cased
+    }
+    EXPECT_EQ(originals, kCount - kCount / 3);  // the BCC copies', not SMTP mode's
     // What power loss does to commits that SQLite did not fsync: the last ones are gone.
     const std::string last =
         "(SELECT rowid FROM messages ORDER BY rowid DESC LIMIT " + std::to_string(kLost) + ")";

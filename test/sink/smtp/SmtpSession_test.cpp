@@ -537,13 +537,34 @@ TEST_F(SmtpSessionTest, DomainEntryAcceptsAnyLocalPartIgnoringCase) {
   EXPECT_EQ(rcpts[0].orcpt, "");
 }
 
-TEST_F(SmtpSessionTest, AddressEntryAcceptsOnlyThatAddressIgnoringCase) {
+TEST_F(SmtpSessionTest, AddressEntryAcceptsThatAddressIgnoringCase) {
   ehlo();
   EXPECT_EQ(send("MAIL FROM:<s@client.test>\r\n"), kMailOk);
   EXPECT_EQ(send("RCPT TO:<archive@keep.test>\r\n"), kRcptOk);
   EXPECT_EQ(send("RCPT TO:<ARCHIVE@Keep.Test>\r\n"), kRcptOk);
   EXPECT_EQ(send("RCPT TO:<other@keep.test>\r\n").substr(0, 10), "550 5.1.1 ");
   EXPECT_EQ(send("RCPT TO:<xarchive@keep.test>\r\n").substr(0, 10), "550 5.1.1 ");
+}
+
+TEST_F(SmtpSessionTest, AddressEntryAcceptsItsSubaddressesThatCarryOriginalRecipients) {
+  // recipient_bcc_maps' copies: archive+LOCAL=DOMAIN@ (deploy/postfix/recipient_bcc.pcre).
+  settings.maxRecipients = 10;
+  ehlo();
+  EXPECT_EQ(send("MAIL FROM:<s@client.test>\r\n"), kMailOk);
+  EXPECT_EQ(send("RCPT TO:<archive+bob=example.org@keep.test>\r\n"), kRcptOk);
+  EXPECT_EQ(send("RCPT TO:<Archive+Ann+News=Example.COM@KEEP.test>\r\n"), kRcptOk);
+  EXPECT_EQ(send("RCPT TO:<\"archive+john smith=example.org\"@keep.test>\r\n"), kRcptOk);
+  EXPECT_EQ(send("RCPT TO:<archive+anything@keep.test>\r\n"), kRcptOk);  // RFC 5233 detail
+  EXPECT_EQ(send("RCPT TO:<archive+@keep.test>\r\n").substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(send("RCPT TO:<archivist+bob=example.org@keep.test>\r\n").substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(send("RCPT TO:<other+archive@keep.test>\r\n").substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(send("RCPT TO:<archive+bob=example.org@other.test>\r\n").substr(0, 10), "550 5.1.1 ");
+  EXPECT_EQ(data(kMessage), kGoAhead + queued("MSG1"));
+  ASSERT_EQ(store.committed.size(), 1u);
+  const auto& rcpts = store.committed[0].envelope.recipients;
+  ASSERT_EQ(rcpts.size(), 4u);
+  EXPECT_EQ(rcpts[0].address, "archive+bob=example.org@keep.test");  // decoded by the queue
+  EXPECT_EQ(rcpts[2].address, "\"archive+john smith=example.org\"@keep.test");
 }
 
 TEST_F(SmtpSessionTest, RecipientsBeyondTheLimitAre452) {
