@@ -11,7 +11,8 @@
 #
 # The alert's rows are written with SQL (the detection stage is not under test here); the
 # daemon's reporter delivers it within its sweep, once; `report resend ALERT` sends it again
-# from the command line; `queue show --json` names the alert.
+# from the command line; `queue show --json` names the alert. The copy came by
+# recipient_bcc_maps: the report names its original recipient.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "${TESTLIB:-$(dirname "$0")/../lib.sh}"
 need swaks jq curl python3
@@ -25,7 +26,8 @@ HTTP=$(grep "http listening on" "$T/sink.log" | tail -1 | sed -E 's/.*http liste
 [ -n "$HTTP" ] || fail "no 'http listening on' line in the log"
 api() { curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP/api/$1" || fail "api $1"; }
 
-swaks --server "127.0.0.1:$SINK_PORT" --from alice@example.org --to watch@bcc.test \
+# A recipient_bcc_maps copy: its recipient encodes the original one, bob@example.org.
+swaks --server "127.0.0.1:$SINK_PORT" --from alice@example.org --to watch+bob=example.org@bcc.test \
   --header "Subject: figures" --attach @"$T/notes.txt" >"$T/swaks.out" 2>&1 || fail "swaks: $(tail -3 "$T/swaks.out")"
 judged() { queue_json "$DATA" | jq -e '.report != null and .report != "due"' >/dev/null; }
 wait_until 20 "the copy to be checked and judged" judged
@@ -66,6 +68,8 @@ jq -r .text "$T/mail.json" | grep -q "is now dangerous" || fail "text: $(jq -r .
 jq -r .text "$T/mail.json" | grep -q "because yara: Evil_Macro" || fail "text names no cause"
 jq -r .text "$T/mail.json" | grep -q "  $ID" || fail "the text does not name message $ID"
 jq -r .text "$T/mail.json" | grep -q "sender:     alice@example.org" || fail "the text does not name the sender"
+jq -r .text "$T/mail.json" | grep -q "recipients: bob@example.org (original recipients)" ||
+  fail "the text does not name the original recipient"
 ok "the daemon mailed the retro report: $(jq -r .subject "$T/mail.json")"
 
 sent() { [ "$(api "retro/$ALERT" | jq -r .report_status)" = sent ]; }

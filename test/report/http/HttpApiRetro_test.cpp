@@ -87,7 +87,10 @@ TEST_F(HttpApiRetro, OneAlertCarriesEveryMessageWithSenderAndRecipients) {
   EXPECT_EQ(m->getValue<std::string>("id"), test::kDangerous);
   EXPECT_EQ(m->getValue<std::string>("sender"), "alice@example.org");
   EXPECT_EQ(m->getValue<std::string>("received_at"), "2026-11-30T01:00:00.000Z");
-  EXPECT_EQ(m->getArray("recipients")->getElement<std::string>(0), "watch@bcc.test");
+  // HttpTestServer's copies came by recipient_bcc_maps: the original recipient is decoded.
+  EXPECT_EQ(m->getArray("recipients")->getElement<std::string>(0),
+            "watch+staff=example.com@bcc.test");
+  EXPECT_EQ(m->getArray("original_recipients")->getElement<std::string>(0), "staff@example.com");
   EXPECT_EQ(m->getValue<std::string>("earlier_verdict"), "clean");
   EXPECT_EQ(messages->getObject(1)->getValue<std::string>("file_path"), "a.zip > eicar.com");
   EXPECT_EQ(server.get("/api/retro/01JNOSUCHALERT").status, 404);
