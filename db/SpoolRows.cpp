@@ -35,9 +35,13 @@ std::vector<SpoolRow> SpoolRows::all(const std::string& sink) {
   std::string owner = sink;
   Statement stmt(db_.session());
   if (owner.empty()) {
-    stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages ORDER BY id");
+    stmt << db_.sql(
+        "SELECT id, spool_file, size, sha256 FROM messages"
+        " WHERE content_expired_at IS NULL ORDER BY id");
   } else {
-    stmt << db_.sql("SELECT id, spool_file, size, sha256 FROM messages WHERE sink = ? ORDER BY id"),
+    stmt << db_.sql(
+        "SELECT id, spool_file, size, sha256 FROM messages WHERE sink = ?"
+        " AND content_expired_at IS NULL ORDER BY id"),
         use(owner);
   }
   stmt.execute();

@@ -25,6 +25,7 @@ class SpoolRows {
   // id -> locator, for those of `ids` that have a row.
   std::map<std::string, std::string> locatorsOf(const std::vector<std::string>& ids);
   // Every row of `sink` (the rows whose spool is this sink's), by id; '' = every sink's.
+  // Rows whose content expired (retention) are left out: their spool content is gone.
   std::vector<SpoolRow> all(const std::string& sink = "");
 
  private:

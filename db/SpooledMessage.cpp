@@ -48,7 +48,9 @@ MappedFile mapMessage(const std::string& spoolDir, const std::string& locator,
                                     where.offset, h, why);
     if (state == HeaderState::Zero) throw std::runtime_error("no record there");
     if (state == HeaderState::Invalid) throw std::runtime_error(why);
-    if (h.dead) throw std::runtime_error("the record is marked dead (never acknowledged)");
+    if (h.dead)
+      throw std::runtime_error(
+          "the record is marked dead (never acknowledged, or its content expired)");
     recordId = h.id;
     return MappedFile(file.fd, path, h.payloadOffset(), h.length);
   } catch (const std::exception& e) {

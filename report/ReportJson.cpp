@@ -127,6 +127,9 @@ Object::Ptr messageJson(const db::MessageRecord& m) {
   o->set("attempts", m.attempts);
   o->set("sink", m.sink);
   o->set("spool_file", m.spoolFile);
+  // Retention (issue 17): the spooled content was deleted; the row stays.
+  o->set("content_expired", !m.contentExpiredAt.empty());
+  if (!m.contentExpiredAt.empty()) o->set("content_expired_at", m.contentExpiredAt);
   o->set("dsn", dsn);
   if (!m.envid.empty()) o->set("envid", m.envid);
   if (!m.ret.empty()) o->set("ret", m.ret);

@@ -168,14 +168,25 @@ std::size_t Reporter::round(std::size_t& judged) {
   return reported + retro_.deliverDue(*db_, nowMs());  // report/retro
 }
 
+std::string contentExpiredText(const db::MessageRecord& m) {
+  if (m.contentExpiredAt.empty()) return "";
+  const bool flagged = m.state == db::state::kFailed || m.spoofed ||
+                       (m.verdict != "clean" && m.verdict != "unscanned");
+  return "the content of " + m.id + " expired on " + m.contentExpiredAt + " (" +
+         (flagged ? "BccKeepFlagged" : "BccKeepClean") + ")";
+}
+
 Report Reporter::load(db::Database& db, const db::MessageRecord& m, const std::string& spoolDir,
                       std::size_t skipTopReceived) {
   MessageHeaders h;
-  std::string unreadable;
-  try {
-    h = MessageHeaders::read(spoolDir, m.spoolFile);
-  } catch (const std::exception& e) {
-    unreadable = errorText(e);
+  std::string unreadable = contentExpiredText(m);
+  // Retention deleted the spooled content: the report is the row's (no headers).
+  if (unreadable.empty()) {
+    try {
+      h = MessageHeaders::read(spoolDir, m.spoolFile);
+    } catch (const std::exception& e) {
+      unreadable = errorText(e);
+    }
   }
   auto r = buildReport(db, m, h);
   setOrigin(r, h, skipTopReceived);

@@ -69,6 +69,10 @@ struct ReporterCounts {
 // Hands one finished mail to the administrator's receiver (SmtpClient or Maildir).
 using Deliver = std::function<DeliveryResult(const std::string& mail)>;
 
+// "the content of ID expired on DATE (BccKeepClean)": what a report, `report resend` and
+// the API say of a copy whose spooled content retention deleted; '' while it is kept.
+std::string contentExpiredText(const db::MessageRecord& message);
+
 class Reporter {
  public:
   Reporter(ReporterSettings settings, Templates templates, Deliver deliver);
@@ -89,7 +93,8 @@ class Reporter {
   RetroCounts retroCounts() const { return retro_.counts(); }
 
   // A message's report as the database and its spool file give it (spoof finding from
-  // the queue, origin from the Received chain).
+  // the queue, origin from the Received chain). A copy whose content expired (retention)
+  // is built from its row alone, with contentExpiredText() among its errors.
   static Report load(db::Database& db, const db::MessageRecord& message,
                      const std::string& spoolDir, std::size_t skipTopReceived);
 

@@ -42,6 +42,17 @@ bool ContentStore::has(const std::string& sha256) const {
   return stat(pathOf(sha256).c_str(), &st) == 0;
 }
 
+std::uint64_t ContentStore::remove(const std::string& sha256) const {
+  std::string path = pathOf(sha256);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return 0;
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return 0;
+    throw std::runtime_error("cannot remove " + path + ": " + std::strerror(errno));
+  }
+  return st.st_nlink == 1 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+}
+
 std::string ContentStore::put(const std::string& sha256, std::string_view bytes) const {
   std::string path = pathOf(sha256);
   if (has(sha256)) return path;

@@ -1,8 +1,10 @@
 #pragma once
 // Selected files' bytes, kept for the analyzers under DataDir/files/ab/abcdef... (the
 // SHA-256): written once (temp file, fsync, rename), shared by every message that
-// carries the same file, read by analyzers that run later or in another thread.
+// carries the same file, read by analyzers that run later or in another thread; removed by
+// retention (sink/retention) when no copy whose content is kept refers to it.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,9 @@ class ContentStore {
   std::string put(const std::string& sha256, std::string_view bytes) const;
   std::string pathOf(const std::string& sha256) const;
   bool has(const std::string& sha256) const;
+  // Deletes the stored file (retention, once no kept copy refers to it); the bytes it
+  // took on disk, 0 when it was not there. Throws std::runtime_error when it cannot.
+  std::uint64_t remove(const std::string& sha256) const;
 
  private:
   std::string dir_;

@@ -36,6 +36,29 @@ const char* const kHoldStates[] = {db::hold_state::kHolding,   db::hold_state::k
 const char* const kReportStatuses[] = {db::report_status::kNone, db::report_status::kDue,
                                        db::report_status::kSent, db::report_status::kUndeliverable};
 
+// Retention (issue 17): what the retention stage deleted since start.
+void formatRetention(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_retention_content_expired_total", "counter",
+           "Copies whose content (spool record or file) was deleted since start: age "
+           "(BccKeepClean, BccKeepFlagged, BccKeepRows) or pressure (free space under twice "
+           "BccMinFreeSpace: the oldest clean content first).");
+  t.sample("bccsink_retention_content_expired_total", "reason=\"age\"", s.retentionExpiredAge);
+  t.sample("bccsink_retention_content_expired_total", "reason=\"pressure\"",
+           s.retentionExpiredPressure);
+  t.family("bccsink_retention_rows_deleted_total", "counter",
+           "Rows deleted after BccKeepRows since start.");
+  t.sample("bccsink_retention_rows_deleted_total", "", s.retentionRowsDeleted);
+  t.family("bccsink_retention_files_deleted_total", "counter",
+           "Stored files (DataDir/files) deleted since start: no kept copy referred to them.");
+  t.sample("bccsink_retention_files_deleted_total", "", s.retentionFilesDeleted);
+  t.family("bccsink_retention_bytes_freed_total", "counter",
+           "Disk space given back by retention since start (blocks freed).");
+  t.sample("bccsink_retention_bytes_freed_total", "", s.retentionBytesFreed);
+  t.family("bccsink_retention_pressure_sweeps_total", "counter",
+           "Sweeps that found less than twice BccMinFreeSpace free since start.");
+  t.sample("bccsink_retention_pressure_sweeps_total", "", s.retentionPressureSweeps);
+}
+
 // SMTP mode's families (DESIGN.md "SMTP mode"): its listener, the hold queue now, the
 // actions by what decided them, the hold time of delivered messages, re-injection tries.
 void formatSmtpMode(PrometheusText& t, const MetricsSnapshot& s) {
@@ -183,6 +206,15 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
       s.slo.oldestWaitingSeconds =
           std::max<double>(0, static_cast<double>(nowMs() - msOfIso(oldest)) / 1000.0);
   }
+  if (src.retention) {
+    const auto& r = *src.retention;
+    s.retentionExpiredAge = r.expiredAge;
+    s.retentionExpiredPressure = r.expiredPressure;
+    s.retentionRowsDeleted = r.rowsDeleted;
+    s.retentionFilesDeleted = r.filesDeleted;
+    s.retentionBytesFreed = r.bytesFreed;
+    s.retentionPressureSweeps = r.pressureSweeps;
+  }
   return s;
 }
 
@@ -307,6 +339,7 @@ std::string formatMetrics(const MetricsSnapshot& s) {
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);
   formatTimeToVerdict(t, s);
   if (s.smtpMode) formatSmtpMode(t, s);
+  formatRetention(t, s);
   return t.take();
 }
 

@@ -16,6 +16,7 @@
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "sandbox/slo/VerdictSlo.h"
 #include "sink/hold/HoldCounters.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCounters.h"
 
@@ -58,6 +59,10 @@ struct MetricsSnapshot {
   // with the age of the oldest waiting copy (that age is read also without the SLO).
   std::map<std::string, HistogramSnapshot> timeToVerdict;
   sandbox::SloReading slo;
+  // Retention (bccsink_retention_*, issue 17).
+  std::uint64_t retentionExpiredAge = 0, retentionExpiredPressure = 0;
+  std::uint64_t retentionRowsDeleted = 0, retentionFilesDeleted = 0, retentionBytesFreed = 0;
+  std::uint64_t retentionPressureSweeps = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -75,6 +80,7 @@ struct MetricsSources {
   // Time to verdict and the verdict SLO (fed by the pipeline); null: the histogram has no
   // samples and the SLO reads 1.
   sandbox::TimeToVerdict* timeToVerdict = nullptr;
+  const RetentionCounters* retention = nullptr;  // the retention stage's
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

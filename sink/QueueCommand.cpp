@@ -16,6 +16,7 @@
 #include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
+#include "report/Reporter.h"
 #include "report/http/Quarantine.h"
 #include "report/retro/RetroJson.h"
 #include "sink/Commands.h"
@@ -129,6 +130,10 @@ int runQueue(const std::vector<std::string>& args) {
                     << ": its content is in that sink's spool; run this command there\n";
           return 1;
         }
+        if (auto gone = report::contentExpiredText(*m); !gone.empty()) {
+          std::cerr << "bccsink: " << gone << "\n";  // retention deleted it
+          return 1;
+        }
         db::SpooledMessage message(cfg.spoolDir(), m->spoolFile);
         std::cout.write(message.bytes().data(),
                         static_cast<std::streamsize>(message.bytes().size()));
@@ -147,9 +152,11 @@ int runQueue(const std::vector<std::string>& args) {
       if (cl.has("json")) {
         std::cout << jsonText(o) << "\n";
       } else {
+        auto gone = report::contentExpiredText(*m);
         std::cout << jsonText(o, 2) << "\nspool: "
-                  << (here ? cfg.spoolDir() + "/" + m->spoolFile
-                           : m->spoolFile + " on sink " + m->sink + " (not this one)")
+                  << (!gone.empty() ? gone
+                      : here        ? cfg.spoolDir() + "/" + m->spoolFile
+                                    : m->spoolFile + " on sink " + m->sink + " (not this one)")
                   << "\n";
       }
       return 0;

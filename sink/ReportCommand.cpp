@@ -107,6 +107,10 @@ int runReport(const std::vector<std::string>& args) {
                 << ": its report is built from that sink's spool; run this command there\n";
       return 1;
     }
+    if (auto gone = report::contentExpiredText(*m); !gone.empty()) {
+      // Retention deleted its spooled copy: the report is its row's, without the headers.
+      std::cerr << "bccsink: " << gone << "; the report is built from its row alone\n";
+    }
     auto settings = setup.reporterSettings();
     auto r =
         report::Reporter::load(database, *m, settings.spoolDir, settings.spoof.skipTopReceived);

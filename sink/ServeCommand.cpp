@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -37,6 +38,7 @@
 #include "sink/ReportSetup.h"
 #include "sink/StageSettings.h"
 #include "sink/hold/HoldStage.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
@@ -91,6 +93,13 @@ std::unique_ptr<db::Database> openDatabase(const Config& cfg, const sigset_t& st
 }
 
 // Brings the data folder back to a state the queue can trust after any stop.
+// "7d", "2s", "forever": a keep time for the start-up line.
+std::string keepText(std::chrono::seconds keep) {
+  if (keep.count() == 0) return "forever";
+  if (keep.count() % 86400 == 0) return std::to_string(keep.count() / 86400) + "d";
+  return std::to_string(keep.count()) + "s";
+}
+
 void recover(db::Database& database, Spool& spool, Poco::Logger& log) {
   db::MessageQueue queue(database);
   int released = queue.releaseExpiredLeases(nowMs());
@@ -244,6 +253,22 @@ int runServe(const std::vector<std::string>& args) {
                  cfg.smtpSenderRelay);
     }
 
+    // Retention (issue 17): expired content, rows and files deleted in the background,
+    // started after the intake, stopped before the database goes.
+    auto retention = std::make_unique<RetentionStage>(retentionSettings(cfg));
+    if (const char* fake = std::getenv("BCCSINK_TEST_FREE_SPACE"); fake && *fake) {
+      // Test hook (test/integration/t-17-retention): the stage reads this as the spool's
+      // free bytes, to show disk pressure without filling a disk.
+      const auto bytes = std::strtoull(fake, nullptr, 10);
+      log.warning(
+          "retention: BCCSINK_TEST_FREE_SPACE set: free space read as %s bytes (tests only)",
+          std::to_string(bytes));
+      retention->setFreeSpaceForTest([bytes] { return bytes; });
+    }
+    retention->start();
+    log.notice("retention: clean content %s, flagged %s, rows %s", keepText(cfg.bccKeepClean),
+               keepText(cfg.bccKeepFlagged), keepText(cfg.bccKeepRows));
+
     // The HTTP port: /metrics from every stage's counters, the JSON API (HttpToken) and the
     // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
     std::unique_ptr<report::HttpServer> http;
@@ -255,6 +280,7 @@ int runServe(const std::vector<std::string>& args) {
       }
       sources.sink = cfg.sinkName;
       sources.timeToVerdict = &timeToVerdict;
+      sources.retention = &retention->counters();
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
@@ -314,6 +340,7 @@ int runServe(const std::vector<std::string>& args) {
     sloWatch.stop();
     pipeline.stop();
     if (holdStage) holdStage->stop();
+    retention->stop();
     reporter.stop();
     statsCollector.stop();
     log.notice("stopped");

@@ -126,7 +126,7 @@ int checkSpool(db::Database& database, const std::string& spoolDir, std::ostream
     }
   }
   out << "spool: " << segments << " segments, " << live << " records (" << dead
-      << " marked dead, never acknowledged), " << files.size() << " standalone files\n";
+      << " marked dead: never acknowledged or expired), " << files.size() << " standalone files\n";
   // "spool files": the messages the spool holds, records and standalone files.
   out << "check: " << rows.size() << " rows, " << live + files.size() << " spool files, "
       << problems << " problems\n";

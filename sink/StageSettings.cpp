@@ -1,5 +1,6 @@
 #include "sink/StageSettings.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace bccsink {
@@ -94,6 +95,31 @@ report::HttpSettings httpSettings(const Config& cfg) {
   hs.tlsKey = cfg.httpTlsKey;
   hs.databaseUrl = cfg.effectiveDatabaseUrl();
   return hs;
+}
+
+// Retention (issue 17).
+RetentionSettings retentionSettings(const Config& cfg) {
+  RetentionSettings rs;
+  rs.databaseUrl = cfg.effectiveDatabaseUrl();
+  rs.spoolDir = cfg.spoolDir();
+  rs.filesDir = cfg.dataDir + "/files";
+  rs.sink = cfg.sinkName;
+  rs.keepClean = cfg.bccKeepClean;
+  rs.keepFlagged = cfg.bccKeepFlagged;
+  rs.keepRows = cfg.bccKeepRows;
+  rs.minFreeSpace = cfg.bccMinFreeSpace;
+  // A sweep a minute; more often when a keep time is short (a quarter of the shortest,
+  // at least a second), so that content never stays much past its time.
+  std::chrono::seconds shortest = std::chrono::minutes(10);
+  for (auto keep : {cfg.bccKeepClean, cfg.bccKeepFlagged, cfg.bccKeepRows}) {
+    if (keep.count() > 0) shortest = std::min(shortest, keep);
+  }
+  rs.idle = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::seconds(1),
+                                                  std::chrono::minutes(1));
+  // A stored file seen by the extraction this recently stays (a copy being extracted may
+  // use it before its row refers to it): ten minutes, or the shortest keep time.
+  rs.fileGrace = shortest;
+  return rs;
 }
 
 }  // namespace bccsink

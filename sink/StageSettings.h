@@ -9,6 +9,7 @@
 #include "sandbox/Pipeline.h"
 #include "sink/Config.h"
 #include "sink/hold/HoldStage.h"
+#include "sink/retention/RetentionStage.h"
 #include "sink/smtp/Intake.h"
 #include "sink/smtp/SmtpServer.h"
 
@@ -33,5 +34,9 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg);
 report::StatsSettings statsSettings(const Config& cfg);
 // HttpSocket, HttpToken, HttpTlsCertificate, HttpTlsKey, DatabaseUrl.
 report::HttpSettings httpSettings(const Config& cfg);
+// Retention: BccKeepClean, BccKeepFlagged, BccKeepRows, BccMinFreeSpace (pressure under
+// twice it), the spool and files/ of this sink; a sweep every minute, or a quarter of the
+// shortest keep time when that is shorter (at least a second).
+RetentionSettings retentionSettings(const Config& cfg);
 
 }  // namespace bccsink

@@ -293,6 +293,9 @@ ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const 
   o->set("sink", m->sink);
   o->set("content_here", here);
   if (!here) o->set("content_error", heldBy(id, m->sink));
+  // Retention (issue 17): the report above came from the row alone.
+  o->set("content_expired", !m->contentExpiredAt.empty());
+  if (!m->contentExpiredAt.empty()) o->set("content_expired_at", m->contentExpiredAt);
   o->set("retro", retroMentionsJson(db::RetroReports(db).ofMessage(m->id)));
   return json(200, o);
 }
@@ -306,6 +309,13 @@ ApiResponse ApiHandlers::raw(const std::string& id, db::Database& db) const {
     o->set("error", heldBy(id, m->sink));
     o->set("sink", m->sink);
     return json(421, o);
+  }
+  if (auto gone = contentExpiredText(*m); !gone.empty()) {
+    // 410 Gone (RFC 9110 section 15.5.11): retention deleted it, for good.
+    auto o = ordered();
+    o->set("error", gone);
+    o->set("content_expired_at", m->contentExpiredAt);
+    return json(410, o);
   }
   try {
     db::SpooledMessage message(context_.spoolDir, m->spoolFile);

@@ -11,7 +11,7 @@ the same rank do not know each other:
 
     sandbox:  extract < analyzers < analyzers/vxcube < analyzers/vxcube/emulator < (root)
     report:   delivery, spoof, stats < (root) < http
-    sink:     smtp < (root)
+    sink:     smtp, hold < retention < (root)
 
 test/ may include anything, but folder-qualified too. Prints one line per violation
 (file:line: what and why) and exits 1 if there is any, 0 otherwise.
@@ -38,7 +38,8 @@ SUBRANKS = {
     "report/http": 2,
     "sink/smtp": 0,
     "sink/hold": 0,
-    "sink": 1,
+    "sink/retention": 1,
+    "sink": 2,
 }
 SOURCE_DIRS = LAYERS + ["test"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
