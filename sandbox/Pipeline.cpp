@@ -458,7 +458,11 @@ void Pipeline::record(Repos& r, Answer& a) {
   if (a.verdict.kind != VerdictKind::Clean)
     log().notice("verdict %s on %s: %s %s", a.analyzer, a.sha256,
                  std::string(toString(a.verdict.kind)), a.verdict.reason);
-  r.cache.recordVerdict(toStored(a.sha256, a.analyzer, a.verdict));
+  const auto stored = toStored(a.sha256, a.analyzer, a.verdict);
+  r.cache.recordVerdict(stored);
+  if (fileVerdictListener_ && (a.verdict.kind == VerdictKind::Suspicious ||
+                               a.verdict.kind == VerdictKind::Dangerous))
+    fileVerdictListener_(r.db, stored);
   const auto waiting = r.queue.findAll(r.files.waitingOn(a.sha256, settings_.owner));
   std::vector<std::string> ids;
   for (const auto& m : waiting) ids.push_back(m.id);

@@ -38,6 +38,7 @@
 #include "sandbox/extract/Extractor.h"
 
 namespace bccsink::db {
+class Database;
 struct MessageFile;
 struct MessageRecord;
 }  // namespace bccsink::db
@@ -102,6 +103,13 @@ class Pipeline {
   using VerdictListener =
       std::function<void(const std::string& id, const std::string& verdict, bool failed)>;
   void onVerdict(VerdictListener listener);
+  // "A file turned suspicious or dangerous": called on the completer thread right after
+  // the cache stored such an answer, with the completer's connection, before the messages
+  // waiting on it are decided (retro-alerts: sandbox/retro/RetroJudge judges again the
+  // messages judged before the answer came). May throw: the answer is then stored again
+  // after the back-off, like one the database refused. Set before start().
+  using FileVerdictListener = std::function<void(db::Database&, const db::StoredVerdict&)>;
+  void onFileVerdict(FileVerdictListener listener) { fileVerdictListener_ = std::move(listener); }
 
   const PipelineCounters& counters() const { return counters_; }
   // The analyzers' runners (their stats() for /metrics and the API).
@@ -154,6 +162,7 @@ class Pipeline {
   std::uint64_t wakeups_ = 0;
   std::vector<FinishedListener> finishedListeners_;  // set before start(), read-only after
   std::vector<VerdictListener> verdictListeners_;    // the same
+  FileVerdictListener fileVerdictListener_;          // likewise; may be empty
   std::vector<std::thread> workers_;
   std::thread completer_;
 };

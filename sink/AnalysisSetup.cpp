@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "sandbox/analyzers/ClamdAnalyzer.h"
 #include "sandbox/analyzers/HashListAnalyzer.h"
+#include "sandbox/analyzers/ShippedRules.h"
 #include "sandbox/analyzers/YaraAnalyzer.h"
 #include "sandbox/analyzers/YaraRules.h"
 #include "sandbox/analyzers/vxcube/VxcubeAnalyzer.h"
+#include "sandbox/extract/Digest.h"
 
 namespace bccsink {
 namespace {
@@ -66,6 +71,48 @@ sandbox::HashListSettings hashListSettings(const Config& cfg) {
   sandbox::HashListSettings s;
   s.file = cfg.hashListFile;
   return s;
+}
+
+// ---- generations: what an analyzer's answers depend on (sandbox/retro) ----
+
+std::string contentOf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The SHA-256 of the rules YaraRules::compile() reads (every *.yar and *.yara of the
+// folder, by name, or the one file; the built-in ones when `rules` is ''), names included.
+std::string yaraDigest(const std::string& rules) {
+  sandbox::Digester d;
+  auto add = [&d](const std::string& name, const std::string& text) {
+    d.update(name);
+    d.update(std::string_view("\0", 1));
+    d.update(text);
+    d.update(std::string_view("\0", 1));
+  };
+  if (rules.empty()) {
+    for (const auto& [name, text] : sandbox::shippedRules()) add(name, text);
+    return "builtin:" + d.finish().sha256;
+  }
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (std::filesystem::is_directory(rules, ec)) {
+    for (const auto& e : std::filesystem::directory_iterator(rules, ec)) {
+      auto ext = e.path().extension().string();
+      if (ext == ".yar" || ext == ".yara") files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(rules);
+  }
+  for (const auto& f : files) add(std::filesystem::path(f).filename().string(), contentOf(f));
+  return d.finish().sha256;
+}
+
+std::string fileDigest(const std::string& path) {
+  return sandbox::digest(contentOf(path)).sha256;
 }
 
 // ---- the table ----
@@ -138,6 +185,8 @@ AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
     longest_ = std::max(longest_, made.runner.attemptTimeout);
     analyzers_.push_back(std::move(made));
   }
+  if (cfg.useYara) *yaraGeneration_ = yaraDigest(cfg.yaraRules);
+  if (!cfg.hashListFile.empty()) *hashListGeneration_ = fileDigest(cfg.hashListFile);
 }
 
 std::size_t AnalysisSetup::reloadYara() {
@@ -145,15 +194,71 @@ std::size_t AnalysisSetup::reloadYara() {
     auto yara = std::dynamic_pointer_cast<sandbox::YaraAnalyzer>(a.analyzer);
     if (!yara) continue;
     std::shared_ptr<const sandbox::YaraRules> rules;
+    // Read before the rules: a file changed in between makes the next SIGHUP see a change.
+    auto generation = yaraDigest(cfg_.yaraRules);
     try {
       rules = sandbox::YaraAnalyzer::compile(yaraSettings(cfg_));
     } catch (const std::exception& e) {
       throw ConfigError("option YaraRules: " + std::string(e.what()));
     }
     yara->reload(rules);
+    std::lock_guard lock(*generationMutex_);
+    *yaraGeneration_ = generation;
     return rules->ruleCount();
   }
   return 0;
+}
+
+std::size_t AnalysisSetup::reloadHashList() {
+  for (const auto& a : analyzers_) {
+    auto list = std::dynamic_pointer_cast<sandbox::HashListAnalyzer>(a.analyzer);
+    if (!list) continue;
+    auto generation = fileDigest(cfg_.hashListFile);
+    try {
+      list->reload(cfg_.hashListFile);
+    } catch (const std::exception& e) {
+      throw ConfigError("option HashListFile: " + std::string(e.what()));
+    }
+    std::lock_guard lock(*generationMutex_);
+    *hashListGeneration_ = generation;
+    return list->size();
+  }
+  return 0;
+}
+
+std::vector<sandbox::RecheckAnalyzer> AnalysisSetup::recheckAnalyzers() const {
+  std::vector<sandbox::RecheckAnalyzer> out;
+  // The generations are read through shared pointers: the stage may outlive nothing here,
+  // but it must not read a string while SIGHUP writes it.
+  auto read = [mutex = generationMutex_](std::shared_ptr<std::string> value) {
+    return [mutex, value] {
+      std::lock_guard lock(*mutex);
+      return *value;
+    };
+  };
+  for (const auto& a : analyzers_) {
+    sandbox::RecheckAnalyzer r;
+    r.name = a.analyzer->name();
+    if (auto yara = std::dynamic_pointer_cast<sandbox::YaraAnalyzer>(a.analyzer)) {
+      r.cause = sandbox::RetroCause::RulesReload;
+      r.analyzer = yara;
+      r.generation = read(yaraGeneration_);
+    } else if (auto clamd = std::dynamic_pointer_cast<sandbox::ClamdAnalyzer>(a.analyzer)) {
+      r.cause = sandbox::RetroCause::SignatureUpdate;
+      r.analyzer = clamd;
+      r.generation = [clamd] { return clamd->version(); };
+      r.polled = true;
+    } else if (auto list = std::dynamic_pointer_cast<sandbox::HashListAnalyzer>(a.analyzer)) {
+      r.cause = sandbox::RetroCause::HashList;
+      r.analyzer = list;
+      r.generation = read(hashListGeneration_);
+      r.keptOnly = false;
+    } else {
+      continue;  // vxCube: its late answers come through the pipeline
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<std::unique_ptr<sandbox::AnalyzerRunner>> AnalysisSetup::makeRunners() const {

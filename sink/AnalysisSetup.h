@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "sandbox/extract/Extractor.h"
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
+#include "sandbox/retro/RecheckStage.h"
 #include "sink/Config.h"
 
 namespace bccsink {
@@ -33,6 +36,13 @@ class AnalysisSetup {
   // Compiles the YARA rules again and swaps them in (SIGHUP). Returns the rule count (0
   // when YARA is off). Throws ConfigError and keeps the old rules when they do not compile.
   std::size_t reloadYara();
+  // Reads HashListFile again and swaps it in (SIGHUP). Returns the entry count (0 when the
+  // hash list is off). Throws ConfigError and keeps the old list when it does not load.
+  std::size_t reloadHashList();
+  // The analyzers a re-check can use (sandbox/retro/RecheckStage), each with its
+  // generation: the YARA rules' digest and the hash list's, as last (re)loaded, and clamd's
+  // VERSION answer, asked when the stage polls it. Empty when none of them is enabled.
+  std::vector<sandbox::RecheckAnalyzer> recheckAnalyzers() const;
   // How long `scan` waits for the analyzers: BccAnalysisTimeout, or less when every
   // enabled analyzer gives up sooner (VxcubeTimeout, ClamdTimeout).
   std::chrono::milliseconds scanTimeout() const;
@@ -45,6 +55,11 @@ class AnalysisSetup {
 
   std::vector<sandbox::ConfiguredAnalyzer> analyzers_;  // the enabled ones, in report order
   std::chrono::milliseconds longest_{0};  // the longest attempt of an enabled analyzer
+
+  // The generations of YARA's rules and of the hash list: digests of what was loaded.
+  std::shared_ptr<std::mutex> generationMutex_ = std::make_shared<std::mutex>();
+  std::shared_ptr<std::string> yaraGeneration_ = std::make_shared<std::string>();
+  std::shared_ptr<std::string> hashListGeneration_ = std::make_shared<std::string>();
 };
 
 // VxcubeFileTypes with "default" replaced by the built-in list.

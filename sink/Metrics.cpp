@@ -14,6 +14,8 @@
 #include "report/http/PrometheusText.h"
 #include "sandbox/Pipeline.h"
 #include "sandbox/analyzers/Verdict.h"
+#include "sandbox/retro/RecheckStage.h"
+#include "sandbox/retro/RetroJudge.h"
 #include "sandbox/slo/TimeToVerdict.h"
 
 namespace bccsink {
@@ -148,6 +150,36 @@ void formatTimeToVerdict(PrometheusText& t, const MetricsSnapshot& s) {
   t.sample("bccsink_verdict_slo_ratio", "", number(s.slo.ratio));
 }
 
+// ---- retro-alerts (issue 17) ----
+
+void collectRetro(const MetricsSources& src, MetricsSnapshot& s) {
+  if (src.retro) {
+    for (std::size_t c = 0; c < sandbox::kRetroCauses.size(); ++c)
+      s.retroAlerts[c] = src.retro->alerts(static_cast<sandbox::RetroCause>(c));
+  }
+  if (src.recheck) {
+    s.recheckFiles = src.recheck->filesRechecked();
+    s.recheckPending = src.recheck->pendingFiles();
+  }
+}
+
+void formatRetro(PrometheusText& t, const MetricsSnapshot& s) {
+  t.family("bccsink_retro_alerts_total", "counter",
+           "Retro-alerts since start (a file's verdict turned worse after messages that carried "
+           "it were judged) by cause.");
+  for (std::size_t c = 0; c < sandbox::kRetroCauses.size(); ++c)
+    t.sample("bccsink_retro_alerts_total",
+             "cause=\"" + std::string(sandbox::kRetroCauses[c]) + "\"", s.retroAlerts[c]);
+  t.family("bccsink_recheck_files_total", "counter",
+           "Files scanned again since start after the analyzer's rules or signatures changed.");
+  for (const auto& [name, n] : s.recheckFiles)
+    t.sample("bccsink_recheck_files_total", "analyzer=\"" + label(name) + "\"", n);
+  t.family("bccsink_recheck_pending_files", "gauge",
+           "Files the running re-check has still to scan (0 when none runs).");
+  t.sample("bccsink_recheck_pending_files", "",
+           static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.recheckPending)));
+}
+
 }  // namespace
 
 MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
@@ -215,6 +247,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.retentionBytesFreed = r.bytesFreed;
     s.retentionPressureSweeps = r.pressureSweeps;
   }
+  collectRetro(src, s);
   return s;
 }
 
@@ -340,6 +373,7 @@ std::string formatMetrics(const MetricsSnapshot& s) {
   formatTimeToVerdict(t, s);
   if (s.smtpMode) formatSmtpMode(t, s);
   formatRetention(t, s);
+  formatRetro(t, s);
   return t.take();
 }
 

@@ -26,6 +26,8 @@ class Database;
 namespace bccsink::sandbox {
 class Pipeline;
 class TimeToVerdict;
+class RecheckStage;
+class RetroJudge;
 }  // namespace bccsink::sandbox
 
 namespace bccsink {
@@ -63,6 +65,11 @@ struct MetricsSnapshot {
   std::uint64_t retentionExpiredAge = 0, retentionExpiredPressure = 0;
   std::uint64_t retentionRowsDeleted = 0, retentionFilesDeleted = 0, retentionBytesFreed = 0;
   std::uint64_t retentionPressureSweeps = 0;
+  // Retro-alerts (issue 17): alerts made by cause (RetroCause's order), files re-checked
+  // per analyzer, and what the running re-checks have left.
+  std::array<std::uint64_t, 4> retroAlerts = {};
+  std::vector<std::pair<std::string, std::uint64_t>> recheckFiles;
+  std::int64_t recheckPending = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -81,6 +88,9 @@ struct MetricsSources {
   // samples and the SLO reads 1.
   sandbox::TimeToVerdict* timeToVerdict = nullptr;
   const RetentionCounters* retention = nullptr;  // the retention stage's
+  // Retro-alerts: the judge and the re-check stage; null when off (then 0).
+  const sandbox::RetroJudge* retro = nullptr;
+  const sandbox::RecheckStage* recheck = nullptr;
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

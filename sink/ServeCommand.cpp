@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -28,6 +29,8 @@
 #include "report/stats/StatsCollector.h"
 #include "report/stats/StatsQuery.h"
 #include "sandbox/Pipeline.h"
+#include "sandbox/retro/RecheckStage.h"
+#include "sandbox/retro/RetroJudge.h"
 #include "sandbox/slo/SloWatch.h"
 #include "sandbox/slo/TimeToVerdict.h"
 #include "sink/AnalysisSetup.h"
@@ -192,7 +195,18 @@ int runServe(const std::vector<std::string>& args) {
     }
     // Before the pipeline: its threads observe into it until the pipeline is gone.
     sandbox::TimeToVerdict timeToVerdict(cfg.bccVerdictSlo);
+    // Retro-alerts (issue 17): an answer that turns a file worse judges again the messages
+    // of BccRetroWindow that carried it (the pipeline's late answers here, the re-checks'
+    // below). An alert wakes whoever sends the retro report: the reporter by default.
+    sandbox::RetroJudge retro(retroSettings(cfg));
+    std::function<void()> wakeRetroReport = [&reporter] { reporter.wake(); };
+    retro.onAlert([&wakeRetroReport](const db::RetroOutcome&) { wakeRetroReport(); });
     sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
+    if (retro.enabled()) {
+      pipeline.onFileVerdict([&retro](db::Database& d, const db::StoredVerdict& v) {
+        retro.judge(d, v, sandbox::RetroCause::LateAnswer);
+      });
+    }
     // A checked message is reported at once: the pipeline's event wakes the reporter (and
     // the hold stage, whose message may now be decidable).
     HoldStage* hold = holdStage.get();
@@ -211,6 +225,10 @@ int runServe(const std::vector<std::string>& args) {
     pipeline.start();
     sloWatch.start();
     if (holdStage) holdStage->start();
+    // Re-checks: after a rules, signatures or hash list change, the kept files of the
+    // window again, at BccRecheckRate.
+    sandbox::RecheckStage recheck(recheckSettings(cfg), store, retro, analysis.recheckAnalyzers());
+    recheck.start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
     if (holdIntake) {
       holdIntake->onQueued([&pipeline, hold] {
@@ -281,6 +299,8 @@ int runServe(const std::vector<std::string>& args) {
       sources.sink = cfg.sinkName;
       sources.timeToVerdict = &timeToVerdict;
       sources.retention = &retention->counters();
+      sources.retro = &retro;
+      sources.recheck = &recheck;
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;
@@ -320,6 +340,14 @@ int runServe(const std::vector<std::string>& args) {
       } catch (const std::exception& e) {
         log.error("SIGHUP: keeping the old YARA rules: %s", std::string(e.what()));
       }
+      // The hash list too; a changed one (or changed rules) starts a re-check.
+      try {
+        if (!cfg.hashListFile.empty())
+          log.notice("SIGHUP: hash list reloaded (%z entries)", analysis.reloadHashList());
+      } catch (const std::exception& e) {
+        log.error("SIGHUP: keeping the old hash list: %s", std::string(e.what()));
+      }
+      recheck.wake();
     }
     log.notice("signal %d: stopping", sig);
     if (http) http->stop();
@@ -337,6 +365,7 @@ int runServe(const std::vector<std::string>& args) {
         std::to_string(batches.messages), std::to_string(batches.batches), std::string(mean),
         std::to_string(batches.maxBatch), std::to_string(batches.flushes),
         std::to_string(batches.syncs), std::to_string(spool.rotationStalls()));
+    recheck.stop();
     sloWatch.stop();
     pipeline.stop();
     if (holdStage) holdStage->stop();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sink/smtp/Ulid.h"
+
 namespace bccsink {
 
 ServerSettings listenerSettings(const Config& cfg) {
@@ -119,6 +121,26 @@ RetentionSettings retentionSettings(const Config& cfg) {
   // A stored file seen by the extraction this recently stays (a copy being extracted may
   // use it before its row refers to it): ten minutes, or the shortest keep time.
   rs.fileGrace = shortest;
+  return rs;
+}
+
+// ---- retro-alerts (issue 17) ----
+
+sandbox::RetroSettings retroSettings(const Config& cfg) {
+  sandbox::RetroSettings rs;
+  rs.sink = cfg.sinkName;
+  rs.window = cfg.bccRetroWindow;
+  rs.threshold = cfg.bccReportThreshold;
+  rs.newId = [] { return newUlid(); };
+  return rs;
+}
+
+sandbox::RecheckSettings recheckSettings(const Config& cfg) {
+  sandbox::RecheckSettings rs;
+  rs.databaseUrl = cfg.effectiveDatabaseUrl();
+  rs.sink = cfg.sinkName;
+  rs.window = cfg.bccRetroWindow;
+  rs.rate = cfg.bccRecheckRate;
   return rs;
 }
 

@@ -7,6 +7,8 @@
 #include "report/http/HttpServer.h"
 #include "report/stats/StatsCollector.h"
 #include "sandbox/Pipeline.h"
+#include "sandbox/retro/RecheckStage.h"
+#include "sandbox/retro/RetroJudge.h"
 #include "sink/Config.h"
 #include "sink/hold/HoldStage.h"
 #include "sink/retention/RetentionStage.h"
@@ -38,5 +40,11 @@ report::HttpSettings httpSettings(const Config& cfg);
 // twice it), the spool and files/ of this sink; a sweep every minute, or a quarter of the
 // shortest keep time when that is shorter (at least a second).
 RetentionSettings retentionSettings(const Config& cfg);
+
+// Retro-alerts (issue 17): SinkName, BccRetroWindow (0 = off), BccReportThreshold; each
+// alert's id a new ULID.
+sandbox::RetroSettings retroSettings(const Config& cfg);
+// The re-checks: DatabaseUrl, SinkName, BccRetroWindow, BccRecheckRate (0 = off).
+sandbox::RecheckSettings recheckSettings(const Config& cfg);
 
 }  // namespace bccsink

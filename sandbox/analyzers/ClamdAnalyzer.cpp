@@ -352,4 +352,25 @@ std::string ClamdAnalyzer::ping() const {
   }
 }
 
+std::string ClamdAnalyzer::version() const {
+  const auto endpoint = parseEndpoint(settings_.socket);
+  // A healthy clamd answers at once; a hung one must not hold the caller (the re-check
+  // thread, which a stop waits for) for a whole scan's timeout.
+  Conversation clamd(endpoint, std::min<milliseconds>(settings_.timeout, std::chrono::seconds(10)),
+                     std::stop_token{});
+  try {
+    clamd.connect();
+    static constexpr char kCommand[] = "zVERSION";
+    clamd.send(kCommand, sizeof kCommand);
+    auto reply = printableAscii(trim(clamd.reply()), kMaxShownReply);
+    return reply.starts_with("ClamAV ") ? reply : std::string();
+  } catch (const Failure&) {
+    return {};
+  } catch (const Poco::Exception&) {
+    return {};
+  } catch (const Stopping&) {
+    return {};
+  }
+}
+
 }  // namespace bccsink::sandbox

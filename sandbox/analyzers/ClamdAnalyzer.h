@@ -69,6 +69,10 @@ class ClamdAnalyzer : public BlockingAnalyzer {
   // For start-up checks, on the caller's thread: "zPING" must be answered "PONG" within
   // the timeout. '' when it was, else what went wrong, naming the address.
   std::string ping() const;
+  // clamd's "zVERSION" answer ("ClamAV 1.0.3/27100/Mon Dec  4 08:24:31 2026": the engine,
+  // then the signature database's version and date), on the caller's thread, or '' when
+  // clamd cannot be asked now. A change means new signatures (sandbox/retro re-checks).
+  std::string version() const;
 
   const ClamdSettings& settings() const { return settings_; }
 

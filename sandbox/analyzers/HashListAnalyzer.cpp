@@ -48,7 +48,8 @@ std::string add(std::unordered_map<std::string, HashListAnalyzer::Entry>& entrie
 
 }  // namespace
 
-HashListAnalyzer::HashListAnalyzer(const std::string& path) {
+HashListAnalyzer::Entries HashListAnalyzer::load(const std::string& path) {
+  Entries entries;
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
   std::string line;
@@ -68,17 +69,38 @@ HashListAnalyzer::HashListAnalyzer(const std::string& path) {
                                "' is not a verdict: use suspicious or dangerous");
     }
     entry.threat = std::string(rest);
-    if (auto error = add(entries_, digest, std::move(entry)); !error.empty())
+    if (auto error = add(entries, digest, std::move(entry)); !error.empty())
       throw std::runtime_error(where + error);
   }
   if (in.bad()) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  return entries;
+}
+
+HashListAnalyzer::HashListAnalyzer(const std::string& path)
+    : entries_(std::make_shared<const Entries>(load(path))) {}
+
+void HashListAnalyzer::reload(const std::string& path) {
+  auto fresh = std::make_shared<const Entries>(load(path));
+  std::lock_guard lock(mutex_);
+  entries_ = std::move(fresh);
+}
+
+std::shared_ptr<const HashListAnalyzer::Entries> HashListAnalyzer::current() const {
+  std::lock_guard lock(mutex_);
+  return entries_;
+}
+
+std::size_t HashListAnalyzer::size() const {
+  return current()->size();
 }
 
 HashListAnalyzer::HashListAnalyzer(const std::unordered_map<std::string, Entry>& entries) {
+  Entries checked;
   for (const auto& [digest, entry] : entries) {
-    if (auto error = add(entries_, digest, entry); !error.empty())
+    if (auto error = add(checked, digest, entry); !error.empty())
       throw std::runtime_error("hash list: " + error);
   }
+  entries_ = std::make_shared<const Entries>(std::move(checked));
 }
 
 ConfiguredAnalyzer HashListAnalyzer::make(const HashListSettings& settings) {
@@ -97,12 +119,13 @@ Verdict HashListAnalyzer::scan(const Submission& file, std::stop_token) {
     return v;
   }
   v.kind = VerdictKind::Clean;
+  const auto entries = current();
   // Both digests may be listed (two lists merged); the worse entry decides.
   for (const auto& digest : {file.sha256, file.md5}) {
     if (digest.empty()) continue;
     auto key = lower(digest);
-    auto it = entries_.find(key);
-    if (it == entries_.end()) continue;
+    auto it = entries->find(key);
+    if (it == entries->end()) continue;
     if (worse(v.kind, it->second.kind) != v.kind) {
       v.kind = it->second.kind;
       v.threats = {it->second.threat.empty() ? "hashlist:" + key.substr(0, 12) : it->second.threat};

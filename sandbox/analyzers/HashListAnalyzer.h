@@ -11,6 +11,8 @@
 // A BlockingAnalyzer whose scan() only looks up two strings: one runner thread is plenty.
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -22,7 +24,7 @@
 namespace bccsink::sandbox {
 
 struct HashListSettings {
-  // The list, in the format above; read once, at start.
+  // The list, in the format above; read at start and again by reload() (SIGHUP).
   std::string file;
 };
 
@@ -51,10 +53,18 @@ class HashListAnalyzer : public BlockingAnalyzer {
   // The worse entry of the file's two digests, or clean; Unscanned without a digest.
   Verdict scan(const Submission& file, std::stop_token stop) override;
 
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const;
+  // Reads `path` again and swaps the new list in; look-ups already started finish with the
+  // old one. Throws as the constructor does and keeps the old list then. Thread-safe.
+  void reload(const std::string& path);
 
  private:
-  std::unordered_map<std::string, Entry> entries_;  // lowercase hex -> entry
+  using Entries = std::unordered_map<std::string, Entry>;  // lowercase hex -> entry
+  static Entries load(const std::string& path);
+  std::shared_ptr<const Entries> current() const;
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Entries> entries_;
 };
 
 }  // namespace bccsink::sandbox

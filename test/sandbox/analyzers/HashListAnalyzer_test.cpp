@@ -279,3 +279,22 @@ TEST(HashListAnalyzer, MakeLoadsTheFileForOneRunnerThread) {
   settings.file = dir / "no-such-list.txt";
   EXPECT_THROW(HashListAnalyzer::make(settings), std::runtime_error);
 }
+
+// SIGHUP (sink/AnalysisSetup::reloadHashList): the list read again; a broken one keeps the
+// old list on.
+TEST(HashListAnalyzer, ReloadSwapsTheListInAndABrokenOneKeepsTheOld) {
+  TempDir dir;
+  auto path = write(dir, kShaA + " dangerous Old.Entry\n");
+  HashListAnalyzer list(path);
+  EXPECT_EQ(lookup(list, kShaB, "").kind, VerdictKind::Clean);
+  write(dir, kShaA + " dangerous Old.Entry\n" + kShaB + " suspicious New.Entry\n");
+  list.reload(path);
+  EXPECT_EQ(list.size(), 2u);
+  auto v = lookup(list, kShaB, "");
+  EXPECT_EQ(v.kind, VerdictKind::Suspicious);
+  EXPECT_EQ(v.threats, std::vector<std::string>{"New.Entry"});
+  write(dir, "not-a-digest dangerous\n");
+  EXPECT_THROW(list.reload(path), std::runtime_error);
+  EXPECT_EQ(list.size(), 2u);
+  EXPECT_EQ(lookup(list, kShaB, "").kind, VerdictKind::Suspicious);
+}
