@@ -109,6 +109,12 @@ std::string compose(const std::string& subject, const Rendered& body, const std:
 
 }  // namespace
 
+std::string composeMail(const std::string& subject, const Rendered& body, const std::string& json,
+                        const std::string& jsonName, const std::vector<std::string>& extraHeaders,
+                        const MailSettings& s, std::time_t now) {
+  return compose(subject, body, json, jsonName, extraHeaders, s, now);
+}
+
 std::string encodeHeaderText(const std::string& utf8, std::size_t used) {
   auto text = oneLineUtf8(utf8, kNoLimit);
   if (plainAscii(text) && used + text.size() <= 998) return text;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "report/Report.h"
+#include "report/ReportView.h"
 #include "report/Templates.h"
 
 namespace bccsink::report {
@@ -30,6 +31,14 @@ std::string composeReportMail(const Report& report, const Templates& templates,
 std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
                               const std::string& until, const Templates& templates,
                               const MailSettings& settings, std::time_t now);
+
+// Any report mail (report/retro's too): the headers built here (From, To, the Subject
+// encoded, Date, Message-ID, Auto-Submitted, then `extraHeaders`, each a whole line the
+// caller made one line of), the rendered text and HTML as multipart/alternative, `json` as
+// the attachment `jsonName`.
+std::string composeMail(const std::string& subject, const Rendered& body, const std::string& json,
+                        const std::string& jsonName, const std::vector<std::string>& extraHeaders,
+                        const MailSettings& settings, std::time_t now);
 
 // A header value as RFC 2047 encoded-words (UTF-8, B encoding) when it holds anything but
 // printable ASCII, else as is; control characters removed first. `used` is the length of

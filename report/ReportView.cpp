@@ -284,6 +284,18 @@ std::string tidyText(const std::string& text) {
 
 }  // namespace
 
+std::string escapedText(const std::string& value) {
+  return textEscape(value);
+}
+
+std::string escapedHtml(const std::string& value) {
+  return htmlEscape(value);
+}
+
+std::string tidiedText(const std::string& text) {
+  return tidyText(text);
+}
+
 Rendered renderReport(const Report& report, const Templates& templates) {
   auto view = reportView(report);
   return {tidyText(render(templates, Templates::kReportText, view, textEscape)),

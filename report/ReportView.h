@@ -17,6 +17,14 @@ struct Rendered {
   std::string html;
 };
 
+// The escaping of every value a template shows, for report/retro's templates too:
+// escapedText for a text part (one line, controls removed, invisible ones shown as
+// \uXXXX), escapedHtml for the HTML part; tidiedText drops the blank lines a section
+// tag's line leaves behind.
+std::string escapedText(const std::string& value);
+std::string escapedHtml(const std::string& value);
+std::string tidiedText(const std::string& text);
+
 Rendered renderReport(const Report& report, const Templates& templates);
 // Every report in `reports` (oldest first) since..until (ISO 8601 UTC).
 Rendered renderDigest(const std::vector<Report>& reports, const std::string& since,

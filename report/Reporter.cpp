@@ -86,6 +86,9 @@ Reporter::Reporter(ReporterSettings settings, Templates templates, Deliver deliv
     : settings_(std::move(settings)),
       templates_(std::move(templates)),
       deliver_(std::move(deliver)),
+      retro_({settings_.owner, settings_.mail, settings_.retryBase, settings_.retryCap,
+              settings_.batch},
+             templates_, deliver_),
       spoof_(settings_.spoof),
       lastDigest_(std::chrono::steady_clock::now()),
       lastDigestIso_(isoNow()) {
@@ -161,7 +164,8 @@ std::size_t Reporter::round(std::size_t& judged) {
   // Deferred: a judgement undone by power loss is made again; markSent is Durable itself.
   if (!db_) db_ = std::make_unique<db::Database>(settings_.databaseUrl, db::Durability::Deferred);
   judged = judgeNew(*db_);
-  return deliverDue(*db_);
+  auto reported = deliverDue(*db_);
+  return reported + retro_.deliverDue(*db_, nowMs());  // report/retro
 }
 
 std::string contentExpiredText(const db::MessageRecord& m) {

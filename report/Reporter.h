@@ -5,7 +5,8 @@
 // SMTP mode kept it from its recipients: quarantined, discarded, refused by the relay; an
 // SMTP-mode message is judged only once its action is decided, db/HoldQueue), and
 // delivers the reports that are due: one mail per message, or one digest per
-// BccReportDigestInterval listing every message since the last. A message is `reported`
+// BccReportDigestInterval listing every message since the last; then this sink's due
+// retro-alerts, one mail each (report/retro/RetroDelivery). A message is `reported`
 // only once the receiver took the mail; a temporary failure is retried with back-off (the
 // queue shows the error), a permanent one leaves the report `undeliverable` until
 // `bccsink report resend`. A database that is away fails the round: the thread pauses
@@ -28,6 +29,7 @@
 #include "report/ReportMail.h"
 #include "report/Templates.h"
 #include "report/delivery/DeliveryResult.h"
+#include "report/retro/RetroDelivery.h"
 #include "report/spoof/SpoofCheck.h"
 
 namespace bccsink::db {
@@ -87,6 +89,8 @@ class Reporter {
   std::size_t runOnce();
   // Thread-safe.
   ReporterCounts counts() const { return {sent_.load(), deferred_.load(), undeliverable_.load()}; }
+  // Retro reports (report/retro), counted apart. Thread-safe.
+  RetroCounts retroCounts() const { return retro_.counts(); }
 
   // A message's report as the database and its spool file give it (spoof finding from
   // the queue, origin from the Received chain). A copy whose content expired (retention)
@@ -105,6 +109,7 @@ class Reporter {
   ReporterSettings settings_;
   Templates templates_;
   Deliver deliver_;
+  RetroDelivery retro_;  // this sink's due retro-alerts, after the message reports
   SpoofCheck spoof_;
   std::unique_ptr<db::Database> db_;  // the thread's own session (runOnce opens it)
   std::chrono::steady_clock::time_point lastDigest_;

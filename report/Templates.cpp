@@ -10,7 +10,8 @@ namespace bccsink::report {
 namespace {
 
 const char* const kNames[] = {Templates::kReportText, Templates::kReportHtml,
-                              Templates::kDigestText, Templates::kDigestHtml};
+                              Templates::kDigestText, Templates::kDigestHtml,
+                              Templates::kRetroText,  Templates::kRetroHtml};
 
 }  // namespace
 

@@ -20,6 +20,9 @@ class Templates {
   static constexpr const char* kReportHtml = "report.html.mustache";
   static constexpr const char* kDigestText = "digest.txt.mustache";
   static constexpr const char* kDigestHtml = "digest.html.mustache";
+  // A retro-alert: a file's verdict turned worse after its messages were judged.
+  static constexpr const char* kRetroText = "retro.txt.mustache";
+  static constexpr const char* kRetroHtml = "retro.html.mustache";
 
   // The built-in set.
   static Templates builtIn();

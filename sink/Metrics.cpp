@@ -206,6 +206,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     for (const auto& runner : src.pipeline->runners()) s.analyzers.push_back(runner->stats());
   }
   if (src.reporter) s.reports = src.reporter->counts();
+  if (src.reporter) s.retroReports = src.reporter->retroCounts();
   s.spoolFreeBytes = report::diskFreeBytes(src.spoolDir);
   if (src.committer) s.intake = src.committer->stats();
   s.smtpMode = src.smtpMode || src.hold;
@@ -360,6 +361,12 @@ std::string formatMetrics(const MetricsSnapshot& s) {
            "Report deliveries that failed since start: deferred (retried) or undeliverable.");
   t.sample("bccsink_reports_failed_total", "outcome=\"deferred\"", s.reports.deferred);
   t.sample("bccsink_reports_failed_total", "outcome=\"undeliverable\"", s.reports.undeliverable);
+  // Retro-alerts' reports (report/retro): one mail per alert.
+  t.family("bccsink_retro_reports_total", "counter",
+           "Retro-alert reports handed over since start, by result (deferred: retried).");
+  t.sample("bccsink_retro_reports_total", "result=\"sent\"", s.retroReports.sent);
+  t.sample("bccsink_retro_reports_total", "result=\"deferred\"", s.retroReports.deferred);
+  t.sample("bccsink_retro_reports_total", "result=\"undeliverable\"", s.retroReports.undeliverable);
 
   t.family("bccsink_spool_free_bytes", "gauge", "Free disk space where the spool is.");
   t.sample("bccsink_spool_free_bytes", "", s.spoolFreeBytes);

@@ -43,6 +43,7 @@ struct MetricsSnapshot {
   std::uint64_t cacheLookups = 0, cacheHits = 0;
   std::vector<sandbox::AnalyzerStats> analyzers;
   report::ReporterCounts reports;
+  report::RetroCounts retroReports;  // retro-alert reports (report/retro)
   std::uint64_t spoolFreeBytes = 0;
   BatchStats intake;  // the group commit's rounds
   // SMTP mode (bccsink_smtp_mode_*): shown only when `smtpMode` (SmtpSocket is on); a

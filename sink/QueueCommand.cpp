@@ -12,11 +12,13 @@
 #include "db/Database.h"
 #include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
+#include "db/RetroReports.h"
 #include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
 #include "report/Reporter.h"
 #include "report/http/Quarantine.h"
+#include "report/retro/RetroJson.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/SpoolCheck.h"
@@ -54,7 +56,8 @@ const char* kHelp =
     "      A message taken in SMTP mode has a `hold:` line (--json: hold_state): holding,\n"
     "      deliver (with its tries and the last error), delivered, quarantined, ...\n"
     "show: every field of one message, and the files found in it with their verdicts\n"
-    "      (each analyzer's answer, from the verdict cache); --raw: the message itself,\n"
+    "      (each analyzer's answer, from the verdict cache), and \"retro\": the\n"
+    "      retro-alerts that name it (its verdict turned later); --raw: the message itself,\n"
     "      as received, on standard output (on the sink that received it: its `sink`).\n";
 
 }  // namespace
@@ -144,6 +147,8 @@ int runQueue(const std::vector<std::string>& args) {
         hold->remove("message");  // the object it is in
         o->set("hold", hold);
       }
+      // Retro-alerts that name it: its verdict turned after it was judged (report/retro).
+      o->set("retro", report::retroMentionsJson(db::RetroReports(database).ofMessage(m->id)));
       if (cl.has("json")) {
         std::cout << jsonText(o) << "\n";
       } else {

@@ -1,7 +1,8 @@
 // `bccsink report show|resend ID`: one message's report as the administrator gets it, and
 // sending it again. `resend` delivers at once from this process, so the administrator
 // sees the receiver's answer; the daemon's reporter is not involved. Both read the
-// message's headers from the spool, so both run on the sink that received it.
+// message's headers from the spool, so both run on the sink that received it. An ID that
+// is a retro-alert's shows or sends its retro report (report/retro), from any sink.
 
 #include <Poco/Net/SSLManager.h>
 
@@ -9,13 +10,18 @@
 #include <iostream>
 
 #include "base/Clock.h"
+#include "base/JsonText.h"
 #include "db/Database.h"
 #include "db/MessageQueue.h"
 #include "db/ReportQueue.h"
+#include "db/RetroReports.h"
 #include "report/ReportJson.h"
 #include "report/ReportMail.h"
 #include "report/ReportView.h"
 #include "report/Reporter.h"
+#include "report/retro/RetroJson.h"
+#include "report/retro/RetroMail.h"
+#include "report/retro/RetroView.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/ReportSetup.h"
@@ -31,7 +37,39 @@ const char* kHelp =
     "        as it would be sent, MIME and all).\n"
     "resend: builds the report again and delivers it now to BccReportRecipientAddress\n"
     "        (BccSmtpServer, or BccReportMaildir); prints the receiver's answer. Exit 0\n"
-    "        when it was taken, 1 when not (the message's report stays as it was).\n";
+    "        when it was taken, 1 when not (the message's report stays as it was).\n"
+    "ID may also be a retro-alert's (bccsink's API /api/retro): its report, the file whose\n"
+    "verdict turned and every message that carried it, shown or delivered again.\n";
+
+// `report show|resend ALERT`: a retro-alert's report (report/retro). It needs no spool:
+// any sink sharing the database can show or send it.
+int retroReport(const std::string& action, bool json, bool asMail, ReportSetup& setup,
+                db::Database& database, const db::RetroAlert& alert) {
+  const auto mail = setup.reporterSettings().mail;
+  if (action == "show") {
+    if (json) {
+      std::cout << jsonText(report::retroAlertJson(alert, true), 2) << "\n";
+    } else if (asMail) {
+      std::cout << report::composeRetroMail(alert, setup.templates(), mail, std::time(nullptr));
+    } else {
+      std::cout
+          << report::renderRetroReport(report::buildRetroReport(alert), setup.templates()).text;
+    }
+    return 0;
+  }
+  auto result = setup.deliverer()(
+      report::composeRetroMail(alert, setup.templates(), mail, std::time(nullptr)));
+  if (!result.ok()) {
+    std::cerr << "bccsink: retro report " << alert.id << " not delivered ("
+              << toString(result.outcome) << ") via " << setup.receiverName() << ": "
+              << result.reason << "\n";
+    return 1;
+  }
+  db::RetroReports(database).markSent(alert.id, isoNow());
+  std::cout << "retro report " << alert.id << " delivered via " << setup.receiverName() << ": "
+            << result.receipt << "\n";
+  return 0;
+}
 
 }  // namespace
 
@@ -52,6 +90,9 @@ int runReport(const std::vector<std::string>& args) {
     const auto& id = cl.positional[1];
     auto m = queue.find(id);
     if (!m) {
+      if (auto alert = db::RetroReports(database).find(id))
+        return retroReport(cl.positional[0], cl.has("json"), cl.has("mail"), setup, database,
+                           *alert);
       std::cerr << "bccsink: no message " << id << "\n";
       return 1;
     }

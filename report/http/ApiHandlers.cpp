@@ -15,12 +15,14 @@
 #include "db/MessageQueue.h"
 #include "db/MessageSearch.h"
 #include "db/ReportQueue.h"
+#include "db/RetroReports.h"
 #include "db/SpooledMessage.h"
 #include "report/ReportBuilder.h"
 #include "report/ReportJson.h"
 #include "report/Reporter.h"
 #include "report/http/ApiQuery.h"
 #include "report/http/Quarantine.h"
+#include "report/retro/RetroJson.h"
 #include "report/spoof/MessageHeaders.h"
 
 #ifndef BCCSINK_VERSION
@@ -172,6 +174,20 @@ ApiResponse ApiHandlers::handle(const std::string& method, const std::string& pa
       noParameters(rawQuery);
       return changeHeld(parts[2], parts[3], client, database());
     }
+    if (parts.size() == 2 && parts[1] == "retro") {
+      if (!read) return notAllowed("GET, HEAD");
+      return retroList(rawQuery, database());
+    }
+    if (parts.size() == 3 && parts[1] == "retro") {
+      if (!read) return notAllowed("GET, HEAD");
+      noParameters(rawQuery);
+      return retroAlert(parts[2], database());
+    }
+    if (parts.size() == 4 && parts[1] == "retro" && parts[3] == "resend") {
+      if (method != "POST") return notAllowed("POST");
+      noParameters(rawQuery);
+      return retroResend(parts[2], database());
+    }
   } catch (const ApiQueryError& e) {
     return error(400, e.what());
   }
@@ -194,6 +210,13 @@ ApiResponse ApiHandlers::overview(db::Database& db) const {
     reports->set(s, byStatus.count(s) ? byStatus[s] : 0);
   }
   o->set("reports", reports);
+  auto retroByStatus = db::RetroReports(db).countByStatus();  // retro-alerts by report status
+  auto retro = ordered();
+  for (const char* st : {db::report_status::kDue, db::report_status::kSent,
+                         db::report_status::kUndeliverable, db::report_status::kNone}) {
+    retro->set(st, retroByStatus.count(st) ? retroByStatus[st] : 0);
+  }
+  o->set("retro_alerts", retro);
   Array::Ptr analyzers = new Array;
   if (context_.analyzers) {
     for (const auto& a : context_.analyzers()) {
@@ -273,6 +296,7 @@ ApiResponse ApiHandlers::message(const std::string& id, db::Database& db) const 
   // Retention (issue 17): the report above came from the row alone.
   o->set("content_expired", !m->contentExpiredAt.empty());
   if (!m->contentExpiredAt.empty()) o->set("content_expired_at", m->contentExpiredAt);
+  o->set("retro", retroMentionsJson(db::RetroReports(db).ofMessage(m->id)));
   return json(200, o);
 }
 
@@ -394,6 +418,44 @@ ApiResponse ApiHandlers::changeHeld(const std::string& id, const std::string& ac
   // A released message goes out from the sink that received it, whichever sink answered.
   if (action == "release") o->set("delivered_by", c.held.sink);
   return json(200, o);
+}
+
+ApiResponse ApiHandlers::retroList(const std::string& rawQuery, db::Database& db) const {
+  ApiQuery q(rawQuery, {"sink", "status", "since", "until", "limit"});
+  db::RetroQuery rq;
+  rq.sink = q.text("sink", kMaxSinkName);
+  rq.status = q.oneOf("status", {db::report_status::kDue, db::report_status::kSent,
+                                 db::report_status::kUndeliverable, db::report_status::kNone});
+  rq.since = q.isoTime("since");
+  rq.until = q.isoTime("until");
+  rq.limit = q.number("limit", 100, 1, 1000);
+  if (!rq.since.empty() && !rq.until.empty() && rq.until < rq.since)
+    return error(400, "until is before since");
+  Array::Ptr list = new Array;
+  for (const auto& a : db::RetroReports(db).list(rq)) list->add(retroAlertJson(a, false));
+  auto o = ordered();
+  o->set("alerts", list);
+  o->set("count", static_cast<std::uint64_t>(list->size()));
+  return json(200, o);
+}
+
+ApiResponse ApiHandlers::retroAlert(const std::string& id, db::Database& db) const {
+  auto a = plausibleId(id) ? db::RetroReports(db).find(id) : std::nullopt;
+  if (!a) return error(404, "no retro-alert " + id.substr(0, 64));
+  return json(200, retroAlertJson(*a, true));
+}
+
+ApiResponse ApiHandlers::retroResend(const std::string& id, db::Database& db) const {
+  db::RetroReports retro(db);
+  auto a = plausibleId(id) ? retro.find(id) : std::nullopt;
+  if (!a) return error(404, "no retro-alert " + id.substr(0, 64));
+  // The sink that found it delivers it, within its reporter's sweep.
+  if (!retro.requeue(id)) return error(409, "the retro report of " + id + " is queued already");
+  auto o = ordered();
+  o->set("id", id);
+  o->set("report", std::string(db::report_status::kDue));
+  o->set("sink", a->sink);
+  return json(202, o);
 }
 
 bool ApiHandlers::heldHere(const std::string& sink) const {

@@ -1,6 +1,7 @@
 #pragma once
 // The JSON API behind /api/ (the contract the dashboard consumes): overview, message list
-// with filters, one message's report, its raw content, resend, one file, statistics, and
+// with filters, one message's report, its raw content, resend, one file, statistics,
+// retro-alerts (a file's verdict that turned after its messages were judged), and
 // SMTP mode's quarantine (list, show, release, delete: report/http/Quarantine). The
 // database may be shared by several sinks (issue 15): every sink's messages are listed,
 // but a message's headers and bytes are read only by the sink that holds its spool file;
@@ -90,6 +91,11 @@ class ApiHandlers {
   // "release" or "delete" of one held message, recorded as done by "api:" + client.
   ApiResponse changeHeld(const std::string& id, const std::string& action,
                          const std::string& client, db::Database& db) const;
+  // Retro-alerts (report/retro): /api/retro (newest first), /api/retro/ID with its
+  // messages, POST /api/retro/ID/resend.
+  ApiResponse retroList(const std::string& rawQuery, db::Database& db) const;
+  ApiResponse retroAlert(const std::string& id, db::Database& db) const;
+  ApiResponse retroResend(const std::string& id, db::Database& db) const;
   // Whether the spool file of a message received by `sink` is in context_.spoolDir.
   bool heldHere(const std::string& sink) const;
 

@@ -1,7 +1,8 @@
 // The bccsink dashboard: asks for the API token once (sessionStorage), then every 10 s reads
 // /api/overview, /api/stats, /api/messages (every sink's, when several share the
-// database) and /api/quarantine (SMTP mode's held messages, released or deleted with its
-// buttons) and draws them. Subjects, file names and every
+// database), /api/quarantine (SMTP mode's held messages, released or deleted with its
+// buttons) and /api/retro (retro-alerts: a file's verdict that turned later; a click lists
+// the messages that carried it) and draws them. Subjects, file names and every
 // other value come from mail an attacker wrote: they reach the page only as textContent or
 // attribute values, never as markup, and only http(s) URLs become links. The chart is
 // chart.js's (renderChart); both are classic scripts sharing these helpers.
@@ -12,7 +13,7 @@ const REFRESH_MS = 10000;
 const QUEUE_KEYS = ['pending', 'analyzing', 'checked', 'reported', 'failed'];
 const REPORT_KEYS = ['due', 'sent', 'undeliverable'];
 
-const state = { token: null, busy: false, again: false, timer: null, selected: null, stats: null, refreshes: 0 };
+const state = { token: null, busy: false, again: false, timer: null, selected: null, retro: null, stats: null, refreshes: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -172,6 +173,7 @@ async function refresh() {
     api('api/messages?verdict=suspicious&limit=50'),
     api('api/messages?limit=200'),  // spoofed ones of any verdict: the API has no spoof filter
     api('api/quarantine?limit=100'),  // quarantined, discarded and rejected
+    api('api/retro?limit=20'),  // retro-alerts, newest first
   ];
   try {
     const results = await Promise.allSettled(calls);
@@ -182,7 +184,7 @@ async function refresh() {
       handleError(fatal);
       return;
     }
-    const [overview, stats, dangerous, suspicious, recent, quarantine] = results.map((r) => r.value);
+    const [overview, stats, dangerous, suspicious, recent, quarantine, retro] = results.map((r) => r.value);
     $('dashboard').hidden = false;
     document.body.classList.remove('stale');
     if (overview) renderOverview(overview);
@@ -197,6 +199,7 @@ async function refresh() {
       renderMessages([...(dangerous.messages || []), ...(suspicious.messages || []), ...spoofed]);
     }
     if (quarantine) renderQuarantine(quarantine.messages || []);
+    if (retro) renderRetro(retro.alerts || []);
     if (failed.length) handleError(failed[0]);
     else hideBanner();
     $('updated').textContent = `updated ${when(new Date().toISOString(), true)}`;
@@ -363,6 +366,64 @@ async function changeHeld(id, action, buttons) {
   }
 }
 
+// --- retro-alerts: a file's verdict that turned; a click lists the messages that carried it ---
+function renderRetro(rows) {
+  const body = $('retro').tBodies[0];
+  body.replaceChildren(...rows.map((a) => {
+    const id = String(a.id);
+    const because = [String(a.analyzer || ''), list(a.threats)].filter(Boolean).join(': ');
+    const report = [String(a.report_status || ''), a.report_error ? String(a.report_error) : ''].filter(Boolean).join(': ');
+    const tr = el('tr', { tabindex: '0', class: id === state.retro ? 'selected' : '', data: { id, status: String(a.report_status || '') } },
+      el('td', { class: 'nowrap', text: when(a.created_at), title: String(a.created_at || '') }),
+      el('td', { class: 'clip file', text: String(a.file_name || a.sha256 || ''), title: `${String(a.file_path || '')} ${String(a.sha256 || '')}` }),
+      el('td', {}, badge(a.verdict)),
+      el('td', { class: 'clip', text: because, title: because }),
+      el('td', { class: 'clip', text: String(a.cause_text || a.cause || ''), title: String(a.cause || '') }),
+      el('td', { class: 'num', text: num(a.message_count) }),
+      el('td', { class: 'clip', text: report, title: report }),
+      el('td', { class: 'clip sink', text: String(a.sink ?? ''), title: String(a.sink ?? '') }));
+    tr.addEventListener('click', () => openRetro(id));
+    tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') openRetro(id); });
+    return tr;
+  }));
+  $('retro').hidden = rows.length === 0;
+  $('retro-empty').hidden = rows.length !== 0;
+}
+
+// GET api/retro/ID: the messages that carried the file, each opening its report.
+async function openRetro(id) {
+  state.retro = id;
+  for (const tr of $('retro').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.id === id);
+  const detail = $('retro-detail');
+  detail.hidden = false;
+  detail.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+  try {
+    const a = await api(`api/retro/${encodeURIComponent(id)}`);
+    if (state.retro !== id) return;
+    const rows = (a.messages || []).map((m) => {
+      const rcpts = list(m.original_recipients && m.original_recipients.length ? m.original_recipients : m.recipients);
+      const open = el('button', { type: 'button', class: 'plain mono', text: String(m.id) });
+      open.addEventListener('click', () => openReport(String(m.id)));
+      return el('tr', { data: { id: String(m.id) } },
+        el('td', {}, open),
+        el('td', { class: 'nowrap', text: when(m.received_at), title: String(m.received_at || '') }),
+        el('td', { class: 'clip', text: String(m.sender || '<>'), title: String(m.sender || '') }),
+        el('td', { class: 'clip', text: rcpts, title: rcpts }),
+        el('td', { class: 'clip', text: String(m.file_path || ''), title: String(m.file_path || '') }),
+        el('td', {}, badge(m.earlier_verdict), ' → ', badge(m.verdict)));
+    });
+    detail.replaceChildren(
+      el('p', { class: 'small', text: `${String(a.file_name || a.sha256)} (SHA-256 ${String(a.sha256)}) is now ${String(a.verdict)} ` +
+                                      `because ${String(a.analyzer)}: ${list(a.threats) || '–'} (${String(a.cause_text || a.cause)}).` }),
+      el('table', { class: 'data small retro-messages' },
+        el('thead', {}, el('tr', {}, ...['Message', 'Received', 'Sender', 'Recipients', 'File', 'Verdict'].map((h) => el('th', { text: h })))),
+        el('tbody', {}, ...rows)));
+  } catch (e) {
+    if (e.kind === 'http') detail.replaceChildren(el('p', { class: 'error', text: `No retro-alert: ${e.message}` }));
+    else handleError(e);
+  }
+}
+
 function selectRow(id) {
   for (const tr of $('messages').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.id === id);
 }
@@ -474,6 +535,7 @@ function renderReport(id, r) {
       ['Report error', r.report_error, 'bad'],
       ['Failure', r.failure, 'bad'],
       ['Errors', list(r.errors), 'bad'],
+      ['Retro-alerts', (r.retro || []).map((x) => `${x.earlier_verdict} → ${x.verdict} (${x.analyzer}: ${list(x.threats)}, ${when(x.created_at)})`).join('; '), 'bad'],
     ]),
     // Another sink's message: its headers and bytes are in that sink's spool.
     ...(r.content_here === false ? [el('p', { class: 'note', text: String(r.content_error || '') })] : []),

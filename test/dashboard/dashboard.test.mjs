@@ -2,7 +2,8 @@
 // bccsink (BASE_URL, TOKEN; run.sh starts the daemon and sends the mail). Checks what the page
 // shows against the JSON API, that hostile subjects stay text, that nothing breaks the CSP or
 // logs an error, and saves screenshots (SCREENSHOT_DIR/dashboard.png, and the quarantine
-// section while it lists messages, dashboard-quarantine.png). Exits 1 on the first
+// section while it lists messages, dashboard-quarantine.png; the retro-alerts card,
+// dashboard-retro.png). Exits 1 on the first
 // failure with what was expected.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -193,6 +194,7 @@ async function dashboard(browser, origin) {
   ok(`mismatches: ${mism.map((c) => c[0]).join(', ')}`);
 
   await quarantine(page);
+  await retroAlerts(page);
 
   // Resend: POST from the panel, 202.
   await page.click(`#messages tbody tr[data-id="${eicarRow.id}"]`);
@@ -218,6 +220,30 @@ async function dashboard(browser, origin) {
   ok('no dialog, console error, page error, CSP violation or foreign request');
   console.log(`# screenshot: ${shot}`);
   await context.close();
+}
+
+// The retro-alerts card lists what /api/retro lists (run.sh added one whose file name is
+// markup, naming mallory's message); a click lists its messages, and a message's button
+// opens its report, which names the alert.
+async function retroAlerts(page) {
+  const alerts = (await api('/api/retro')).alerts;
+  check(alerts.length === 1, '/api/retro lists the alert run.sh added', alerts);
+  const a = alerts[0];
+  await page.waitForFunction(() => document.querySelectorAll('#retro tbody tr').length === 1, null, { timeout: WAIT });
+  const cells = await page.$$eval('#retro tbody tr td', (tds) => tds.map((td) => td.textContent));
+  check(cells[1] === `${HOSTILE}.exe`, 'the file name is shown as text', cells);
+  check(cells[2] === 'dangerous' && cells[3] === 'yara: Evil_Macro' && cells[4] === 'new YARA rules' && cells[5] === '1',
+        'the row says now dangerous because yara: Evil_Macro, new YARA rules, 1 message', cells);
+  check(await page.isHidden('#retro-empty'), 'the empty note is hidden while there are alerts');
+  await page.click(`#retro tbody tr[data-id="${a.id}"]`);
+  await page.waitForFunction(() => document.querySelectorAll('#retro-detail tbody tr').length === 1, null, { timeout: WAIT });
+  const msg = await page.$$eval('#retro-detail tbody tr td', (tds) => tds.map((td) => td.textContent));
+  check(msg[2] === 'mallory@example.org' && msg[5] === 'clean → dangerous', 'the alert lists mallory\'s message, clean → dangerous', msg);
+  check((await page.$$('#retro img, #retro-detail img')).length === 0, 'no <img> element made from a file name');
+  await page.locator('#retro-card').screenshot({ path: join(SCREENSHOT_DIR, 'dashboard-retro.png') });
+  await page.click('#retro-detail tbody tr button');
+  await page.waitForFunction(() => /clean → dangerous \(yara: Evil_Macro/.test(document.querySelector('#report-body').textContent), null, { timeout: WAIT });
+  ok('retro-alerts: the card lists the alert, its messages, and the message\'s report names it');
 }
 
 // The quarantine section lists what /api/quarantine lists (run.sh held the EICAR messages:

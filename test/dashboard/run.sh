@@ -110,6 +110,26 @@ with db:
             (state, action, now, now, now, sender)).rowcount
         assert n == 1, (state, n)
 PY
+# A retro-alert as the detector writes one (schema 7): the EICAR file mallory sent, judged
+# clean then, now dangerous by new YARA rules; its name is markup. report_status none: no
+# receiver is configured here.
+python3 - "$DATA/bccsink.db" <<'PY' || fail "cannot add a retro-alert to $DATA/bccsink.db"
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30)
+now = int(time.time() * 1000)
+with db:
+    db.execute("INSERT INTO retro_alerts (id, sink, sha256, analyzer, verdict, threats, cause,"
+               " created_at, created_ms, report_status) SELECT '01JRETRO0000000000000000RA', sink,"
+               " sha256, 'yara', 'dangerous', 'Evil_Macro', 'rules-reload',"
+               " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?, 'none' FROM messages"
+               " WHERE sender = 'mallory@example.org'", (now,))
+    n = db.execute("INSERT INTO retro_messages (alert_id, msg_id, earlier_verdict, earlier_checked_at,"
+                   " verdict, file_path) SELECT '01JRETRO0000000000000000RA', id, 'clean', checked_at,"
+                   " 'dangerous', '<img src=x onerror=alert(1)>.exe' FROM messages"
+                   " WHERE sender = 'mallory@example.org'").rowcount
+    assert n == 1, n
+PY
+ok "a retro-alert naming mallory's message for the retro-alerts card"
 [ "$(api /api/quarantine | jq '.count')" = 2 ] || fail "/api/quarantine does not list the 2 held rows: $(api /api/quarantine)"
 ok "2 held messages (quarantined, discarded) for the quarantine section"
 

@@ -268,3 +268,14 @@ TEST(Metrics, SmtpModeIsCollectedFromItsCountersAndThisSinksHoldQueue) {
   EXPECT_EQ(linesStartingWith(text, "bccsink_smtp_mode_hold_seconds_count ").at(0),
             "bccsink_smtp_mode_hold_seconds_count 3");
 }
+
+TEST(Metrics, RetroReportsAreCountedByResult) {
+  MetricsSnapshot s;
+  s.retroReports = {3, 2, 1};
+  const auto text = formatMetrics(s);
+  EXPECT_NE(text.find("# TYPE bccsink_retro_reports_total counter\n"), std::string::npos);
+  EXPECT_EQ(linesStartingWith(text, "bccsink_retro_reports_total{"),
+            (std::vector<std::string>{"bccsink_retro_reports_total{result=\"sent\"} 3",
+                                      "bccsink_retro_reports_total{result=\"deferred\"} 2",
+                                      "bccsink_retro_reports_total{result=\"undeliverable\"} 1"}));
+}
