@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "db/Columns.h"
+#include "db/Conditions.h"
 #include "db/Database.h"
 
 using namespace Poco::Data::Keywords;
@@ -30,45 +31,29 @@ std::string containsPattern(const std::string& text) {
 MessageSearch::MessageSearch(Database& db) : db_(db) {}
 
 std::vector<MessageSummary> MessageSearch::find(const MessageQuery& q) {
-  std::vector<std::string> where, args;
-  if (!q.verdict.empty()) {
-    where.push_back("m.verdict = ?");
-    args.push_back(q.verdict);
-  }
-  if (!q.state.empty()) {
-    where.push_back("m.state = ?");
-    args.push_back(q.state);
-  }
-  if (!q.senderContains.empty()) {
-    // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
-    where.push_back("LOWER(m.sender) LIKE LOWER(?) ESCAPE '\\'");
-    // Compared with the sender as stored (db::storedText): a needle with bytes that are
-    // not UTF-8 or a NUL is made the same way, or PostgreSQL would refuse it.
-    args.push_back(containsPattern(storedText(q.senderContains)));
-  }
-  if (!q.sink.empty()) {
-    where.push_back("m.sink = ?");
-    args.push_back(q.sink);
-  }
-  if (!q.since.empty()) {
-    where.push_back("m.received_at >= ?");
-    args.push_back(q.since);
-  }
-  if (!q.until.empty()) {
-    where.push_back("m.received_at < ?");
-    args.push_back(q.until);
-  }
+  Conditions where;
+  where.add("m.verdict = ?", q.verdict);
+  where.add("m.state = ?", q.state);
+  // LOWER on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not. Compared
+  // with the sender as stored (db::storedText): a needle with bytes that are not UTF-8 or
+  // a NUL is made the same way, or PostgreSQL would refuse it.
+  if (!q.senderContains.empty())
+    where.add("LOWER(m.sender) LIKE LOWER(?) ESCAPE '\\'",
+              containsPattern(storedText(q.senderContains)));
+  where.add("m.sink = ?", q.sink);
+  where.add("m.received_at >= ?", q.since);
+  where.add("m.received_at < ?", q.until);
   std::string sql =
       "SELECT m.id, m.state, m.verdict, m.sender, m.header_message_id, m.received_at,"
       " m.checked_at, m.spool_file, m.sink, m.report_status, m.spoofed, m.size,"
       " (SELECT COUNT(*) FROM message_files f WHERE f.msg_id = m.id) AS files"
-      " FROM messages m";
-  for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+      " FROM messages m" +
+      where.sql();
   sql += " ORDER BY m.received_at DESC, m.id DESC LIMIT " +
          std::to_string(std::max<std::size_t>(q.limit, 1));
   Statement stmt(db_.session());
   stmt << db_.sql(sql);
-  for (auto& a : args) stmt, use(a);
+  where.bind(stmt);
   stmt.execute();
   RecordSet rs(stmt);
   std::vector<MessageSummary> out;

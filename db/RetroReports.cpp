@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "db/Columns.h"
+#include "db/Conditions.h"
 #include "db/Database.h"
 #include "db/MessageRecord.h"
 
@@ -147,30 +148,17 @@ std::optional<RetroAlert> RetroReports::find(const std::string& id) {
 }
 
 std::vector<RetroAlert> RetroReports::list(const RetroQuery& q) {
-  std::vector<std::string> where, args;
-  if (!q.sink.empty()) {
-    where.push_back("a.sink = ?");
-    args.push_back(q.sink);
-  }
-  if (!q.status.empty()) {
-    where.push_back("a.report_status = ?");
-    args.push_back(q.status);
-  }
-  if (!q.since.empty()) {
-    where.push_back("a.created_at >= ?");
-    args.push_back(q.since);
-  }
-  if (!q.until.empty()) {
-    where.push_back("a.created_at < ?");
-    args.push_back(q.until);
-  }
-  std::string sql = std::string("SELECT ") + kAlertColumns + " FROM retro_alerts a";
-  for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+  Conditions where;
+  where.add("a.sink = ?", q.sink);
+  where.add("a.report_status = ?", q.status);
+  where.add("a.created_at >= ?", q.since);
+  where.add("a.created_at < ?", q.until);
+  std::string sql = std::string("SELECT ") + kAlertColumns + " FROM retro_alerts a" + where.sql();
   sql += " ORDER BY a.created_ms DESC, a.id DESC LIMIT " +
          std::to_string(std::max<std::size_t>(q.limit, 1));
   Statement stmt(db_.session());
   stmt << db_.sql(sql);
-  for (auto& a : args) stmt, use(a);
+  where.bind(stmt);
   stmt.execute();
   RecordSet rs(stmt);
   std::vector<RetroAlert> out;

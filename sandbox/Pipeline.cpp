@@ -467,8 +467,8 @@ void Pipeline::record(Repos& r, Answer& a) {
                  std::string(toString(a.verdict.kind)), a.verdict.reason);
   const auto stored = toStored(a.sha256, a.analyzer, a.verdict);
   r.cache.recordVerdict(stored);
-  if (fileVerdictListener_ && (a.verdict.kind == VerdictKind::Suspicious ||
-                               a.verdict.kind == VerdictKind::Dangerous))
+  if (fileVerdictListener_ &&
+      (a.verdict.kind == VerdictKind::Suspicious || a.verdict.kind == VerdictKind::Dangerous))
     fileVerdictListener_(r.db, stored);
   const auto waiting = r.queue.findAll(r.files.waitingOn(a.sha256, settings_.owner));
   std::vector<std::string> ids;
