@@ -19,13 +19,15 @@ namespace bccsink::db {
 namespace {
 
 // Whether a copy may lose its content or its row at all: analysed, judged by the reporter
-// (its report done or not needed), and not held in SMTP mode. Literals, not parameters:
+// (its report done or not needed), and not held in SMTP mode: neither held nor on its way
+// out, nor discarded or refused by the relay (`quarantine release` can still send those;
+// SmtpQuarantineDays ends them). Literals, not parameters:
 // they are the state names of db/MessageRecord.h and HoldQueue's, fixed by the schema.
 constexpr const char* kSettled =
     " AND state NOT IN ('pending', 'analyzing')"
     " AND report_status IS NOT NULL AND report_status NOT IN ('due', 'held')"
     " AND NOT EXISTS (SELECT 1 FROM held h WHERE h.msg_id = messages.id"
-    " AND h.state IN ('holding', 'deliver', 'quarantined'))";
+    " AND h.state IN ('holding', 'deliver', 'quarantined', 'discarded', 'rejected'))";
 // Kept for BccKeepFlagged: what an administrator may still want to look at.
 constexpr const char* kFlagged =
     "(verdict IN ('suspicious', 'dangerous') OR spoofed = 1 OR state = 'failed')";

@@ -53,9 +53,19 @@ std::uint64_t ContentStore::remove(const std::string& sha256) const {
   return st.st_nlink == 1 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
 }
 
+std::uint64_t ContentStore::removeIfUntouchedSince(const std::string& sha256,
+                                                   std::time_t since) const {
+  struct stat st {};
+  if (stat(pathOf(sha256).c_str(), &st) != 0) return 0;
+  if (st.st_mtime >= since) return 0;
+  return remove(sha256);
+}
+
 std::string ContentStore::put(const std::string& sha256, std::string_view bytes) const {
   std::string path = pathOf(sha256);
-  if (has(sha256)) return path;
+  // Met again: its time is renewed, so that retention leaves it until this copy's rows
+  // refer to it (removeIfUntouchedSince).
+  if (utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return path;
   makeDir(dir_ + "/" + sha256.substr(0, 2));
   static std::atomic<unsigned> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);

@@ -5,6 +5,7 @@
 // retention (sink/retention) when no copy whose content is kept refers to it.
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,10 @@ class ContentStore {
   // Deletes the stored file (retention, once no kept copy refers to it); the bytes it
   // took on disk, 0 when it was not there. Throws std::runtime_error when it cannot.
   std::uint64_t remove(const std::string& sha256) const;
+  // remove(), unless the file was stored or met again (put() of a file already there)
+  // after `since` (seconds since the epoch): an extraction that just found it in another
+  // copy uses it before that copy's rows are committed. 0 when it stayed.
+  std::uint64_t removeIfUntouchedSince(const std::string& sha256, std::time_t since) const;
 
  private:
   std::string dir_;

@@ -375,12 +375,13 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
       }
       if (now >= deadlineMs) continue;      // too late to ask: tryComplete gives up on it
       if (!store_.has(f.sha256)) continue;  // not ours to submit (kept by another sink)
-      // A submission may outlive its message's deadline by one attempt of its analyzer: the
+      // A submission outlives its message's deadline by one attempt of its analyzer: the
       // message is judged at its deadline without the answer (unscanned), and an answer
       // that comes later is still stored, so that it judges the message again
       // (sandbox/retro, a "late-answer" retro-alert) and answers the next copy of the file.
-      const auto submitUntil =
-          std::max<std::int64_t>(deadlineMs, now + runner->attemptTimeout().count());
+      // (The runner ends an attempt at the submission's deadline: one begun just before
+      // the message's deadline gets its whole time.)
+      const auto submitUntil = deadlineMs + runner->attemptTimeout().count();
       const auto leaseUntil =
           std::max<std::int64_t>(now + settings_.analysisTimeout.count(), submitUntil);
       if (!r.cache.claimSubmission(f.sha256, name, settings_.owner, settings_.freshness, now,

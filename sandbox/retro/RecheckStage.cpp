@@ -152,9 +152,12 @@ bool RecheckStage::recheck(db::Database& db, const RecheckAnalyzer& a, const std
   for (auto& s : cache.verdicts(sha256)) {
     if (s.analyzer == a.name) before = std::move(s);
   }
-  if (before && before->verdict == toString(v.kind) && before->threats == v.threats) return true;
   const auto stored = toStored(sha256, a.name, v);
-  cache.recordVerdict(stored);
+  if (!before || before->verdict != stored.verdict || before->threats != v.threats)
+    cache.recordVerdict(stored);
+  // Also when the cache already held this answer: a judgement that failed after the
+  // answer was stored (the database away, a crash between the two commits) is made now.
+  // recordWorse is idempotent: messages already as bad are left alone, no alert follows.
   judge_.judge(db, stored, a.cause);
   return true;
 }
@@ -205,7 +208,7 @@ bool RecheckStage::work(db::Database& db, std::size_t maxFiles) {
             }
             try {
               recheck(db, a, f.sha256);
-            } catch (const Unreachable&) {
+            } catch (...) {  // unreachable, or the database: this file again next time
               seen_[i].erase(std::stoull(f.sha256.substr(0, 16), nullptr, 16));
               repo.setCursor(settings_.sink, a.name, cursor);
               throw;

@@ -125,7 +125,12 @@ class Sweeper {
       if (kept.count(sha)) continue;
       try {
         if (!store_.has(sha)) continue;
-        out_.bytesFreed += store_.remove(sha);
+        // Wall-clock time, as the file system's: a file an extraction met again within the
+        // grace may be about to be referred to.
+        const auto freed = store_.removeIfUntouchedSince(
+            sha, std::time(nullptr) - static_cast<std::time_t>(s_.fileGrace.count()));
+        if (store_.has(sha)) continue;
+        out_.bytesFreed += freed;
         ++out_.filesDeleted;
       } catch (const std::exception& e) {
         log().warning("retention: files/%s: %s", sha, logText(e.what()));
@@ -239,9 +244,20 @@ void RetentionStage::relieve(Sweeper& sweeper, RetentionSweep& out) {
   while (freeBytes() < floor) {
     auto copies = retention.oldestClean(settings_.sink, settings_.batch);
     if (copies.empty()) break;
+    const auto freedBeforeBatch = out.bytesFreed;
     auto n = sweeper.expireContent(copies, "disk pressure");
     out.expiredPressure += n;
     counters_.expiredPressure += n;
+    // A batch that gave nothing back (no hole punching here, or the space is taken by
+    // something else: the database, logs, flagged copies) would go on to expire every
+    // clean copy, the newest too, for nothing: stop, and say so below.
+    if (out.bytesFreed == freedBeforeBatch) {
+      log().warning(
+          "retention: disk pressure: expiring %s clean copies freed nothing on "
+          "the spool's file system; not expiring more for it",
+          std::to_string(n));
+      break;
+    }
     if (n == 0 || !pauseBetweenBatches()) break;
   }
   const bool stillShort = freeBytes() < floor;

@@ -115,8 +115,13 @@ bool SpoolExpiry::expire(const std::vector<ExpiringContent>& copies, SpoolExpiry
       char header[db::kRecordHeaderSize];
       db::RecordHeader h;
       std::string why;
-      if (pread(fd, header, sizeof header, static_cast<off_t>(l.offset)) !=
-              static_cast<ssize_t>(sizeof header) ||
+      const auto got = pread(fd, header, sizeof header, static_cast<off_t>(l.offset));
+      if (got < 0) {  // an I/O error: the record may be live, its row must stay as it is
+        result.problems.push_back(errnoText("cannot read " + c->locator));
+        segmentOk = false;
+        continue;
+      }
+      if (got != static_cast<ssize_t>(sizeof header) ||
           db::decodeRecordHeader({header, sizeof header}, l.offset, h, why) !=
               db::HeaderState::Valid ||
           h.id != c->id) {

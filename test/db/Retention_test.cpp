@@ -105,11 +105,17 @@ TEST_P(RetentionTest, NothingUnfinishedUnjudgedOrHeldExpires) {
   copy("01F", 30, "checked", "unscanned", "due");  // unscanned, report outstanding
   copy("01G", 30, "checked", "clean", "none");     // held, quarantined
   copy("01H", 30, "checked", "clean", "none");     // held, delivered: may go
+  copy("01I", 30, "checked", "clean", "none");     // held, discarded: releasable
+  copy("01J", 30, "checked", "clean", "none");     // held, refused by the relay: releasable
+  copy("01K", 30, "checked", "clean", "none");     // held, deleted from quarantine: may go
   hold("01G", "quarantined");
   hold("01H", "delivered");
+  hold("01I", "discarded");
+  hold("01J", "rejected");
+  hold("01K", "deleted");
   db::Retention r(database());
-  EXPECT_EQ(ids(r.contentDue(rules, kNow, 10)), (std::vector<std::string>{"01H"}));
-  EXPECT_EQ(ids(r.oldestClean("sink-a", 10)), (std::vector<std::string>{"01H"}));
+  EXPECT_EQ(ids(r.contentDue(rules, kNow, 10)), (std::vector<std::string>{"01H", "01K"}));
+  EXPECT_EQ(ids(r.oldestClean("sink-a", 10)), (std::vector<std::string>{"01H", "01K"}));
 }
 
 TEST_P(RetentionTest, ZeroKeepsForeverAndKeepRowsCapsContent) {

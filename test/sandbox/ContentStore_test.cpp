@@ -30,3 +30,18 @@ TEST(ContentStoreTest, RemoveRefusesWhatIsNotASha256) {
   sandbox::ContentStore store(dir / "files");
   EXPECT_THROW(store.remove("../../etc/passwd"), std::invalid_argument);
 }
+
+TEST(ContentStoreTest, AFileMetAgainIsNotRemovedAsUntouched) {
+  using namespace std::chrono_literals;
+  test::TempDir dir;
+  sandbox::ContentStore store(dir / "files");
+  auto path = store.put(kSha, std::string(10000, 'x'));
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) - 24h);
+  const auto hourAgo = std::time(nullptr) - 3600;
+  store.put(kSha, "ignored: the stored bytes stay");  // an extraction met it again
+  EXPECT_EQ(store.removeIfUntouchedSince(kSha, hourAgo), 0u);
+  EXPECT_TRUE(store.has(kSha));
+  std::filesystem::last_write_time(path, std::filesystem::last_write_time(path) - 24h);
+  EXPECT_GE(store.removeIfUntouchedSince(kSha, hourAgo), 10000u);
+  EXPECT_FALSE(store.has(kSha));
+}

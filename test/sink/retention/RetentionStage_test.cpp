@@ -16,6 +16,7 @@
 #include "db/SegmentReader.h"
 #include "sandbox/ContentStore.h"
 #include "sink/smtp/Spool.h"
+#include "test/LogCapture.h"
 #include "test/TempDir.h"
 #include "test/db/SampleRecord.h"
 #include "test/sink/smtp/SpoolTesting.h"
@@ -51,8 +52,8 @@ class RetentionStageTest : public ::testing::Test {
   }
 
   // A copy received `days` ago, spooled as a record, checked with `verdict` and judged.
-  void copy(const std::string& id, int days, const std::string& verdict) {
-    auto bytes = test::messageOf(static_cast<int>(ids_.size()), 40000);
+  void copy(const std::string& id, int days, const std::string& verdict, std::size_t size = 40000) {
+    auto bytes = test::messageOf(static_cast<int>(ids_.size()), size);
     auto locator = test::appendOne(spool_, id, bytes);
     auto row = test::sampleRecord(id, daysAgo(days));
     row.spoolFile = locator;
@@ -67,6 +68,9 @@ class RetentionStageTest : public ::testing::Test {
   }
   void file(const std::string& id, int position, const std::string& sha) {
     store_.put(sha, "file bytes");
+    // Stored and last met 30 days ago (retention leaves a file met within its grace).
+    const auto old = std::filesystem::last_write_time(store_.pathOf(sha)) - 30 * 24h;
+    std::filesystem::last_write_time(store_.pathOf(sha), old);
     exec(
         "INSERT INTO files (sha256, md5, size, true_type, description, family, first_seen,"
         " last_seen, seen_count) SELECT '" +
@@ -195,6 +199,24 @@ TEST_F(RetentionStageTest, DiskPressureExpiresTheOldestCleanContentFirstUntilThe
   EXPECT_EQ(expiredAt("01B"), "");  // flagged content is never taken for room
   EXPECT_EQ(s->counters().expiredPressure, 4u);
   EXPECT_EQ(s->counters().pressureSweeps, 1u);
+}
+
+TEST_F(RetentionStageTest, PressureStopsWhenABatchFreesNothing) {
+  // Records smaller than a page give nothing back when punched: expiring them all would
+  // cost every clean copy, the newest too, and not make room.
+  settings_.minFreeSpace = 1000;
+  copy("01A", 3, "clean", 500);
+  copy("01B", 2, "clean", 500);
+  copy("01C", 1, "clean", 500);
+  copy("01D", 0, "clean", 500);
+  auto s = stage();
+  s->setFreeSpaceForTest([]() -> std::uint64_t { return 100; });  // never room
+  test::LogCapture log("bccsink.retention");
+  auto sweep = s->sweepOnce();
+  EXPECT_EQ(sweep.expiredPressure, 2u);  // the first batch only
+  EXPECT_EQ(expiredAt("01C"), "");
+  EXPECT_EQ(expiredAt("01D"), "");
+  EXPECT_EQ(log.count("freed nothing"), 1);
 }
 
 TEST_F(RetentionStageTest, PressureStopsOnceThereIsRoom) {
