@@ -169,28 +169,35 @@ std::set<std::string> Retention::stillReferenced(const std::string& sink,
                                                  const std::vector<std::string>& sha256s,
                                                  const std::string& seenSinceIso) {
   std::set<std::string> out;
-  if (sha256s.empty()) return out;
   std::string owner = sink, since = seenSinceIso;
-  {
-    Statement stmt(db_.session());
-    stmt, use(owner);
-    keyListStatement(db_, stmt,
-                     "SELECT DISTINCT f.sha256 FROM message_files f JOIN messages m"
-                     " ON m.id = f.msg_id WHERE m.sink = ? AND m.content_expired_at IS NULL"
-                     " AND f.sha256 IN ",
-                     sha256s, "");
-    stmt.execute();
-    RecordSet rs(stmt);
-    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.insert(text(rs, 0));
-  }
-  {
-    Statement stmt(db_.session());
-    keyListStatement(db_, stmt, "SELECT sha256 FROM files WHERE sha256 IN ", sha256s,
-                     " AND last_seen >= ?");
-    stmt, use(since);
-    stmt.execute();
-    RecordSet rs(stmt);
-    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.insert(text(rs, 0));
+  // Keys per `IN (...)`: the files of a batch of copies that carried large archives can be
+  // many more than SQLite's limit of bound values.
+  constexpr std::size_t kKeysPerQuery = 500;
+  for (std::size_t at = 0; at < sha256s.size(); at += kKeysPerQuery) {
+    const std::vector<std::string> keys(sha256s.begin() + static_cast<std::ptrdiff_t>(at),
+                                        sha256s.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                              sha256s.size(), at + kKeysPerQuery)));
+    {
+      Statement stmt(db_.session());
+      stmt, use(owner);
+      keyListStatement(db_, stmt,
+                       "SELECT DISTINCT f.sha256 FROM message_files f JOIN messages m"
+                       " ON m.id = f.msg_id WHERE m.sink = ? AND m.content_expired_at IS NULL"
+                       " AND f.sha256 IN ",
+                       keys, "");
+      stmt.execute();
+      RecordSet rs(stmt);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.insert(text(rs, 0));
+    }
+    {
+      Statement stmt(db_.session());
+      keyListStatement(db_, stmt, "SELECT sha256 FROM files WHERE sha256 IN ", keys,
+                       " AND last_seen >= ?");
+      stmt, use(since);
+      stmt.execute();
+      RecordSet rs(stmt);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.insert(text(rs, 0));
+    }
   }
   return out;
 }

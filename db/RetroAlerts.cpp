@@ -103,14 +103,31 @@ std::optional<RetroOutcome> RetroAlerts::recordWorse(const WorseVerdict& change)
     }
     carriers.back().positions.push_back(static_cast<int>(integer(rs, "position")));
   }
-  if (carriers.empty()) return std::nullopt;
-
   std::vector<std::string> names;
   for (const auto& t : change.threats) names.push_back(storedText(t));
   std::string reason = storedText("retro: " + change.analyzer + " " +
                                   (names.empty() ? change.verdict : join(names, ", ")));
   std::string threats = join(names, "\n");
   std::string verdict = change.verdict, nowIso = change.nowIso, alertId = change.alertId;
+
+  // Messages still being analysed may have decided this file already (the pipeline writes
+  // a file's verdict before its message completes, and never looks at it again): the file
+  // takes the new verdict, so that their completion, the worst of their files, judges
+  // with it. No alert: they were not judged yet. The verdicts ranked below are literals of
+  // kVerdicts, not input.
+  std::string lower;
+  for (int i = 0; i < rank; ++i) lower += std::string(i ? ", '" : "'") + kVerdicts[i] + "'";
+  s << db_.sql(
+      "UPDATE message_files SET verdict = ?, reason = ? WHERE sha256 = ?"
+      " AND verdict IN (" +
+      lower +
+      ") AND msg_id IN (SELECT id FROM messages"
+      " WHERE state IN ('pending', 'analyzing') AND received_at >= ?)"),
+      use(verdict), use(reason), use(sha256), use(since), now;
+  if (carriers.empty()) {
+    tx.commit();
+    return std::nullopt;
+  }
 
   RetroOutcome out;
   out.alertId = change.alertId;

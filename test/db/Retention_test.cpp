@@ -224,3 +224,15 @@ TEST_P(RetentionTest, AFileGoesOnlyWhenNoKeptCopyOfThisSinkRefersToIt) {
 }
 
 BCCSINK_ON_BOTH_ENGINES(RetentionTest);
+
+TEST_P(RetentionTest, StillReferencedTakesMoreFilesThanOneStatementMayBind) {
+  // SQLite binds at most 32,766 values in one statement.
+  std::vector<std::string> many;
+  for (int i = 0; i < 40000; ++i) {
+    char hex[65];
+    std::snprintf(hex, sizeof hex, "%064x", i);
+    many.push_back(hex);
+  }
+  db::Retention r(database());
+  EXPECT_TRUE(r.stillReferenced("sink-a", many, "2026-01-01T00:00:00.000Z").empty());
+}

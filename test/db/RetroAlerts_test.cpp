@@ -134,11 +134,16 @@ TEST_P(RetroAlertsTest, NoMessageAffectedMeansNoAlertRow) {
   EXPECT_EQ(queue.find("01BAD")->verdict, "dangerous");
 }
 
-TEST_P(RetroAlertsTest, MessagesNotYetJudgedAreLeftToTheirWorker) {
-  // Files decided but the message not yet checked (state analyzing): its worker decides.
+TEST_P(RetroAlertsTest, MessagesStillAnalysedTakeTheNewFileVerdictWithoutAnAlert) {
+  // The file decided but the message not yet checked (state analyzing): its completion
+  // takes the worst of its files, so the file's verdict becomes the new one; no alert.
   message("01ANA", "2026-12-02T10:00:00.000Z", "clean", "clean", "analyzing");
   EXPECT_FALSE(retro.recordWorse(change()));
-  EXPECT_EQ(files.list("01ANA")[0].verdict, "clean");
+  auto list = files.list("01ANA");
+  EXPECT_EQ(list[0].verdict, "dangerous");
+  EXPECT_EQ(list[0].reason, "retro: yara EICAR_Test");
+  EXPECT_EQ(list[1].verdict, "clean");  // the other file stays
+  EXPECT_EQ(scalar("SELECT CAST(COUNT(*) AS TEXT) FROM retro_alerts"), "0");
 }
 
 TEST_P(RetroAlertsTest, TheReportIsDueOnlyWhenAMessageCrossesOrWorsensAtTheThreshold) {
