@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "base/Clock.h"
+#include "base/Text.h"
 #include "db/Database.h"
 #include "db/FileRepository.h"
 #include "db/RetroAlerts.h"
@@ -116,7 +117,8 @@ void RecheckStage::lookAtGenerations(db::Database& db, bool all) {
     repo.setGeneration(settings_.sink, a.name, g);
     counted_[i] = false;
     if (stored)
-      log().notice("recheck: %s changed (%s), re-checking the files of the last %s s", a.name, now,
+      log().notice("recheck: %s changed (%s), re-checking the files of the last %s s", a.name,
+                   oneLineUtf8(now, 200),  // clamd's VERSION answer among them
                    std::to_string(settings_.window.count()));
   }
 }
@@ -263,7 +265,8 @@ void RecheckStage::loop() {
     } catch (const std::exception& e) {
       if (!failing)
         log().warning("recheck: paused for %s s: %s",
-                      std::to_string(settings_.retryPause.count() / 1000), std::string(e.what()));
+                      std::to_string(settings_.retryPause.count() / 1000),
+                      oneLineUtf8(e.what(), 300));
       failing = true;
       if (!dynamic_cast<const Unreachable*>(&e)) db.reset();
       std::unique_lock lock(mutex_);

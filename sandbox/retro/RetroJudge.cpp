@@ -45,7 +45,8 @@ std::optional<db::RetroOutcome> RetroJudge::judge(db::Database& db, const db::St
   ++alerts_[static_cast<std::size_t>(cause)];
   log().notice("retro: %s now %s (%s: %s), %d messages judged again, alert %s%s", stored.sha256,
                stored.verdict, stored.analyzer,
-               stored.threats.empty() ? std::string("-") : join(stored.threats, ", "),
+               // Threat names come from the analyzers (vxCube over the network): one line.
+               oneLineUtf8(stored.threats.empty() ? "-" : join(stored.threats, ", "), 300),
                out->messages, out->alertId,
                std::string(out->due ? ", report due" : ", below BccReportThreshold"));
   if (listener_) listener_(*out);
