@@ -32,6 +32,12 @@ inline std::string secondsText(std::chrono::milliseconds ms) {
   return out + "s";
 }
 
+// "2026-11-30T04:00:00.000Z" for ms since the epoch: ISO 8601 UTC with ms, as the queue
+// writes received_at.
+inline std::string isoOfMs(std::int64_t ms) {
+  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
 inline std::string isoNow() {
   return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
 }

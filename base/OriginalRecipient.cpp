@@ -116,7 +116,7 @@ std::string decodeOriginalRecipient(std::string_view address) {
 bool isAddressOrSubaddress(std::string_view address, std::string_view entry) {
   auto at = address.rfind('@'), entryAt = entry.rfind('@');
   if (at == std::string_view::npos || entryAt == std::string_view::npos) return false;
-  if (lower(address.substr(at + 1)) != lower(entry.substr(entryAt + 1))) return false;
+  if (!equalsNoCase(address.substr(at + 1), entry.substr(entryAt + 1))) return false;
   auto text = localPartText(address.substr(0, at));
   auto entryText = localPartText(entry.substr(0, entryAt));
   if (!text || !entryText || entryText->empty()) return false;

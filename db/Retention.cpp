@@ -76,10 +76,6 @@ std::vector<ExpiringCopy> selectDue(Database& db, const std::string& sink,
 
 }  // namespace
 
-std::string isoOfMs(std::int64_t ms) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
-}
-
 Retention::Retention(Database& db) : db_(db) {}
 
 std::vector<ExpiringCopy> Retention::contentDue(const RetentionRules& rules, std::int64_t nowMs,

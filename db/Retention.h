@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "base/Clock.h"
+
 namespace bccsink::db {
 
 class Database;
@@ -77,7 +79,7 @@ class Retention {
   Database& db_;
 };
 
-// "2026-11-30T04:00:00.000Z" for ms since the epoch.
-std::string isoOfMs(std::int64_t ms);
+// (ISO times of ms since the epoch: base/Clock.h's isoOfMs.)
+using bccsink::isoOfMs;
 
 }  // namespace bccsink::db

@@ -35,7 +35,6 @@ void lockFile(Database& db, const std::string& sha256, const std::string& analyz
 // One message that carried the file, as it was judged.
 struct Carrier {
   std::string id, verdict, checkedAt, path;
-  std::vector<int> positions;  // the file's places in it whose verdict turns
 };
 
 // "<received>/<sha256>" split; false for ''.
@@ -101,28 +100,29 @@ std::optional<RetroOutcome> RetroAlerts::recordWorse(const WorseVerdict& change)
       c.path = text(rs, "path");
       carriers.push_back(std::move(c));
     }
-    carriers.back().positions.push_back(static_cast<int>(integer(rs, "position")));
   }
   std::vector<std::string> names;
-  for (const auto& t : change.threats) names.push_back(storedText(t));
+  // An analyzer sizes the list (vxCube: every rule of every task): the first 20, one line
+  // each, so that the reason and the report stay readable and a name holds no newline.
+  for (std::size_t i = 0; i < change.threats.size() && i < 20; ++i)
+    names.push_back(storedText(oneLineUtf8(change.threats[i], 200)));
   std::string reason = storedText("retro: " + change.analyzer + " " +
                                   (names.empty() ? change.verdict : join(names, ", ")));
   std::string threats = join(names, "\n");
   std::string verdict = change.verdict, nowIso = change.nowIso, alertId = change.alertId;
 
-  // Messages still being analysed may have decided this file already (the pipeline writes
-  // a file's verdict before its message completes, and never looks at it again): the file
-  // takes the new verdict, so that their completion, the worst of their files, judges
-  // with it. No alert: they were not judged yet. The verdicts ranked below are literals of
-  // kVerdicts, not input.
+  // The file's places in the window's messages whose verdict ranks below the new one, in one
+  // statement: the judged ones (the carriers above) and those of messages still being
+  // analysed that decided this file already (the pipeline writes a file's verdict before
+  // its message completes, and never looks at it again), so that their completion, the
+  // worst of their files, judges with it; no alert for those, they were not judged yet.
+  // The verdicts ranked below are literals of kVerdicts, not input.
   std::string lower;
   for (int i = 0; i < rank; ++i) lower += std::string(i ? ", '" : "'") + kVerdicts[i] + "'";
   s << db_.sql(
       "UPDATE message_files SET verdict = ?, reason = ? WHERE sha256 = ?"
       " AND verdict IN (" +
-      lower +
-      ") AND msg_id IN (SELECT id FROM messages"
-      " WHERE state IN ('pending', 'analyzing') AND received_at >= ?)"),
+      lower + ") AND msg_id IN (SELECT id FROM messages WHERE received_at >= ?)"),
       use(verdict), use(reason), use(sha256), use(since), now;
   if (carriers.empty()) {
     tx.commit();
@@ -149,12 +149,6 @@ std::optional<RetroOutcome> RetroAlerts::recordWorse(const WorseVerdict& change)
 
   for (const auto& c : carriers) {
     std::string id = c.id;
-    for (int p : c.positions) {
-      int position = p;
-      s << db_.sql(
-          "UPDATE message_files SET verdict = ?, reason = ? WHERE msg_id = ? AND position = ?"),
-          use(verdict), use(reason), use(id), use(position), now;
-    }
     std::string earlier = c.verdict, checkedAt = c.checkedAt, path = c.path;
     std::string worst = retroRank(c.verdict) >= rank ? c.verdict : change.verdict;
     s << db_.sql("UPDATE messages SET verdict = ?, updated_at = ? WHERE id = ?"), use(worst),

@@ -26,8 +26,7 @@ Poco::Logger& log() {
 }
 
 std::string windowStart(std::chrono::seconds window) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp((nowMs() - window.count() * 1000) * 1000),
-                                         "%Y-%m-%dT%H:%M:%S.%iZ");
+  return isoOfMs(nowMs() - window.count() * 1000);
 }
 
 // The analyzer could not answer now (clamd away): the same file later.
@@ -78,11 +77,6 @@ void RecheckStage::wake() {
     woken_ = true;
   }
   cv_.notify_all();
-}
-
-bool RecheckStage::stopping() {
-  std::lock_guard lock(mutex_);
-  return stop_;
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> RecheckStage::filesRechecked() const {

@@ -97,7 +97,6 @@ class RecheckStage {
   bool recheck(db::Database& db, const RecheckAnalyzer& a, const std::string& sha256);
   // Waits for the next token; false when stopping.
   bool takeToken();
-  bool stopping();
 
   RecheckSettings settings_;
   const ContentStore& store_;

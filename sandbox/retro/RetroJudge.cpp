@@ -14,11 +14,6 @@ Poco::Logger& log() {
   return Poco::Logger::get("bccsink.retro");
 }
 
-// ISO 8601 UTC with ms, as received_at is written.
-std::string isoOfMs(std::int64_t ms) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
-}
-
 }  // namespace
 
 RetroJudge::RetroJudge(RetroSettings settings) : settings_(std::move(settings)) {}

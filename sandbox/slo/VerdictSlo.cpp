@@ -11,11 +11,6 @@ namespace {
 
 constexpr std::int64_t kWindowSeconds = VerdictSlo::kWindowMs / 1000;
 
-// ms since the epoch as the queue writes received_at.
-std::string isoOfMs(std::int64_t ms) {
-  return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
-}
-
 std::int64_t floorSecond(std::int64_t ms) {
   return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
 }
