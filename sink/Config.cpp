@@ -169,6 +169,33 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccCommandTimeout = parseDuration(v); }},
       {{"BccDataTimeout", "3m", "How long a client may be silent while sending DATA."},
        [](Config& c, const std::string& v) { c.bccDataTimeout = parseDuration(v); }},
+      {{"BccMaxConnectionsPerIp", "20",
+        "Concurrent SMTP connections from one client address (an IPv6 client by its /64); "
+        "one more gets 421 4.7.0 and is closed. Postfix opens at most 20 to one destination "
+        "(default_destination_concurrency_limit)."},
+       [](Config& c, const std::string& v) { c.bccMaxConnectionsPerIp = positive(v, 10000); }},
+      {{"BccSessionTimeout", "30m",
+        "Longest SMTP session, however busy: then 421 4.4.2 and the connection is closed (a "
+        "message being received is refused with 451 first; the MTA sends it again)."},
+       [](Config& c, const std::string& v) { c.bccSessionTimeout = nonZero(parseDuration(v)); }},
+      {{"BccMinDataRate", "500",
+        "Slowest a client may send, in bytes/s averaged over a command line or a message's "
+        "DATA, after the first BccMinDataRate bytes' worth of grace (10 s); slower gets "
+        "421 4.4.2. 0 = no minimum. Postfix's smtpd_min_data_rate is 500."},
+       [](Config& c, const std::string& v) { c.bccMinDataRate = parseSize(v); }},
+      {{"BccSendTimeout", "2m",
+        "How long a reply may wait for a client that does not read it; then the connection "
+        "is closed."},
+       [](Config& c, const std::string& v) { c.bccSendTimeout = nonZero(parseDuration(v)); }},
+      {{"BccReservedConnections", "10",
+        "Of BccMaxConnections, the last ones kept for BccAllowedClients (a client outside "
+        "never takes them); ignored when BccAllowedClients is empty. A refused client is "
+        "answered 554 and closed at once."},
+       [](Config& c, const std::string& v) {
+         auto n = parseSize(v);
+         if (n > 10000) throw std::invalid_argument("must be between 0 and 10000");
+         c.bccReservedConnections = static_cast<unsigned>(n);
+       }},
       {{"BccHostname", "", "Name in the greeting and Received header; '' = this host's name."},
        [](Config& c, const std::string& v) { c.bccHostname = v.empty() ? defaultHostname() : v; }},
       {{"SinkName", "",
@@ -360,6 +387,30 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccArchivePasswords = splitList(v); }},
       {{"BccMaxUnpackedSize", "1G", "Decoded bytes of all files of one message."},
        [](Config& c, const std::string& v) { c.bccMaxUnpackedSize = parseSize(v); }},
+      {{"BccMaxStoredPerMessage", "200M",
+        "Bytes of extracted files one message may add to DataDir/files: the larger of this "
+        "and 10 times the message's size. Files past it are analysed from memory and not "
+        "kept; the report says which."},
+       [](Config& c, const std::string& v) {
+         c.bccMaxStoredPerMessage = parseSize(v);
+         if (c.bccMaxStoredPerMessage == 0) throw std::invalid_argument("must be above 0");
+       }},
+      {{"BccExtractIsolation", "yes",
+        "Parse messages (MIME, archives, containers, file types) in forked worker processes "
+        "that have only the message and a pipe, under a seccomp filter (no open, no socket, "
+        "no exec). 'no' parses inside the daemon (for comparison only)."},
+       [](Config& c, const std::string& v) { c.bccExtractIsolation = parseBool(v); }},
+      {{"BccExtractWorkers", "2",
+        "Parser processes (BccExtractIsolation); a crashed one is started again, its message "
+        "is unscanned (\"evasion: parser crashed\")."},
+       [](Config& c, const std::string& v) { c.bccExtractWorkers = positive(v, 256); }},
+      {{"BccExtractWorkerMessages", "100",
+        "Messages a parser process takes before it is replaced."},
+       [](Config& c, const std::string& v) { c.bccExtractWorkerMessages = positive(v, 1000000); }},
+      {{"BccExtractTimeout", "2m",
+        "Most time one message's parse may take; a parser process past it is killed and the "
+        "message is unscanned (\"evasion: parser timed out\")."},
+       [](Config& c, const std::string& v) { c.bccExtractTimeout = nonZero(parseDuration(v)); }},
       {{"BccWorkers", "2", "Worker threads that extract and analyse messages."},
        [](Config& c, const std::string& v) { c.bccWorkers = positive(v, 256); }},
       {{"BccLeaseTime", "10m",
@@ -470,6 +521,11 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) {
          c.bccReportDigestInterval = v == "0" ? std::chrono::seconds(0) : parseDuration(v);
        }},
+      {{"BccReportGroupWindow", "2m",
+        "Reports of messages flagged by the same file(s) within this window go out as one "
+        "report listing every message and recipient (a campaign to 300 users makes one "
+        "mail, then a follow-up when more arrive). 0 = one report per message."},
+       [](Config& c, const std::string& v) { c.bccReportGroupWindow = parseKeep(v); }},
       {{"BccSmtpServer", "",
         "Where reports are sent: HOST:PORT, [IPv6]:PORT or unix:PATH; '' = written to "
         "BccReportMaildir instead."},
@@ -569,6 +625,27 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.httpTlsCertificate = v; }},
       {{"HttpTlsKey", "", "PEM private key of HttpTlsCertificate."},
        [](Config& c, const std::string& v) { c.httpTlsKey = v; }},
+      {{"TlsCiphers", "ECDHE+AESGCM:ECDHE+CHACHA20",
+        "OpenSSL cipher list of every TLS listener and client (STARTTLS, the HTTP port, "
+        "reports, SMTP mode's relay, vxCube, the statistics export) up to TLS 1.2; TLS 1.3 "
+        "suites are OpenSSL's (all forward secret)."},
+       [](Config& c, const std::string& v) {
+         if (v.empty() || hasControl(v)) throw std::invalid_argument("must be a cipher list");
+         c.tlsCiphers = v;
+       }},
+      {{"TlsMinVersion", "1.2", "Oldest TLS version spoken anywhere: 1.2 or 1.3."},
+       [](Config& c, const std::string& v) {
+         if (v != "1.2" && v != "1.3") throw std::invalid_argument("must be 1.2 or 1.3");
+         c.tlsMinVersion = v;
+       }},
+      {{"User", "bccsink",
+        "Started as root, bccsink binds its ports, opens DataDir and its key files, then runs "
+        "as this user (and its group), as Postfix does; '' = stays root (not advised). Not "
+        "root: ignored."},
+       [](Config& c, const std::string& v) {
+         if (hasControl(v) || v.size() > 64) throw std::invalid_argument("must be a user name");
+         c.user = v;
+       }},
       {{"DataDir", "/var/lib/bccsink", "Spool and database folder."},
        [](Config& c, const std::string& v) {
          if (v.empty()) throw std::invalid_argument("must not be empty");
@@ -796,6 +873,10 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
         std::string("option ") + (c.httpTokenFile.empty() ? "HttpToken" : "HttpTokenFile") +
         ": the token has " + std::to_string(c.httpToken.size()) + " characters, at least " +
         std::to_string(kMinTokenLength) + " are needed (e.g. openssl rand -hex 32)");
+  }
+  if (c.bccReservedConnections >= c.bccMaxConnections) {
+    throw ConfigError("option BccReservedConnections: must be below BccMaxConnections (" +
+                      std::to_string(c.bccMaxConnections) + ")");
   }
   if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
     throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");

@@ -30,6 +30,20 @@ struct Config {
   std::uint64_t bccMinFreeSpace = 0;          // BccMinFreeSpace, bytes
   std::uint64_t bccMaxPending = 0;            // BccMaxPending, messages, 0 = no limit
   std::uint64_t bccSpoolSegmentSize = 0;      // BccSpoolSegmentSize, bytes
+  // Bounds under attack (issue 18): no client holds a slot, a thread or the disk for long.
+  unsigned bccMaxConnectionsPerIp = 0;        // BccMaxConnectionsPerIp
+  std::chrono::seconds bccSessionTimeout{0};  // BccSessionTimeout: a whole session
+  std::uint64_t bccMinDataRate = 0;           // BccMinDataRate, bytes/s, 0 = none
+  std::chrono::seconds bccSendTimeout{0};     // BccSendTimeout: a reply not read
+  unsigned bccReservedConnections = 0;        // BccReservedConnections: for allowed clients
+  std::uint64_t bccMaxStoredPerMessage = 0;   // BccMaxStoredPerMessage, bytes (floor)
+  std::string user;                           // User ('' = stay who started)
+  bool bccExtractIsolation = true;            // BccExtractIsolation: forked, seccomp
+  unsigned bccExtractWorkers = 0;             // BccExtractWorkers: parser processes
+  unsigned bccExtractWorkerMessages = 0;      // BccExtractWorkerMessages: then re-spawned
+  std::chrono::seconds bccExtractTimeout{0};  // BccExtractTimeout: one message's parse
+  std::string tlsCiphers;                     // TlsCiphers: OpenSSL list (TLS <= 1.2)
+  std::string tlsMinVersion;                  // TlsMinVersion: 1.2|1.3
   // SMTP mode (sink/smtp, sink/hold): an after-queue content filter that holds each message
   // until its verdict, then passes, tags or quarantines it.
   std::string smtpSocket;                     // SmtpSocket ('' = SMTP mode off)
@@ -96,6 +110,7 @@ struct Config {
   // Reports (report/): when, to whom, how; the spoofed-internal check.
   std::string bccReportThreshold;                      // BccReportThreshold: suspicious|dangerous
   std::chrono::seconds bccReportDigestInterval{0};     // BccReportDigestInterval, 0 = per message
+  std::chrono::seconds bccReportGroupWindow{0};        // BccReportGroupWindow, 0 = no grouping
   std::string bccSmtpServer;                           // BccSmtpServer ('' = BccReportMaildir)
   std::string bccReporterAddress;                      // BccReporterAddress
   std::string bccReporterPassword;                     // BccReporterPassword (secret)

@@ -214,3 +214,23 @@ TEST_F(ConfigFile, SmtpModeRefusesWhatWouldRelayOrLoseMail) {
                                      "--SmtpSenderRelay", "[::1]:10026"}),
             "");
 }
+
+TEST(Config, HardeningOptionsHaveTheirDefaultsAndBounds) {
+  auto c = loadConfig("", {});
+  EXPECT_EQ(c.bccMaxConnectionsPerIp, 20u);
+  EXPECT_EQ(c.bccSessionTimeout, std::chrono::minutes(30));
+  EXPECT_EQ(c.bccMinDataRate, 500u);
+  EXPECT_EQ(c.bccMaxStoredPerMessage, 200u << 20);
+  EXPECT_EQ(c.bccReportGroupWindow, std::chrono::minutes(2));
+  EXPECT_EQ(c.user, "bccsink");
+  EXPECT_TRUE(c.bccExtractIsolation);
+  EXPECT_EQ(c.tlsMinVersion, "1.2");
+  EXPECT_EQ(loadConfig("", {"--User", ""}).user, "");
+  EXPECT_EQ(loadConfig("", {"--BccReportGroupWindow", "0"}).bccReportGroupWindow.count(), 0);
+  EXPECT_THROW(loadConfig("", {"--BccReservedConnections", "100"}), ConfigError);
+  EXPECT_NO_THROW(loadConfig("", {"--BccReservedConnections", "99"}));
+  EXPECT_THROW(loadConfig("", {"--TlsMinVersion", "1.1"}), ConfigError);
+  EXPECT_THROW(loadConfig("", {"--BccMaxConnectionsPerIp", "0"}), ConfigError);
+  EXPECT_THROW(loadConfig("", {"--BccMaxStoredPerMessage", "0"}), ConfigError);
+  EXPECT_THROW(loadConfig("", {"--BccSessionTimeout", "0"}), ConfigError);
+}
