@@ -23,4 +23,28 @@ if [ -S /run/clamav/clamd.ctl ]; then
   analyzers=(--UseClamd yes --ClamdSocket unix:/run/clamav/clamd.ctl)
 fi
 echo "deploy/run.sh: reports are written to $root/var/reports/new/ (no BccSmtpServer)" >&2
-exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "${analyzers[@]}" "$@"
+# The dashboard needs the JSON API's token: on a first run without one, one is made in
+# var/http-token (0600) and used; a token of your own (HttpToken/HttpTokenFile) wins.
+token=()
+token_file=$(deploy/first-run-token.sh "$root/var" etc/bccsink.conf "$@")
+[ -n "$token_file" ] && token=(--HttpTokenFile "$token_file")
+http=$(sed -n -E 's/^[[:space:]]*HttpSocket[[:space:]]*=[[:space:]]*([^[:space:]#]*).*$/\1/p' \
+  etc/bccsink.conf | tail -1)
+prev=""
+for a in "$@"; do
+  [ "$prev" = --HttpSocket ] && http=$a
+  case $a in --HttpSocket=*) http=${a#*=} ;; esac
+  prev=$a
+done
+if [ -z "$http" ]; then
+  echo "deploy/run.sh: no HTTP port (HttpSocket is empty): no dashboard" >&2
+else
+  echo "deploy/run.sh: dashboard at http://$http/" >&2
+  if [ -n "$token_file" ]; then
+    echo "deploy/run.sh: its token (asked once by the dashboard) is in $token_file" >&2
+  else
+    echo "deploy/run.sh: its token is your HttpToken/HttpTokenFile" >&2
+  fi
+fi
+exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "${token[@]}" \
+  "${analyzers[@]}" "$@"

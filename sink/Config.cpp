@@ -765,8 +765,29 @@ struct Loaded {
 Loaded gather(const std::string& path, const std::vector<std::string>& overrides) {
   auto desc = describe();
   po::variables_map cli, file;
+  // An empty value (`--User ''`, `--User=`) is refused by Boost's parser; it is how an
+  // option with a default is turned off, so it is taken here.
+  std::map<std::string, bool> emptied;
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    const auto& a = overrides[i];
+    std::string name;
+    if (a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=') {
+      name = a.substr(2, a.size() - 3);
+    } else if (a.size() > 2 && a.rfind("--", 0) == 0 && a.find('=') == std::string::npos &&
+               i + 1 < overrides.size() && overrides[i + 1].empty()) {
+      name = a.substr(2);
+      ++i;
+    } else {
+      args.push_back(a);
+      continue;
+    }
+    if (!desc.find_nothrow(name, false))
+      throw ConfigError("command line: unrecognised option '--" + name + "'");
+    emptied[name] = true;
+  }
   try {
-    auto parsed = po::command_line_parser(overrides).options(desc).run();
+    auto parsed = po::command_line_parser(args).options(desc).run();
     po::store(parsed, cli);
   } catch (const po::error& e) {
     throw ConfigError(std::string("command line: ") + e.what());
@@ -788,7 +809,9 @@ Loaded gather(const std::string& path, const std::vector<std::string>& overrides
   Loaded l;
   for (const auto& o : schema()) {
     const auto& n = o.info.name;
-    if (cli.count(n)) {
+    if (emptied.count(n) && !cli.count(n)) {
+      l.values[n] = "";
+    } else if (cli.count(n)) {
       l.values[n] = cli[n].as<std::string>();
     } else if (file.count(n)) {
       l.values[n] = file[n].as<std::string>();

@@ -234,3 +234,12 @@ TEST(Config, HardeningOptionsHaveTheirDefaultsAndBounds) {
   EXPECT_THROW(loadConfig("", {"--BccMaxStoredPerMessage", "0"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--BccSessionTimeout", "0"}), ConfigError);
 }
+
+TEST(Config, AnEmptyValueOnTheCommandLineTurnsAnOptionOff) {
+  EXPECT_EQ(loadConfig("", {"--User", ""}).user, "");
+  EXPECT_EQ(loadConfig("", {"--User="}).user, "");
+  EXPECT_EQ(loadConfig("", {"--HttpSocket", "", "--BccWorkers", "3"}).httpSocket, "");
+  EXPECT_EQ(loadConfig("", {"--HttpSocket", "", "--BccWorkers", "3"}).bccWorkers, 3u);
+  EXPECT_THROW(loadConfig("", {"--NoSuchOption", ""}), ConfigError);
+  EXPECT_THROW(loadConfig("", {"--BccDomains", ""}), ConfigError);  // still validated
+}
