@@ -12,6 +12,7 @@
 #   queue show --json: not_kept on part2..5, null on the zip and part1
 #   report show: "not kept:   the message's stored-content budget of 30 MB was reached"
 #   du -sb DataDir/files stays under 30 MB (it would be 100 MB without the budget)
+#   new YARA rules + SIGHUP --> RecheckStage: the 2 kept files only, no error
 source "$TESTLIB"
 need jq python3 swaks du
 
@@ -91,6 +92,32 @@ ok "queue show --json: part2..part5 not_kept (\"$WHY\"), each with a verdict; th
 [ "$(grep -c "not kept:   $WHY" "$T/report.txt")" -eq 4 ] ||
   fail "report text: $(grep -n "not kept" "$T/report.txt" || head -40 "$T/report.txt")"
 ok "the report lists the four files not kept and why"
+grep -q "not kept id=$ID files=4 bytes=83886161 stored=" "$T/sink.log" ||
+  fail "log: $(grep "not kept" "$T/sink.log" || echo 'no "not kept" line')"
+ok "logged once: not kept id=$ID files=4 bytes=83886161 ..."
+
+# A re-check (new YARA rules, SIGHUP) scans the kept files again and passes by the files
+# not kept, without an error: the zip and part1, 2 files.
+MARK=$(wc -l <"$T/sink.log")
+cat >"$T/rules/parts.yar" <<'YAR'
+rule T18_Part
+{
+  meta:
+    verdict = "suspicious"
+  strings:
+    $a = "BCCSINK-T18-PART-"
+  condition:
+    $a
+}
+YAR
+kill -HUP "$SINK_PID"
+rechecked() { tail -n +"$((MARK + 1))" "$T/sink.log" | grep -q "recheck: yara done"; }
+wait_until 60 "the re-check after SIGHUP" rechecked
+tail -n +"$((MARK + 1))" "$T/sink.log" | grep -q "recheck: yara done (2 files)" ||
+  fail "re-check: $(tail -n +"$((MARK + 1))" "$T/sink.log" | grep recheck)"
+! tail -n +"$((MARK + 1))" "$T/sink.log" | grep -E "recheck: paused|cannot (open|read)" ||
+  fail "the re-check met an error"
+ok "a re-check after SIGHUP took the 2 kept files and passed by the 4 not kept, without error"
 
 stop_sink
 finish
