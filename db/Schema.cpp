@@ -204,7 +204,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           " analyzer TEXT NOT NULL,"  // whose answer turned
           " verdict TEXT NOT NULL,"   // the file's verdict now: suspicious or dangerous
           " threats TEXT NOT NULL,"   // one name a line
-                                     // late-answer, rules-reload, signature-update, hash-list
+          // late-answer, rules-reload, signature-update, hash-list
           " cause TEXT NOT NULL,"
           " created_at TEXT NOT NULL,"  // ISO 8601 UTC
           " created_ms BIGINT NOT NULL,"
@@ -219,7 +219,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE TABLE retro_messages ("
           " alert_id TEXT NOT NULL REFERENCES retro_alerts (id) ON DELETE CASCADE,"
           " msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
-          " earlier_verdict TEXT NOT NULL,"     // the message's verdict before the change
+          " earlier_verdict TEXT NOT NULL,"  // the message's verdict before the change
           " earlier_checked_at TEXT NOT NULL,"  // when it was judged so
           " verdict TEXT NOT NULL,"             // the message's verdict now
           " file_path TEXT NOT NULL,"           // where the file sat in the message
