@@ -26,7 +26,7 @@ void MessageFiles::save(const std::vector<ExtractedFiles>& list, const std::stri
   if (list.empty()) return;
   // Bound as columns: one prepared statement each for the whole list (see insertPending).
   std::vector<std::string> ids, errors, at;
-  std::vector<std::string> msg, sha256, name, path, extension, verdict, reason;
+  std::vector<std::string> msg, sha256, name, path, extension, verdict, reason, notKept;
   std::vector<int> position, mismatch, selected;
   std::vector<Poco::Int64> size;
   for (const auto& m : list) {
@@ -45,6 +45,7 @@ void MessageFiles::save(const std::vector<ExtractedFiles>& list, const std::stri
       selected.push_back(f.selected ? 1 : 0);
       verdict.push_back(f.verdict);
       reason.push_back(storedText(f.reason));
+      notKept.push_back(f.notKept);
     }
   }
   WriteTransaction tx(db_);
@@ -57,10 +58,11 @@ void MessageFiles::save(const std::vector<ExtractedFiles>& list, const std::stri
   if (!msg.empty()) {
     *insert << db_.sql(
         "INSERT INTO message_files (msg_id, position, sha256, name, path, extension,"
-        " extension_mismatch, size, selected, verdict, reason)"
-        " VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))"),
+        " extension_mismatch, size, selected, verdict, reason, not_kept)"
+        " VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''),"
+        " NULLIF(?, ''))"),
         use(msg), use(position), use(sha256), use(name), use(path), use(extension), use(mismatch),
-        use(size), use(selected), use(verdict), use(reason);
+        use(size), use(selected), use(verdict), use(reason), use(notKept);
     insert.execute();
   }
   tx.commit();
@@ -81,7 +83,7 @@ std::map<std::string, std::vector<MessageFile>> MessageFiles::listAll(
     keyListStatement(db_, stmt,
                      "SELECT m.msg_id, m.position, m.sha256, m.name, m.path, m.extension,"
                      " m.extension_mismatch, m.size, m.selected, m.verdict, m.reason, f.md5,"
-                     " f.true_type, f.description, f.family"
+                     " f.true_type, f.description, f.family, m.not_kept"
                      " FROM message_files m LEFT JOIN files f ON f.sha256 = m.sha256"
                      " WHERE m.msg_id IN ",
                      keys, " ORDER BY m.msg_id, m.position");
@@ -103,6 +105,7 @@ std::map<std::string, std::vector<MessageFile>> MessageFiles::listAll(
       f.trueType = text(rs, 12);
       f.description = text(rs, 13);
       f.family = text(rs, 14);
+      f.notKept = text(rs, 15);
       out[text(rs, 0)].push_back(std::move(f));
     }
   }

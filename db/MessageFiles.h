@@ -25,6 +25,9 @@ struct MessageFile {
   bool selected = false;
   std::string verdict;  // '' while analysis is outstanding (or not selected)
   std::string reason;   // why not selected, or why unscanned
+  // Why its bytes are not in DataDir/files (the message's stored-content budget,
+  // BccMaxStoredPerMessage: analysed from memory), '' when kept or never offered.
+  std::string notKept;
   // From `files`, when read back ('' for unreadable files).
   std::string md5, trueType, description, family;
 };

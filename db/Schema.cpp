@@ -237,6 +237,13 @@ const std::vector<std::vector<std::string>>& migrations() {
           " recheck_cursor TEXT,"
           " PRIMARY KEY (sink, analyzer))",
       },
+      {
+          // 8: files not kept (issue 18, finding 4). A message may add at most its
+          // stored-content budget to DataDir/files (BccMaxStoredPerMessage); the files past
+          // it are analysed from memory, and this says why their bytes are not kept (NULL:
+          // kept). Retention and re-checks pass them by.
+          "ALTER TABLE message_files ADD COLUMN not_kept TEXT",
+      },
   };
   return list;
 }

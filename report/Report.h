@@ -34,6 +34,8 @@ struct ReportFile {
   bool selected = false;
   std::string verdict;  // '' when not analysed
   std::string reason;   // why not selected, or why unscanned
+  // Why its bytes were not kept in DataDir/files (analysed from memory), '' when kept.
+  std::string notKept;
   std::vector<AnalyzerAnswer> answers;
 };
 

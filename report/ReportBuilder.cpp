@@ -105,6 +105,7 @@ Report buildReport(db::Database& db, const db::MessageRecord& m, const MessageHe
     rf.selected = f.selected;
     rf.verdict = f.verdict;
     rf.reason = f.reason;
+    rf.notKept = f.notKept;
     if (f.selected && !f.sha256.empty()) {
       auto it = answers.find(f.sha256);
       if (it == answers.end()) it = answers.emplace(f.sha256, cache.verdicts(f.sha256)).first;

@@ -70,6 +70,8 @@ Object::Ptr fileJson(const ReportFile& f) {
     analyzers->add(answerJson(a));
   }
   j->set("reason", f.reason);
+  // Analysed from memory, its bytes not kept (BccMaxStoredPerMessage): why; null when kept.
+  j->set("not_kept", orNull(f.notKept));
   j->set("threats", strings(threats));
   j->set("analyzers", analyzers);
   return j;

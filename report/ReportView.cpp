@@ -119,6 +119,7 @@ data fileView(const ReportFile& f) {
   d.set("verdict_class", f.verdict.empty() ? "unscanned" : f.verdict);
   d.set("flagged", verdictRank(f.verdict) >= 2);
   setIf(d, "reason", f.reason);
+  setIf(d, "not_kept", f.notKept);
   std::vector<std::string> all;
   data answers{data::type::list};
   for (const auto& a : f.answers) {

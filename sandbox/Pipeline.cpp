@@ -12,6 +12,7 @@
 #include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
 #include "db/SpooledMessage.h"
+#include "sandbox/KeptFiles.h"
 #include "sandbox/MessageCompletion.h"
 #include "sandbox/Scan.h"
 #include "sandbox/extract/Evasion.h"
@@ -38,6 +39,7 @@ struct Pipeline::Found {
   std::vector<db::FileRow> seen;  // the distinct files, for the cache's `files` rows
   std::string errors;             // the extraction's, one per line
   bool firstTime = true;          // no earlier claim listed its files: a new arrival
+  InMemory inMemory;              // the bytes of the files not kept, until submitted
 };
 
 namespace {
@@ -66,7 +68,8 @@ Pipeline::Pipeline(PipelineSettings settings, const Extractor& extractor, const 
       extractor_(extractor),
       store_(store),
       runners_(std::move(runners)),
-      outage_(log(), "analysis") {}
+      outage_(log(), "analysis"),
+      held_(settings_.maxHeldInMemory) {}
 
 Pipeline::~Pipeline() {
   stop();
@@ -193,7 +196,8 @@ void Pipeline::workerLoop(std::size_t index) {
         std::vector<MessageCompletion> done;
         for (const auto& f : found) {
           if (f.outcome == Found::Outcome::Extracted)
-            done.push_back(advance(*r, f.id, f.deadlineMs, std::move(lists[f.id]), f.errors));
+            done.push_back(
+                advance(*r, f.id, f.deadlineMs, std::move(lists[f.id]), f.errors, &f.inMemory));
         }
         finish(*r, done);
         std::lock_guard lock(mutex_);
@@ -250,23 +254,21 @@ Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
                   "the spool file is kept");
   }
   Extraction extraction;
+  std::unique_ptr<KeptFiles> kept;
   try {
     db::SpooledMessage spooled(settings_.spoolDir, m.spoolFile);
-    extraction =
-        extractor_.extract(spooled.bytes(), [&](const ExtractedFile& f, std::string_view bytes) {
-          try {
-            if (!store_.has(f.sha256)) store_.put(f.sha256, bytes);
-          } catch (const std::exception&) {
-            // Found below: the file is not in the store.
-          }
-        });
+    // Past its budget a message's files are analysed from memory, not kept (issue 18).
+    kept = std::make_unique<KeptFiles>(
+        store_, storedBudget(settings_.maxStoredPerMessage, spooled.bytes().size()), &held_);
+    extraction = extractor_.extract(spooled.bytes(), kept->keeper());
   } catch (const std::exception& e) {
     // The spool file is gone or unreadable: nothing later can change that.
     return failed("cannot read the spool file: " + errorText(e));
   }
   // A file the store could not keep (disk full) cannot be analysed now, but may be later.
   for (const auto& f : extraction.files) {
-    if (f.selected && !f.unreadable && !store_.has(f.sha256)) {
+    if (f.selected && !f.unreadable && !kept->stored(f.sha256) && !kept->inMemory(f.sha256) &&
+        kept->refused(f.sha256).empty()) {
       found.outcome = Found::Outcome::Released;
       found.reason = "cannot keep '" + f.path() + "' for analysis (is DataDir full?)";
       return found;
@@ -287,6 +289,14 @@ Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
     row.selected = f.selected;
     row.reason = f.reason;
     if (f.unreadable) row.verdict = "unscanned";
+    if (f.selected && !f.unreadable) {
+      row.notKept = kept->notKept(f.sha256);
+      if (auto why = kept->refused(f.sha256); !why.empty()) {
+        row.verdict = "unscanned";  // neither kept nor held: memory is full of others'
+        row.reason = why;
+      }
+      if (auto bytes = kept->inMemory(f.sha256)) found.inMemory.emplace(f.sha256, bytes);
+    }
     if (!f.sha256.empty()) {
       db::FileRow file;
       file.sha256 = f.sha256;
@@ -298,6 +308,14 @@ Pipeline::Found Pipeline::process(Repos& r, const db::MessageRecord& m) {
       distinct.emplace(f.sha256, std::move(file));
     }
     rows.push_back(std::move(row));
+  }
+  if (!found.inMemory.empty()) {
+    std::uint64_t held = 0;
+    for (const auto& [sha, bytes] : found.inMemory) held += bytes->size();
+    // Once per message: the administrator sees why DataDir/files did not grow with it.
+    log().notice("not kept id=%s files=%z bytes=%s stored=%s: %s; analysed from memory", m.id,
+                 found.inMemory.size(), std::to_string(held), std::to_string(kept->storedBytes()),
+                 kept->notKept(found.inMemory.begin()->first));
   }
   for (auto& [sha, row] : distinct) found.seen.push_back(std::move(row));
   for (const auto& e : extraction.errors) found.errors += (found.errors.empty() ? "" : "\n") + e;
@@ -355,7 +373,8 @@ void Pipeline::recordClaim(Repos& r, const std::vector<Found>& found) {
 }
 
 MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                                    std::vector<db::MessageFile> files, const std::string& errors) {
+                                    std::vector<db::MessageFile> files, const std::string& errors,
+                                    const InMemory* inMemory) {
   const auto now = nowMs();
   std::set<std::string> asked;
   for (const auto& f : files) {
@@ -373,8 +392,13 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
         std::lock_guard lock(mutex_);
         if (inFlight_.count(key)) continue;  // this process asked already
       }
-      if (now >= deadlineMs) continue;      // too late to ask: tryComplete gives up on it
-      if (!store_.has(f.sha256)) continue;  // not ours to submit (kept by another sink)
+      if (now >= deadlineMs) continue;  // too late to ask: tryComplete gives up on it
+      // Not kept: its bytes are in memory right after extraction only.
+      std::shared_ptr<const std::string> bytes;
+      if (inMemory != nullptr) {
+        if (auto it = inMemory->find(f.sha256); it != inMemory->end()) bytes = it->second;
+      }
+      if (!bytes && !store_.has(f.sha256)) continue;  // not ours to submit (another sink's)
       // A submission outlives its message's deadline by one attempt of its analyzer: the
       // message is judged at its deadline without the answer (unscanned), and an answer
       // that comes later is still stored, so that it judges the message again
@@ -397,7 +421,8 @@ MessageCompletion Pipeline::advance(Repos& r, const std::string& msgId, std::int
                    f.name,
                    f.family,
                    static_cast<std::uint64_t>(f.size),
-                   store_.pathOf(f.sha256)};
+                   bytes ? "" : store_.pathOf(f.sha256),
+                   bytes};
       runner->submit(std::move(s), steadyDeadline(submitUntil),
                      [this, sha = f.sha256, name](Verdict v) {
                        post({sha, name, std::move(v)});

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,6 +35,7 @@
 #include "db/FileRepository.h"
 #include "db/Outage.h"
 #include "sandbox/ContentStore.h"
+#include "sandbox/HeldBytes.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
 #include "sandbox/extract/Extractor.h"
 
@@ -61,6 +63,13 @@ struct PipelineSettings {
   db::Freshness freshness;
   std::chrono::milliseconds idlePoll{200};        // an idle worker looks for work this often
   std::chrono::milliseconds sweepInterval{1000};  // the completer's rounds
+  // What one message may add to DataDir/files: the larger of this and 10 times its size
+  // (BccMaxStoredPerMessage); the files past it are analysed from memory (KeptFiles).
+  std::uint64_t maxStoredPerMessage = 200ull << 20;
+  // The bytes of files not kept that all messages may hold in memory at once until their
+  // analyzers answer (BccMaxUnpackedSize, one message's worth); past it a file is
+  // unscanned as an evasion.
+  std::uint64_t maxHeldInMemory = 1024ull << 20;
 };
 
 struct PipelineCounters {
@@ -130,10 +139,14 @@ class Pipeline {
   Found process(Repos& r, const db::MessageRecord& m);
   // A claim's findings in one write transaction, then counted, logged and announced.
   void recordClaim(Repos& r, const std::vector<Found>& found);
+  // The bytes of a claimed message's files not kept, by SHA-256 (KeptFiles).
+  using InMemory = std::map<std::string, std::shared_ptr<const std::string>>;
   // Submits what is missing; what can be decided now. `files`: the message's list as
-  // just read; `errors`: its extraction errors.
+  // just read; `errors`: its extraction errors; `inMemory`: the bytes of its files not
+  // kept, right after extraction (later, null: those are submitted already, or never).
   MessageCompletion advance(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
-                            std::vector<db::MessageFile> files, const std::string& errors);
+                            std::vector<db::MessageFile> files, const std::string& errors,
+                            const InMemory* inMemory = nullptr);
   // From `files`, `errors` and the cache.
   MessageCompletion decide(Repos& r, const std::string& msgId, std::int64_t deadlineMs,
                            const std::vector<db::MessageFile>& files, const std::string& errors);
@@ -150,6 +163,7 @@ class Pipeline {
   std::vector<std::unique_ptr<AnalyzerRunner>> runners_;
   PipelineCounters counters_;
   db::Outage outage_;  // the workers' and the completer's: logged once, with back-off
+  HeldBytes held_;     // files not kept, until their analyzers answer
 
   std::mutex mutex_;
   std::condition_variable workCv_;    // workers: wake() or stop

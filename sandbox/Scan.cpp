@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "sandbox/KeptFiles.h"
 #include "sandbox/extract/Evasion.h"
 
 namespace bccsink::sandbox {
@@ -18,28 +19,22 @@ VerdictKind fileVerdict(const std::vector<Verdict>& answers) {
 ScanReport scanMessage(std::string_view message, const Extractor& extractor,
                        const ContentStore& store,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
-                       std::chrono::steady_clock::time_point deadline) {
+                       std::chrono::steady_clock::time_point deadline, std::uint64_t storedBudget) {
   ScanReport report;
-  std::map<std::string, std::string> stored;  // sha256 -> path in the store
-  std::vector<std::string> storeErrors;
-  auto extraction = extractor.extract(message, [&](const ExtractedFile& f, std::string_view bytes) {
-    if (stored.count(f.sha256)) return;
-    try {
-      stored[f.sha256] = store.put(f.sha256, bytes);
-    } catch (const std::exception& e) {
-      storeErrors.push_back(std::string("cannot keep '") + f.path() +
-                            "' for analysis: " + e.what());
-    }
-  });
+  // One message alone: nothing else holds memory, so no account.
+  KeptFiles kept(store, storedBudget, nullptr);
+  auto extraction = extractor.extract(message, kept.keeper());
   report.errors = std::move(extraction.errors);
-  report.errors.insert(report.errors.end(), storeErrors.begin(), storeErrors.end());
-  // What the analyzers get: each distinct selected file that was read whole and kept (a
-  // container past the nesting limit was kept, then found unreadable: not sent).
+  report.errors.insert(report.errors.end(), kept.errors().begin(), kept.errors().end());
+  // What the analyzers get: each distinct selected file that was read whole and kept or
+  // held (a container past the nesting limit was kept, then found unreadable: not sent).
   std::map<std::string, Submission> distinct;
   for (const auto& f : extraction.files) {
-    auto it = stored.find(f.sha256);
-    if (!f.selected || f.unreadable || it == stored.end() || distinct.count(f.sha256)) continue;
-    distinct[f.sha256] = {f.sha256, f.md5, f.name, f.type.family, f.size, it->second};
+    if (!f.selected || f.unreadable || distinct.count(f.sha256)) continue;
+    auto bytes = kept.inMemory(f.sha256);
+    if (!bytes && !kept.stored(f.sha256)) continue;
+    distinct[f.sha256] = {
+        f.sha256, f.md5, f.name, f.type.family, f.size, bytes ? "" : store.pathOf(f.sha256), bytes};
   }
 
   // Every distinct file to every analyzer at once. The answers' state is shared with
@@ -78,6 +73,7 @@ ScanReport scanMessage(std::string_view message, const Extractor& extractor,
       report.verdict = worse(report.verdict, s.verdict);
     } else if (f.selected && distinct.count(f.sha256)) {
       s.analysed = true;
+      s.notKept = kept.notKept(f.sha256);
       s.answers = answers[f.sha256];
       if (runners.empty()) s.file.reason = "no analyzer is enabled";
       s.verdict = fileVerdict(s.answers);

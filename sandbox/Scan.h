@@ -4,6 +4,8 @@
 // submitted once per analyzer, all at once, and waited for until the deadline.
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,7 +20,9 @@ namespace bccsink::sandbox {
 
 struct ScannedFile {
   ExtractedFile file;
-  bool analysed = false;                         // selected, readable, and given to the analyzers
+  bool analysed = false;  // selected, readable, and given to the analyzers
+  // Why its bytes are not in DataDir/files (analysed from memory): KeptFiles::notKept.
+  std::string notKept;
   VerdictKind verdict = VerdictKind::Unscanned;  // worst of the answers (when analysed)
   std::vector<Verdict> answers;                  // each analyzer's own
 };
@@ -32,9 +36,12 @@ struct ScanReport {
 // The file's verdict from its analyzers' answers, and the message's from its files'.
 VerdictKind fileVerdict(const std::vector<Verdict>& answers);
 
+// `storedBudget`: what the message may add to the store (sandbox/KeptFiles); files past
+// it are analysed from memory.
 ScanReport scanMessage(std::string_view message, const Extractor& extractor,
                        const ContentStore& store,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
-                       std::chrono::steady_clock::time_point deadline);
+                       std::chrono::steady_clock::time_point deadline,
+                       std::uint64_t storedBudget = std::numeric_limits<std::uint64_t>::max());
 
 }  // namespace bccsink::sandbox

@@ -32,6 +32,7 @@ report::Report scanAsReport(const sandbox::ScanReport& scan, const report::Messa
     rf.selected = f.selected;
     if (s.analysed || f.unreadable) rf.verdict = std::string(toString(s.verdict));
     rf.reason = f.reason;
+    rf.notKept = s.notKept;
     for (const auto& a : s.answers) {
       if (rf.reason.empty() && a.kind == VerdictKind::Unscanned)
         rf.reason = a.analyzer + ": " + a.reason;

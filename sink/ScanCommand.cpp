@@ -12,6 +12,7 @@
 #include "report/ReportJson.h"
 #include "report/spoof/MessageHeaders.h"
 #include "report/spoof/SpoofCheck.h"
+#include "sandbox/KeptFiles.h"
 #include "sandbox/Scan.h"
 #include "sink/AnalysisSetup.h"
 #include "sink/Commands.h"
@@ -67,6 +68,7 @@ void printTable(const ScanReport& r, const report::SpoofFinding& spoof, std::ost
       for (const auto& t : a.threats) notes.push_back(a.analyzer + ": " + t);
     }
     if (!f.reason.empty()) notes.push_back(f.reason);
+    if (!s.notKept.empty()) notes.push_back("not kept: " + s.notKept);
     for (const auto& n : notes) out << "\n" << std::string(51, ' ') << "  " << n;
     out << "\n";
   }
@@ -101,7 +103,8 @@ int runScan(const std::vector<std::string>& args) {
     ContentStore store(tmp.path());
     auto runners = setup.makeRunners();
     auto deadline = std::chrono::steady_clock::now() + setup.scanTimeout();
-    auto report = scanMessage(message.bytes(), setup.extractor(), store, runners, deadline);
+    auto report = scanMessage(message.bytes(), setup.extractor(), store, runners, deadline,
+                              storedBudget(cfg.bccMaxStoredPerMessage, message.bytes().size()));
     for (auto& r : runners) r->stop();
     auto headers = report::MessageHeaders::parse(message.bytes());
     auto spoof = spoofCheck(cfg, headers);

@@ -70,6 +70,9 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg) {
   ps.lease = cfg.bccLeaseTime;
   ps.analysisTimeout = cfg.bccAnalysisTimeout;
   ps.maxAttempts = cfg.bccMaxAttempts;
+  ps.maxStoredPerMessage = cfg.bccMaxStoredPerMessage;
+  // One message's worth of files not kept may wait in memory for the analyzers.
+  ps.maxHeldInMemory = cfg.bccMaxUnpackedSize;
   ps.freshness.cleanMaxAgeMs =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bccCleanVerdictMaxAge).count();
   // An analyzer that could not answer is asked again by messages after this.

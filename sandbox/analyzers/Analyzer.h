@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,14 +16,19 @@
 namespace bccsink::sandbox {
 
 // One file to analyse. The bytes are in `path` (the content store); analyzers read
-// them from there, so nothing large travels through queues.
+// them from there, so nothing large travels through queues. A file its message could not
+// keep (past BccMaxStoredPerMessage, sandbox/KeptFiles) has no path: its bytes travel in
+// `bytes`, shared, and are freed when the last submission of it is answered.
 struct Submission {
   std::string sha256;
   std::string md5;
   std::string name;    // decoded file name, for analyzers that use it (vxCube does)
   std::string family;  // true-type family
   std::uint64_t size = 0;
-  std::string path;  // where the bytes are
+  std::string path;                          // where the bytes are ('' when `bytes` holds them)
+  std::shared_ptr<const std::string> bytes;  // the bytes of a file not kept, else null
+  // Where the bytes are, for an error message.
+  std::string where() const { return bytes ? "'" + name + "' (held in memory)" : path; }
 };
 
 class Analyzer {

@@ -222,13 +222,22 @@ struct Fd {
 // One INSTREAM of `file`, start to verdict.
 Verdict instream(const Submission& file, const ClamdSettings& settings, const Endpoint& endpoint,
                  std::stop_token stop) {
-  Fd in{::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // A file not kept (BccMaxStoredPerMessage) streams from memory, the same chunks.
+  Fd in{file.bytes ? -1 : ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC)};
   struct stat st {};
-  if (in.fd < 0 || ::fstat(in.fd, &st) != 0) {
+  if (!file.bytes && (in.fd < 0 || ::fstat(in.fd, &st) != 0)) {
     int err = errno;
     return unscanned("cannot read " + file.path + ": " + errnoText(err), false);
   }
-  auto size = static_cast<std::uint64_t>(st.st_size);
+  auto size = file.bytes ? file.bytes->size() : static_cast<std::uint64_t>(st.st_size);
+  std::size_t sent = 0;  // from memory: how far
+  auto next = [&](char* into) -> ssize_t {
+    if (!file.bytes) return ::read(in.fd, into, kChunk);
+    auto n = std::min<std::size_t>(kChunk, file.bytes->size() - sent);
+    std::memcpy(into, file.bytes->data() + sent, n);
+    sent += n;
+    return static_cast<ssize_t>(n);
+  };
   if (settings.maxStreamSize != 0 && size > settings.maxStreamSize) {
     return unscanned("file of " + std::to_string(size) + " bytes is over ClamdMaxStreamSize (" +
                          std::to_string(settings.maxStreamSize) + " bytes)",
@@ -242,7 +251,7 @@ Verdict instream(const Submission& file, const ClamdSettings& settings, const En
       clamd.send(kCommand, sizeof kCommand);  // with its '\0'
       std::vector<char> chunk(4 + kChunk);
       while (true) {
-        auto n = ::read(in.fd, chunk.data() + 4, kChunk);
+        auto n = next(chunk.data() + 4);
         int err = errno;
         if (n < 0 && err == EINTR) continue;
         if (n < 0) return unscanned("cannot read " + file.path + ": " + errnoText(err), false);

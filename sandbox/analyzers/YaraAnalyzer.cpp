@@ -54,8 +54,12 @@ Verdict YaraAnalyzer::scan(const Submission& file, std::stop_token) {
   auto rules = this->rules();
   YaraMatch match;
   try {
-    MappedFile bytes(file.path);
-    match = rules->scan(bytes.bytes());
+    if (file.bytes) {
+      match = rules->scan(*file.bytes);  // not kept: from memory
+    } else {
+      MappedFile bytes(file.path);
+      match = rules->scan(bytes.bytes());
+    }
   } catch (const std::exception& e) {
     return unscanned(e.what());
   }

@@ -491,6 +491,8 @@ function fileBlock(f) {
     ['MD5', f.md5, 'mono hash'],
     ['Threats', list(f.threats)],
     ['Reason', f.reason],
+    // Analysed from memory, its bytes not kept in DataDir/files (BccMaxStoredPerMessage).
+    ['Not kept', f.not_kept || ''],
   ]), (f.analyzers || []).length ? analyzers : null);
 }
 

@@ -4,6 +4,7 @@
 
 #include "db/MessageFiles.h"
 
+#include <Poco/Data/Session.h>
 #include <gtest/gtest.h>
 
 #include "db/MessageQueue.h"
@@ -94,6 +95,44 @@ TEST_P(MessageFilesTest, AVerdictIsSetOnceWithItsReason) {
   EXPECT_EQ(back[0].reason, "macro \xEF\xBF\xBD");
   EXPECT_EQ(back[1].verdict, "unscanned");  // had one
   EXPECT_EQ(back[1].reason, "unreadable");
+}
+
+// Schema 8: why a file's bytes are not in DataDir/files (BccMaxStoredPerMessage), kept
+// through a verdict; '' (NULL) for a kept file.
+TEST_P(MessageFilesTest, WhyAFileWasNotKeptIsStoredAndSurvivesItsVerdict) {
+  queue.insertPending({test::sampleRecord("01A")});
+  auto kept = unread(0, "a.com");
+  auto notKept = unread(1, "b.com");
+  kept.verdict = notKept.verdict = kept.reason = notKept.reason = "";
+  notKept.notKept = "the message's stored-content budget of 200 MB was reached";
+  files.save("01A", {kept, notKept}, "", "t");
+  files.setVerdicts({{"01A", 0, "clean", ""}, {"01A", 1, "dangerous", "Test.Marker"}});
+  auto back = files.list("01A");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].notKept, "");
+  EXPECT_EQ(back[1].notKept, "the message's stored-content budget of 200 MB was reached");
+  EXPECT_EQ(back[1].verdict, "dangerous");
+}
+
+// A database of schema 7 with files in it (made here by taking version 8 back) gains the
+// column at the next start; its rows read as kept.
+TEST_P(MessageFilesTest, SchemaEightMigratesADatabaseOfSchemaSevenWithItsFiles) {
+  queue.insertPending({test::sampleRecord("01A")});
+  auto& s = database().session();
+  s << "ALTER TABLE message_files DROP COLUMN not_kept", Poco::Data::Keywords::now;
+  s << "DELETE FROM schema_migrations WHERE version = 8", Poco::Data::Keywords::now;
+  s << "INSERT INTO message_files (msg_id, position, name, path, extension,"
+       " extension_mismatch, size, selected) VALUES ('01A', 0, 'a', 'a', '', 0, 1, 0)",
+      Poco::Data::Keywords::now;
+  database().migrate();
+  int version = 0;
+  s << "SELECT MAX(version) FROM schema_migrations", Poco::Data::Keywords::into(version),
+      Poco::Data::Keywords::now;
+  EXPECT_EQ(version, 8);
+  auto back = files.list("01A");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].name, "a");
+  EXPECT_EQ(back[0].notKept, "");
 }
 
 BCCSINK_ON_BOTH_ENGINES(MessageFilesTest);

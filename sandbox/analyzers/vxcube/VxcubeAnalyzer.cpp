@@ -206,7 +206,8 @@ struct VxcubeAnalyzer::Core {
         o.result = client.findSample(c.file.sha256, o.found);
         break;
       case Stage::Upload:
-        o.result = client.uploadSample(c.file.path, c.file.name, o.uploaded);
+        o.result = c.file.bytes ? client.uploadSampleBytes(c.file.bytes, c.file.name, o.uploaded)
+                                : client.uploadSample(c.file.path, c.file.name, o.uploaded);
         break;
       case Stage::Start: {
         VxAnalysis a;

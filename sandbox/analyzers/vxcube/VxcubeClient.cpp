@@ -7,6 +7,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/MemoryStream.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/FilePartSource.h>
 #include <Poco/Net/HTMLForm.h>
@@ -16,6 +17,7 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/NetSSL.h>
+#include <Poco/Net/PartSource.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/String.h>
 #include <Poco/Timestamp.h>
@@ -33,6 +35,27 @@ namespace {
 
 using Poco::Dynamic::Var;
 using std::chrono::milliseconds;
+
+// A file not kept, as one part of a form: read from the shared bytes, which it holds
+// until the form is written (Poco's StringPartSource would copy them).
+class MemoryPartSource : public Poco::Net::PartSource {
+ public:
+  MemoryPartSource(std::shared_ptr<const std::string> bytes, std::string name)
+      : Poco::Net::PartSource("application/octet-stream"),
+        bytes_(std::move(bytes)),
+        name_(std::move(name)),
+        stream_(bytes_->data(), static_cast<std::streamsize>(bytes_->size())) {}
+  std::istream& stream() override { return stream_; }
+  const std::string& filename() const override { return name_; }
+  std::streamsize getContentLength() const override {
+    return static_cast<std::streamsize>(bytes_->size());
+  }
+
+ private:
+  std::shared_ptr<const std::string> bytes_;
+  std::string name_;
+  Poco::MemoryInputStream stream_;
+};
 
 std::once_flag sslOnce;
 
@@ -111,6 +134,7 @@ struct VxcubeClient::Request {
   std::string path;  // relative to the base path
   std::string json;  // body, or ''
   const std::string* uploadPath = nullptr;
+  std::shared_ptr<const std::string> uploadBytes;  // instead of uploadPath: a file not kept
   std::string uploadName;
 };
 
@@ -222,11 +246,14 @@ CallResult VxcubeClient::perform(const Request& req, Var& answer) {
     request.set("Authorization", "api-key " + settings_.apiKey);
     request.set("Accept", "application/json");
     request.setKeepAlive(false);
-    if (req.uploadPath != nullptr) {
+    if (req.uploadPath != nullptr || req.uploadBytes) {
       Poco::Net::HTMLForm form(Poco::Net::HTMLForm::ENCODING_MULTIPART);
       try {
-        form.addPart("file", new Poco::Net::FilePartSource(*req.uploadPath, req.uploadName,
-                                                           "application/octet-stream"));
+        if (req.uploadBytes)
+          form.addPart("file", new MemoryPartSource(req.uploadBytes, req.uploadName));
+        else
+          form.addPart("file", new Poco::Net::FilePartSource(*req.uploadPath, req.uploadName,
+                                                             "application/octet-stream"));
       } catch (const Poco::Exception& e) {
         return failure(CallOutcome::Failed, what + ": cannot read the file: " + e.displayText());
       }
@@ -358,6 +385,24 @@ CallResult VxcubeClient::uploadSample(const std::string& path, const std::string
   req.method = Poco::Net::HTTPRequest::HTTP_POST;
   req.path = "samples";
   req.uploadPath = &path;
+  req.uploadName = safeUploadName(name, "sample");
+  Var answer;
+  auto r = perform(req, answer);
+  if (!r.ok()) return r;
+  samples = parseUploaded(answer);
+  if (samples.empty()) return wrongShape(r, "vxCube upload: no sample in the answer");
+  return r;
+}
+
+CallResult VxcubeClient::uploadSampleBytes(std::shared_ptr<const std::string> bytes,
+                                           const std::string& name,
+                                           std::vector<VxSample>& samples) {
+  samples.clear();
+  Request req;
+  req.label = "upload";
+  req.method = Poco::Net::HTTPRequest::HTTP_POST;
+  req.path = "samples";
+  req.uploadBytes = std::move(bytes);
   req.uploadName = safeUploadName(name, "sample");
   Var answer;
   auto r = perform(req, answer);

@@ -65,6 +65,10 @@ class VxcubeClient {
   // sample, or for a container the samples vxCube made of it.
   CallResult uploadSample(const std::string& path, const std::string& name,
                           std::vector<VxSample>& samples);
+  // The same for a file not kept (BccMaxStoredPerMessage): the bytes from memory,
+  // streamed as they are, not copied.
+  CallResult uploadSampleBytes(std::shared_ptr<const std::string> bytes, const std::string& name,
+                               std::vector<VxSample>& samples);
   // POST analyses; analysisTime 0 is left to the server.
   CallResult startAnalysis(const VxSample& sample, const std::vector<std::string>& platforms,
                            std::chrono::seconds analysisTime, VxAnalysis& analysis);

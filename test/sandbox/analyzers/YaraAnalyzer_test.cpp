@@ -195,3 +195,17 @@ TEST(YaraAnalyzer, WorksBehindTheAnalyzerRunner) {
   EXPECT_EQ(v.kind, VerdictKind::Suspicious);
   EXPECT_EQ(v.threats, Names{"Executable_PE"});
 }
+
+// A file its message did not keep (BccMaxStoredPerMessage) has no path: YARA scans the
+// bytes held in memory, with the same answer.
+TEST(YaraAnalyzer, AFileNotKeptIsScannedFromMemory) {
+  YaraAnalyzer yara(shipped());
+  Submission s;
+  s.name = "eicar.com";
+  s.bytes = std::make_shared<const std::string>(kEicar);
+  auto v = yara.scan(s, {});
+  EXPECT_EQ(v.kind, VerdictKind::Dangerous) << v.reason;
+  EXPECT_EQ(v.threats, Names{"EICAR_Test_File"});
+  s.bytes = std::make_shared<const std::string>("Lunch at noon.\n");
+  EXPECT_EQ(yara.scan(s, {}).kind, VerdictKind::Clean);
+}

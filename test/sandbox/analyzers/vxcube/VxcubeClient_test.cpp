@@ -139,6 +139,19 @@ TEST_F(VxcubeClientTest, UploadedSampleIsFoundByItsDigest) {
   EXPECT_EQ(emu.stats().uploads, 1u);
 }
 
+// A file its message did not keep (BccMaxStoredPerMessage) is uploaded from memory: the
+// same sample as from a path, with no file anywhere.
+TEST_F(VxcubeClientTest, AFileNotKeptIsUploadedFromMemory) {
+  auto bytes = std::make_shared<const std::string>("MZ\x90 held in memory only");
+  std::vector<VxSample> samples;
+  auto r = client.uploadSampleBytes(bytes, "held.exe", samples);
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].sha256, bccsink::sandbox::digest(*bytes).sha256);
+  EXPECT_EQ(samples[0].name, "held.exe");
+  EXPECT_EQ(emu.stats().uploads, 1u);
+}
+
 TEST_F(VxcubeClientTest, ContainerComesBackAsAListOfSamples) {
   auto path = writeFile(dir, "a.zip", std::string("PK\x03\x04", 4) + "members");
   std::vector<VxSample> samples;
