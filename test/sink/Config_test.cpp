@@ -227,8 +227,9 @@ TEST(Config, HardeningOptionsHaveTheirDefaultsAndBounds) {
   EXPECT_EQ(c.tlsMinVersion, "1.2");
   EXPECT_EQ(loadConfig("", {"--User", ""}).user, "");
   EXPECT_EQ(loadConfig("", {"--BccReportGroupWindow", "0"}).bccReportGroupWindow.count(), 0);
-  EXPECT_THROW(loadConfig("", {"--BccReservedConnections", "100"}), ConfigError);
-  EXPECT_NO_THROW(loadConfig("", {"--BccReservedConnections", "99"}));
+  EXPECT_EQ(loadConfig("", {"--BccReservedConnections", "100"}).bccReservedConnections, 99u);
+  EXPECT_EQ(loadConfig("", {"--BccMaxConnections", "2"}).bccReservedConnections, 1u);
+  EXPECT_THROW(loadConfig("", {"--BccReservedConnections", "10001"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--TlsMinVersion", "1.1"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--BccMaxConnectionsPerIp", "0"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--BccMaxStoredPerMessage", "0"}), ConfigError);
