@@ -25,6 +25,23 @@ packages=(
   chromium
 )
 
+# The system user the daemon runs as when started as root (option User; issue 18): no
+# login, no home of its own to make (DataDir is where it works).
+ensure_user() {
+  getent passwd bccsink >/dev/null && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: no system user bccsink; as root: adduser --system --group --no-create-home --home /var/lib/bccsink bccsink" >&2
+    return 0
+  fi
+  local out
+  # adduser warns that the home folder is missing: it is DataDir, made by serve or the admin.
+  if ! out=$(adduser --system --group --no-create-home --home /var/lib/bccsink bccsink 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "install-deps: made the system user bccsink ($(id bccsink))"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -33,6 +50,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  ensure_user
   exit 0
 fi
 
@@ -51,3 +69,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "install-deps: installed ${missing[*]}"
+ensure_user

@@ -22,6 +22,19 @@ if [ -S /run/clamav/clamd.ctl ]; then
   echo "deploy/run.sh: clamd is running: UseClamd yes" >&2
   analyzers=(--UseClamd yes --ClamdSocket unix:/run/clamav/clamd.ctl)
 fi
+# As root, serve binds its port, then runs as User (bccsink), which must reach ./var. A
+# checkout under a folder others may not search (/root is 0700) cannot be reached: then say
+# so and stay root (--User ''), rather than chmod a home folder behind the admin's back.
+privileges=()
+if [ "$(id -u)" -eq 0 ] && [[ " $* " != *" --User"* ]]; then
+  if getent passwd bccsink >/dev/null && runuser -u bccsink -- test -x "$root/var"; then
+    echo "deploy/run.sh: started as root: bccsink binds its port, then runs as user bccsink (it takes over $root/var)" >&2
+  else
+    echo "deploy/run.sh: user bccsink cannot reach $root/var (a parent folder is not searchable, or no such user):" \
+      "running as ROOT (--User ''). For the switch to bccsink, use a checkout under /opt or /srv, or --DataDir /var/lib/bccsink" >&2
+    privileges=(--User '')
+  fi
+fi
 echo "deploy/run.sh: reports are written to $root/var/reports/new/ (no BccSmtpServer)" >&2
 # The dashboard needs the JSON API's token: on a first run without one, one is made in
 # var/http-token (0600) and used; a token of your own (HttpToken/HttpTokenFile) wins.
@@ -47,4 +60,4 @@ else
   fi
 fi
 exec build/bccsink serve --config etc/bccsink.conf --DataDir "$root/var" "${token[@]}" \
-  "${analyzers[@]}" "$@"
+  "${analyzers[@]}" "${privileges[@]}" "$@"

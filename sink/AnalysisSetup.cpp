@@ -13,6 +13,7 @@
 #include "sandbox/analyzers/YaraRules.h"
 #include "sandbox/analyzers/vxcube/VxcubeAnalyzer.h"
 #include "sandbox/extract/Digest.h"
+#include "sink/StageSettings.h"
 
 namespace bccsink {
 namespace {
@@ -64,6 +65,7 @@ sandbox::VxcubeSettings vxcubeSettings(const Config& cfg) {
   s.dangerousThreshold = static_cast<int>(cfg.vxcubeDangerousThreshold);
   s.caFile = cfg.vxcubeCaFile;
   s.verifyTls = cfg.vxcubeVerifyTls;
+  s.tlsProfile = tlsProfile(cfg);
   return s;
 }
 

@@ -52,6 +52,10 @@ CommandLine parseCommandLine(const std::vector<std::string>& args,
         cl.configPath = val;
       } else if (isIn(valueNames, name)) {
         cl.values.emplace_back(name, val);
+      } else if (val.empty()) {
+        // `--User ''`: program_options refuses "--User=", but takes an empty next token.
+        cl.overrides.push_back("--" + name);
+        cl.overrides.push_back("");
       } else {
         cl.overrides.push_back("--" + name + "=" + val);
       }

@@ -4,6 +4,7 @@
 
 #include "report/delivery/Maildir.h"
 #include "report/delivery/SmtpClient.h"
+#include "sink/StageSettings.h"
 
 namespace bccsink {
 namespace {
@@ -18,6 +19,7 @@ report::SmtpSettings smtpSettings(const Config& cfg) {
   s.verifyTls = cfg.bccSmtpVerifyTls;
   s.heloName = cfg.bccHostname;
   s.replyTimeout = cfg.bccSmtpTimeout;
+  s.tlsProfile = tlsProfile(cfg);
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/PatternFormatter.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "base/Clock.h"
 #include "db/Database.h"
@@ -38,6 +40,7 @@
 #include "sink/Config.h"
 #include "sink/DataDirLock.h"
 #include "sink/Metrics.h"
+#include "sink/PrivilegeDrop.h"
 #include "sink/ReportSetup.h"
 #include "sink/StageSettings.h"
 #include "sink/hold/HoldStage.h"
@@ -143,6 +146,25 @@ int runServe(const std::vector<std::string>& args) {
     std::cerr << "bccsink: " << e.what() << "\n";
     return 2;
   }
+  // Started as root with User set: the account now, so that a missing user stops the start
+  // before anything is made; not root: User does not apply.
+  std::optional<Account> account;
+  if (::geteuid() == 0 && !cfg.user.empty()) {
+    try {
+      account = lookUpAccount(cfg.user);
+      // A DataDir behind a folder the user may not search (/root/...) is refused now, with
+      // the folder named, rather than as a permission error after the switch.
+      if (auto why = whyUnreachable(cfg.dataDir, *account, false); !why.empty()) {
+        throw std::runtime_error("User " + cfg.user + " cannot reach DataDir " + cfg.dataDir +
+                                 ": " + why +
+                                 "; move DataDir (e.g. /var/lib/bccsink) or set "
+                                 "User = '' to stay root (not advised)");
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "bccsink: " << e.what() << "\n";
+      return 1;
+    }
+  }
   // One daemon per data folder, locked before recovery touches anything and held until
   // exit: a second one would remove the first one's unfinished spool files.
   std::unique_ptr<DataDirLock> dataDirLock;
@@ -221,14 +243,9 @@ int runServe(const std::vector<std::string>& args) {
           timeToVerdict.finished(id, verdict, failed, nowMs());
         });
     sandbox::SloWatch sloWatch({cfg.effectiveDatabaseUrl(), cfg.sinkName}, timeToVerdict.slo());
-    reporter.start();
-    pipeline.start();
-    sloWatch.start();
-    if (holdStage) holdStage->start();
     // Re-checks: after a rules, signatures or hash list change, the kept files of the
     // window again, at BccRecheckRate.
     sandbox::RecheckStage recheck(recheckSettings(cfg), store, retro, analysis.recheckAnalyzers());
-    recheck.start();
     intake.onQueued([&pipeline] { pipeline.wake(); });
     if (holdIntake) {
       holdIntake->onQueued([&pipeline, hold] {
@@ -250,25 +267,16 @@ int runServe(const std::vector<std::string>& args) {
     // Statistics: each closed StatsInterval counted from the database on the collector's
     // own thread, stored, and POSTed to StatsExportUrl when set.
     report::StatsCollector statsCollector(statsSettings(cfg));
-    statsCollector.start();
-    log.notice("stats: every %s s%s", std::to_string(cfg.statsInterval.count()),
-               cfg.statsExportUrl.empty() ? std::string() : std::string(", exported"));
 
+    // The listeners are bound (and their keys read) here, started after the switch to User.
     auto st = listenerSettings(cfg);
     st.session.counters = &intake.counters();
     SmtpServer server(st, intake);
-    server.start();
-    log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
-    // After BCC mode's line (scripts take the first "listening on" as BccSocket's), in
-    // words of its own.
     std::unique_ptr<SmtpServer> holdServer;
     if (smtpMode) {
       auto hst = holdListenerSettings(cfg);
       hst.session.counters = &holdIntake->counters();
       holdServer = std::make_unique<SmtpServer>(hst, *holdIntake);
-      holdServer->start();
-      log.notice("smtp mode listening on %s, relay %s", holdServer->boundAddress(),
-                 cfg.smtpSenderRelay);
     }
 
     // Retention (issue 17): expired content, rows and files deleted in the background,
@@ -283,9 +291,6 @@ int runServe(const std::vector<std::string>& args) {
           std::to_string(bytes));
       retention->setFreeSpaceForTest([bytes] { return bytes; });
     }
-    retention->start();
-    log.notice("retention: clean content %s, flagged %s, rows %s", keepText(cfg.bccKeepClean),
-               keepText(cfg.bccKeepFlagged), keepText(cfg.bccKeepRows));
 
     // The HTTP port: /metrics from every stage's counters, the JSON API (HttpToken) and the
     // dashboard. Logged after the SMTP line: scripts take the first "listening on" as SMTP's.
@@ -326,6 +331,45 @@ int runServe(const std::vector<std::string>& args) {
         return formatMetrics(collectMetrics(sources, d));
       };
       http = std::make_unique<report::HttpServer>(httpSettings(cfg), std::move(api));
+    }
+
+    // Every port bound, every key and secret read, DataDir open: root is given up before
+    // any stage reads a message (issue 18, finding 3).
+    if (account) {
+      for (const auto& path : takeOverDataDir(cfg.dataDir, *account)) {
+        log.notice("privileges: %s was root's: given to %s", path, account->name);
+      }
+      if (auto why = whyUnreachable(cfg.dataDir, *account); !why.empty()) {
+        throw std::runtime_error("User " + account->name + " cannot use DataDir: " + why);
+      }
+      dropPrivileges(*account);
+      log.notice("privileges: running as %s (uid %s, gid %s), root given up", account->name,
+                 std::to_string(account->uid), std::to_string(account->gid));
+    } else if (::geteuid() == 0) {
+      log.warning("privileges: running as root (User = '')");
+    }
+
+    reporter.start();
+    pipeline.start();
+    sloWatch.start();
+    if (holdStage) holdStage->start();
+    recheck.start();
+    statsCollector.start();
+    log.notice("stats: every %s s%s", std::to_string(cfg.statsInterval.count()),
+               cfg.statsExportUrl.empty() ? std::string() : std::string(", exported"));
+    server.start();
+    log.notice("listening on %s (data in %s)", server.boundAddress(), cfg.dataDir);
+    // After BCC mode's line (scripts take the first "listening on" as BccSocket's), in
+    // words of its own.
+    if (holdServer) {
+      holdServer->start();
+      log.notice("smtp mode listening on %s, relay %s", holdServer->boundAddress(),
+                 cfg.smtpSenderRelay);
+    }
+    retention->start();
+    log.notice("retention: clean content %s, flagged %s, rows %s", keepText(cfg.bccKeepClean),
+               keepText(cfg.bccKeepFlagged), keepText(cfg.bccKeepRows));
+    if (http) {
       http->start();
       log.notice(
           "http listening on %s%s", http->boundAddress(),

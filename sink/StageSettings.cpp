@@ -7,6 +7,10 @@
 
 namespace bccsink {
 
+TlsProfile tlsProfile(const Config& cfg) {
+  return {cfg.tlsCiphers, cfg.tlsMinVersion};
+}
+
 ServerSettings listenerSettings(const Config& cfg) {
   ServerSettings st;
   st.socket = cfg.bccSocket;
@@ -16,6 +20,7 @@ ServerSettings listenerSettings(const Config& cfg) {
   st.dataTimeout = cfg.bccDataTimeout;
   st.tlsCertificate = cfg.bccTlsCertificate;
   st.tlsKey = cfg.bccTlsKey;
+  st.tlsProfile = tlsProfile(cfg);
   st.session.hostname = cfg.bccHostname;
   st.session.domains = cfg.bccDomains;
   st.session.maxMessageSize = cfg.bccMaxMessageSize;
@@ -51,6 +56,7 @@ HoldSettings holdSettings(const Config& cfg) {
   hs.relay.tls = report::SmtpTls::Auto;
   hs.relay.verifyTls = false;  // the relay is the site's own MTA, usually on loopback
   hs.relay.replyTimeout = std::chrono::minutes(10);  // RFC 5321 4.5.3.2.6: the final dot
+  hs.relay.tlsProfile = tlsProfile(cfg);
   hs.retryMax = cfg.smtpRelayRetryMax;
   hs.relayConnections = cfg.smtpRelayConnections;
   hs.quarantineDays = cfg.smtpQuarantineDays;
@@ -88,6 +94,7 @@ report::StatsSettings statsSettings(const Config& cfg) {
   stats.grace = cfg.bccAnalysisTimeout;
   if (!cfg.statsExportUrl.empty()) {
     stats.exportTo = report::ExportSettings{cfg.statsExportUrl, cfg.statsExportCaFile};
+    stats.exportTo->tlsProfile = tlsProfile(cfg);
   }
   return stats;
 }
@@ -98,6 +105,7 @@ report::HttpSettings httpSettings(const Config& cfg) {
   hs.token = cfg.httpToken;
   hs.tlsCertificate = cfg.httpTlsCertificate;
   hs.tlsKey = cfg.httpTlsKey;
+  hs.tlsProfile = tlsProfile(cfg);
   hs.databaseUrl = cfg.effectiveDatabaseUrl();
   return hs;
 }

@@ -4,6 +4,7 @@
 // and `serve` only wires what these return. The analyzers' and the reporter's settings
 // come from AnalysisSetup and ReportSetup, which also load files and can fail.
 
+#include "base/tls/TlsProfile.h"
 #include "report/http/HttpServer.h"
 #include "report/stats/StatsCollector.h"
 #include "sandbox/Pipeline.h"
@@ -17,6 +18,8 @@
 
 namespace bccsink {
 
+// TlsCiphers, TlsMinVersion: the one profile of every TLS listener and client.
+TlsProfile tlsProfile(const Config& cfg);
 // BccSocket, BccMaxConnections, BccAllowedClients, the timeouts, TLS and the session's
 // limits. The counters are the caller's to attach.
 ServerSettings listenerSettings(const Config& cfg);

@@ -446,11 +446,14 @@ SmtpClient::SmtpClient(SmtpSettings settings) : settings_(std::move(settings)) {
                            st.verifyTls ? Context::VERIFY_RELAXED : Context::VERIFY_NONE, 9,
                            st.caFile.empty());
     context_->enableExtendedCertificateVerification(st.verifyTls);  // the host name
-    context_->disableProtocols(Context::PROTO_SSLV2 | Context::PROTO_SSLV3 | Context::PROTO_TLSV1 |
-                               Context::PROTO_TLSV1_1);
   } catch (const Poco::Exception& e) {
     throw std::invalid_argument("BccSmtpCaFile: cannot load '" + st.caFile +
                                 "': " + e.displayText());
+  }
+  try {
+    applyTlsProfile(*context_, st.tlsProfile);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(e.what());
   }
 }
 

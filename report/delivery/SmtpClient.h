@@ -28,13 +28,14 @@
 #include <Poco/Net/Context.h>
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/tls/TlsProfile.h"
 #include "report/delivery/DeliveryResult.h"
 
 namespace bccsink::report {
@@ -73,6 +74,8 @@ struct SmtpSettings {
   // BccSmtpReplyTimeout: the most the server may take for each reply, the one to the final
   // "." included. RFC 5321 §4.5.3.2 suggests 5 minutes for most commands.
   std::chrono::milliseconds replyTimeout{std::chrono::minutes(5)};
+  // TlsCiphers, TlsMinVersion: STARTTLS to the server speaks this profile only.
+  TlsProfile tlsProfile;
 
   // Tests only: treat a loopback server as one across a network, so that the rules for a
   // password over a network can be tested without leaving 127.0.0.1.

@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "base/Text.h"
+#include "base/tls/TlsProfile.h"
 #include "db/DatabasePool.h"
 #include "report/http/RequestDeadlines.h"
 #include "report/http/StaticFiles.h"
@@ -38,8 +39,6 @@ constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 // default-src: the dashboard loads only its own files. frame-ancestors and X-Frame-Options
 // (for browsers without CSP 2): no page may frame ours (clickjacking of the resend button).
 constexpr const char* kPolicy = "default-src 'self'; frame-ancestors 'none'";
-// TLS 1.2's suites with forward secrecy and AEAD only; TLS 1.3's are all of that kind.
-constexpr const char* kCiphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
 
 Poco::Logger& log() {
   return Poco::Logger::get("bccsink.http");
@@ -92,7 +91,8 @@ std::string tooSlow(std::chrono::milliseconds budget) {
   return errorJson("request not received within " + std::to_string(budget.count()) + " ms");
 }
 
-// TLS 1.2 or later, ECDHE suites only, no client certificates; the files are read now.
+// TlsMinVersion and TlsCiphers (TLS 1.2 or later, ECDHE suites only by default), no client
+// certificates; the files are read now.
 Poco::Net::Context::Ptr serverContext(const HttpSettings& st) {
   if (st.tlsCertificate.empty() != st.tlsKey.empty()) {
     throw std::runtime_error("HttpTlsCertificate and HttpTlsKey go together: set both or neither");
@@ -103,10 +103,9 @@ Poco::Net::Context::Ptr serverContext(const HttpSettings& st) {
     params.privateKeyFile = st.tlsKey;
     params.verificationMode = Poco::Net::Context::VERIFY_NONE;
     params.loadDefaultCAs = false;
-    params.cipherList = kCiphers;
     Poco::Net::Context::Ptr context =
         new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    applyTlsProfile(*context, st.tlsProfile);  // a wrong list names TlsCiphers
     context->enableSessionCache(false);
     return context;
   } catch (const Poco::Exception& e) {

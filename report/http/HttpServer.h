@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "base/tls/TlsProfile.h"
 #include "report/http/ApiHandlers.h"
 
 namespace bccsink::report {
@@ -27,6 +28,7 @@ struct HttpSettings {
   std::string databaseUrl;
   std::string tlsCertificate;        // HttpTlsCertificate: PEM chain; '' = plain HTTP
   std::string tlsKey;                // HttpTlsKey: its PEM private key
+  TlsProfile tlsProfile;             // TlsCiphers, TlsMinVersion
   int threads = 32;                  // connections served at once (a slow one holds one)
   int maxQueued = 64;                // accepted connections waiting; past that 503
   std::chrono::seconds timeout{10};  // each read or write on a connection

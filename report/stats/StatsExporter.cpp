@@ -53,11 +53,14 @@ StatsExporter::StatsExporter(ExportSettings settings) : settings_(std::move(sett
       context_ = new Context(Context::TLS_CLIENT_USE, settings_.caFile, Context::VERIFY_STRICT, 9,
                              settings_.caFile.empty());
       context_->enableExtendedCertificateVerification(true);
-      context_->disableProtocols(Context::PROTO_SSLV2 | Context::PROTO_SSLV3 |
-                                 Context::PROTO_TLSV1 | Context::PROTO_TLSV1_1);
     } catch (const Poco::Exception& e) {
       throw std::invalid_argument("StatsExportCaFile: cannot load '" + settings_.caFile +
                                   "': " + e.displayText());
+    }
+    try {
+      applyTlsProfile(*context_, settings_.tlsProfile);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());
     }
   }
 }

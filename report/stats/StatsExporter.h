@@ -14,6 +14,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/tls/TlsProfile.h"
+
 namespace Poco::Net {
 class HTTPClientSession;
 }
@@ -24,6 +26,7 @@ struct ExportSettings {
   std::string url;     // StatsExportUrl
   std::string caFile;  // StatsExportCaFile; '' = the system's CAs
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // connect, send, each read
+  TlsProfile tlsProfile;                                        // TlsCiphers, TlsMinVersion
 };
 
 struct ExportResult {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/tls/TlsProfile.h"
 #include "sink/smtp/ListenerLoop.h"
 
 namespace bccsink {
@@ -42,11 +43,10 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
     try {
       tls_ = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, st.tlsKey,
                                     st.tlsCertificate, "", Poco::Net::Context::VERIFY_NONE);
-      tls_->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
-                             Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
     } catch (const Poco::Exception& e) {
       throw std::runtime_error("BccTlsCertificate/BccTlsKey: " + e.displayText());
     }
+    applyTlsProfile(*tls_, st.tlsProfile);  // TLS 1.2+, ECDHE only by default
     st.session.tlsAvailable = true;
   }
   try {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/Cidr.h"
+#include "base/tls/TlsProfile.h"
 #include "sink/smtp/SmtpSession.h"
 
 namespace bccsink {
@@ -30,6 +31,7 @@ struct ServerSettings {
   std::chrono::seconds dataTimeout{180};
   std::string tlsCertificate;
   std::string tlsKey;
+  TlsProfile tlsProfile;  // TlsCiphers, TlsMinVersion
   // Event-loop threads. Each serves any number of connections; two keep both cores of a
   // small machine busy with TLS and parsing while the group committer syncs.
   unsigned loops = 2;

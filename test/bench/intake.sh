@@ -192,7 +192,7 @@ stop_pid "$RELAY_PID" || true
 run_bccsink() {
   local name=$1 n=$2 parent=$3 idle=${4:-0} port pid data=$3/$1 check rss0 thr0 holder=""
   free_port port
-  "$BCCSINK" serve --BccSocket "127.0.0.1:$port" --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
+  "$BCCSINK" serve --User '' --BccSocket "127.0.0.1:$port" --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
     --BccMaxConnections $((SESSIONS + idle + 50)) >"$T/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")

@@ -50,7 +50,7 @@ need_binary() {
 # $T/data and ARGS; sets SINK_PID, PORT, DB.
 start_sink() {
   DB=$T/data/bccsink.db
-  "$BCCSINK" serve --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$T/data" \
+  "$BCCSINK" serve --User '' --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$T/data" \
     --BccHostname bench.test --BccMaxConnections 200 "$@" >"$T/sink.log" 2>&1 &
   SINK_PID=$!
   PORT=""

@@ -239,7 +239,7 @@ fi
 start_daemon() {
   local name=$1 data=$2
   shift 2
-  "$BCCSINK" serve --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
+  "$BCCSINK" serve --User '' --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
     --BccHostname bench.test --BccMaxConnections $((SESSIONS + 50)) "$@" >"$T/$name.log" 2>&1 &
   DPID=$!
   PIDS+=("$DPID")

@@ -11,8 +11,17 @@ T=$(mktemp -d /tmp/bccsink-it.XXXXXX)
 # keeps a daemon's PID the one start_sink registers.
 BCCSINK_BIN=$BCCSINK
 BCCSINK=$T/bccsink
+# As root (CI), serve would switch to User (bccsink), who cannot search the 0700 mktemp
+# folders the scenarios keep their data in: every serve here stays who started it
+# (--User '') unless the scenario names a User itself (t-18-privileges).
 cat >"$BCCSINK" <<EOF
 #!/bin/sh
+if [ "\$1" = serve ]; then
+  case " \$* " in
+    *" --User "* | *" --User="*) ;;
+    *) set -- "\$@" --User '' ;;
+  esac
+fi
 for arg in "\$@"; do
   case "\$arg" in --BccHostname | --SinkName | --config) exec "$BCCSINK_BIN" "\$@" ;; esac
 done

@@ -174,6 +174,11 @@ VxcubeClient::VxcubeClient(const VxcubeSettings& settings) : settings_(settings)
       throw std::invalid_argument("VxcubeCaFile: cannot load '" + settings.caFile +
                                   "': " + e.displayText());
     }
+    try {
+      applyTlsProfile(*context_, settings.tlsProfile);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(e.what());
+    }
   }
 }
 

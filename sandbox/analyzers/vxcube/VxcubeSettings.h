@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/tls/TlsProfile.h"
+
 namespace bccsink::sandbox {
 
 struct VxcubeSettings {
@@ -44,6 +46,8 @@ struct VxcubeSettings {
   std::string caFile;
   // VxcubeVerifyTls: check the server's certificate and host name (off only for a lab).
   bool verifyTls = true;
+  // TlsCiphers, TlsMinVersion.
+  TlsProfile tlsProfile;
 
   // ---- tuning, no option ----
   unsigned breakerThreshold = 5;                      // consecutive outages that open the circuit

@@ -27,6 +27,22 @@ swaks --server "127.0.0.1:$SINK_PORT" --from a@example.org --to watch@bcc.test >
 grep -q "250-STARTTLS" "$T/plain.out" || fail "STARTTLS not offered"
 ok "plain delivery alongside TLS"
 
+# The TLS profile (TlsCiphers, TlsMinVersion; issue 18, finding 11): a client offering only
+# static-RSA key exchange, or only TLS 1.1, gets no handshake; ECDHE over TLS 1.2 and TLS
+# 1.3 do. `Q` quits s_client after the handshake; its exit status is the handshake's.
+s_client() {
+  echo Q | timeout 20 openssl s_client -starttls smtp -connect "127.0.0.1:$SINK_PORT" \
+    -servername sink.test "$@" >"$T/s_client.out" 2>&1
+}
+s_client -cipher AES128-SHA -tls1_2 && fail "static RSA (AES128-SHA) accepted: $(grep -m1 Cipher "$T/s_client.out")"
+grep -qi "handshake failure\|no cipher\|alert" "$T/s_client.out" || fail "AES128-SHA: $(tail -3 "$T/s_client.out")"
+s_client -cipher 'DEFAULT@SECLEVEL=0' -tls1_1 && fail "TLS 1.1 accepted"
+s_client -cipher ECDHE-RSA-AES128-GCM-SHA256 -tls1_2 || fail "ECDHE over TLS 1.2 refused: $(tail -3 "$T/s_client.out")"
+grep -q "Cipher is ECDHE-RSA-AES128-GCM-SHA256" "$T/s_client.out" || fail "not ECDHE: $(grep Cipher "$T/s_client.out")"
+s_client -tls1_3 || fail "TLS 1.3 refused"
+grep -q "TLSv1.3" "$T/s_client.out" || fail "not TLS 1.3"
+ok "STARTTLS refuses AES128-SHA and TLS 1.1, takes ECDHE over TLS 1.2 and TLS 1.3"
+
 # (Commands pipelined behind STARTTLS are discarded, CVE-2011-0411: the state machine's
 # unit tests drive that byte by byte; openssl s_client cannot send them in plaintext.)
 

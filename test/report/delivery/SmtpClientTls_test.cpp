@@ -7,6 +7,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -138,6 +139,31 @@ TEST_F(SmtpClientTls, AnUntrustedCertificateFailsWhenVerifying) {
   EXPECT_EQ(result.outcome, Outcome::TempFail);
   EXPECT_NE(result.reason.find("TLS handshake failed"), std::string::npos) << result.reason;
   EXPECT_EQ(server.received(), (Strings{"EHLO bccsink.test", "STARTTLS"}));
+}
+
+// Issue 18, finding 11: the client offers the TlsCiphers profile only (ECDHE by default),
+// so a server that speaks static RSA only (AES128-SHA) gets no handshake; a profile that
+// lists it does.
+TEST_F(SmtpClientTls, AStaticRsaOnlyServerGetsNoHandshakeUnderTheDefaultProfile) {
+  Poco::Net::Context::Ptr rsaOnly =
+      new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key(), cert(), "",
+                             Poco::Net::Context::VERIFY_NONE, 9, false, "AES128-SHA");
+  SSL_CTX_set_max_proto_version(rsaOnly->sslContext(), TLS1_2_VERSION);
+  auto s = settingsFor("");
+  s.verifyTls = false;
+  s.tls = SmtpTls::Required;
+  {
+    ScriptedSmtpServer server(tlsScript(false), rsaOnly);
+    s.server = server.address();
+    auto result = deliver(s);
+    EXPECT_EQ(result.outcome, Outcome::TempFail) << "static RSA negotiated";
+    EXPECT_NE(result.reason.find("TLS handshake failed"), std::string::npos) << result.reason;
+  }
+  ScriptedSmtpServer server(tlsScript(false), rsaOnly);
+  s.server = server.address();
+  s.tlsProfile.ciphers = "ECDHE+AESGCM:AES128-SHA";
+  auto result = deliver(s);
+  EXPECT_EQ(result.outcome, Outcome::Ok) << result.reason;
 }
 
 TEST_F(SmtpClientTls, TheCaFileMakesTheCertificateTrusted) {

@@ -1,7 +1,8 @@
 // STARTTLS (RFC 3207) on the event-driven listener with a self-signed certificate the
 // suite makes with openssl: a delivery over TLS, the handshake as a client sends it
 // (pipelined commands before it discarded), broken and silent handshakes, protocols
-// below TLS 1.2 refused, a large message, and shutdown over TLS.
+// below TLS 1.2 refused, static-RSA suites refused and ECDHE ones taken (TlsCiphers,
+// TlsMinVersion), a large message, and shutdown over TLS.
 
 #include <Poco/Net/SSLManager.h>
 #include <gtest/gtest.h>
@@ -126,6 +127,53 @@ TEST_F(SmtpServerTls, AcceptsTls12AndRefusesTls11) {
   ASSERT_TRUE(upgrade(c));
   c.send("NOOP\r\n");
   EXPECT_EQ(c.reply(), "250 2.0.0 Ok\r\n");
+}
+
+// Issue 18, finding 11: OpenSSL's default list offered AES128-SHA (no forward secrecy).
+TEST_F(SmtpServerTls, AStaticRsaClientIsRefused) {
+  start();
+  SSL_CTX_set_max_proto_version(client_, TLS1_2_VERSION);
+  ASSERT_EQ(SSL_CTX_set_cipher_list(client_, "AES128-SHA:AES256-GCM-SHA384"), 1);
+  Client c(address);
+  EXPECT_FALSE(upgrade(c));
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST_F(SmtpServerTls, EcdheOverTls12AndTls13IsAccepted) {
+  start();
+  SSL_CTX_set_max_proto_version(client_, TLS1_2_VERSION);
+  ASSERT_EQ(SSL_CTX_set_cipher_list(client_, "ECDHE-RSA-AES128-GCM-SHA256"), 1);
+  Client tls12(address);
+  ASSERT_TRUE(upgrade(tls12));
+  tls12.send("NOOP\r\n");
+  EXPECT_EQ(tls12.reply(), "250 2.0.0 Ok\r\n");
+
+  SSL_CTX_set_max_proto_version(client_, 0);
+  SSL_CTX_set_min_proto_version(client_, TLS1_3_VERSION);
+  Client tls13(address);
+  ASSERT_TRUE(upgrade(tls13));
+  tls13.send("NOOP\r\n");
+  EXPECT_EQ(tls13.reply(), "250 2.0.0 Ok\r\n");
+}
+
+TEST_F(SmtpServerTls, TlsMinVersion13RefusesTls12) {
+  settings.tlsProfile.minVersion = "1.3";
+  start();
+  SSL_CTX_set_max_proto_version(client_, TLS1_2_VERSION);
+  Client c(address);
+  EXPECT_FALSE(upgrade(c));
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST_F(SmtpServerTls, AnUnusableCipherListStopsTheStartNamingTlsCiphers) {
+  settings.tlsProfile.ciphers = "NO-SUCH-CIPHER";
+  try {
+    start();
+    FAIL() << "started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("TlsCiphers NO-SUCH-CIPHER"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_F(SmtpServerTls, GarbageInsteadOfAHandshakeClosesOnlyThatConnection) {
