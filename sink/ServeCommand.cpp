@@ -113,15 +113,16 @@ std::unique_ptr<db::Database> openDatabase(const Config& cfg, const sigset_t& st
   }
 }
 
-// Test hook (test/integration/t-17-retention, t-18-health): BCCSINK_TEST_FREE_SPACE is
-// read as the spool's free bytes by retention and the intake, to show disk pressure
-// without filling a disk: a number, or the path of a file holding one, read at each look
-// (a test lowers it during a DATA). Null when unset.
-std::function<std::uint64_t()> testFreeSpace(Poco::Logger& log) {
-  const char* fake = std::getenv("BCCSINK_TEST_FREE_SPACE");
+// Test hooks: the spool's free bytes as retention (BCCSINK_TEST_FREE_SPACE,
+// test/integration/t-17-retention) or the intake (BCCSINK_TEST_INTAKE_FREE_SPACE,
+// t-18-health) reads them, to show disk pressure without filling a disk: a number, or the
+// path of a file holding one, read at each look (a test lowers it during a DATA). Null
+// when unset.
+std::function<std::uint64_t()> testFreeSpace(const char* variable, Poco::Logger& log) {
+  const char* fake = std::getenv(variable);
   if (!fake || !*fake) return nullptr;
   std::string value = fake;
-  log.warning("BCCSINK_TEST_FREE_SPACE set: free space read as %s bytes (tests only)", value);
+  log.warning("%s set: free space read as %s bytes (tests only)", std::string(variable), value);
   if (value.front() != '/') {
     const auto bytes = std::strtoull(fake, nullptr, 10);
     return [bytes] { return bytes; };
@@ -214,9 +215,8 @@ int runServe(const std::vector<std::string>& args) {
       if (!db::Health::process().corrupt()) recover(*database, spool, log);
     }
     GroupCommitter committer(cfg.effectiveDatabaseUrl(), spool);
-    const auto fakeFreeSpace = testFreeSpace(log);
     auto limits = intakeLimits(cfg);
-    if (fakeFreeSpace) limits.freeSpace = fakeFreeSpace;
+    if (auto fake = testFreeSpace("BCCSINK_TEST_INTAKE_FREE_SPACE", log)) limits.freeSpace = fake;
     Intake intake(spool, committer, limits);
 
     // Analysis and reports: a wrong selection, hash list, template or trusted-relays file
@@ -319,7 +319,8 @@ int runServe(const std::vector<std::string>& args) {
     // Retention (issue 17): expired content, rows and files deleted in the background,
     // started after the intake, stopped before the database goes.
     auto retention = std::make_unique<RetentionStage>(retentionSettings(cfg));
-    if (fakeFreeSpace) retention->setFreeSpaceForTest(fakeFreeSpace);
+    if (auto fake = testFreeSpace("BCCSINK_TEST_FREE_SPACE", log))
+      retention->setFreeSpaceForTest(fake);
     retention->start();
     log.notice("retention: clean content %s, flagged %s, rows %s", keepText(cfg.bccKeepClean),
                keepText(cfg.bccKeepFlagged), keepText(cfg.bccKeepRows));
