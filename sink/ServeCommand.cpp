@@ -103,6 +103,11 @@ std::unique_ptr<db::Database> openDatabase(const Config& cfg, const sigset_t& st
     } catch (const db::DatabaseUnavailable& e) {
       log.error("cannot start yet (attempt %d, again in %d s; SIGTERM stops): %s", attempt,
                 kRetrySeconds, db::Outage::textOf(e));
+    } catch (const std::exception& e) {
+      // A file SQLite cannot open at all ("file is not a database": its first page is
+      // damaged): nothing can run, but the advice is logged before the daemon stops.
+      db::Health::process().noteFailure(e);
+      throw;
     }
     timespec pause{kRetrySeconds, 0};
     const int sig = sigtimedwait(&stopSignals, nullptr, &pause);
