@@ -74,7 +74,7 @@ class IntakeWriter : public MessageWriter {
     // Before the durable write: a record still to be written needs its bytes; a spilled
     // file is written already, and its row needs the WAL allowance only.
     if (auto room = intake_.room(file_ ? 0 : buffer_.size()); room.outcome != Outcome::Ok) {
-      if (file_) file_->discard();
+      file_.reset();  // its unfinished ID.eml.tmp goes with it
       done(std::move(room));
       return;
     }

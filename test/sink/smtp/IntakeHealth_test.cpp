@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,6 +76,13 @@ class IntakeHealthTest : public ::testing::Test {
     db::Database database(url());
     return db::MessageQueue(database).countBacklog();
   }
+  // Files in the spool folder (not its segments): unfinished or finished large messages.
+  std::size_t spoolFiles() {
+    std::size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "spool"))
+      n += e.is_regular_file() && e.path().string().find(".eml") != std::string::npos;
+    return n;
+  }
   static std::string lines(std::size_t n) {
     std::string out;
     for (std::size_t i = 0; i < n; ++i) out += std::string(998, 'x') + "\r\n";
@@ -128,6 +136,7 @@ TEST_F(IntakeHealthTest, TheDiskFillingDuringDataIs452AtTheDotAndUntilThereIsRoo
   EXPECT_EQ(send(lines(1200) + ".\r\n"),
             "452 4.3.1 Insufficient system storage: spool disk nearly full\r\n");
   EXPECT_EQ(rows(), 0);
+  EXPECT_EQ(spoolFiles(), 0u);  // the spilled ID.eml.tmp is gone
   EXPECT_EQ(send("MAIL FROM:<a@client.test>\r\n").substr(0, 10), "452 4.3.1 ");
   free = kPlenty;
   // Room again: MAIL's cached look expires within 250 ms.
@@ -150,4 +159,14 @@ TEST_F(IntakeHealthTest, TheDurableWriteNeedsTheMessagesRoomToo) {
   EXPECT_EQ(send("Subject: x\r\n\r\n" + lines(3) + ".\r\n"),
             "452 4.3.1 Insufficient system storage: spool disk nearly full\r\n");
   EXPECT_EQ(rows(), 0);
+}
+
+TEST_F(IntakeHealthTest, ALargeMessageWhoseDiskFilledBeforeItsRowIs452AndLeavesNoFile) {
+  EXPECT_EQ(toData().substr(28), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_EQ(send("Subject: big\r\n\r\n" + lines(1100)), "");  // spilled to ID.eml.tmp
+  EXPECT_EQ(spoolFiles(), 1u);
+  free = kMinFree;  // the row's WAL allowance no longer fits
+  EXPECT_EQ(send(".\r\n"), "452 4.3.1 Insufficient system storage: spool disk nearly full\r\n");
+  EXPECT_EQ(rows(), 0);
+  EXPECT_EQ(spoolFiles(), 0u);
 }
