@@ -8,9 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/Database.h"
 #include "db/Health.h"
@@ -169,4 +171,51 @@ TEST_F(IntakeHealthTest, ALargeMessageWhoseDiskFilledBeforeItsRowIs452AndLeavesN
   EXPECT_EQ(send(".\r\n"), "452 4.3.1 Insufficient system storage: spool disk nearly full\r\n");
   EXPECT_EQ(rows(), 0);
   EXPECT_EQ(spoolFiles(), 0u);
+}
+
+TEST(IntakeHealth, AnInsertMeetingCorruptionIs451AndEveryLaterMailToo) {
+  db::Health::process().resetForTest();
+  test::TempDir dir;
+  const std::string url = "sqlite:" + (dir / "q.db");
+  std::vector<int> roots;
+  {
+    db::Database made(url);
+    made.migrate();
+    made.session() << "PRAGMA wal_checkpoint(TRUNCATE)", Poco::Data::Keywords::now;
+    made.session() << "SELECT rootpage FROM sqlite_master WHERE tbl_name = 'messages' AND "
+                      "rootpage > 1",
+        Poco::Data::Keywords::into(roots), Poco::Data::Keywords::now;
+  }
+  {
+    // Garbage over the queue table's and its indexes' root pages.
+    std::fstream f(dir / "q.db", std::ios::in | std::ios::out | std::ios::binary);
+    for (int root : roots) {
+      f.seekp(static_cast<std::streamoff>(root - 1) * 4096);
+      f << std::string(4096, 'g');
+    }
+  }
+  Spool spool(dir / "spool", 8 << 20);
+  spool.recover(nullptr);
+  // It starts (the backlog count meets the damage and leaves it to Health)...
+  GroupCommitter committer(url, spool);
+  EXPECT_TRUE(db::Health::process().corrupt());
+  db::Health::process().resetForTest();
+  Intake intake(spool, committer, {0, 0, "s"});
+  ASSERT_EQ(intake.admit(0).outcome, Outcome::Ok);
+  // ...and the first insert meets it again: 451, the record marked dead, the state set.
+  StoreResult r;
+  auto writer = intake.open(r);
+  ASSERT_TRUE(writer->write("Subject: x\r\n\r\nhello\r\n"));
+  Envelope env;
+  env.sender = "a@client.test";
+  env.recipients = {db::Recipient("watch@bcc.test")};
+  auto result = commitAndWait(*writer, env, "");
+  EXPECT_EQ(result.outcome, Outcome::TempFail);
+  EXPECT_FALSE(result.noRoom);
+  EXPECT_TRUE(db::Health::process().corrupt());
+  auto later = intake.admit(0);
+  EXPECT_EQ(later.outcome, Outcome::TempFail);
+  EXPECT_FALSE(later.noRoom);  // 451 4.3.0, not 452
+  committer.stop();
+  db::Health::process().resetForTest();
 }
