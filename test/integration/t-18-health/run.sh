@@ -53,7 +53,9 @@ set +e
 send 21
 RC=$?
 set -e
-grep -q "<\*\* *451 4.3.0" "$T/swaks.out" && ! grep -q "<- *250 2.0.0 Ok: queued" "$T/swaks.out" ||
+# The reply to MAIL itself (not only at the dot, as an insert failing would give).
+grep -A1 -- "-> MAIL FROM" "$T/swaks.out" | grep -q "<\*\* *451 4.3.0" &&
+  ! grep -q "<- *250 2.0.0 Ok: queued" "$T/swaks.out" ||
   fail "a copy to a corrupt database: exit $RC, $(grep -E '^ *<[-*]' "$T/swaks.out" | tail -3)"
 ok "MAIL is answered 451 4.3.0 while the database is corrupt"
 curl -sS -o "$T/metrics" -w '%{http_code}' "http://127.0.0.1:$HTTP/metrics" >"$T/code"
