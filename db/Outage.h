@@ -9,6 +9,10 @@
 //
 // One per stage, shared by its threads (the analysis workers): the outage starts with the
 // first thread that fails and ends when every thread that failed has had a round work.
+//
+// A corrupt database (db/Health.h) is no outage: it does not pass. Its rounds are not
+// logged here (Health logs it once, at critical) and wait kCorruptPause each, so the
+// stages do not hammer a file that cannot answer.
 // Header-only: db/'s build list belongs to the repositories' owners for now.
 
 #include <Poco/Exception.h>
@@ -23,6 +27,7 @@
 
 #include "base/Backoff.h"
 #include "base/Text.h"
+#include "db/Health.h"
 
 namespace bccsink::db {
 
@@ -38,8 +43,12 @@ class Outage {
   Outage& operator=(const Outage&) = delete;
 
   // This thread's round failed with `error`. Returns how long it waits before the next.
-  std::chrono::milliseconds failed(const std::exception& error) { return failed(textOf(error)); }
+  std::chrono::milliseconds failed(const std::exception& error) {
+    if (Health::isCorruption(error)) return corrupt(textOf(error));
+    return failed(textOf(error));
+  }
   std::chrono::milliseconds failed(const std::string& error) {
+    if (Health::isCorruptionText(error)) return corrupt(error);
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     const int tries = ++failing_[std::this_thread::get_id()];
@@ -94,6 +103,14 @@ class Outage {
 
  private:
   static constexpr auto kReminder = std::chrono::minutes(10);
+  // A round against a corrupt database: it fails the same way until someone rebuilds it.
+  static constexpr auto kCorruptPause = std::chrono::seconds(60);
+
+  std::chrono::milliseconds corrupt(const std::string& error) {
+    Health::process().setCorrupt(error);
+    log_.debug("%s: round failed: the database is corrupt: %s", stage_, error);
+    return kCorruptPause;
+  }
 
   static std::string seconds(Clock::duration d) {
     const auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 100;

@@ -1,4 +1,6 @@
 // `bccsink db copy`: a sink moving up from SQLite to PostgreSQL (sink/DbCopy.h does the copy).
+// `bccsink db check` and `bccsink db rebuild`: a corrupt SQLite database found and replaced
+// by one made from the spool (sink/DbRebuild.h; db/Health.h says when the daemon met one).
 
 #include <filesystem>
 #include <iomanip>
@@ -8,16 +10,22 @@
 #include "base/Text.h"
 #include "db/Database.h"
 #include "db/DatabaseUrl.h"
+#include "db/Health.h"
+#include "db/IntegrityCheck.h"
+#include "db/Outage.h"
 #include "sink/Commands.h"
 #include "sink/Config.h"
 #include "sink/DataDirLock.h"
 #include "sink/DbCopy.h"
+#include "sink/DbRebuild.h"
 
 namespace bccsink {
 namespace {
 
 const char* kHelp =
-    "usage: bccsink db copy [--from sqlite:PATH] [--to postgresql://...] [--merge]\n"
+    "usage: bccsink db check [--config FILE] [--Name value ...]\n"
+    "       bccsink db rebuild [--force] [--config FILE] [--Name value ...]\n"
+    "       bccsink db copy [--from sqlite:PATH] [--to postgresql://...] [--merge]\n"
     "                       [--sink NAME] [--batch N] [--config FILE] [--Name value ...]\n\n"
     "Copies a sink's queue, the files found in its messages, the verdict cache and the\n"
     "statistics from its SQLite database into another database (PostgreSQL), table by\n"
@@ -37,7 +45,15 @@ const char* kHelp =
     "               added. Without it a destination holding any row is refused.\n"
     "  --sink NAME  every copied message, lease and statistics interval belongs to NAME\n"
     "               (the SinkName this sink will run with; the old rows carry the one it\n"
-    "               had: SinkName, else BccHostname); with --merge, only the rows it adds\n";
+    "               had: SinkName, else BccHostname); with --merge, only the rows it adds\n\n"
+    "check: SQLite's integrity_check of DataDir/bccsink.db; exit 0 when sound, 1 with the\n"
+    "first problems when damaged (the daemon then answers 451 and logs it once). It may run\n"
+    "beside the daemon. On PostgreSQL the pages are the server's to check (data checksums,\n"
+    "amcheck): it only says whether the server answers.\n\n"
+    "rebuild (SQLite only; stop the sink first, its DataDir lock is taken): moves the\n"
+    "database aside as bccsink.db.corrupt-DATE (with its -wal and -shm), makes a new one\n"
+    "and gives every live message of the spool a pending row, so it is analysed (and\n"
+    "reported) again. A database that passes the check is left alone unless --force.\n";
 
 bool isPostgres(const std::string& url) {
   return url.rfind("postgres", 0) == 0;
@@ -113,15 +129,97 @@ int copy(const CommandLine& cl) {
   return 0;
 }
 
+std::string sqlitePathOf(const Config& cfg) {
+  return db::DatabaseUrl::parse(cfg.effectiveDatabaseUrl()).sqlitePath;
+}
+
+// integrity_check of a database that need not open cleanly.
+db::IntegrityReport integrityOf(const std::string& url) {
+  try {
+    db::Database database(url);
+    return db::checkIntegrity(database, db::IntegrityDepth::Full, 20);
+  } catch (const std::exception& e) {
+    db::IntegrityReport r;
+    r.ok = false;
+    r.corrupt = db::Health::isCorruption(e);
+    r.problems.push_back(oneLineUtf8(db::Outage::textOf(e), 500));
+    return r;
+  }
+}
+
+int check(const CommandLine& cl) {
+  auto cfg = loadConfig(cl.configPath, cl.overrides);
+  const auto url = cfg.effectiveDatabaseUrl();
+  if (isPostgres(url)) {
+    auto r = integrityOf(url);
+    if (!r.ok) {
+      std::cerr << "bccsink: db check: the server does not answer: " << r.problems.front() << "\n";
+      return 1;
+    }
+    std::cout << "PostgreSQL: the server answers; its pages are its own to check (data "
+                 "checksums, amcheck)\n";
+    return 0;
+  }
+  const auto path = sqlitePathOf(cfg);
+  if (!std::filesystem::exists(path)) {
+    std::cerr << "bccsink: db check: no database at " << path << "\n";
+    return 1;
+  }
+  auto r = integrityOf(url);
+  if (r.ok) {
+    std::cout << path << ": ok\n";
+    return 0;
+  }
+  if (!r.corrupt) {
+    std::cerr << "bccsink: db check: cannot check " << path << ": " << r.problems.front() << "\n";
+    return 1;
+  }
+  std::cout << path << ": corrupt; the first problems SQLite found:\n";
+  for (const auto& p : r.problems) std::cout << "  " << p << "\n";
+  std::cout << "stop bccsink and run `bccsink db rebuild`: a new database from the spool\n";
+  return 1;
+}
+
+int rebuild(const CommandLine& cl) {
+  auto cfg = loadConfig(cl.configPath, cl.overrides);
+  const auto url = cfg.effectiveDatabaseUrl();
+  if (isPostgres(url)) {
+    std::cerr << "bccsink: db rebuild: SQLite only; a PostgreSQL database is recovered with "
+                 "the server's own tools (backups, PITR)\n";
+    return 2;
+  }
+  const auto path = sqlitePathOf(cfg);
+  // Beside a running daemon this would pull its database from under it.
+  DataDirLock lock(cfg.dataDir);
+  if (std::filesystem::exists(path) && !cl.has("force")) {
+    auto r = integrityOf(url);
+    if (r.ok) {
+      std::cerr << "bccsink: db rebuild: " << path
+                << " passes integrity_check: nothing to rebuild (--force does it anyway)\n";
+      return 1;
+    }
+  }
+  auto result = rebuildDatabase(path, cfg.spoolDir(), cfg.sinkName, &std::cout);
+  for (const auto& p : result.problems) std::cout << "problem: " << p << "\n";
+  std::cout << "rebuilt " << path << ": " << result.fromRecords + result.withoutEnvelope
+            << " messages pending again (" << result.fromRecords << " with their envelope, "
+            << result.withoutEnvelope << " without: sender unknown), " << result.deadRecords
+            << " dead records skipped\n";
+  return 0;
+}
+
 }  // namespace
 
 int runDb(const std::vector<std::string>& args) {
   return withErrorsReported([&] {
-    auto cl = parseCommandLine(args, {"merge"}, {"from", "to", "sink", "batch"});
-    if (cl.help || cl.positional.size() != 1 || cl.positional[0] != "copy") {
+    auto cl = parseCommandLine(args, {"merge", "force"}, {"from", "to", "sink", "batch"});
+    const std::string what = cl.positional.size() == 1 ? cl.positional[0] : "";
+    if (cl.help || (what != "copy" && what != "check" && what != "rebuild")) {
       std::cout << kHelp;
       return cl.help ? 0 : 2;
     }
+    if (what == "check") return check(cl);
+    if (what == "rebuild") return rebuild(cl);
     return copy(cl);
   });
 }

@@ -4,6 +4,7 @@
 
 #include "base/Clock.h"
 #include "db/Database.h"
+#include "db/Health.h"
 #include "db/HoldQueue.h"
 #include "db/MessageQueue.h"
 #include "db/MessageRecord.h"
@@ -189,11 +190,26 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.received = src.smtp->received.load();
     for (std::size_t i = 0; i < kRefusalKinds; ++i) s.refused[i] = src.smtp->refused[i].load();
   }
-  auto byState = db::MessageQueue(db).countByState();
-  for (const char* st : kStates) s.queueByState[st] = byState.count(st) ? byState[st] : 0;
-  auto byStatus = db::ReportQueue(db).countByStatus();
-  for (const char* st : kReportStatuses)
-    s.reportsByStatus[st] = byStatus.count(st) ? byStatus[st] : 0;
+  for (const char* st : kStates) s.queueByState[st] = 0;
+  for (const char* st : kReportStatuses) s.reportsByStatus[st] = 0;
+  // What the database says; a database that cannot answer (corrupt, away) leaves those
+  // numbers at 0 and says so, as /metrics is how a monitor learns of it.
+  auto fromDatabase = [&](const auto& read) {
+    if (!s.databaseReadable) return;
+    try {
+      read();
+    } catch (const std::exception& e) {
+      s.databaseReadable = false;
+      db::Health::process().noteFailure(e);
+    }
+  };
+  fromDatabase([&] {
+    auto byState = db::MessageQueue(db).countByState();
+    for (const char* st : kStates) s.queueByState[st] = byState.count(st) ? byState[st] : 0;
+    auto byStatus = db::ReportQueue(db).countByStatus();
+    for (const char* st : kReportStatuses)
+      s.reportsByStatus[st] = byStatus.count(st) ? byStatus[st] : 0;
+  });
   if (src.pipeline) {
     const auto& c = src.pipeline->counters();
     s.claimed = c.claimed;
@@ -216,8 +232,11 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
       s.smtpModeRefused[i] = src.smtpMode->refused[i].load();
   }
   if (s.smtpMode) {
-    auto held = db::HoldQueue(db).countByState(src.sink);
-    for (const char* st : kHoldStates) s.heldByState[st] = held.count(st) ? held[st] : 0;
+    for (const char* st : kHoldStates) s.heldByState[st] = 0;
+    fromDatabase([&] {
+      auto held = db::HoldQueue(db).countByState(src.sink);
+      for (const char* st : kHoldStates) s.heldByState[st] = held.count(st) ? held[st] : 0;
+    });
   }
   if (src.hold) {
     const auto& h = *src.hold;
@@ -231,12 +250,14 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
   }
   if (src.timeToVerdict) {
     s.timeToVerdict = src.timeToVerdict->histograms();
-    s.slo = src.timeToVerdict->slo().read(db, src.sink, nowMs());
+    fromDatabase([&] { s.slo = src.timeToVerdict->slo().read(db, src.sink, nowMs()); });
   } else {
-    const auto oldest = db::QueueAge(db).oldestWaiting(src.sink);
-    if (!oldest.empty() && msOfIso(oldest) > 0)
-      s.slo.oldestWaitingSeconds =
-          std::max<double>(0, static_cast<double>(nowMs() - msOfIso(oldest)) / 1000.0);
+    fromDatabase([&] {
+      const auto oldest = db::QueueAge(db).oldestWaiting(src.sink);
+      if (!oldest.empty() && msOfIso(oldest) > 0)
+        s.slo.oldestWaitingSeconds =
+            std::max<double>(0, static_cast<double>(nowMs() - msOfIso(oldest)) / 1000.0);
+    });
   }
   if (src.retention) {
     const auto& r = *src.retention;
@@ -248,6 +269,7 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.retentionPressureSweeps = r.pressureSweeps;
   }
   collectRetro(src, s);
+  s.health = db::Health::name(db::Health::process().state());
   return s;
 }
 
@@ -255,6 +277,16 @@ std::string formatMetrics(const MetricsSnapshot& s) {
   PrometheusText t;
   t.family("bccsink_build_info", "gauge", "The running version (always 1).");
   t.sample("bccsink_build_info", "version=\"" + label(s.version) + "\"", std::uint64_t{1});
+  t.family("bccsink_health", "gauge",
+           "1 for the daemon's health state (database_corrupt: no mail is taken until `bccsink "
+           "db rebuild`), 0 for the others.");
+  for (auto st : {db::Health::State::Ok, db::Health::State::DatabaseCorrupt}) {
+    const std::string name = db::Health::name(st);
+    t.sample("bccsink_health", "state=\"" + name + "\"", std::uint64_t{s.health == name ? 1u : 0u});
+  }
+  t.family("bccsink_database_readable", "gauge",
+           "1 when the database answered this scrape's queries (else the queue gauges are 0).");
+  t.sample("bccsink_database_readable", "", std::uint64_t{s.databaseReadable ? 1u : 0u});
 
   // The listener.
   t.family("bccsink_messages_received_total", "counter",

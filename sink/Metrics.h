@@ -35,6 +35,10 @@ namespace bccsink {
 // Every number /metrics shows, at one moment.
 struct MetricsSnapshot {
   std::string version;
+  // db/Health's state ("ok", "database_corrupt"), and whether the database answered the
+  // queue's counts this time (its numbers below are 0 when not: /metrics still answers).
+  std::string health = "ok";
+  bool databaseReadable = true;
   std::uint64_t received = 0;
   std::array<std::uint64_t, kRefusalKinds> refused = {};
   std::map<std::string, std::int64_t> queueByState;     // every state, 0 when none

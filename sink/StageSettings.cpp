@@ -64,7 +64,11 @@ HoldSettings holdSettings(const Config& cfg) {
 }
 
 IntakeLimits intakeLimits(const Config& cfg) {
-  return {cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.sinkName};
+  IntakeLimits limits{cfg.bccMinFreeSpace, cfg.bccMaxPending, cfg.sinkName};
+  // SQLite's WAL shares DataDir with the spool: room for it to grow to two automatic
+  // checkpoints' worth (1000 pages of 4 KiB each) beyond BccMinFreeSpace.
+  if (cfg.effectiveDatabaseUrl().rfind("sqlite:", 0) == 0) limits.walAllowance = 8u << 20;
+  return limits;
 }
 
 sandbox::PipelineSettings pipelineSettings(const Config& cfg) {

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "db/Database.h"
+#include "db/Health.h"
 #include "db/MessageQueue.h"
 #include "db/Outage.h"
 #include "sink/smtp/Spool.h"
@@ -206,7 +207,12 @@ void GroupCommitter::commitLoop() {
       sqlite3_busy_handler(Poco::Data::SQLite::Utility::dbHandle(database->session()),
                            pollWhileBusy, nullptr);
     }
-    pending_ = db::MessageQueue(*database).countBacklog();
+    try {
+      pending_ = db::MessageQueue(*database).countBacklog();
+    } catch (const std::exception& e) {
+      // A corrupt database does not stop the start: the intake answers 451 (db/Health.h).
+      if (!db::Health::process().noteFailure(e)) throw;
+    }
   } catch (...) {
     std::lock_guard lock(mutex_);
     startError_ = std::current_exception();

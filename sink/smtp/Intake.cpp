@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "base/Text.h"
+#include "db/Health.h"
 #include "sink/smtp/GroupCommitter.h"
 #include "sink/smtp/SmtpCommand.h"
 #include "sink/smtp/Spool.h"
@@ -68,6 +69,13 @@ class IntakeWriter : public MessageWriter {
   void commit(const Envelope& env, const std::string& headerMessageId, Done done) override {
     if (failed_) {
       done({Outcome::TempFail, "cannot write the spool"});
+      return;
+    }
+    // Before the durable write: a record still to be written needs its bytes; a spilled
+    // file is written already, and its row needs the WAL allowance only.
+    if (auto room = intake_.room(file_ ? 0 : buffer_.size()); room.outcome != Outcome::Ok) {
+      file_.reset();  // its unfinished ID.eml.tmp goes with it
+      done(std::move(room));
       return;
     }
     CommitItem item;
@@ -140,22 +148,48 @@ class IntakeWriter : public MessageWriter {
 Intake::Intake(Spool& spool, GroupCommitter& committer, IntakeLimits limits)
     : spool_(spool), committer_(committer), limits_(std::move(limits)) {}
 
+std::uint64_t Intake::readFreeBytes() const {
+  return limits_.freeSpace ? limits_.freeSpace() : spool_.freeBytes();
+}
+
+StoreResult Intake::roomIn(std::uint64_t free, std::uint64_t bytes) {
+  if (free < limits_.minFreeSpace + limits_.walAllowance + bytes) {
+    counters_.refuse(Refusal::Disk);
+    return {Outcome::TempFail, "spool disk nearly full", true};
+  }
+  return {};
+}
+
+StoreResult Intake::room(std::uint64_t bytes) {
+  auto& health = db::Health::process();
+  if (health.corrupt()) {
+    // Counted by the session, as its other 451s.
+    return {Outcome::TempFail, health.reason()};
+  }
+  const auto free = readFreeBytes();
+  // MAIL's cache sees it at once: a disk found full here refuses the next MAIL too.
+  freeBytes_ = free;
+  freeCheckedAtMs_ = steadyMs();
+  return roomIn(free, bytes);
+}
+
 StoreResult Intake::admit(std::uint64_t declaredSize) {
+  auto& health = db::Health::process();
+  if (health.corrupt()) {
+    counters_.refuse(Refusal::Local);
+    return {Outcome::TempFail, health.reason()};
+  }
   if (limits_.maxPending > 0 &&
       committer_.pendingCount() >= static_cast<std::int64_t>(limits_.maxPending)) {
     counters_.refuse(Refusal::Backlog);
-    return {Outcome::TempFail, "pending queue full"};
+    return {Outcome::TempFail, "pending queue full", true};
   }
   auto nowMs = steadyMs();
   if (nowMs - freeCheckedAtMs_.load() > 250) {
-    freeBytes_ = spool_.freeBytes();
+    freeBytes_ = readFreeBytes();
     freeCheckedAtMs_ = nowMs;
   }
-  if (freeBytes_.load() < limits_.minFreeSpace + declaredSize) {
-    counters_.refuse(Refusal::Disk);
-    return {Outcome::TempFail, "spool disk nearly full"};
-  }
-  return {};
+  return roomIn(freeBytes_.load(), declaredSize);
 }
 
 std::unique_ptr<MessageWriter> Intake::open(StoreResult&) {

@@ -23,13 +23,25 @@ struct IntakeLimits {
   std::uint64_t minFreeSpace = 0;
   std::uint64_t maxPending = 0;  // 0 = no limit
   std::string sinkName;
+  // Room kept beyond minFreeSpace and the message for what the row adds to the database:
+  // SQLite's WAL grows by the pages of each commit until a checkpoint (db/Database.cpp),
+  // on the same file system as the spool. 0 for PostgreSQL (its WAL is the server's).
+  std::uint64_t walAllowance = 0;
+  // The spool's free bytes (statvfs); null: Spool::freeBytes(). Tests and the
+  // BCCSINK_TEST_FREE_SPACE hook set it.
+  std::function<std::uint64_t()> freeSpace;
 };
 
+// A corrupt database (db/Health.h) refuses every message with 451 4.3.0: it could not be
+// queued, and the MTA keeps the copy. Disk space is read at MAIL (cached 250 ms), fresh at
+// DATA, every MessageStore::kRoomStep bytes and before the durable write; each must leave
+// minFreeSpace plus walAllowance, or the reply is 452 4.3.1 until space is back.
 class Intake : public MessageStore {
  public:
   Intake(Spool& spool, GroupCommitter& committer, IntakeLimits limits);
   StoreResult admit(std::uint64_t declaredSize) override;
   std::unique_ptr<MessageWriter> open(StoreResult& result) override;
+  StoreResult room(std::uint64_t bytes) override;
 
   Spool& spool() { return spool_; }
   GroupCommitter& committer() { return committer_; }
@@ -49,6 +61,9 @@ class Intake : public MessageStore {
   IntakeLimits limits_;
   std::function<void()> onQueued_;
   SmtpCounters counters_;
+  std::uint64_t readFreeBytes() const;
+  // Refusal when `free` leaves no room for `bytes`, else Ok.
+  StoreResult roomIn(std::uint64_t free, std::uint64_t bytes);
   // statvfs is cheap but not free: read it at most every 250 ms.
   std::atomic<std::uint64_t> freeBytes_{0};
   std::atomic<std::int64_t> freeCheckedAtMs_{0};

@@ -19,6 +19,9 @@ namespace bccsink {
 struct StoreResult {
   Outcome outcome = Outcome::Ok;
   std::string detail;  // for the log and the reply text; never a secret
+  // A TempFail for want of room (disk space, the pending limit): 452 4.3.1 (RFC 5321
+  // section 4.2.2, "insufficient system storage"); any other TempFail is 451 4.3.0.
+  bool noRoom = false;
 };
 
 struct Envelope {
@@ -62,6 +65,14 @@ class MessageStore {
   virtual ~MessageStore() = default;
   // Whether a new message of about `declaredSize` bytes may come in (disk, queue limit).
   virtual StoreResult admit(std::uint64_t declaredSize) = 0;
+  // Whether `bytes` more bytes of the message being received still fit, read fresh (not
+  // cached): asked at DATA before the 354 (the declared SIZE) and every kRoomStep bytes of
+  // the message, so that a disk filling during a transfer is seen before it is full.
+  virtual StoreResult room(std::uint64_t bytes) {
+    (void)bytes;
+    return {};
+  }
+  static constexpr std::uint64_t kRoomStep = 1u << 20;
   // Opens a new message; TempFail detail in `result` when that is impossible.
   virtual std::unique_ptr<MessageWriter> open(StoreResult& result) = 0;
 };

@@ -245,8 +245,10 @@ void SmtpSession::onMail(std::string_view arg) {
   }
   auto room = store_.admit(env.declaredSize);
   if (room.outcome != Outcome::Ok) {
-    // 4xx: the MTA keeps the copy and retries; a 5xx would drop it (NOTIFY=NEVER).
-    return reply(452, "4.3.1", "Insufficient system storage: " + room.detail);
+    // 4xx: the MTA keeps the copy and retries; a 5xx would drop it (NOTIFY=NEVER). The
+    // store counted the refusal.
+    if (room.noRoom) return reply(452, "4.3.1", "Insufficient system storage: " + room.detail);
+    return reply(451, "4.3.0", "Local error in processing: " + room.detail);
   }
   env.sender = path->address;
   envelope_ = std::move(env);
@@ -317,6 +319,12 @@ void SmtpSession::onData(std::string_view arg) {
   if (!arg.empty()) return error(501, "5.5.4", "Syntax: DATA");
   if (!haveMail_) return error(503, "5.5.1", "Need MAIL command");
   if (envelope_.recipients.empty()) return error(554, "5.5.1", "No valid recipients");
+  // Fresh, not MAIL's cached look: the disk may have filled since (RFC 5321 section 4.3.2
+  // allows 451 and 452 to DATA).
+  if (auto room = store_.room(envelope_.declaredSize); room.outcome != Outcome::Ok) {
+    refuse(room);
+    return resetTransaction();
+  }
   StoreResult result;
   writer_ = store_.open(result);
   if (!writer_) {
@@ -332,6 +340,8 @@ void SmtpSession::onData(std::string_view arg) {
   dataBytes_ = 0;
   atLineStart_ = true;
   tooBig_ = lineTooLong_ = writeFailed_ = false;
+  refusedInData_.reset();
+  nextRoomCheck_ = MessageStore::kRoomStep;
   inHeaders_ = true;
   inMessageIdHeader_ = false;
   messageId_.clear();
@@ -443,7 +453,16 @@ bool SmtpSession::consumeData(std::size_t& pos) {
 void SmtpSession::dataLine(std::string_view line) {
   dataBytes_ += line.size() + 2;
   if (dataBytes_ > settings_.maxMessageSize) tooBig_ = true;
-  if (tooBig_ || lineTooLong_ || writeFailed_) return;
+  if (tooBig_ || lineTooLong_ || writeFailed_ || refusedInData_) return;
+  if (dataBytes_ >= nextRoomCheck_) {
+    nextRoomCheck_ = dataBytes_ + MessageStore::kRoomStep;
+    if (auto room = store_.room(MessageStore::kRoomStep); room.outcome != Outcome::Ok) {
+      // Nothing more is written; the bytes still coming are read and dropped.
+      refusedInData_ = std::move(room);
+      writer_.reset();
+      return;
+    }
+  }
   if (inHeaders_) {
     if (line.empty()) {
       inHeaders_ = false;
@@ -474,6 +493,8 @@ void SmtpSession::finishData() {
   } else if (writeFailed_) {
     count(Refusal::Local);
     reply(451, "4.3.0", "Local error in processing: cannot write the spool");
+  } else if (refusedInData_) {
+    refuse(*refusedInData_);
   } else {
     return startCommit();
   }
@@ -521,11 +542,20 @@ void SmtpSession::committed(StoreResult result) {
     count(Refusal::Rejected);
     reply(554, "5.3.0", "Transaction failed: " + result.detail);
   } else {
-    count(Refusal::Local);
-    reply(451, "4.3.0", "Local error in processing: " + result.detail);
+    refuse(result);
   }
   committingId_.clear();
   process();
+}
+
+void SmtpSession::refuse(const StoreResult& result) {
+  if (result.noRoom) {
+    // The store counted it (Refusal::Disk or Backlog).
+    reply(452, "4.3.1", "Insufficient system storage: " + result.detail);
+    return;
+  }
+  count(Refusal::Local);
+  reply(451, "4.3.0", "Local error in processing: " + result.detail);
 }
 
 void SmtpSession::resetTransaction() {

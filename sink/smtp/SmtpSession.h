@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,8 @@ class SmtpSession {
   void dataLine(std::string_view line);
   void finishData();
   void startCommit();
+  // 452 4.3.1 for want of room, else 451 4.3.0; counted.
+  void refuse(const StoreResult& result);
   void resetTransaction();
   void reply(int code, std::string_view enhanced, std::string_view text);
   void error(int code, std::string_view enhanced, std::string_view text);
@@ -127,6 +130,10 @@ class SmtpSession {
   bool tooBig_ = false;
   bool lineTooLong_ = false;
   bool writeFailed_ = false;
+  // The store found no room (or a corrupt database) during the transfer: the rest is
+  // read and dropped, and the final dot answered with this (RFC 5321 section 4.2.5).
+  std::optional<StoreResult> refusedInData_;
+  std::uint64_t nextRoomCheck_ = 0;
   bool inHeaders_ = true;
   bool inMessageIdHeader_ = false;
   std::string messageId_;

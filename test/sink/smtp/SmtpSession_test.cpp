@@ -36,6 +36,7 @@ class FakeStore : public MessageStore {
   // What the store should do.
   Outcome admitOutcome = Outcome::Ok;
   std::string admitDetail = "pending queue full";
+  bool admitNoRoom = true;  // false: a local error (the database is corrupt)
   bool failOpen = false;
   int writesBeforeFailure = -1;  // successful write() calls before they fail; < 0: never
   Outcome commitOutcome = Outcome::Ok;
@@ -50,7 +51,7 @@ class FakeStore : public MessageStore {
 
   StoreResult admit(std::uint64_t declaredSize) override {
     admitted.push_back(declaredSize);
-    if (admitOutcome != Outcome::Ok) return {admitOutcome, admitDetail};
+    if (admitOutcome != Outcome::Ok) return {admitOutcome, admitDetail, admitNoRoom};
     return {};
   }
 
@@ -499,6 +500,18 @@ TEST_F(SmtpSessionTest, StorePermanentlyRefusingAdmissionIsStillTransient) {
   ehlo();
   EXPECT_EQ(send("MAIL FROM:<s@client.test>\r\n"),
             "452 4.3.1 Insufficient system storage: spool disk nearly full\r\n");
+}
+
+TEST_F(SmtpSessionTest, StoreRefusingAdmissionForALocalErrorIs451AtMail) {
+  // A corrupt database (db/Health.h): not storage, but the MTA must keep the copy all the
+  // same.
+  store.admitOutcome = Outcome::TempFail;
+  store.admitNoRoom = false;
+  store.admitDetail = "the database is corrupt (see the daemon's log)";
+  ehlo();
+  EXPECT_EQ(send("MAIL FROM:<s@client.test>\r\n"),
+            "451 4.3.0 Local error in processing: the database is corrupt (see the daemon's "
+            "log)\r\n");
 }
 
 // --- RCPT ---------------------------------------------------------------------------------
