@@ -238,7 +238,7 @@ std::size_t Reporter::judgeNew(db::Database& db) {
   std::map<std::string, std::vector<db::MessageFile>> files;
   if (grouping && !ids.empty()) files = db::MessageFiles(db).listAll(ids);
   const auto holdUntil =
-      nowMs() + std::chrono::duration_cast<milliseconds>(settings_.groupWindow).count();
+      clockMs() + std::chrono::duration_cast<milliseconds>(settings_.groupWindow).count();
   for (const auto& m : queue.findAll(ids)) {
     SpoofFinding finding;
     // For the statistics: the host that connected to the site's MTA (the origin hop), or
@@ -290,7 +290,7 @@ std::size_t Reporter::deliverDue(db::Database& db) {
   if (settings_.digestInterval.count() > 0 && now - lastDigest_ < settings_.digestInterval) {
     return 0;  // the digest is not due yet
   }
-  auto ids = reports.due(settings_.owner, nowMs(), settings_.batch);
+  auto ids = reports.due(settings_.owner, clockMs(), settings_.batch);
   if (ids.empty()) return 0;
   std::size_t sent = 0;
   if (settings_.digestInterval.count() > 0) {
@@ -351,7 +351,7 @@ bool Reporter::deliverGroup(db::Database& db, const std::string& group, std::siz
   db::ReportQueue reports(db);
   std::vector<std::string> ids;
   std::vector<Report> list;
-  for (const auto& id : reports.groupDue(settings_.owner, group, nowMs(), settings_.groupLimit)) {
+  for (const auto& id : reports.groupDue(settings_.owner, group, clockMs(), settings_.groupLimit)) {
     auto m = queue.find(id);
     if (!m) continue;
     try {
@@ -399,6 +399,10 @@ bool Reporter::deliverGroup(db::Database& db, const std::string& group, std::siz
   return result.outcome != Outcome::TempFail;
 }
 
+std::int64_t Reporter::clockMs() const {
+  return settings_.clock ? settings_.clock() : nowMs();
+}
+
 void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
                       const DeliveryResult& r, const std::string& batch) {
   db::ReportQueue reports(db);
@@ -417,7 +421,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
       int attempts = 1;
       db::MessageQueue queue(db);
       if (auto m = queue.find(ids.front())) attempts = m->reportAttempts + 1;
-      auto next = nowMs() + retryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
+      auto next = clockMs() + retryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
       reports.markDeferred(ids, r.reason, next);
       deferred_ += ids.size();
       log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);

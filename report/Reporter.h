@@ -53,7 +53,10 @@ struct ReporterSettings {
   // 0 = a mail per message. Without effect in digest mode (the digest batches already).
   std::chrono::seconds groupWindow{0};
   std::size_t groupLimit = 1000;  // messages one group report lists; the rest follow
-  SpoofSettings spoof;            // skipTopReceived: bccsink's own Received header
+  // The time (ms since the epoch) the report queue is judged and delivered by: windows and
+  // back-off. Unset: the wall clock (tests set their own).
+  std::function<std::int64_t()> clock;
+  SpoofSettings spoof;  // skipTopReceived: bccsink's own Received header
   MailSettings mail;
   std::chrono::milliseconds retryBase{std::chrono::seconds(30)};  // then doubling
   std::chrono::milliseconds retryCap{std::chrono::hours(1)};
@@ -114,6 +117,7 @@ class Reporter {
   std::size_t deliverDue(db::Database& db);
   // The group's due messages in one report; false when the receiver is down.
   bool deliverGroup(db::Database& db, const std::string& group, std::size_t& sent);
+  std::int64_t clockMs() const;
   void record(db::Database& db, const std::vector<std::string>& ids, const DeliveryResult& r,
               const std::string& batch = "");
 
