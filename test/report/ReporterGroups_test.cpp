@@ -5,11 +5,13 @@
 // clock is the test's (ReporterSettings::clock): the windows pass without sleeping.
 
 #include <Poco/Base64Decoder.h>
+#include <Poco/Exception.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -75,7 +77,19 @@ std::string idOf(int i) {
 
 class ReporterGroupsTest : public test::EngineTest {
  protected:
-  void SetUp() override { std::filesystem::create_directories(spool); }
+  // The spool beside the SQLite file; a TempDir of its own only on PostgreSQL (a second
+  // TempDir in one test is the same folder, which it would empty).
+  ReporterGroupsTest() {
+    if (postgres()) {
+      dir.emplace();
+      spool = *dir / "spool";
+    } else {
+      spool = std::filesystem::path(store_.url().substr(std::string("sqlite:").size()))
+                  .replace_filename("spool")
+                  .string();
+    }
+    std::filesystem::create_directories(spool);
+  }
 
   // Messages `first`..`first+count-1`, each to its own user, each carrying `files`
   // (dangerous), checked; as the workers leave them for the reporter.
@@ -142,10 +156,17 @@ class ReporterGroupsTest : public test::EngineTest {
   }
 
   // A round until nothing is left to judge (the batch is 500).
-  std::size_t round(Reporter& reporter) { return reporter.runOnce(); }
+  std::size_t round(Reporter& reporter) {
+    try {
+      return reporter.runOnce();
+    } catch (const Poco::Exception& e) {
+      ADD_FAILURE() << e.displayText();
+      return 0;
+    }
+  }
 
-  test::TempDir dir;
-  std::string spool = dir / "spool";
+  std::optional<test::TempDir> dir;
+  std::string spool;
   std::atomic<std::int64_t> clock{1'800'000'000'000};
 };
 
