@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "base/Clock.h"
 #include "db/FileRepository.h"
@@ -94,7 +95,7 @@ class ReporterGroupsTest : public test::EngineTest {
   // Messages `first`..`first+count-1`, each to its own user, each carrying `files`
   // (dangerous), checked; as the workers leave them for the reporter.
   void add(int first, int count, const std::vector<std::string>& files,
-           const std::string& subject = "Invoice") {
+           const std::string& subject = "Invoice", const std::string& sink = "sink-a") {
     db::MessageQueue queue(database());
     std::vector<db::MessageRecord> rows;
     std::vector<db::ExtractedFiles> extracted;
@@ -111,7 +112,7 @@ class ReporterGroupsTest : public test::EngineTest {
              "Nov 2026 02:00:00 +0000\r\n"
           << "From: billing@example.org\r\nTo: " << user << "@example.com\r\nSubject: " << subject
           << "\r\n\r\nbody\r\n";
-      auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z");
+      auto r = test::sampleRecord(id, "2026-11-30T02:00:00.000Z", sink);
       r.recipients = {{"watch+" + user + "=example.com@bcc.test", "", "", user + "@example.com"}};
       rows.push_back(r);
       db::ExtractedFiles e{id, {}, ""};
@@ -134,18 +135,18 @@ class ReporterGroupsTest : public test::EngineTest {
     db::MessageFiles(database()).save(extracted, isoNow());
     std::vector<std::pair<std::string, std::string>> verdicts;
     for (int i = 0; i < count; ++i) {
-      auto m = queue.claimNext("sink-a", nowMs() + 60000, nowMs() + 60000, isoNow());
+      auto m = queue.claimNext(sink, nowMs() + 60000, nowMs() + 60000, isoNow());
       ASSERT_TRUE(m);
       verdicts.push_back({m->id, "dangerous"});
     }
-    ASSERT_EQ(queue.markChecked(verdicts, "sink-a", isoNow()).size(), verdicts.size());
+    ASSERT_EQ(queue.markChecked(verdicts, sink, isoNow()).size(), verdicts.size());
   }
 
-  ReporterSettings settings(int windowSeconds = 120) {
+  ReporterSettings settings(int windowSeconds = 120, const std::string& sink = "sink-a") {
     ReporterSettings s;
     s.databaseUrl = store_.url();
     s.spoolDir = spool;
-    s.owner = "sink-a";
+    s.owner = sink;
     s.spoof.internalDomains = {"example.com"};
     s.spoof.skipTopReceived = 1;
     s.mail = {"bccsink@example.com", {"admin@example.com"}, "sink.test"};
@@ -341,6 +342,32 @@ TEST_P(ReporterGroupsTest, AResentMessageIsReportedAlone) {
   EXPECT_EQ(round(reporter), 1u);
   ASSERT_EQ(inbox.mails.size(), 2u);
   EXPECT_EQ(header(inbox.mails[1], "X-Bccsink-Queue-Id"), idOf(1));
+}
+
+TEST_P(ReporterGroupsTest, TwoSinksOnOneDatabaseEachReportTheirOwnMessagesOfAGroupOnce) {
+  // Each sink's reporter takes only its own rows (ReportQueue::due and groupDue by sink):
+  // a campaign that reached both is one report per sink, each message in exactly one.
+  add(0, 6, {kEicar}, "Invoice", "sink-a");
+  add(6, 4, {kEicar}, "Invoice", "sink-b");
+  Inbox a, b;
+  Reporter ra(settings(120, "sink-a"), Templates::builtIn(), a.deliver());
+  Reporter rb(settings(120, "sink-b"), Templates::builtIn(), b.deliver());
+  round(ra);
+  round(rb);
+  clock += 120'000;
+  std::size_t sentA = 0, sentB = 0;
+  std::thread ta([&] { sentA = round(ra); });
+  std::thread tb([&] { sentB = round(rb); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(sentA, 6u);
+  EXPECT_EQ(sentB, 4u);
+  ASSERT_EQ(a.mails.size(), 1u);
+  ASSERT_EQ(b.mails.size(), 1u);
+  EXPECT_EQ(header(a.mails[0], "X-Bccsink-Group-Count"), "6");
+  EXPECT_EQ(header(b.mails[0], "X-Bccsink-Group-Count"), "4");
+  EXPECT_EQ(header(b.mails[0], "X-Bccsink-Group"), idOf(6));
+  EXPECT_TRUE(header(b.mails[0], "X-Bccsink-Follows").empty());  // not sink-a's report
 }
 
 BCCSINK_ON_BOTH_ENGINES(ReporterGroupsTest);
