@@ -43,15 +43,18 @@ std::vector<std::string> ReportQueue::unjudged(const std::string& sink, std::siz
 
 void ReportQueue::judge(const std::string& id, bool spoofed, const std::string& spoofReason,
                         bool due, const std::string& originIp) {
-  judge(std::vector<Judgement>{{id, spoofed, spoofReason, due, originIp}});
+  judge(std::vector<Judgement>{{id, spoofed, spoofReason, due, originIp, "", 0}});
 }
 
 void ReportQueue::judge(const std::vector<Judgement>& list) {
   if (list.empty()) return;
   // Bound as columns: one prepared statement for the round (see MessageQueue::insertPending).
-  std::vector<std::string> ids, statuses, reasons, origins;
+  std::vector<std::string> ids, statuses, reasons, origins, groups;
   std::vector<int> flags;
+  std::vector<Poco::Int64> holds;
   for (const auto& j : list) {
+    groups.push_back(j.due ? j.group : "");
+    holds.push_back(j.due ? j.holdUntilMs : 0);
     ids.push_back(j.id);
     statuses.push_back(j.due ? report_status::kDue : report_status::kNone);
     reasons.push_back(storedText(j.spoofReason));
@@ -62,9 +65,10 @@ void ReportQueue::judge(const std::vector<Judgement>& list) {
   ReusedStatement stmt(db_);
   *stmt << db_.sql(
       "UPDATE messages SET spoofed = ?, spoof_reason = NULLIF(?, ''),"
-      " report_status = ?, report_attempts = 0, report_next_at = NULL,"
-      " report_error = NULL, origin_ip = NULLIF(?, '') WHERE id = ?"),
-      use(flags), use(reasons), use(statuses), use(origins), use(ids);
+      " report_status = ?, report_attempts = 0, report_next_at = ?,"
+      " report_error = NULL, origin_ip = NULLIF(?, ''), report_group = NULLIF(?, ''),"
+      " report_batch = NULL WHERE id = ?"),
+      use(flags), use(reasons), use(statuses), use(holds), use(origins), use(groups), use(ids);
   stmt.execute();
   tx.commit();
 }
@@ -87,17 +91,19 @@ std::vector<std::string> ReportQueue::due(const std::string& sink, std::int64_t 
   return ids(stmt);
 }
 
-void ReportQueue::markSent(const std::vector<std::string>& list, const std::string& nowIso) {
+void ReportQueue::markSent(const std::vector<std::string>& list, const std::string& nowIso,
+                           const std::string& batch) {
   if (list.empty()) return;
   std::string at = nowIso, sent = report_status::kSent, checked = state::kChecked,
-              reported = state::kReported;
+              reported = state::kReported, group = batch;
   // Durable on any connection: the receiver has the mail; forgetting that would send it
   // again after a power loss.
   WriteTransaction tx(db_, Durability::Durable);
   Statement stmt(db_.session());
-  stmt, use(sent), use(at), use(checked), use(reported), use(at);
+  stmt, use(sent), use(at), use(group), use(checked), use(reported), use(at);
   keyListStatement(db_, stmt,
                    "UPDATE messages SET report_status = ?, reported_at = ?,"
+                   " report_batch = NULLIF(?, ''),"
                    " report_error = NULL, report_next_at = NULL,"
                    " report_attempts = report_attempts + 1,"
                    " state = CASE WHEN state = ? THEN ? ELSE state END,"
@@ -156,12 +162,60 @@ bool ReportQueue::requeue(const std::string& id) {
   Statement stmt =
       (db_.session() << db_.sql("UPDATE messages SET report_status = ?,"
                                 " report_attempts = 0, report_next_at = NULL,"
+                                " report_group = NULL, report_batch = NULL,"
                                 " report_error = NULL WHERE id = ? AND state IN (?, ?, ?)"
                                 " AND report_status IS NOT NULL AND report_status NOT IN (?, ?)"),
        use(due), use(key), use(checked), use(reported), use(failed), use(due), use(held));
   auto changed = stmt.execute();
   tx.commit();
   return changed > 0;
+}
+
+std::map<std::string, std::string> ReportQueue::groupsOf(const std::vector<std::string>& list) {
+  std::map<std::string, std::string> out;
+  if (list.empty()) return out;
+  Statement stmt(db_.session());
+  keyListStatement(db_, stmt, "SELECT id, report_group FROM messages WHERE id IN ", list,
+                   " AND report_group IS NOT NULL");
+  stmt.execute();
+  RecordSet rs(stmt);
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out[text(rs, 0)] = text(rs, 1);
+  return out;
+}
+
+std::vector<std::string> ReportQueue::groupDue(const std::string& sink, const std::string& group,
+                                               std::int64_t nowMs, std::size_t limit) {
+  std::string owner = sink, key = group, status = report_status::kDue, checked = state::kChecked,
+              reported = state::kReported, failed = state::kFailed;
+  auto n = static_cast<std::int64_t>(limit);
+  std::int64_t t = nowMs;
+  // Never tried: it only waited for its window, which its group's first message ended.
+  Statement stmt =
+      (db_.session() << db_.sql("SELECT id FROM messages WHERE sink = ? AND report_group = ?"
+                                " AND report_status = ? AND state IN (?, ?, ?) AND"
+                                " (report_attempts = 0 OR report_next_at IS NULL OR"
+                                " report_next_at <= ?) ORDER BY received_at, id LIMIT ?"),
+       use(owner), use(key), use(status), use(checked), use(reported), use(failed), use(t), use(n));
+  return ids(stmt);
+}
+
+std::optional<GroupBatch> ReportQueue::lastBatch(const std::string& sink,
+                                                 const std::string& group) {
+  std::string owner = sink, key = group;
+  Statement stmt =
+      (db_.session() << db_.sql("SELECT report_batch, MAX(reported_at), COUNT(*) FROM messages"
+                                " WHERE sink = ? AND report_group = ? AND report_batch IS NOT NULL"
+                                " GROUP BY report_batch ORDER BY 2 DESC, 1 DESC"),
+       use(owner), use(key));
+  stmt.execute();
+  RecordSet rs(stmt);
+  std::optional<GroupBatch> out;
+  for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+    auto count = integer(rs, 2);
+    if (!out) out = GroupBatch{text(rs, 0), text(rs, 1), count, 0};
+    out->total += count;
+  }
+  return out;
 }
 
 std::map<std::string, std::int64_t> ReportQueue::countByStatus() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,18 @@ struct Judgement {
   std::string spoofReason;
   bool due = false;      // a report is to be delivered
   std::string originIp;  // '' = unknown
+  // BccReportGroupWindow: the key of the file(s) that flagged it ('' = reported alone),
+  // and until when it waits for others of its group (report_next_at; 0 = at once).
+  std::string group;
+  std::int64_t holdUntilMs = 0;
+};
+
+// A group report that went out (ReportQueue::lastBatch): named by its first message.
+struct GroupBatch {
+  std::string batch;       // the id of its first message
+  std::string reportedAt;  // ISO 8601 UTC
+  std::int64_t count = 0;  // messages it listed
+  std::int64_t total = 0;  // messages of the group reported so far, in every batch
 };
 
 class ReportQueue {
@@ -41,7 +54,10 @@ class ReportQueue {
   std::vector<std::string> due(const std::string& sink, std::int64_t nowMs, std::size_t limit);
   // The server took the report: report_status sent, a checked message becomes reported
   // (a failed one stays failed, its report sent).
-  void markSent(const std::vector<std::string>& ids, const std::string& nowIso);
+  // `batch` (a group report: its first message's id) is recorded with each, for the
+  // follow-up to name.
+  void markSent(const std::vector<std::string>& ids, const std::string& nowIso,
+                const std::string& batch = "");
   // A try failed and another will come at nextMs: counts the attempt, keeps the error.
   void markDeferred(const std::vector<std::string>& ids, const std::string& error,
                     std::int64_t nextMs);
@@ -59,6 +75,14 @@ class ReportQueue {
   // its receiver) or held (SMTP mode has not decided: the report would not say what was
   // done with the message).
   bool requeue(const std::string& id);
+  // The group key of each of `ids` that has one (judge()).
+  std::map<std::string, std::string> groupsOf(const std::vector<std::string>& ids);
+  // This sink's due messages of `group`, oldest first: those waiting for their window
+  // whatever their time (the group goes out together), those in back-off once it came.
+  std::vector<std::string> groupDue(const std::string& sink, const std::string& group,
+                                    std::int64_t nowMs, std::size_t limit);
+  // The last group report of `group` this sink sent (none: this is the first).
+  std::optional<GroupBatch> lastBatch(const std::string& sink, const std::string& group);
   // Messages per report_status, judged ones only (for metrics and the API), in one scan.
   std::map<std::string, std::int64_t> countByStatus();
 

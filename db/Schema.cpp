@@ -13,6 +13,24 @@ using namespace Poco::Data::Keywords;
 namespace bccsink::db {
 namespace {
 
+// 8: report groups (issue 18, BccReportGroupWindow). Kept in one function so that it can
+// be renumbered when another version 8 is merged first.
+// report_group: the SHA-256 of the sorted SHA-256s of the files that crossed
+// BccReportThreshold, set when the reporter judged the message due and grouping was on;
+// NULL: reported alone (spoofed only, failed, digest mode, resent). Its window is its
+// report_next_at (judged + window: ReportQueue::judge). report_batch: the
+// group report that carried it, named by the id of that report's first message (a
+// follow-up names the one it follows). The partial index finds a group's members without
+// reading the sink's other reports.
+std::vector<std::string> reportGroupMigration() {
+  return {
+      "ALTER TABLE messages ADD COLUMN report_group TEXT",
+      "ALTER TABLE messages ADD COLUMN report_batch TEXT",
+      "CREATE INDEX messages_report_group ON messages (sink, report_group, report_status)"
+      " WHERE report_group IS NOT NULL",
+  };
+}
+
 // Each entry is one schema version. Never edit a released entry: append a new one.
 // Types and syntax are the common ground of SQLite and PostgreSQL.
 const std::vector<std::vector<std::string>>& migrations() {
@@ -204,7 +222,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           " analyzer TEXT NOT NULL,"  // whose answer turned
           " verdict TEXT NOT NULL,"   // the file's verdict now: suspicious or dangerous
           " threats TEXT NOT NULL,"   // one name a line
-          // late-answer, rules-reload, signature-update, hash-list
+                                     // late-answer, rules-reload, signature-update, hash-list
           " cause TEXT NOT NULL,"
           " created_at TEXT NOT NULL,"  // ISO 8601 UTC
           " created_ms BIGINT NOT NULL,"
@@ -219,7 +237,7 @@ const std::vector<std::vector<std::string>>& migrations() {
           "CREATE TABLE retro_messages ("
           " alert_id TEXT NOT NULL REFERENCES retro_alerts (id) ON DELETE CASCADE,"
           " msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
-          " earlier_verdict TEXT NOT NULL,"  // the message's verdict before the change
+          " earlier_verdict TEXT NOT NULL,"     // the message's verdict before the change
           " earlier_checked_at TEXT NOT NULL,"  // when it was judged so
           " verdict TEXT NOT NULL,"             // the message's verdict now
           " file_path TEXT NOT NULL,"           // where the file sat in the message
@@ -244,6 +262,8 @@ const std::vector<std::vector<std::string>>& migrations() {
           // kept). Retention and re-checks pass them by.
           "ALTER TABLE message_files ADD COLUMN not_kept TEXT",
       },
+      // 9: report groups (issue 18, finding 12).
+      reportGroupMigration(),
   };
   return list;
 }

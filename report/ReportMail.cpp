@@ -177,4 +177,35 @@ std::string composeDigestMail(const std::vector<Report>& reports, const std::str
                  "reports.json", {"X-Bccsink-Digest: " + std::to_string(reports.size())}, s, now);
 }
 
+std::string composeGroupMail(const std::vector<Report>& reports, const GroupInfo& group,
+                             const Templates& templates, const MailSettings& s, std::time_t now) {
+  std::string worst;
+  int spoofed = 0, kept = 0;
+  Poco::JSON::Array::Ptr all = new Poco::JSON::Array;
+  for (const auto& r : reports) {
+    if (worst.empty() || verdictRank(r.verdict) > verdictRank(worst)) worst = r.verdict;
+    spoofed += r.spoof.spoofed;
+    kept += r.hold && keptBack(r.hold->state);
+    all->add(toJson(r));
+  }
+  std::string subject = "[bccsink] " + (worst.empty() ? std::string("unscanned") : worst) + ": " +
+                        std::to_string(reports.size()) + (group.follows.empty() ? "" : " more") +
+                        (reports.size() == 1 ? " message" : " messages") + " with ";
+  // The file's name as the listing shows it ("NAME (SHA-256)"): at most 100 bytes of it.
+  std::string file = group.files.empty() ? "the same file" : group.files.front();
+  auto paren = file.rfind(" (");
+  if (paren != std::string::npos && !group.files.empty()) file.resize(paren);
+  subject += oneLineUtf8(file, 103);
+  if (group.files.size() > 1) subject += " and " + std::to_string(group.files.size() - 1) + " more";
+  if (spoofed > 0) subject += ", " + std::to_string(spoofed) + " spoofed";
+  if (kept > 0) subject += ", " + std::to_string(kept) + " not delivered";
+  if (!group.follows.empty()) subject += ", follows " + group.follows;
+  std::vector<std::string> extra = {"X-Bccsink-Group: " + oneLineUtf8(group.batch, kNoLimit),
+                                    "X-Bccsink-Group-Count: " + std::to_string(reports.size())};
+  if (!group.follows.empty())
+    extra.push_back("X-Bccsink-Follows: " + oneLineUtf8(group.follows, kNoLimit));
+  return compose(subject, renderGroup(reports, group, templates), jsonText(all, 2), "reports.json",
+                 extra, s, now);
+}
+
 }  // namespace bccsink::report

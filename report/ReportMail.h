@@ -31,6 +31,13 @@ std::string composeReportMail(const Report& report, const Templates& templates,
 std::string composeDigestMail(const std::vector<Report>& reports, const std::string& since,
                               const std::string& until, const Templates& templates,
                               const MailSettings& settings, std::time_t now);
+// A group report (BccReportGroupWindow): Subject "[bccsink] dangerous: N messages with
+// FILE" (", and K more files" when several flagged them; "N more messages" and
+// ", follows ID" in a follow-up), headers X-Bccsink-Group: ID (its first message) and
+// X-Bccsink-Follows: ID, reports.json attached.
+std::string composeGroupMail(const std::vector<Report>& reports, const GroupInfo& group,
+                             const Templates& templates, const MailSettings& settings,
+                             std::time_t now);
 
 // Any report mail (report/retro's too): the headers built here (From, To, the Subject
 // encoded, Date, Message-ID, Auto-Submitted, then `extraHeaders`, each a whole line the

@@ -303,8 +303,10 @@ Rendered renderReport(const Report& report, const Templates& templates) {
           render(templates, Templates::kReportHtml, view, htmlEscape)};
 }
 
-Rendered renderDigest(const std::vector<Report>& reports, const std::string& since,
-                      const std::string& until, const Templates& templates) {
+namespace {
+
+data digestView(const std::vector<Report>& reports, const std::string& since,
+                const std::string& until) {
   data view;
   view.set("version", BCCSINK_VERSION);
   view.set("count", std::to_string(reports.size()));
@@ -315,8 +317,36 @@ Rendered renderDigest(const std::vector<Report>& reports, const std::string& sin
   data list{data::type::list};
   for (const auto& r : reports) list.push_back(reportView(r));
   view.set("reports", list);
+  view.set("group", false);
+  view.set("follows", false);
+  return view;
+}
+
+Rendered renderDigestView(const data& view, const Templates& templates) {
   return {tidyText(render(templates, Templates::kDigestText, view, textEscape)),
           render(templates, Templates::kDigestHtml, view, htmlEscape)};
+}
+
+}  // namespace
+
+Rendered renderDigest(const std::vector<Report>& reports, const std::string& since,
+                      const std::string& until, const Templates& templates) {
+  return renderDigestView(digestView(reports, since, until), templates);
+}
+
+Rendered renderGroup(const std::vector<Report>& reports, const GroupInfo& group,
+                     const Templates& templates) {
+  // since..until: when the first and the last of them were received.
+  auto view = digestView(reports, reports.empty() ? "" : reports.front().receivedAt,
+                         reports.empty() ? "" : reports.back().receivedAt);
+  view.set("group", true);
+  view.set("group_id", group.batch);
+  view.set("group_files", strings(group.files));
+  setIf(view, "follows", group.follows);
+  view.set("follows_at", group.followsAt);
+  view.set("follows_count", std::to_string(group.followsCount));
+  view.set("earlier", std::to_string(group.earlier));
+  return renderDigestView(view, templates);
 }
 
 }  // namespace bccsink::report

@@ -3,14 +3,17 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
+#include <Poco/SHA2Engine.h>
 #include <pthread.h>
 
 #include <algorithm>
+#include <set>
 
 #include "base/Backoff.h"
 #include "base/Clock.h"
 #include "db/Database.h"
 #include "db/HoldQueue.h"
+#include "db/MessageFiles.h"
 #include "db/MessageQueue.h"
 #include "db/Outage.h"
 #include "db/ReportQueue.h"
@@ -78,6 +81,33 @@ int thresholdRank(const std::string& verdict) {
 bool keptFromRecipients(const std::string& holdState) {
   return holdState == db::hold_state::kQuarantined || holdState == db::hold_state::kDiscarded ||
          holdState == db::hold_state::kRejected;
+}
+
+// The group of a message whose file(s) crossed the threshold: that file's SHA-256 (so
+// that an administrator finds it in the queue), or for several the SHA-256 of their sorted
+// SHA-256s, one a line. '' (reported alone) when no readable file crossed it: a spoof, an
+// unscanned message below the threshold, a failed one.
+std::string groupKey(const std::vector<db::MessageFile>& files, int threshold) {
+  std::set<std::string> flagged;
+  for (const auto& f : files) {
+    if (!f.sha256.empty() && thresholdRank(f.verdict) >= threshold) flagged.insert(f.sha256);
+  }
+  if (flagged.size() <= 1) return flagged.empty() ? "" : *flagged.begin();
+  Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+  for (const auto& h : flagged) sha.update(h + "\n");
+  return Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+// What a group report names as its files: those of its first message that crossed the
+// threshold, "NAME (SHA-256)", each digest once.
+std::vector<std::string> groupFiles(const Report& r, int threshold) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& f : r.files) {
+    if (f.sha256.empty() || thresholdRank(f.verdict) < threshold) continue;
+    if (seen.insert(f.sha256).second) out.push_back(f.name + " (" + f.sha256 + ")");
+  }
+  return out;
 }
 
 }  // namespace
@@ -202,6 +232,13 @@ std::size_t Reporter::judgeNew(db::Database& db) {
   const auto ids = reports.unjudged(settings_.owner, settings_.batch);
   // SMTP mode: a message is judged once its action is decided (HoldQueue::decide).
   const auto holdStates = reports.holdStates(ids);
+  // BccReportGroupWindow (not in digest mode, which batches already): the flagging files
+  // of each message, for its group.
+  const bool grouping = settings_.groupWindow.count() > 0 && settings_.digestInterval.count() == 0;
+  std::map<std::string, std::vector<db::MessageFile>> files;
+  if (grouping && !ids.empty()) files = db::MessageFiles(db).listAll(ids);
+  const auto holdUntil =
+      clockMs() + std::chrono::duration_cast<milliseconds>(settings_.groupWindow).count();
   for (const auto& m : queue.findAll(ids)) {
     SpoofFinding finding;
     // For the statistics: the host that connected to the site's MTA (the origin hop), or
@@ -231,7 +268,12 @@ std::size_t Reporter::judgeNew(db::Database& db) {
     auto hold = holdStates.find(m.id);
     bool kept = hold != holdStates.end() && keptFromRecipients(hold->second);
     bool due = failed || kept || finding.spoofed || thresholdRank(m.verdict) >= threshold;
-    judged.push_back({m.id, finding.spoofed, finding.reason, due, originIp});
+    // A failed message is reported alone: what failed is its own analysis, and each is
+    // looked at (and resent) on its own.
+    std::string group;
+    if (grouping && due && !failed) group = groupKey(files[m.id], threshold);
+    judged.push_back({m.id, finding.spoofed, finding.reason, due, originIp, group,
+                      group.empty() ? 0 : holdUntil});
   }
   // The round's judgements in one transaction (the files were read before, outside it).
   reports.judge(judged);
@@ -248,7 +290,7 @@ std::size_t Reporter::deliverDue(db::Database& db) {
   if (settings_.digestInterval.count() > 0 && now - lastDigest_ < settings_.digestInterval) {
     return 0;  // the digest is not due yet
   }
-  auto ids = reports.due(settings_.owner, nowMs(), settings_.batch);
+  auto ids = reports.due(settings_.owner, clockMs(), settings_.batch);
   if (ids.empty()) return 0;
   std::size_t sent = 0;
   if (settings_.digestInterval.count() > 0) {
@@ -270,7 +312,16 @@ std::size_t Reporter::deliverDue(db::Database& db) {
     }
     return sent;
   }
+  // A message of a group: due once the window of the group's first message is over (its
+  // report_next_at); the whole group goes with it, once per round.
+  const auto groups = reports.groupsOf(ids);
+  std::set<std::string> done;
   for (const auto& id : ids) {
+    if (auto g = groups.find(id); g != groups.end()) {
+      if (!done.insert(g->second).second) continue;
+      if (!deliverGroup(db, g->second, sent)) break;  // the receiver is down: wait for it
+      continue;
+    }
     auto m = queue.find(id);
     if (!m) continue;
     std::string mail;
@@ -295,13 +346,70 @@ std::size_t Reporter::deliverDue(db::Database& db) {
   return sent;
 }
 
+bool Reporter::deliverGroup(db::Database& db, const std::string& group, std::size_t& sent) {
+  db::MessageQueue queue(db);
+  db::ReportQueue reports(db);
+  std::vector<std::string> ids;
+  std::vector<Report> list;
+  for (const auto& id : reports.groupDue(settings_.owner, group, clockMs(), settings_.groupLimit)) {
+    auto m = queue.find(id);
+    if (!m) continue;
+    try {
+      list.push_back(load(db, *m, settings_.spoolDir, settings_.spoof.skipTopReceived));
+      ids.push_back(id);
+    } catch (const std::exception& e) {
+      if (fromDatabase(e)) throw;
+      reports.markUndeliverable({id}, "cannot build the report: " + errorText(e));
+      ++undeliverable_;
+      log().error("report id=%s: cannot build it: %s", id, errorText(e));
+    }
+  }
+  if (ids.empty()) return true;
+  const auto previous = reports.lastBatch(settings_.owner, group);
+  std::string mail;
+  try {
+    if (ids.size() == 1 && !previous) {
+      // One message in its window: today's report, with every detail.
+      mail = composeReportMail(list.front(), templates_, settings_.mail, std::time(nullptr));
+    } else {
+      GroupInfo info;
+      info.batch = ids.front();
+      info.files = groupFiles(list.front(), thresholdRank(settings_.threshold));
+      if (previous) {
+        info.follows = previous->batch;
+        info.followsAt = previous->reportedAt;
+        info.followsCount = previous->count;
+        info.earlier = previous->total;
+      }
+      mail = composeGroupMail(list, info, templates_, settings_.mail, std::time(nullptr));
+    }
+  } catch (const std::exception& e) {
+    reports.markUndeliverable(ids, "cannot build the report: " + errorText(e));
+    undeliverable_ += ids.size();
+    log().error("report group %s: cannot build it: %s", group, errorText(e));
+    return true;
+  }
+  auto result = safely(deliver_, mail);
+  record(db, ids, result, ids.front());
+  if (result.ok()) {
+    sent += ids.size();
+    log().information("report %s: %z messages of group %s%s", ids.front(), ids.size(), group,
+                      previous ? ", follows " + previous->batch : std::string());
+  }
+  return result.outcome != Outcome::TempFail;
+}
+
+std::int64_t Reporter::clockMs() const {
+  return settings_.clock ? settings_.clock() : nowMs();
+}
+
 void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
-                      const DeliveryResult& r) {
+                      const DeliveryResult& r, const std::string& batch) {
   db::ReportQueue reports(db);
   const std::string list = ids.size() == 1 ? ids[0] : std::to_string(ids.size()) + " messages";
   switch (r.outcome) {
     case Outcome::Ok:
-      reports.markSent(ids, isoNow());
+      reports.markSent(ids, isoNow(), batch);
       sent_ += ids.size();
       for (const auto& id : ids) log().information("reported id=%s: %s", id, r.receipt);
       for (const auto& x : r.rejected) {
@@ -313,7 +421,7 @@ void Reporter::record(db::Database& db, const std::vector<std::string>& ids,
       int attempts = 1;
       db::MessageQueue queue(db);
       if (auto m = queue.find(ids.front())) attempts = m->reportAttempts + 1;
-      auto next = nowMs() + retryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
+      auto next = clockMs() + retryDelay(attempts, settings_.retryBase, settings_.retryCap).count();
       reports.markDeferred(ids, r.reason, next);
       deferred_ += ids.size();
       log().warning("report %s deferred (try %d): %s", list, attempts, r.reason);

@@ -5,7 +5,11 @@
 // SMTP mode kept it from its recipients: quarantined, discarded, refused by the relay; an
 // SMTP-mode message is judged only once its action is decided, db/HoldQueue), and
 // delivers the reports that are due: one mail per message, or one digest per
-// BccReportDigestInterval listing every message since the last; then this sink's due
+// BccReportDigestInterval listing every message since the last, or (BccReportGroupWindow)
+// one report per group of messages that the same file(s) flagged: a due message of a group
+// waits until its group's window is over (report_next_at), then every due message of the
+// group goes out in one report, a later one in a follow-up (ReportQueue::groupDue,
+// lastBatch). The state is the queue's rows, so a restart keeps the groups; then this sink's due
 // retro-alerts, one mail each (report/retro/RetroDelivery). A message is `reported`
 // only once the receiver took the mail; a temporary failure is retried with back-off (the
 // queue shows the error), a permanent one leaves the report `undeliverable` until
@@ -45,7 +49,14 @@ struct ReporterSettings {
   std::string owner;                       // this sink: it reports the messages it received
   std::string threshold = "suspicious";    // BccReportThreshold: unscanned, suspicious, dangerous
   std::chrono::seconds digestInterval{0};  // BccReportDigestInterval; 0 = a mail per message
-  SpoofSettings spoof;                     // skipTopReceived: bccsink's own Received header
+  // BccReportGroupWindow: messages flagged by the same file(s) within it make one report;
+  // 0 = a mail per message. Without effect in digest mode (the digest batches already).
+  std::chrono::seconds groupWindow{0};
+  std::size_t groupLimit = 1000;  // messages one group report lists; the rest follow
+  // The time (ms since the epoch) the report queue is judged and delivered by: windows and
+  // back-off. Unset: the wall clock (tests set their own).
+  std::function<std::int64_t()> clock;
+  SpoofSettings spoof;  // skipTopReceived: bccsink's own Received header
   MailSettings mail;
   std::chrono::milliseconds retryBase{std::chrono::seconds(30)};  // then doubling
   std::chrono::milliseconds retryCap{std::chrono::hours(1)};
@@ -104,7 +115,11 @@ class Reporter {
   std::size_t round(std::size_t& judged);
   std::size_t judgeNew(db::Database& db);
   std::size_t deliverDue(db::Database& db);
-  void record(db::Database& db, const std::vector<std::string>& ids, const DeliveryResult& r);
+  // The group's due messages in one report; false when the receiver is down.
+  bool deliverGroup(db::Database& db, const std::string& group, std::size_t& sent);
+  std::int64_t clockMs() const;
+  void record(db::Database& db, const std::vector<std::string>& ids, const DeliveryResult& r,
+              const std::string& batch = "");
 
   ReporterSettings settings_;
   Templates templates_;

@@ -525,7 +525,8 @@ const std::vector<Option>& schema() {
       {{"BccReportGroupWindow", "2m",
         "Reports of messages flagged by the same file(s) within this window go out as one "
         "report listing every message and recipient (a campaign to 300 users makes one "
-        "mail, then a follow-up when more arrive). 0 = one report per message."},
+        "mail, then a follow-up when more arrive). 0 = one report per message. No effect "
+        "with BccReportDigestInterval (the digest batches already)."},
        [](Config& c, const std::string& v) { c.bccReportGroupWindow = parseKeep(v); }},
       {{"BccSmtpServer", "",
         "Where reports are sent: HOST:PORT, [IPv6]:PORT or unix:PATH; '' = written to "

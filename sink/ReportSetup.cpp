@@ -66,6 +66,7 @@ report::ReporterSettings ReportSetup::reporterSettings() const {
   s.owner = cfg_.sinkName;
   s.threshold = cfg_.bccReportThreshold;
   s.digestInterval = cfg_.bccReportDigestInterval;
+  s.groupWindow = cfg_.bccReportGroupWindow;
   s.spoof = spoof_;
   s.mail.from = cfg_.bccReporterAddress;
   s.mail.to = cfg_.bccReportRecipientAddress;

@@ -35,7 +35,7 @@ class StatsRepositoryTest : public test::EngineTest {
 };
 
 TEST(StatsSchema, SchemaFiveIsTheNewest) {
-  EXPECT_EQ(db::latestSchemaVersion(), 8);
+  EXPECT_EQ(db::latestSchemaVersion(), 9);
 }
 
 TEST_P(StatsRepositoryTest, AnIntervalIsStoredOncePerSinkAndStart) {

@@ -87,6 +87,8 @@ start_sink() {
 }
 
 # start_sink_logging LOG DATADIR [--Name value ...]: start_sink with its log in LOG.
+# Reports are one mail per message (BccReportGroupWindow 0) unless the scenario sets
+# REPORT_GROUP_WINDOW (t-18-report-storm): the scenarios count mails per message.
 start_sink_logging() {
   local log=$1 data=$2
   shift 2
@@ -95,7 +97,8 @@ start_sink_logging() {
   [ -f "$log" ] && mark=$(wc -l <"$log")
   "$BCCSINK" serve --BccSocket "${SOCKET:-127.0.0.1:0}" --BccDomains "${DOMAINS:-bcc.test}" \
     --HttpSocket "${HTTP_SOCKET:-127.0.0.1:0}" \
-    --DataDir "$data" --BccHostname sink.test "$@" >>"$log" 2>&1 &
+    --DataDir "$data" --BccHostname sink.test --BccReportGroupWindow "${REPORT_GROUP_WINDOW:-0}" \
+    "$@" >>"$log" 2>&1 &
   SINK_PID=$!
   PIDS+=("$SINK_PID")
   for _ in $(seq 1 100); do
