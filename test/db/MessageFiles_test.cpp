@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "db/MessageQueue.h"
+#include "db/Schema.h"
 #include "test/db/Engines.h"
 #include "test/db/SampleRecord.h"
 
