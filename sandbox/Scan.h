@@ -32,7 +32,7 @@ struct ScanReport {
 // The file's verdict from its analyzers' answers, and the message's from its files'.
 VerdictKind fileVerdict(const std::vector<Verdict>& answers);
 
-ScanReport scanMessage(std::string_view message, const Extractor& extractor,
+ScanReport scanMessage(std::string_view message, const MessageExtractor& extractor,
                        const ContentStore& store,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
                        std::chrono::steady_clock::time_point deadline);
