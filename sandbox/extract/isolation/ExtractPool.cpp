@@ -60,7 +60,7 @@ ExtractPool::ExtractPool(ParserMaster& master, ExtractPoolSettings settings)
 
 ExtractPool::~ExtractPool() {
   std::lock_guard lock(mutex_);
-  for (auto& slot : slots_) retire(slot, true, nullptr);
+  for (auto& slot : slots_) retire(slot, true, nullptr);  // no extract() runs: the owner waits
 }
 
 void ExtractPool::retire(Slot& slot, bool now, std::string* how) const {
@@ -73,7 +73,10 @@ void ExtractPool::retire(Slot& slot, bool now, std::string* how) const {
       if (how) *how = e.what();
     }
   }
-  slot = Slot{};
+  // Still this thread's (busy) until release().
+  slot.pid = -1;
+  slot.fd = -1;
+  slot.served = 0;
 }
 
 Extraction ExtractPool::extract(std::string_view message, const KeepFile& keep) const {

@@ -197,6 +197,7 @@ std::string ParserMaster::retire(pid_t pid, bool now) {
   do n = ::recv(control_, &a, sizeof a, 0);
   while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof a)) throw std::runtime_error("the parser master is gone");
+  if (a.error != 0) return "not a worker of the parser master";
   return describe(a.status);
 }
 
