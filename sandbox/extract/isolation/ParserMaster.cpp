@@ -1,5 +1,6 @@
 #include "sandbox/extract/isolation/ParserMaster.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -77,6 +78,11 @@ int reap(pid_t pid, bool now) {
   // Nothing of the daemon's: no database, spool, lock file or listening socket.
   ::close_range(0, control - 1, 0);
   ::close_range(control + 1, ~0U, 0);
+  // 0, 1 and 2 on /dev/null: else a worker's socket could be given fd 1 or 2, and a
+  // library's warning on stderr (GLib's, libgsf's) would land in the frames.
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fd != control && ::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", O_RDWR) != fd) _exit(1);
+  }
   ParseMessage parse;
   try {
     parse = prepare();
