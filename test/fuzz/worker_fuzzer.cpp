@@ -25,11 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       in.remove_prefix(std::min(piece, in.size()));
       while (auto frame = decoder.next()) {
         if (frame->type == FrameType::Kept) {
-          auto kept = decodeKept(frame->payload);
+          auto kept = decodeKept(frame->payload());
           for (char c : kept.bytes) sum += static_cast<unsigned char>(c);
           sum += kept.file.name.size() + kept.file.where.size();
         } else if (frame->type == FrameType::Result) {
-          auto e = decodeExtraction(frame->payload);
+          auto e = decodeExtraction(frame->payload());
           for (const auto& f : e.files) sum += f.path().size() + f.altNames.size();
           for (const auto& s : e.errors) sum += s.size();
         }

@@ -157,15 +157,16 @@ ExtractPool::Ended ExtractPool::exchange(Slot& slot, std::string_view message, c
     }
   }
   FrameDecoder in(settings_.maxFrameBytes);
-  std::string chunk(256 << 10, '\0');
+  std::string& chunk = slot.readBuffer;
+  chunk.resize(1 << 20);
   try {
     for (;;) {
       while (auto frame = in.next()) {
         if (frame->type == FrameType::Kept) {
-          auto kept = decodeKept(frame->payload);
+          auto kept = decodeKept(frame->payload());
           keep(kept.file, kept.bytes);
         } else if (frame->type == FrameType::Result) {
-          out = decodeExtraction(frame->payload);
+          out = decodeExtraction(frame->payload());
           // A worker answers one message at a time: anything after its Result is not ours.
           if (in.pending() != 0) return Ended::Crashed;
           return Ended::Done;

@@ -56,6 +56,7 @@ class ExtractPool : public MessageExtractor {
     int fd = -1;
     std::size_t served = 0;
     bool busy = false;
+    std::string readBuffer;  // kept from message to message: no allocation per read
   };
   enum class Ended { Done, Crashed, TimedOut };
 

@@ -30,7 +30,7 @@ void runExtractWorker(int fd, const ParseMessage& parse) {
   }
   // The daemon is trusted: a message as large as it sends.
   FrameDecoder in(~std::uint64_t{0});
-  std::string chunk(1 << 16, '\0');
+  std::string chunk(1 << 20, '\0');
   for (;;) {
     std::optional<Frame> frame;
     try {
@@ -52,7 +52,7 @@ void runExtractWorker(int fd, const ParseMessage& parse) {
     };
     Extraction result;
     try {
-      result = parse(frame->payload, keep);
+      result = parse(frame->payload(), keep);
     } catch (const std::exception& e) {
       result.errors.push_back(evasion(std::string("extraction stopped: ") + e.what()));
     }

@@ -34,10 +34,21 @@ std::optional<Frame> FrameDecoder::next() {
     throw FrameError("frame of " + std::to_string(length) + " bytes, more than " +
                      std::to_string(maxPayload_));
   }
-  if (rest.size() - kFrameHeaderBytes < length) return std::nullopt;
+  if (rest.size() - kFrameHeaderBytes < length) {
+    // A large frame arrives in many reads: room for all of it once, not doubling copies.
+    buffer_.reserve(start_ + kFrameHeaderBytes + length);
+    return std::nullopt;
+  }
   Frame f;
   f.type = static_cast<FrameType>(type);
-  f.payload.assign(rest.substr(kFrameHeaderBytes, length));
+  if (start_ == 0 && buffer_.size() == kFrameHeaderBytes + length) {
+    // The buffer is this frame (the usual case for a file's bytes): taken, not copied.
+    f.storage = std::move(buffer_);
+    f.offset = kFrameHeaderBytes;
+    buffer_.clear();
+    return f;
+  }
+  f.storage.assign(rest.substr(kFrameHeaderBytes, length));
   start_ += kFrameHeaderBytes + length;
   return f;
 }

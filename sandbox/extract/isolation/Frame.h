@@ -19,7 +19,9 @@ enum class FrameType : std::uint8_t { Message = 1, Kept = 2, Result = 3 };
 
 struct Frame {
   FrameType type = FrameType::Message;
-  std::string payload;
+  std::string storage;  // holds the payload from `offset` on (a large one is not moved)
+  std::size_t offset = 0;
+  std::string_view payload() const { return std::string_view(storage).substr(offset); }
 };
 
 class FrameError : public std::runtime_error {

@@ -66,7 +66,7 @@ TEST(WorkerFrame, ExtractionRoundTripsByteByByte) {
   ASSERT_TRUE(got);
   EXPECT_EQ(got->type, FrameType::Result);
   EXPECT_EQ(d.pending(), 0u);
-  auto back = decodeExtraction(got->payload);
+  auto back = decodeExtraction(got->payload());
   ASSERT_EQ(back.files.size(), 4u);
   for (int i = 0; i < 4; ++i) expectSame(back.files[i], e.files[i]);
   EXPECT_EQ(back.errors, e.errors);
@@ -81,11 +81,11 @@ TEST(WorkerFrame, KeptCarriesTheFileAndItsBytes) {
   auto second = d.next();
   ASSERT_TRUE(first && second);
   EXPECT_EQ(first->type, FrameType::Kept);
-  auto kept = decodeKept(first->payload);
+  auto kept = decodeKept(first->payload());
   expectSame(kept.file, sampleFile(2));
   EXPECT_EQ(kept.bytes, bytes);
   EXPECT_EQ(second->type, FrameType::Result);
-  EXPECT_TRUE(decodeExtraction(second->payload).files.empty());
+  EXPECT_TRUE(decodeExtraction(second->payload()).files.empty());
   EXPECT_FALSE(d.next());
 }
 
