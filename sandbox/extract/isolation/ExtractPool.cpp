@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "sandbox/extract/Digest.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/isolation/ExtractionCodec.h"
 #include "sandbox/extract/isolation/Frame.h"
@@ -164,6 +165,11 @@ ExtractPool::Ended ExtractPool::exchange(Slot& slot, std::string_view message, c
       while (auto frame = in.next()) {
         if (frame->type == FrameType::Kept) {
           auto kept = decodeKept(frame->payload());
+          // The store and the verdict cache are keyed by SHA-256: bytes under another
+          // file's digest would give that file this one's verdict in every later message.
+          // A parser's word for the digest is not taken.
+          const auto d = digest(kept.bytes);
+          if (d.sha256 != kept.file.sha256 || d.md5 != kept.file.md5) return Ended::Crashed;
           keep(kept.file, kept.bytes);
         } else if (frame->type == FrameType::Result) {
           out = decodeExtraction(frame->payload());

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "sandbox/Scan.h"
+#include "sandbox/extract/Digest.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/Extractor.h"
 #include "sandbox/extract/FileType.h"
@@ -69,7 +70,11 @@ ParseMessage markerParser() {
     ExtractedFile f;
     f.name = std::string(message.substr(0, 20));
     f.size = message.size();
-    f.sha256 = std::string(64, '0');
+    const auto d = digest(message);
+    f.sha256 = d.sha256;
+    f.md5 = d.md5;
+    // A subverted parser: the bytes under another file's digest.
+    if (has(message, "LIE")) f.sha256 = std::string(64, '0');
     f.selected = true;
     keep(f, message);
     out.files.push_back(f);
@@ -146,6 +151,16 @@ TEST(ExtractPool, CrashedMessageIsSuspiciousWithAnUnscannedEntryInScan) {
   EXPECT_EQ(report.files[0].file.reason, "evasion: parser crashed");
   // An evasion: at least suspicious, as every "evasion: " reason (Evasion.h).
   EXPECT_EQ(report.verdict, VerdictKind::Suspicious);
+}
+
+TEST(ExtractPool, KeptBytesUnderAnotherDigestAreRefused) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  auto p = parse(pool, "LIE about the bytes");
+  EXPECT_TRUE(p.kept.empty());
+  ASSERT_EQ(p.extraction.files.size(), 1u);
+  EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed");
+  EXPECT_EQ(parse(pool, "honest").kept.size(), 1u);
 }
 
 TEST(ExtractPool, HungWorkerIsKilledAtTheTimeout) {
