@@ -1,6 +1,7 @@
 #include "sandbox/extract/isolation/Seccomp.h"
 
 #include <seccomp.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -63,6 +64,15 @@ void confineParser() {
   for (int sys : kRefused)
     check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), sys, 0), "rule");
   for (int sys : kKilled) check(seccomp_rule_add(ctx.get(), SCMP_ACT_KILL_PROCESS, sys, 0), "rule");
+  // Signals only to itself (abort() raises SIGABRT with tgkill): a parser, whatever user
+  // it runs as, cannot signal the daemon, its siblings or any other process.
+  const auto self = static_cast<scmp_datum_t>(::getpid());
+  for (int sys : {SCMP_SYS(kill), SCMP_SYS(tkill), SCMP_SYS(tgkill)}) {
+    check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), sys, 1, SCMP_A0(SCMP_CMP_NE, self)),
+          "rule");
+  }
+  for (int sys : {SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal)})
+    check(seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), sys, 0), "rule");
   check(seccomp_load(ctx.get()), "load");
 }
 

@@ -2,7 +2,8 @@
 // The seccomp filter a parser process (ExtractWorker) installs before it reads a message:
 // whatever a crafted message makes of the parsing code, it cannot open a file (open,
 // openat, creat: EPERM), change one it does not hold (unlink, rename, chmod...: EPERM),
-// nor open a socket or run a program (socket, execve: the process is killed). What it
+// nor open a socket or run a program (socket, execve: the process is killed), nor signal
+// another process (kill, tgkill to any pid but its own: EPERM). What it
 // holds is the message and the pipe to the daemon. Everything it needs from the file
 // system (libmagic's database, the C.UTF-8 locale, iconv's modules) is loaded before.
 

@@ -58,6 +58,11 @@ ParseMessage markerParser() {
       const int fd = ::open("/etc/hostname", O_RDONLY);
       out.errors.push_back("open: " + std::to_string(fd) + " " + std::strerror(errno));
     }
+    if (has(message, "SIGNAL")) {
+      errno = 0;
+      const int rc = ::kill(::getppid(), 0);  // the master; the daemon alike
+      out.errors.push_back("kill: " + std::to_string(rc) + " " + std::strerror(errno));
+    }
     if (has(message, "SOCKET")) {
       const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
       out.errors.push_back("socket: " + std::to_string(fd));  // not reached: killed
@@ -207,6 +212,14 @@ TEST(ExtractPool, SeccompRefusesOpenInTheWorker) {
   auto p = parse(pool, "OPEN");
   ASSERT_GE(p.extraction.errors.size(), 1u);
   EXPECT_EQ(p.extraction.errors[0], "open: -1 " + std::string(std::strerror(EPERM)));
+}
+
+TEST(ExtractPool, SeccompRefusesSignalsToOtherProcesses) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  auto p = parse(pool, "SIGNAL");
+  ASSERT_GE(p.extraction.errors.size(), 1u);
+  EXPECT_EQ(p.extraction.errors[0], "kill: -1 " + std::string(std::strerror(EPERM)));
 }
 
 TEST(ExtractPool, SeccompKillsAWorkerThatOpensASocketOrRunsAProgram) {
