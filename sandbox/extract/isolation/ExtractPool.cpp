@@ -102,6 +102,16 @@ Extraction ExtractPool::extract(std::string_view message, const KeepFile& keep) 
     free_.notify_one();
   };
   if (slot->pid > 0 && slot->served >= settings_.messagesPerWorker) retire(*slot, true, nullptr);
+  if (slot->pid > 0) {
+    // An idle worker writes nothing: readable or hung up means it died between messages
+    // (the OOM killer, an operator): replaced, so that this message is not blamed.
+    pollfd p{slot->fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) != 0) {
+      std::string how;
+      retire(*slot, false, &how);
+      log().warning("extraction: an idle parser process ended (%s); replaced", how);
+    }
+  }
   if (slot->pid <= 0) {
     try {
       auto w = master_.spawn();

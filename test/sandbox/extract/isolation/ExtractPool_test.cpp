@@ -186,6 +186,27 @@ TEST(ExtractPool, HungWorkerIsKilledAtTheTimeout) {
   EXPECT_EQ(next.extraction.files[0].name, "after the hang");
 }
 
+TEST(ExtractPool, WorkerThatDiedIdleIsReplacedWithoutBlamingTheNextMessage) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  auto first = parse(pool, "first");
+  const pid_t pid = std::stoi(pidOf(first.extraction).substr(4));
+  ::kill(pid, SIGKILL);  // the master reaps it only when told: it stays a zombie till then
+  for (int i = 0; i < 200; ++i) {
+    const std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+    std::ifstream in(stat);
+    std::string line;
+    std::getline(in, line);
+    if (line.find(") Z") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto next = parse(pool, "second");
+  ASSERT_EQ(next.extraction.files.size(), 1u);
+  EXPECT_EQ(next.extraction.files[0].name, "second");
+  EXPECT_EQ(pool.counters().crashed, 0u);
+  EXPECT_EQ(pool.counters().spawned, 2u);
+}
+
 TEST(ExtractPool, WorkerIsReplacedAfterItsMessages) {
   ParserMaster master(markerParser);
   ExtractPool pool(master, settings(1, 2));
