@@ -13,6 +13,7 @@ packages=(
   libboost-program-options-dev
   libgtest-dev googletest
   libarchive-dev libmagic-dev libyara-dev libkainjow-mustache-dev
+  libseccomp-dev
   # the container walkers (sandbox/extract/containers/README.md)
   libqpdf-dev libytnef0-dev libgsf-1-dev
   libssl-dev sqlite3 openssl jq iproute2 python3 curl

@@ -62,8 +62,8 @@ std::string errorText(const std::exception& e) {
 
 }  // namespace
 
-Pipeline::Pipeline(PipelineSettings settings, const Extractor& extractor, const ContentStore& store,
-                   std::vector<std::unique_ptr<AnalyzerRunner>> runners)
+Pipeline::Pipeline(PipelineSettings settings, const MessageExtractor& extractor,
+                   const ContentStore& store, std::vector<std::unique_ptr<AnalyzerRunner>> runners)
     : settings_(std::move(settings)),
       extractor_(extractor),
       store_(store),

@@ -83,7 +83,7 @@ struct PipelineCounters {
 class Pipeline {
  public:
   // Takes the runners (one per enabled analyzer); `extractor` and `store` must outlive it.
-  Pipeline(PipelineSettings settings, const Extractor& extractor, const ContentStore& store,
+  Pipeline(PipelineSettings settings, const MessageExtractor& extractor, const ContentStore& store,
            std::vector<std::unique_ptr<AnalyzerRunner>> runners);
   ~Pipeline();  // stop()
   Pipeline(const Pipeline&) = delete;
@@ -158,7 +158,7 @@ class Pipeline {
   void announceFinished(const std::string& msgId);
 
   PipelineSettings settings_;
-  const Extractor& extractor_;
+  const MessageExtractor& extractor_;
   const ContentStore& store_;
   std::vector<std::unique_ptr<AnalyzerRunner>> runners_;
   PipelineCounters counters_;

@@ -16,7 +16,7 @@ VerdictKind fileVerdict(const std::vector<Verdict>& answers) {
   return v;
 }
 
-ScanReport scanMessage(std::string_view message, const Extractor& extractor,
+ScanReport scanMessage(std::string_view message, const MessageExtractor& extractor,
                        const ContentStore& store,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
                        std::chrono::steady_clock::time_point deadline, std::uint64_t storedBudget) {

@@ -38,7 +38,7 @@ VerdictKind fileVerdict(const std::vector<Verdict>& answers);
 
 // `storedBudget`: what the message may add to the store (sandbox/KeptFiles); files past
 // it are analysed from memory.
-ScanReport scanMessage(std::string_view message, const Extractor& extractor,
+ScanReport scanMessage(std::string_view message, const MessageExtractor& extractor,
                        const ContentStore& store,
                        const std::vector<std::unique_ptr<AnalyzerRunner>>& runners,
                        std::chrono::steady_clock::time_point deadline,

@@ -156,12 +156,9 @@ std::string expandFileTypes(const std::string& configured) {
   return out;
 }
 
-AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
-  try {
-    rules_ = sandbox::parseSelection(expandFileTypes(cfg.vxcubeFileTypes), cfg.vxcubeMaxFileSize);
-  } catch (const std::invalid_argument& e) {
-    throw ConfigError("option VxcubeFileTypes: " + std::string(e.what()));
-  }
+namespace {
+
+sandbox::ExtractLimits extractLimits(const Config& cfg) {
   sandbox::ExtractLimits limits;
   limits.maxDepth = cfg.bccMaxNesting;
   limits.mime.maxDepth = 2 * cfg.bccMaxNesting;
@@ -172,7 +169,28 @@ AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
   limits.archive.maxRatio = cfg.bccArchiveMaxRatio;
   limits.archivePasswords = cfg.bccArchivePasswords;
   limits.maxTotalBytes = cfg.bccMaxUnpackedSize;
-  extractor_ = std::make_unique<sandbox::Extractor>(typer_, rules_, limits);
+  return limits;
+}
+
+}  // namespace
+
+sandbox::ParseMessage parserFor(const Config& cfg) {
+  auto typer = std::make_shared<sandbox::FileTyper>();
+  auto extractor = std::make_shared<sandbox::Extractor>(
+      *typer, sandbox::parseSelection(expandFileTypes(cfg.vxcubeFileTypes), cfg.vxcubeMaxFileSize),
+      extractLimits(cfg));
+  return [typer, extractor](std::string_view message, const sandbox::KeepFile& keep) {
+    return extractor->extract(message, keep);
+  };
+}
+
+AnalysisSetup::AnalysisSetup(const Config& cfg) : cfg_(cfg) {
+  try {
+    rules_ = sandbox::parseSelection(expandFileTypes(cfg.vxcubeFileTypes), cfg.vxcubeMaxFileSize);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("option VxcubeFileTypes: " + std::string(e.what()));
+  }
+  extractor_ = std::make_unique<sandbox::Extractor>(typer_, rules_, extractLimits(cfg));
 
   for (const auto& row : kAnalyzers) {
     if (!row.enabled(cfg)) continue;

@@ -16,6 +16,7 @@
 #include "sandbox/extract/Extractor.h"
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
+#include "sandbox/extract/isolation/ExtractWorker.h"
 #include "sandbox/retro/RecheckStage.h"
 #include "sink/Config.h"
 
@@ -61,6 +62,11 @@ class AnalysisSetup {
   std::shared_ptr<std::string> yaraGeneration_ = std::make_shared<std::string>();
   std::shared_ptr<std::string> hashListGeneration_ = std::make_shared<std::string>();
 };
+
+// What a parser process runs (BccExtractIsolation): an Extractor of its own with the same
+// typer, rules and limits as AnalysisSetup's. Called in the parser master
+// (sandbox/extract/isolation/ParserMaster), so it loads libmagic's database there.
+sandbox::ParseMessage parserFor(const Config& cfg);
 
 // VxcubeFileTypes with "default" replaced by the built-in list.
 std::string expandFileTypes(const std::string& configured);

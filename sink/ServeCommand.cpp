@@ -230,6 +230,23 @@ int runServe(const std::vector<std::string>& args) {
   sigaddset(&stopSignals, SIGINT);
   sigaddset(&stopSignals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // BccExtractIsolation: the parser master is forked here, while this process has one
+  // thread (sandbox/extract/isolation/ParserMaster.h says why that matters); it inherits
+  // the blocked stop signals and ends when this process closes its socket.
+  std::unique_ptr<sandbox::ParserMaster> parsers;
+  if (cfg.bccExtractIsolation) {
+    try {
+      // Started as root, the master gives up root before it prepares anything, so no parser
+      // ever runs as root (the daemon itself switches later, once its ports are bound).
+      parsers = std::make_unique<sandbox::ParserMaster>([&cfg, &account] {
+        if (account) dropPrivileges(*account);
+        return parserFor(cfg);
+      });
+    } catch (const std::exception& e) {
+      log.fatal("%s", std::string(e.what()));
+      return 1;
+    }
+  }
   try {
     Poco::Net::initializeSSL();
     Spool spool(cfg.spoolDir(), cfg.bccSpoolSegmentSize);
@@ -273,7 +290,11 @@ int runServe(const std::vector<std::string>& args) {
     sandbox::RetroJudge retro(retroSettings(cfg));
     std::function<void()> wakeRetroReport = [&reporter] { reporter.wake(); };
     retro.onAlert([&wakeRetroReport](const db::RetroOutcome&) { wakeRetroReport(); });
-    sandbox::Pipeline pipeline(ps, analysis.extractor(), store, analysis.makeRunners());
+    std::unique_ptr<sandbox::ExtractPool> pool;
+    if (parsers) pool = std::make_unique<sandbox::ExtractPool>(*parsers, extractPoolSettings(cfg));
+    const sandbox::MessageExtractor& extractor =
+        pool ? static_cast<const sandbox::MessageExtractor&>(*pool) : analysis.extractor();
+    sandbox::Pipeline pipeline(ps, extractor, store, analysis.makeRunners());
     if (retro.enabled()) {
       pipeline.onFileVerdict([&retro](db::Database& d, const db::StoredVerdict& v) {
         retro.judge(d, v, sandbox::RetroCause::LateAnswer);
@@ -307,6 +328,12 @@ int runServe(const std::vector<std::string>& args) {
     for (const auto& n : analysis.analyzerNames()) names += (names.empty() ? "" : ", ") + n;
     log.notice("analysis: %z workers, analyzers: %s", ps.workers,
                names.empty() ? std::string("none") : names);
+    if (pool) {
+      log.notice("extraction: %z parser processes (seccomp), each replaced after %z messages",
+                 extractPoolSettings(cfg).workers, extractPoolSettings(cfg).messagesPerWorker);
+    } else {
+      log.notice("extraction: in the daemon's process (BccExtractIsolation no)");
+    }
 
     log.notice(
         "reports: %s messages to %s%s", cfg.bccReportThreshold, reporting.receiverName(),

@@ -90,6 +90,16 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg) {
   return ps;
 }
 
+sandbox::ExtractPoolSettings extractPoolSettings(const Config& cfg) {
+  sandbox::ExtractPoolSettings s;
+  s.workers = cfg.bccExtractWorkers;
+  s.messagesPerWorker = cfg.bccExtractWorkerMessages;
+  s.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.bccExtractTimeout);
+  // One file of the whole unpacked budget, or the Result's descriptions, plus room.
+  s.maxFrameBytes = std::max<std::uint64_t>(cfg.bccMaxUnpackedSize, 256ull << 20) + (64ull << 20);
+  return s;
+}
+
 report::StatsSettings statsSettings(const Config& cfg) {
   report::StatsSettings stats;
   stats.databaseUrl = cfg.effectiveDatabaseUrl();

@@ -8,6 +8,7 @@
 #include "report/http/HttpServer.h"
 #include "report/stats/StatsCollector.h"
 #include "sandbox/Pipeline.h"
+#include "sandbox/extract/isolation/ExtractPool.h"
 #include "sandbox/retro/RecheckStage.h"
 #include "sandbox/retro/RetroJudge.h"
 #include "sink/Config.h"
@@ -35,6 +36,9 @@ IntakeLimits intakeLimits(const Config& cfg);
 // DatabaseUrl, the spool, BccWorkers, BccLeaseTime, BccAnalysisTimeout, BccMaxAttempts,
 // BccCleanVerdictMaxAge.
 sandbox::PipelineSettings pipelineSettings(const Config& cfg);
+// BccExtractWorkers, BccExtractWorkerMessages, BccExtractTimeout; a frame may carry a
+// file of BccMaxUnpackedSize.
+sandbox::ExtractPoolSettings extractPoolSettings(const Config& cfg);
 // StatsInterval, StatsExportUrl, StatsExportCaFile; the grace is BccAnalysisTimeout.
 report::StatsSettings statsSettings(const Config& cfg);
 // HttpSocket, HttpToken, HttpTlsCertificate, HttpTlsKey, DatabaseUrl.

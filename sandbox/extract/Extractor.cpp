@@ -216,9 +216,7 @@ std::string ExtractedFile::path() const {
 Extractor::Extractor(const FileTyper& typer, SelectionRules rules, ExtractLimits limits)
     : typer_(typer), rules_(std::move(rules)), limits_(limits) {}
 
-Extraction Extractor::extract(
-    std::string_view message,
-    const std::function<void(const ExtractedFile&, std::string_view)>& keep) const {
+Extraction Extractor::extract(std::string_view message, const KeepFile& keep) const {
   Extraction out;
   Visit visit(typer_, rules_, limits_, keep, out);
   try {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sandbox/extract/ArchiveWalker.h"
+#include "sandbox/extract/Extraction.h"
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/MimeWalker.h"
 #include "sandbox/extract/Selection.h"
@@ -32,38 +33,13 @@ struct ExtractLimits {
   std::vector<std::string> archivePasswords;
 };
 
-struct ExtractedFile {
-  std::string name;                   // decoded name ('' when the part had none)
-  std::vector<std::string> altNames;  // other names a client may show (FoundFile::altNames)
-  std::vector<std::string> where;     // containers, outermost first
-  std::uint64_t size = 0;
-  std::string md5, sha256;  // '' when the bytes could not be read
-  TrueType type;
-  std::string extension;
-  bool extensionMismatch = false;
-  bool selected = false;
-  std::string reason;  // why not selected, or why unscanned
-  // The bytes, or a container's contents, could not be read: the file is unscanned
-  // (digests and type are kept when the file itself was read).
-  bool unreadable = false;
-
-  // "invoice.zip > docs/a.exe": the containers and the name, as reports show it.
-  std::string path() const;
-};
-
-struct Extraction {
-  std::vector<ExtractedFile> files;
-  std::vector<std::string> errors;  // what could not be read, for the message's record
-};
-
-class Extractor {
+class Extractor : public MessageExtractor {
  public:
   Extractor(const FileTyper& typer, SelectionRules rules, ExtractLimits limits);
 
   // `keep` sees each selected file's bytes once, while they are in memory (to store them
   // for the analyzers). Never throws for anything in the message.
-  Extraction extract(std::string_view message,
-                     const std::function<void(const ExtractedFile&, std::string_view)>& keep) const;
+  Extraction extract(std::string_view message, const KeepFile& keep) const override;
 
  private:
   const FileTyper& typer_;

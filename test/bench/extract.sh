@@ -22,13 +22,16 @@
 #
 # Env: BUILD (build folder, default ROOT/build; built Release with cmake when its bccsink
 # is missing), BCCSINK (binary, default $BUILD/bccsink), RUNS (3), COUNT (500),
-# CLIENTS (10), WORKERS (2), LIMIT (seconds a daemon pass may take, 600). Needs python3,
+# CLIENTS (10), WORKERS (2), LIMIT (seconds a daemon pass may take, 600), ISOLATION
+# (BccExtractIsolation of the daemon: yes, no, or both: the daemon section twice, no then
+# yes, each on a fresh data folder, both figures printed). Needs python3,
 # smtp-source, sqlite3, jq; peak RSS from /usr/bin/time -v, or, without it, from sampling
 # VmHWM in /proc (which can miss growth in the last 10 ms). Not root. Only 127.0.0.1 is
 # used; the daemon is stopped by PID on exit, error included, and the temp folder removed.
 #
 # The last line is machine-readable:
 #   RESULT large_mb_s=A large_rss_kb=B zip_files_s=C zip_rss_kb=D daemon_msg_s=E cached_msg_s=F verdict_rows=G distinct=H
+# with ISOLATION=both also daemon_noiso_msg_s=I cached_noiso_msg_s=J (E and F are then "yes").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,6 +42,7 @@ COUNT=${COUNT:-500}
 CLIENTS=${CLIENTS:-10}
 WORKERS=${WORKERS:-2}
 LIMIT=${LIMIT:-600}
+ISOLATION=${ISOLATION:-yes}
 TIMEBIN=${TIMEBIN:-/usr/bin/time}
 
 BENCH=extract.sh
@@ -48,6 +52,7 @@ BENCH=extract.sh
 for v in RUNS COUNT CLIENTS WORKERS LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
+case $ISOLATION in yes | no | both) ;; *) die "ISOLATION must be yes, no or both, not '$ISOLATION'" ;; esac
 for tool in python3 smtp-source sqlite3 jq xargs awk; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' is not installed (deploy/install-deps.sh)"
 done
@@ -181,37 +186,55 @@ n=$(jq '[.files[] | select(.path | startswith("notes.zip > "))] | length' "$T/sc
 ZIP_FILES_S=$(rate 1000 "$ZIP_SECS")
 
 # ---------------------------------------------------------------------------- 3. daemon
-echo "== daemon: $WORKERS workers, hash list analyzer"
-start_sink --BccWorkers "$WORKERS" --HashListFile "$T/hashes" --UseYara no
+# daemon_run MODE: the daemon section with BccExtractIsolation MODE (yes, no), on a fresh
+# data folder; sets FIRST_R, SECOND_R, FIRST_SEND, FIRST_SECS, SECOND_SEND, SECOND_SECS,
+# DAEMON_RSS, ROWS_FIRST, ROWS_SECOND.
+daemon_run() {
+  local mode=$1
+  rm -rf "$T/data"
+  WANT=0
+  echo "== daemon: $WORKERS workers, hash list analyzer, BccExtractIsolation $mode"
+  start_sink --BccWorkers "$WORKERS" --HashListFile "$T/hashes" --UseYara no --BccExtractIsolation "$mode"
+  pass first "$COUNT" "$CLIENTS"
+  FIRST_SEND=$SEND_SECS
+  FIRST_SECS=$PASS_SECS
+  ROWS_FIRST=$(sql "SELECT COUNT(*) FROM file_verdicts")
+  SEEN=$(sql "SELECT COUNT(DISTINCT sha256) FROM message_files WHERE selected = 1")
+  DECIDED=$(sql "SELECT MAX(decided_ms) FROM file_verdicts")
+  BAD=$(wrong_verdicts)
+  [ "$BAD" -eq 0 ] || die "first pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
+  [ "$SEEN" -eq "$DISTINCT" ] || die "the daemon found $SEEN distinct selected files, the generator made $DISTINCT"
+  [ "$ROWS_FIRST" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_FIRST rows after the first pass, $DISTINCT distinct attachments"
 
-pass first "$COUNT" "$CLIENTS"
-FIRST_SEND=$SEND_SECS
-FIRST_SECS=$PASS_SECS
-ROWS_FIRST=$(sql "SELECT COUNT(*) FROM file_verdicts")
-SEEN=$(sql "SELECT COUNT(DISTINCT sha256) FROM message_files WHERE selected = 1")
-DECIDED=$(sql "SELECT MAX(decided_ms) FROM file_verdicts")
-BAD=$(wrong_verdicts)
-[ "$BAD" -eq 0 ] || die "first pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
-[ "$SEEN" -eq "$DISTINCT" ] || die "the daemon found $SEEN distinct selected files, the generator made $DISTINCT"
-[ "$ROWS_FIRST" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_FIRST rows after the first pass, $DISTINCT distinct attachments"
+  pass second "$COUNT" "$CLIENTS"
+  SECOND_SEND=$SEND_SECS
+  SECOND_SECS=$PASS_SECS
+  ROWS_SECOND=$(sql "SELECT COUNT(*) FROM file_verdicts")
+  BAD=$(wrong_verdicts)
+  [ "$BAD" -eq 0 ] || die "second pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
+  [ "$ROWS_SECOND" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_SECOND rows after the second pass, not $DISTINCT"
+  [ "$(sql "SELECT MAX(decided_ms) FROM file_verdicts")" = "$DECIDED" ] ||
+    die "the second pass decided verdicts again: not all cache hits"
+  SUBMITTED=$(sql "SELECT COUNT(*) FROM file_submissions")
+  [ "$SUBMITTED" -eq 0 ] || die "$SUBMITTED submissions still in flight"
+  DAEMON_RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SINK_PID/status")
+  stop_sink
+  FIRST_R=$(rate "$COUNT" "$FIRST_SECS")
+  SECOND_R=$(rate "$COUNT" "$SECOND_SECS")
+}
 
-pass second "$COUNT" "$CLIENTS"
-SECOND_SEND=$SEND_SECS
-SECOND_SECS=$PASS_SECS
-ROWS_SECOND=$(sql "SELECT COUNT(*) FROM file_verdicts")
-BAD=$(wrong_verdicts)
-[ "$BAD" -eq 0 ] || die "second pass: $BAD messages with a verdict other than expected: $(wrong_examples)"
-[ "$ROWS_SECOND" -eq "$DISTINCT" ] || die "file_verdicts has $ROWS_SECOND rows after the second pass, not $DISTINCT"
-[ "$(sql "SELECT MAX(decided_ms) FROM file_verdicts")" = "$DECIDED" ] ||
-  die "the second pass decided verdicts again: not all cache hits"
-SUBMITTED=$(sql "SELECT COUNT(*) FROM file_submissions")
-[ "$SUBMITTED" -eq 0 ] || die "$SUBMITTED submissions still in flight"
-DAEMON_RSS=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SINK_PID/status")
-stop_sink
+RESULT_EXTRA=""
+if [ "$ISOLATION" = both ]; then
+  daemon_run no
+  NO_FIRST_R=$FIRST_R NO_SECOND_R=$SECOND_R NO_FIRST_SECS=$FIRST_SECS NO_SECOND_SECS=$SECOND_SECS
+  NO_RSS=$DAEMON_RSS
+  daemon_run yes
+  RESULT_EXTRA=" daemon_noiso_msg_s=$NO_FIRST_R cached_noiso_msg_s=$NO_SECOND_R"
+else
+  daemon_run "$ISOLATION"
+fi
 
 # -------------------------------------------------------------------------------- report
-FIRST_R=$(rate "$COUNT" "$FIRST_SECS")
-SECOND_R=$(rate "$COUNT" "$SECOND_SECS")
 echo
 echo "extract: $(nproc) CPUs, $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)," \
   "$(uname -r), $BCCSINK"
@@ -221,6 +244,10 @@ printf '%-44s %9s %9s MB/s %9s kB\n' "scan: 50 MB attachment ($LARGE_MSG_MB MB m
   "$LARGE_MB_S" "$LARGE_RSS"
 printf '%-44s %9s %14s\n' "" "" "($LARGE_MSG_MB_S MB/s of message)"
 printf '%-44s %9s %7s files/s %9s kB\n' "scan: zip of 1,000 small files" "$ZIP_SECS" "$ZIP_FILES_S" "$ZIP_RSS"
+if [ "$ISOLATION" = both ]; then
+  printf '%-44s %9s %10s msg/s %9s kB\n' "daemon, isolation no: $COUNT, new files" "$NO_FIRST_SECS" "$NO_FIRST_R" "$NO_RSS"
+  printf '%-44s %9s %10s msg/s\n' "daemon, isolation no: the same (cache)" "$NO_SECOND_SECS" "$NO_SECOND_R"
+fi
 printf '%-44s %9s %10s msg/s %9s kB\n' "daemon: $COUNT messages, new files" "$FIRST_SECS" "$FIRST_R" "$DAEMON_RSS"
 printf '%-44s %9s %10s msg/s\n' "daemon: the same $COUNT again (cache)" "$SECOND_SECS" "$SECOND_R"
 echo
@@ -231,4 +258,4 @@ echo "daemon: $SLOTS attachments, $REPEATS of them drawn from the pool of 50; $D
 echo "daemon: file_verdicts rows $ROWS_FIRST after the first pass, $ROWS_SECOND after the second;" \
   "distinct attachments $DISTINCT; no verdict decided in the second pass"
 echo "RESULT large_mb_s=$LARGE_MB_S large_rss_kb=$LARGE_RSS zip_files_s=$ZIP_FILES_S zip_rss_kb=$ZIP_RSS" \
-  "daemon_msg_s=$FIRST_R cached_msg_s=$SECOND_R verdict_rows=$ROWS_SECOND distinct=$DISTINCT"
+  "daemon_msg_s=$FIRST_R cached_msg_s=$SECOND_R verdict_rows=$ROWS_SECOND distinct=$DISTINCT$RESULT_EXTRA"
