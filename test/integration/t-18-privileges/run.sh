@@ -57,6 +57,16 @@ for task in /proc/"$SINK_PID"/task/*; do
 done
 ok "a root DataDir taken over (logged), the daemon and all its threads run as bccsink ($uid:$gid)"
 
+# The parser processes (BccExtractIsolation) are forked before the daemon's own switch: the
+# master and its workers must not stay root.
+children=$(ps -o pid= --ppid "$SINK_PID" | xargs)
+[ -n "$children" ] || fail "no parser master under the daemon (BccExtractIsolation is on)"
+for child in $children $(for c in $children; do ps -o pid= --ppid "$c"; done); do
+  [ "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$child/status")" = "$uid $uid $uid $uid" ] ||
+    fail "parser process $child: $(grep '^Uid:' "/proc/$child/status")"
+done
+ok "the parser master and its workers run as bccsink too ($children)"
+
 # 2. Mail taken and stored by bccsink; the HTTP port still answers.
 swaks --server "127.0.0.1:$SINK_PORT" --from alice@example.org --to watch@bcc.test \
   --header "Subject: t18" >"$T/swaks.out" 2>&1 || fail "swaks: $(tail -5 "$T/swaks.out")"
