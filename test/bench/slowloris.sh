@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # slowloris.sh: legitimate mail during a slowloris attack, bccsink against Postfix.
 #
-# An attacker on 127.0.0.2 holds N (300) connections, each sending one byte of a command
-# every INTERVAL (3) seconds and opened again a second after the server closes it
-# (slow_clients.py slowloris --reconnect). A legitimate client on 127.0.0.1 sends M (20)
-# messages one after the other, each `swaks` on a connection of its own, first with no
-# attack, then WARMUP (5) seconds into the attack. For each server it prints messages
+# An attacker on 127.0.0.2 (or SOURCES addresses from 127.0.0.2 on, N/SOURCES each)
+# holds N (300) connections, each sending one byte of a command every INTERVAL (3) seconds
+# and opened again a second after the server closes it (slow_clients.py slowloris
+# --reconnect). A legitimate client on 127.0.0.1 sends M (20) messages one after the
+# other, each `swaks` on a connection of its own, first with no attack, then WARMUP (15)
+# seconds into the attack (past the 10 s grace of the rate bounds, so connections are
+# being cut and opened again). For each server it prints messages
 # accepted / sent and their median and slowest latency (swaks from start to exit, a
 # perl start included), and what the attacker got (connections greeted, cut).
 #   1. bccsink with its defaults (BccMaxConnections 100, BccMaxConnectionsPerIp 20,
@@ -18,7 +20,7 @@
 #      so that the attacker is not exempt from that limit as a trusted client would be;
 #      the legitimate client relays to bob@example.net through a local smtp-sink.
 #
-# Env: N, INTERVAL, M, WARMUP, LIMIT (seconds one swaks may take, 120), BCCSINK (default
+# Env: N, SOURCES, INTERVAL, M, WARMUP, LIMIT (seconds one swaks may take, 120), BCCSINK (default
 # ROOT/build/bccsink), BEFORE (a second bccsink binary; default none). Needs root (Postfix,
 # smtp-sink -u nobody), swaks, python3. Every server is stopped by PID (Postfix with
 # `postfix -c DIR stop`) on exit, error included; only loopback addresses are used.
@@ -35,7 +37,8 @@ BEFORE=${BEFORE:-}
 N=${N:-300}
 INTERVAL=${INTERVAL:-3}
 M=${M:-20}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-15}
+SOURCES=${SOURCES:-1}
 LIMIT=${LIMIT:-120}
 BUILD=$ROOT/build
 BENCH=slowloris.sh
@@ -43,7 +46,7 @@ BENCH=slowloris.sh
 . "$ROOT/test/bench/lib.sh"
 CLIENTS=$ROOT/test/bench/slow_clients.py
 
-for v in N INTERVAL M WARMUP LIMIT; do
+for v in N SOURCES INTERVAL M WARMUP LIMIT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, not '${!v}'"
 done
 [ "$(id -u)" -eq 0 ] || die "needs root (private Postfix, smtp-sink -u nobody)"
@@ -100,25 +103,24 @@ legit() {
 # RESULT_<NAME>.
 declare -A RESULT
 measure() {
-  local name=$1 port=$2 rcpt=$3 attacker quiet
+  local name=$1 port=$2 rcpt=$3 attackers=() quiet s pid
   legit "$name-quiet" "$port" "$rcpt"
   quiet="$OK/$M median ${MEDIAN}s worst ${WORST}s"
   RESULT[${name}_quiet]="$OK/$M,${MEDIAN}s"
-  python3 "$CLIENTS" slowloris 127.0.0.1 "$port" 127.0.0.2 "$N" "$INTERVAL" 3600 --reconnect \
-    >"$T/$name-attack.json" 2>"$T/$name-attack.err" &
-  attacker=$!
-  PIDS+=("$attacker")
+  for s in $(seq 1 "$SOURCES"); do
+    python3 "$CLIENTS" slowloris 127.0.0.1 "$port" "127.0.0.$((s + 1))" $((N / SOURCES)) "$INTERVAL" 3600 \
+      --reconnect >"$T/$name-attack-$s.json" 2>"$T/$name-attack-$s.err" &
+    attackers+=($!)
+    PIDS+=($!)
+  done
   sleep "$WARMUP"
   legit "$name-attack" "$port" "$rcpt"
-  stop_pid "$attacker" || true
+  for pid in "${attackers[@]}"; do stop_pid "$pid" || true; done
   RESULT[${name}_attack]="$OK/$M,${MEDIAN}s"
   printf '%-22s quiet: %-32s attacked: %s/%s median %ss worst %ss\n' "$name" "$quiet" "$OK" "$M" "$MEDIAN" "$WORST"
-  if [ -s "$T/$name-attack.json" ]; then
-    jq -r '"                       attacker: \(.connections) connections, \(.greeted) greeted, \(.refused_per_ip) told 421 4.7.0, \(.cut) cut by the server (after \(.cut_after_min)-\(.cut_after_max) s)"' \
-      "$T/$name-attack.json"
-  else
-    echo "                       attacker: no figures ($(tail -1 "$T/$name-attack.err"))"
-  fi
+  cat "$T/$name"-attack-*.json 2>/dev/null | jq -rs 'if length == 0 then "no figures" else
+    "\(map(.connections) | add) connections, \(map(.greeted) | add) greeted, \(map(.refused_per_ip) | add) told 421 4.7.0, \(map(.cut) | add) of the greeted cut by the server (after \(map(.cut_after_min) | min)-\(map(.cut_after_max) | max) s: \(map(.cut_replies) | add | unique | join("; ")))" end' |
+    sed 's/^/                       attacker: /'
 }
 
 # run_bccsink NAME BINARY: `serve` with its defaults, measured, stopped.
@@ -134,7 +136,7 @@ run_bccsink() {
   stop_pid "$pid" || die "$name did not stop cleanly"
 }
 
-echo "slowloris: $N connections from 127.0.0.2, a byte every $INTERVAL s; $M legitimate messages from 127.0.0.1; $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+echo "slowloris: $N connections from $SOURCES address(es) from 127.0.0.2 on, a byte every $INTERVAL s; $M legitimate messages from 127.0.0.1; $(nproc) CPUs, $(uname -r), $(date -u +%F)"
 run_bccsink bccsink "$BCCSINK"
 [ -z "$BEFORE" ] || run_bccsink bccsink-before "$BEFORE"
 
