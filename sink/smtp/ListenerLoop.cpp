@@ -135,13 +135,17 @@ ListenerLoop::ListenerLoop(ListenerShared& shared)
     ::close(epoll_);
     throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
   }
-  // A quarter of the shortest timeout, between 100 ms and 1 s: a 421 comes at most that
-  // late, and an idle loop wakes at most once a second.
+  // A quarter of the shortest deadline (the rate's grace when there is a minimum rate),
+  // between 100 ms and 1 s: a 421 comes at most that late, and an idle loop wakes at
+  // most once a second.
   const auto& c = shared.context;
   auto shortest = std::min(c.commandTimeout, c.dataTimeout);
-  for (auto t :
-       {c.sessionTimeout, c.sendTimeout, c.minDataRate > 0 ? c.rateGrace : c.sessionTimeout})
+  auto consider = [&](std::chrono::seconds t) {
     if (t.count() > 0) shortest = std::min(shortest, t);
+  };
+  consider(c.sessionTimeout);
+  consider(c.sendTimeout);
+  if (c.minDataRate > 0) consider(c.rateGrace);
   sweepEvery_ = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(100),
                                                       std::chrono::milliseconds(1000));
 }
