@@ -4,9 +4,10 @@
 // keeps it forever. So, besides the idle timeouts:
 //   session  BccSessionTimeout from connect, however busy the client is;
 //   slow     BccMinDataRate while the client is in the middle of something (a command
-//            line begun and not ended, then the next one begun in the same breath, or a
-//            message's DATA): after a grace of 10 s every byte buys 1/rate s more, as
-//            Postfix's smtpd_min_data_rate does; a client behind that is too slow;
+//            line begun and not ended, then the next one begun in the same breath, a
+//            message's DATA, a TLS handshake): after a grace of 10 s every byte buys
+//            1/rate s more, as Postfix's smtpd_min_data_rate does; a client behind that
+//            is too slow;
 //   send     BccSendTimeout: replies left unsent this long (a client that does not read).
 // Pure logic: the connection reports what happened and when, and asks at each sweep.
 
@@ -53,7 +54,7 @@ class ClientDeadlines {
 
   // What has expired at `now`, most urgent first: send, session, slow, idle. `reading`:
   // the connection reads now; while it does not (a commit in flight, its own replies
-  // unsent, a TLS handshake), the client cannot be blamed for its rate.
+  // unsent), the client cannot be blamed for its rate.
   Expired check(Clock::time_point now, bool reading) const;
 
   // The span's figures, for the log.

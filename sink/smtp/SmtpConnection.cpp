@@ -58,7 +58,7 @@ void SmtpConnection::touch(Clock::time_point now) {
 }
 
 bool SmtpConnection::reading() const {
-  return !session_->committing() && outSent_ >= out_.size() && !(tls_ && !tls_->established());
+  return !session_->committing() && outSent_ >= out_.size();
 }
 
 void SmtpConnection::count(Refusal why) const {
@@ -99,6 +99,9 @@ SmtpConnection::Next SmtpConnection::pump(Clock::time_point now, std::vector<cha
         break;
       }
       tls_ = std::make_unique<TlsChannel>(context_.tls, fd_);
+      // The handshake is timed as a begun command line whose bytes do not count: it has
+      // the rate's grace, so a trickled ClientHello holds no slot for the idle timeout.
+      deadlines_.resumed(now, true);
       canRead_ = true;
       continue;
     }
@@ -116,6 +119,7 @@ bool SmtpConnection::handshake(Clock::time_point now) {
   switch (tls_->handshake()) {
     case TlsChannel::Status::Ok:
       session_->tlsStarted();
+      deadlines_.resumed(now, false);
       touch(now);
       // The client's first command may have come with its last handshake record and now
       // waits inside OpenSSL, where epoll cannot see it.
@@ -249,7 +253,12 @@ bool SmtpConnection::expire(Clock::time_point now) {
   if (closeAfterFlush_ || outSent_ < out_.size() || (tls_ && !tls_->established())) {
     // Told 421 already, replies it does not take, or a handshake it does not finish: no
     // more words.
-    fail("timeout");
+    if (!closeAfterFlush_) {
+      count(why == Expired::Session ? Refusal::SessionDeadline
+            : why == Expired::Slow  ? Refusal::Slow
+                                    : Refusal::Timeout);
+    }
+    fail(why == Expired::Slow ? "too slow" : "timeout");
     return true;
   }
   switch (why) {

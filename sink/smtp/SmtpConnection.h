@@ -84,7 +84,8 @@ class SmtpConnection {
   void takeOutput();
   void touch(Clock::time_point now);
   void fail(const std::string& why);
-  // Whether the connection reads now (else the client's rate is not its fault).
+  // Whether the connection reads now (else the client's rate is not its fault): not while
+  // a commit is in flight or its own replies wait. A TLS handshake reads.
   bool reading() const;
   bool midway() const { return session_->inData() || session_->midCommand(); }
   void count(Refusal why) const;

@@ -2,10 +2,12 @@
 // injected clock, as its loop's sweep drives it: a trickled command line is told 421 for
 // its rate, the session's end refuses a message in DATA with 451 then 421 (and stores
 // nothing) but waits for a commit in flight, a client that reads none of its replies is
-// closed after the send timeout, and a refused client is closed once its 554 is written.
+// closed after the send timeout, a TLS handshake never finished is closed after the
+// rate's grace, and a refused client is closed once its 554 is written.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -189,6 +191,28 @@ TEST_F(SmtpConnectionBoundsTest, AClientThatReadsNoneOfItsRepliesIsClosedAfterTh
   EXPECT_TRUE(conn().expire(t0 + 6s));
   EXPECT_EQ(pumpAt(t0 + 6s), Next::Close);
   EXPECT_EQ(counters.refusedFor(Refusal::SendTimeout), 1u);
+}
+
+TEST_F(SmtpConnectionBoundsTest, AHandshakeNeverFinishedEndsAfterTheGraceNotTheIdleTimeout) {
+  // No certificate is needed: the server waits for a ClientHello that never comes.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls(SSL_CTX_new(TLS_server_method()),
+                                                        SSL_CTX_free);
+  context.tls = tls.get();
+  session.tlsAvailable = true;
+  pumpAt(t0);
+  clientReads();
+  clientSends("EHLO c\r\nSTARTTLS\r\n");
+  EXPECT_EQ(pumpAt(t0 + 1s), Next::Wait);
+  EXPECT_NE(clientReads().find("220 2.0.0 Ready to start TLS"), std::string::npos);
+  clientSends("\x16");  // one byte of a ClientHello, then nothing
+  EXPECT_EQ(pumpAt(t0 + 2s), Next::Wait);
+  auto cut = sweep(t0 + 2s, t0 + 20s);
+  ASSERT_TRUE(cut) << "a stalled handshake kept its slot";
+  EXPECT_GE(*cut - t0, 11s);
+  EXPECT_LE(*cut - t0, 12s);
+  EXPECT_EQ(pumpAt(*cut), Next::Close);
+  EXPECT_EQ(counters.refusedFor(Refusal::Slow), 1u);
+  connection.reset();  // before the TLS context goes
 }
 
 TEST_F(SmtpConnectionBoundsTest, ARefusedClientIsClosedOnceIts554IsWritten) {
