@@ -257,6 +257,18 @@ void ListenerLoop::turnAway(int fd, const std::string& line) {
   ::close(fd);
 }
 
+void ListenerLoop::warnRefused(Clock::time_point now, const std::string& text) {
+  if (now < quietUntil_) {
+    ++unlogged_;
+    return;
+  }
+  std::string more;
+  if (unlogged_ > 0) more = " (and " + std::to_string(unlogged_) + " refusals not logged before)";
+  logger().warning("%s%s", text, more);
+  unlogged_ = 0;
+  quietUntil_ = now + std::chrono::seconds(1);
+}
+
 void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_point now) {
   const auto& settings = *shared_.settings;
   const auto& hostname = settings.session.hostname;
@@ -281,8 +293,8 @@ void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_po
     // A client outside the allow-list is refused for good, whatever slot it did not get:
     // a 4xx would have it come back.
     if (!allowed) line = "554 5.7.1 " + hostname + " Access denied for " + client + "\r\n";
-    logger().warning("refused client=%s reason=%s (%s open)", client, std::string(reason),
-                     std::to_string(shared_.limiter->active()));
+    warnRefused(now, "refused client=" + client + " reason=" + reason + " (" +
+                         std::to_string(shared_.limiter->active()) + " open)");
     if (counters) counters->refuse(counted);
     turnAway(fd, line);
     return;
@@ -291,7 +303,7 @@ void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_po
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // replies are small
   }
-  if (!allowed) logger().warning("refused client=%s reason=not-in-allowed-clients", client);
+  if (!allowed) warnRefused(now, "refused client=" + client + " reason=not-in-allowed-clients");
   auto id = nextId_++;
   std::unique_ptr<SmtpConnection> connection;
   try {

@@ -59,6 +59,10 @@ class ListenerLoop {
   void admit(int fd, const sockaddr_storage& address, Clock::time_point now);
   // Answers `line` on a fresh socket (its buffer takes a few bytes at once) and closes it.
   void turnAway(int fd, const std::string& line);
+  // A refused client's log line; at most one a second per loop, the next one saying how
+  // many were left out: a flood of connections must not become a flood of the log (each
+  // refusal is counted in /metrics all the same).
+  void warnRefused(Clock::time_point now, const std::string& text);
   void deliver(Clock::time_point now);
   void drive(std::uint64_t id, Clock::time_point now);
   void sweep(Clock::time_point now);
@@ -78,6 +82,8 @@ class ListenerLoop {
   std::vector<char> buffer_;  // one read buffer for all the loop's connections
   std::chrono::milliseconds sweepEvery_;
   Clock::time_point nextSweep_;
+  Clock::time_point quietUntil_;  // warnRefused: no line before then
+  std::uint64_t unlogged_ = 0;
   bool listening_ = false;
   Clock::time_point listenAgainAt_;  // after running out of descriptors
   bool stopping_ = false;
