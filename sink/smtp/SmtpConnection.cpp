@@ -279,7 +279,9 @@ bool SmtpConnection::expire(Clock::time_point now) {
       break;
   }
   closeAfterFlush_ = true;
-  touch(now);  // the time it has to take the 421; then closed without it, above
+  // The time it has to take the 421 (an idle client's timeout again; a session or rate
+  // deadline stays passed, so the next sweep closes what it did not take), above.
+  touch(now);
   return true;
 }
 

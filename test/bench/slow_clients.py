@@ -18,6 +18,7 @@
 
 Prints one JSON object on stdout. Only loopback addresses are accepted.
 """
+import collections
 import errno
 import ipaddress
 import json
@@ -128,6 +129,7 @@ def slowloris(host, port, source, n, interval, seconds, reconnect):
         "greeted": len(greeted),
         "refused_per_ip": sum(1 for c in conns + done if c.first().startswith("421 4.7.0")),
         "other_first": sorted({c.first() for c in conns + done if not c.first().startswith(("220", "421 4.7.0"))}),
+        "first": dict(collections.Counter(c.first()[:9] or "none" for c in conns + done)),
         "cut": len(cut),
         "cut_after_max": round(max((c.closed - c.opened for c in cut), default=0), 2),
         "cut_after_min": round(min((c.closed - c.opened for c in cut), default=0), 2),
