@@ -12,8 +12,11 @@
 # perl start included), and what the attacker got (connections greeted, cut).
 #   1. bccsink with its defaults (BccMaxConnections 100, BccMaxConnectionsPerIp 20,
 #      BccMinDataRate 500, BccSessionTimeout 30m, BccSendTimeout 2m).
-#   2. BEFORE (optional): another bccsink binary, e.g. one built before issue 18.
-#   3. a private Postfix smtpd on loopback (test/postfix-private.sh, as intake.sh starts
+#   2. ALLOWED=1 (optional): bccsink with BccAllowedClients 127.0.0.1/32, as production
+#      sets it to its MTAs: the attacker gets 554 and is closed at once, and the last
+#      BccReservedConnections (10) slots are never its.
+#   3. BEFORE (optional): another bccsink binary, e.g. one built before issue 18.
+#   4. a private Postfix smtpd on loopback (test/postfix-private.sh, as intake.sh starts
 #      it) with its defaults: 100 smtpd processes at most, stress-dependent timeouts (10 s
 #      and per-request deadlines with smtpd_min_data_rate 500 once every process is
 #      busy), smtpd_client_connection_count_limit 50. Its mynetworks is 127.0.0.1/32 here,
@@ -21,7 +24,7 @@
 #      the legitimate client relays to bob@example.net through a local smtp-sink.
 #
 # Env: N, SOURCES, INTERVAL, M, WARMUP, LIMIT (seconds one swaks may take, 120), BCCSINK (default
-# ROOT/build/bccsink), BEFORE (a second bccsink binary; default none). Needs root (Postfix,
+# ROOT/build/bccsink), ALLOWED, BEFORE (a second bccsink binary; default none). Needs root (Postfix,
 # smtp-sink -u nobody), swaks, python3. Every server is stopped by PID (Postfix with
 # `postfix -c DIR stop`) on exit, error included; only loopback addresses are used.
 #
@@ -34,6 +37,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/test/postfix-private.sh"
 BCCSINK=${BCCSINK:-$ROOT/build/bccsink}
 BEFORE=${BEFORE:-}
+ALLOWED=${ALLOWED:-}
 N=${N:-300}
 INTERVAL=${INTERVAL:-3}
 M=${M:-20}
@@ -119,16 +123,17 @@ measure() {
   RESULT[${name}_attack]="$OK/$M,${MEDIAN}s"
   printf '%-22s quiet: %-32s attacked: %s/%s median %ss worst %ss\n' "$name" "$quiet" "$OK" "$M" "$MEDIAN" "$WORST"
   cat "$T/$name"-attack-*.json 2>/dev/null | jq -rs 'if length == 0 then "no figures" else
-    "\(map(.connections) | add) connections, \(map(.greeted) | add) greeted, \(map(.refused_per_ip) | add) told 421 4.7.0, \(map(.cut) | add) of the greeted cut by the server (after \(map(.cut_after_min) | min)-\(map(.cut_after_max) | max) s: \(map(.cut_replies) | add | unique | join("; ")))" end' |
+    "\(map(.connections) | add) connections, \(map(.greeted) | add) greeted, first replies \(reduce (map(.first)[] | to_entries[]) as $e ({}; .[$e.key] += $e.value) | to_entries | map("\(.key) x\(.value)") | join(", ")), \(map(.cut) | add) of the greeted cut by the server (after \(map(.cut_after_min) | min)-\(map(.cut_after_max) | max) s: \(map(.cut_replies) | add | unique | join("; ")))" end' |
     sed 's/^/                       attacker: /'
 }
 
-# run_bccsink NAME BINARY: `serve` with its defaults, measured, stopped.
+# run_bccsink NAME BINARY [ARGS...]: `serve` with its defaults and ARGS, measured, stopped.
 run_bccsink() {
   local name=$1 binary=$2 port pid
+  shift 2
   free_port port
   "$binary" serve --BccSocket "127.0.0.1:$port" --HttpSocket 127.0.0.1:0 --BccDomains bcc.test \
-    --DataDir "$T/$name" --BccHostname bench.test >"$T/$name.log" 2>&1 &
+    --DataDir "$T/$name" --BccHostname bench.test "$@" >"$T/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   wait_listen "$port" "$pid"
@@ -138,6 +143,7 @@ run_bccsink() {
 
 echo "slowloris: $N connections from $SOURCES address(es) from 127.0.0.2 on, a byte every $INTERVAL s; $M legitimate messages from 127.0.0.1; $(nproc) CPUs, $(uname -r), $(date -u +%F)"
 run_bccsink bccsink "$BCCSINK"
+[ -z "$ALLOWED" ] || run_bccsink bccsink-allowlist "$BCCSINK" --BccAllowedClients 127.0.0.1/32
 [ -z "$BEFORE" ] || run_bccsink bccsink-before "$BEFORE"
 
 P=$T/postfix
@@ -157,7 +163,7 @@ postfix_private_stop "$P"
 PF_DIR=""
 
 line="RESULT"
-for k in bccsink_quiet bccsink_attack bccsink-before_quiet bccsink-before_attack postfix_quiet postfix_attack; do
+for k in bccsink_quiet bccsink_attack bccsink-allowlist_quiet bccsink-allowlist_attack bccsink-before_quiet bccsink-before_attack postfix_quiet postfix_attack; do
   [ -z "${RESULT[$k]:-}" ] || line+=" $k=${RESULT[$k]}"
 done
 echo "$line"
