@@ -32,6 +32,12 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptBatch = 64;
 // How long a stopping loop waits for replies to be sent and commits to finish.
 constexpr std::chrono::seconds kShutdownGrace{5};
+// An allowed client over BccMaxConnectionsPerIp waits this long for a slot of its address
+// to come back before its 421 (its last connection's close may be on its way), at most
+// kMaxWaiting at once per loop, looked at again every kWaitingRetry.
+constexpr std::chrono::milliseconds kPerClientGrace{250};
+constexpr std::size_t kMaxWaiting = 64;
+constexpr std::chrono::milliseconds kWaitingRetry{5};
 // Out of descriptors: the listening socket stays readable, so it is left alone this long
 // rather than woken on in a busy loop.
 constexpr std::chrono::milliseconds kAcceptPause{100};
@@ -186,6 +192,7 @@ void ListenerLoop::watchListener(bool on) {
 
 int ListenerLoop::waitMs(Clock::time_point now) const {
   if (!more_.empty()) return 0;
+  if (!waiting_.empty()) return static_cast<int>(kWaitingRetry.count());
   auto until = nextSweep_;
   if (stopping_) until = std::min(until, stopBy_);
   if (!listening_ && !stopping_) until = std::min(until, listenAgainAt_);
@@ -223,11 +230,14 @@ void ListenerLoop::run() {
       sweep(now);
       nextSweep_ = now + sweepEvery_;
     }
+    if (!waiting_.empty()) retryWaiting(now);
     if (!listening_ && !stopping_ && now >= listenAgainAt_) watchListener(true);
     if (stopping_ && (connections_.empty() || now >= stopBy_)) break;
   }
   // What is still open after the grace period is closed without another word.
   connections_.clear();
+  for (auto& w : waiting_) ::close(w.fd);
+  waiting_.clear();
   mailbox_->close();
 }
 
@@ -238,7 +248,7 @@ void ListenerLoop::accept(Clock::time_point now) {
     int fd = ::accept4(shared_.listenFd, reinterpret_cast<sockaddr*>(&address), &length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      admit(fd, address, now);
+      admit(fd, address, now, now + kPerClientGrace);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // another loop took it
@@ -269,7 +279,20 @@ void ListenerLoop::warnRefused(Clock::time_point now, const std::string& text) {
   quietUntil_ = now + std::chrono::seconds(1);
 }
 
-void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_point now) {
+void ListenerLoop::retryWaiting(Clock::time_point now) {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) {
+    if (stopping_) {
+      ::close(w.fd);
+    } else {
+      admit(w.fd, w.address, now, w.until);
+    }
+  }
+}
+
+void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_point now,
+                         Clock::time_point until) {
   const auto& settings = *shared_.settings;
   const auto& hostname = settings.session.hostname;
   auto* counters = settings.session.counters;
@@ -278,6 +301,11 @@ void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_po
   auto admission =
       shared_.limiter->admit(shared_.unixSocket ? std::string() : clientKey(client), allowed);
   using Refused = ConnectionLimiter::Refused;
+  if (admission.refused == Refused::PerClient && allowed && now < until &&
+      waiting_.size() < kMaxWaiting) {
+    waiting_.push_back({fd, address, until});
+    return;
+  }
   if (admission.refused != Refused::None) {
     const char* reason = "too-many-connections";
     Refusal counted = Refusal::Connections;

@@ -7,6 +7,8 @@
 // the shared ConnectionLimiter until then. A sweep a few times a second ends the
 // connections past a deadline (ClientDeadlines: idle, session, rate, send).
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -19,8 +21,6 @@
 #include "sink/smtp/ConnectionLimiter.h"
 #include "sink/smtp/SmtpConnection.h"
 #include "sink/smtp/SmtpServer.h"
-
-struct sockaddr_storage;
 
 namespace bccsink {
 
@@ -56,7 +56,11 @@ class ListenerLoop {
   void run();
   void watchListener(bool on);
   void accept(Clock::time_point now);
-  void admit(int fd, const sockaddr_storage& address, Clock::time_point now);
+  // `until`: how long a client over BccMaxConnectionsPerIp may wait for a slot of its own
+  // address to come back (see waiting_).
+  void admit(int fd, const sockaddr_storage& address, Clock::time_point now,
+             Clock::time_point until);
+  void retryWaiting(Clock::time_point now);
   // Answers `line` on a fresh socket (its buffer takes a few bytes at once) and closes it.
   void turnAway(int fd, const std::string& line);
   // A refused client's log line; at most one a second per loop, the next one saying how
@@ -78,6 +82,15 @@ class ListenerLoop {
   };
   std::unordered_map<std::uint64_t, Entry> connections_;
   std::vector<std::uint64_t> more_;  // connections whose read budget ran out this turn
+  // Allowed clients over the per-address cap, looked at again for a moment: an MTA closes
+  // a connection and opens the next at once (Postfix does not wait for the 221,
+  // smtp_skip_quit_response), and another loop may not have seen the close yet.
+  struct Waiting {
+    int fd;
+    sockaddr_storage address;
+    Clock::time_point until;
+  };
+  std::vector<Waiting> waiting_;
   std::uint64_t nextId_;
   std::vector<char> buffer_;  // one read buffer for all the loop's connections
   std::chrono::milliseconds sweepEvery_;

@@ -1,5 +1,6 @@
 // The bounds of issue 18 over real sockets on 127.0.0.1 and 127.0.0.2: the per-address
-// cap (421 4.7.0 for the connection past it, the others unaffected), refused clients that
+// cap (421 4.7.0 for the connection past it, the others unaffected; an MTA reconnecting as
+// it closes is not caught by it), refused clients that
 // hold no slot (each 554 closed at once, the allowed client still served), and a client
 // that reads none of its replies closed after BccSendTimeout. The rate and session
 // deadlines are driven on an injected clock in SmtpConnectionBounds_test.cpp and end to
@@ -79,6 +80,20 @@ TEST_F(SmtpServerBoundsTest, TheTwentyFirstConnectionFromOneAddressIsTold421AndO
     if (greeting.rfind("220", 0) != 0) std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(greeting, "220 sink.test ESMTP bccsink\r\n");
+}
+
+TEST_F(SmtpServerBoundsTest, AnMtaThatOpensItsNextConnectionAsItClosesTheLastIsNotRefused) {
+  // Postfix sends QUIT and closes without waiting for the 221 (smtp_skip_quit_response),
+  // then may connect again at once, at its full concurrency: the new connection may reach
+  // one loop before the other loop has seen the close.
+  settings.maxConnectionsPerIp = 1;
+  start();
+  for (int i = 0; i < 200; ++i) {
+    Client c(address, 10s, "127.0.0.2");
+    ASSERT_EQ(c.line(), "220 sink.test ESMTP bccsink\r\n") << "connection " << i;
+    c.send("QUIT\r\n");
+  }
+  EXPECT_EQ(counters.refusedFor(Refusal::PerIp), 0u);
 }
 
 TEST_F(SmtpServerBoundsTest, RefusedClientsHoldNoSlotSoTheAllowedOneIsServed) {
