@@ -38,22 +38,25 @@ inline constexpr std::size_t kRefusalKinds = static_cast<std::size_t>(Refusal::C
 
 // The label value of /metrics' bccsink_messages_refused_total{reason=...}.
 inline std::string_view refusalName(Refusal r) {
-  constexpr std::array<std::string_view, kRefusalKinds> names = {"relay",
-                                                                 "client",
-                                                                 "size",
-                                                                 "recipients",
-                                                                 "connections",
-                                                                 "disk",
-                                                                 "backlog",
-                                                                 "local",
-                                                                 "rejected",
-                                                                 "timeout",
-                                                                 "errors",
-                                                                 "per_ip",
-                                                                 "session_deadline",
-                                                                 "slow",
-                                                                 "send_timeout",
-                                                                 "reserved"};
+  // One name a line, in the order of Refusal.
+  constexpr std::array<std::string_view, kRefusalKinds> names = {
+      "relay",
+      "client",
+      "size",
+      "recipients",
+      "connections",
+      "disk",
+      "backlog",
+      "local",
+      "rejected",
+      "timeout",
+      "errors",
+      "per_ip",
+      "session_deadline",
+      "slow",
+      "send_timeout",
+      "reserved",
+  };
   return names[static_cast<std::size_t>(r)];
 }
 
