@@ -899,8 +899,13 @@ Config loadConfig(const std::string& path, const std::vector<std::string>& overr
         ": the token has " + std::to_string(c.httpToken.size()) + " characters, at least " +
         std::to_string(kMinTokenLength) + " are needed (e.g. openssl rand -hex 32)");
   }
-  // At most all slots but one: a BccMaxConnections lowered alone (a test's 2) stays valid.
-  c.bccReservedConnections = std::min(c.bccReservedConnections, c.bccMaxConnections - 1);
+  // Without an allow-list nothing is reserved (a small BccMaxConnections with the default
+  // reservation is fine); the SMTP-mode listener keeps at most all but one slot for
+  // SmtpAllowedClients.
+  if (!c.bccAllowedClients.empty() && c.bccReservedConnections >= c.bccMaxConnections) {
+    throw ConfigError("option BccReservedConnections: must be below BccMaxConnections (" +
+                      std::to_string(c.bccMaxConnections) + ") when BccAllowedClients is set");
+  }
   if (c.bccTlsCertificate.empty() != c.bccTlsKey.empty()) {
     throw ConfigError("options BccTlsCertificate and BccTlsKey: set both or neither");
   }

@@ -18,6 +18,11 @@ ServerSettings listenerSettings(const Config& cfg) {
   st.allowedClients = cfg.bccAllowedClients;
   st.commandTimeout = cfg.bccCommandTimeout;
   st.dataTimeout = cfg.bccDataTimeout;
+  st.maxConnectionsPerIp = cfg.bccMaxConnectionsPerIp;
+  st.reservedConnections = cfg.bccReservedConnections;
+  st.sessionTimeout = cfg.bccSessionTimeout;
+  st.minDataRate = cfg.bccMinDataRate;
+  st.sendTimeout = cfg.bccSendTimeout;
   st.tlsCertificate = cfg.bccTlsCertificate;
   st.tlsKey = cfg.bccTlsKey;
   st.tlsProfile = tlsProfile(cfg);

@@ -22,10 +22,13 @@ namespace bccsink {
 // TlsCiphers, TlsMinVersion: the one profile of every TLS listener and client.
 TlsProfile tlsProfile(const Config& cfg);
 // BccSocket, BccMaxConnections, BccAllowedClients, the timeouts, TLS and the session's
-// limits. The counters are the caller's to attach.
+// limits; the bounds on one client (BccMaxConnectionsPerIp, BccReservedConnections,
+// BccSessionTimeout, BccMinDataRate, BccSendTimeout). The counters are the caller's to
+// attach.
 ServerSettings listenerSettings(const Config& cfg);
-// SMTP mode's listener: SmtpSocket and SmtpAllowedClients, the rest as BccSocket's, every
-// recipient taken and each message held (SessionSettings::holdMode).
+// SMTP mode's listener: SmtpSocket and SmtpAllowedClients, the rest (the bounds on one
+// client too) as BccSocket's, every recipient taken and each message held
+// (SessionSettings::holdMode).
 ServerSettings holdListenerSettings(const Config& cfg);
 // SMTP mode's hold stage: the SmtpAction* policy, SmtpMaxHold, SmtpSenderRelay (as
 // BccHostname in EHLO, no AUTH, STARTTLS only when offered over TCP), SmtpRelayRetryMax,

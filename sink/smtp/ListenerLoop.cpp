@@ -32,6 +32,12 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptBatch = 64;
 // How long a stopping loop waits for replies to be sent and commits to finish.
 constexpr std::chrono::seconds kShutdownGrace{5};
+// An allowed client over BccMaxConnectionsPerIp waits this long for a slot of its address
+// to come back before its 421 (its last connection's close may be on its way), at most
+// kMaxWaiting at once per loop, looked at again every kWaitingRetry.
+constexpr std::chrono::milliseconds kPerClientGrace{250};
+constexpr std::size_t kMaxWaiting = 64;
+constexpr std::chrono::milliseconds kWaitingRetry{5};
 // Out of descriptors: the listening socket stays readable, so it is left alone this long
 // rather than woken on in a busy loop.
 constexpr std::chrono::milliseconds kAcceptPause{100};
@@ -135,12 +141,19 @@ ListenerLoop::ListenerLoop(ListenerShared& shared)
     ::close(epoll_);
     throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
   }
-  // A quarter of the shorter timeout, between 100 ms and 1 s: a 421 comes at most that
-  // late, and an idle loop wakes at most once a second.
-  auto shortest = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::min(shared.context.commandTimeout, shared.context.dataTimeout));
-  sweepEvery_ =
-      std::clamp(shortest / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
+  // A quarter of the shortest deadline (the rate's grace when there is a minimum rate),
+  // between 100 ms and 1 s: a 421 comes at most that late, and an idle loop wakes at
+  // most once a second.
+  const auto& c = shared.context;
+  auto shortest = std::min(c.commandTimeout, c.dataTimeout);
+  auto consider = [&](std::chrono::seconds t) {
+    if (t.count() > 0) shortest = std::min(shortest, t);
+  };
+  consider(c.sessionTimeout);
+  consider(c.sendTimeout);
+  if (c.minDataRate > 0) consider(c.rateGrace);
+  sweepEvery_ = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(100),
+                                                      std::chrono::milliseconds(1000));
 }
 
 ListenerLoop::~ListenerLoop() {
@@ -179,6 +192,7 @@ void ListenerLoop::watchListener(bool on) {
 
 int ListenerLoop::waitMs(Clock::time_point now) const {
   if (!more_.empty()) return 0;
+  if (!waiting_.empty()) return static_cast<int>(kWaitingRetry.count());
   auto until = nextSweep_;
   if (stopping_) until = std::min(until, stopBy_);
   if (!listening_ && !stopping_) until = std::min(until, listenAgainAt_);
@@ -203,7 +217,7 @@ void ListenerLoop::run() {
       } else if (id == kMailbox) {
         deliver(now);
       } else if (auto it = connections_.find(id); it != connections_.end()) {
-        it->second->ready(events[i].events);
+        it->second.connection->ready(events[i].events);
         drive(id, now);
       }
     }
@@ -216,12 +230,14 @@ void ListenerLoop::run() {
       sweep(now);
       nextSweep_ = now + sweepEvery_;
     }
+    if (!waiting_.empty()) retryWaiting(now);
     if (!listening_ && !stopping_ && now >= listenAgainAt_) watchListener(true);
     if (stopping_ && (connections_.empty() || now >= stopBy_)) break;
   }
   // What is still open after the grace period is closed without another word.
-  shared_.active -= static_cast<int>(connections_.size());
   connections_.clear();
+  for (auto& w : waiting_) ::close(w.fd);
+  waiting_.clear();
   mailbox_->close();
 }
 
@@ -232,7 +248,7 @@ void ListenerLoop::accept(Clock::time_point now) {
     int fd = ::accept4(shared_.listenFd, reinterpret_cast<sockaddr*>(&address), &length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      admit(fd, address, now);
+      admit(fd, address, now, now + kPerClientGrace);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // another loop took it
@@ -246,27 +262,76 @@ void ListenerLoop::accept(Clock::time_point now) {
   }
 }
 
-void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_point now) {
+void ListenerLoop::turnAway(int fd, const std::string& line) {
+  [[maybe_unused]] auto n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+}
+
+void ListenerLoop::warnRefused(Clock::time_point now, const std::string& text) {
+  if (now < quietUntil_) {
+    ++unlogged_;
+    return;
+  }
+  std::string more;
+  if (unlogged_ > 0) more = " (and " + std::to_string(unlogged_) + " refusals not logged before)";
+  logger().warning("%s%s", text, more);
+  unlogged_ = 0;
+  quietUntil_ = now + std::chrono::seconds(1);
+}
+
+void ListenerLoop::retryWaiting(Clock::time_point now) {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) {
+    if (stopping_) {
+      ::close(w.fd);
+    } else {
+      admit(w.fd, w.address, now, w.until);
+    }
+  }
+}
+
+void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_point now,
+                         Clock::time_point until) {
   const auto& settings = *shared_.settings;
+  const auto& hostname = settings.session.hostname;
+  auto* counters = settings.session.counters;
   std::string client = shared_.unixSocket ? "127.0.0.1" : hostOf(address);
-  int active = ++shared_.active;
-  if (active > static_cast<int>(settings.maxConnections)) {
-    logger().warning("refused client=%s reason=too-many-connections (%d)", client, active - 1);
-    if (auto* c = settings.session.counters) c->refuse(Refusal::Connections);
-    std::string line =
-        "421 4.3.2 " + settings.session.hostname + " Too many connections, try again later\r\n";
-    // A fresh socket's buffer takes these few bytes at once.
-    [[maybe_unused]] auto n = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::close(fd);
-    --shared_.active;
+  bool allowed = shared_.unixSocket || shared_.allowed(client);
+  auto admission =
+      shared_.limiter->admit(shared_.unixSocket ? std::string() : clientKey(client), allowed);
+  using Refused = ConnectionLimiter::Refused;
+  if (admission.refused == Refused::PerClient && allowed && now < until &&
+      waiting_.size() < kMaxWaiting) {
+    waiting_.push_back({fd, address, until});
+    return;
+  }
+  if (admission.refused != Refused::None) {
+    const char* reason = "too-many-connections";
+    Refusal counted = Refusal::Connections;
+    std::string line = "421 4.3.2 " + hostname + " Too many connections, try again later\r\n";
+    if (admission.refused == Refused::PerClient) {
+      reason = "too-many-connections-from-client";
+      counted = Refusal::PerIp;
+      line = "421 4.7.0 " + hostname + " Too many connections from " + client + "\r\n";
+    } else if (admission.refused == Refused::Reserved) {
+      reason = "not-in-allowed-clients (reserved slots left)";
+      counted = Refusal::Reserved;
+    }
+    // A client outside the allow-list is refused for good, whatever slot it did not get:
+    // a 4xx would have it come back.
+    if (!allowed) line = "554 5.7.1 " + hostname + " Access denied for " + client + "\r\n";
+    warnRefused(now, "refused client=" + client + " reason=" + reason + " (" +
+                         std::to_string(shared_.limiter->active()) + " open)");
+    if (counters) counters->refuse(counted);
+    turnAway(fd, line);
     return;
   }
   if (!shared_.unixSocket) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // replies are small
   }
-  bool allowed = shared_.unixSocket || shared_.allowed(client);
-  if (!allowed) logger().warning("refused client=%s reason=not-in-BccAllowedClients", client);
+  if (!allowed) warnRefused(now, "refused client=" + client + " reason=not-in-allowed-clients");
   auto id = nextId_++;
   std::unique_ptr<SmtpConnection> connection;
   try {
@@ -277,37 +342,35 @@ void ListenerLoop::admit(int fd, const sockaddr_storage& address, Clock::time_po
   } catch (const std::exception& e) {
     logger().error("session client=%s failed: %s", client, std::string(e.what()));
     ::close(fd);
-    --shared_.active;
-    return;
+    return;  // the slot goes with `admission`
   }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = id;
   if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) < 0) {
     logger().error("session client=%s: epoll_ctl: %s", client, std::string(std::strerror(errno)));
-    --shared_.active;
     return;  // the connection's destructor closes the socket
   }
-  connections_.emplace(id, std::move(connection));
+  connections_.emplace(id, Entry{std::move(admission.slot), std::move(connection)});
   drive(id, now);
 }
 
 void ListenerLoop::drive(std::uint64_t id, Clock::time_point now) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
+  auto& connection = *it->second.connection;
   auto next = SmtpConnection::Next::Close;
   try {
-    next = it->second->pump(now, buffer_);
+    next = connection.pump(now, buffer_);
   } catch (const std::exception& e) {
     // Nothing a client sends may take the daemon down: this session ends, the rest go on.
-    logger().error("session client=%s failed: %s", it->second->client(), std::string(e.what()));
+    logger().error("session client=%s failed: %s", connection.client(), std::string(e.what()));
   }
   if (next == SmtpConnection::Next::More) {
     more_.push_back(id);
   } else if (next == SmtpConnection::Next::Close) {
-    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
-    connections_.erase(it);
-    --shared_.active;
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, connection.fd(), nullptr);
+    connections_.erase(it);  // closes the socket, then gives the slot back
   }
 }
 
@@ -316,10 +379,11 @@ void ListenerLoop::deliver(Clock::time_point now) {
   for (auto& [id, result] : taken.results) {
     auto it = connections_.find(id);
     if (it == connections_.end()) continue;  // the client left while its copy was committed
+    auto& connection = *it->second.connection;
     try {
-      it->second->committed(std::move(result), now);
+      connection.committed(std::move(result), now);
     } catch (const std::exception& e) {
-      logger().error("session client=%s failed: %s", it->second->client(), std::string(e.what()));
+      logger().error("session client=%s failed: %s", connection.client(), std::string(e.what()));
     }
     drive(id, now);
   }
@@ -328,8 +392,8 @@ void ListenerLoop::deliver(Clock::time_point now) {
 
 void ListenerLoop::sweep(Clock::time_point now) {
   std::vector<std::uint64_t> expired;
-  for (auto& [id, connection] : connections_) {
-    if (connection->expire(now)) expired.push_back(id);
+  for (auto& [id, entry] : connections_) {
+    if (entry.connection->expire(now)) expired.push_back(id);
   }
   for (auto id : expired) drive(id, now);
 }
@@ -339,8 +403,8 @@ void ListenerLoop::beginShutdown(Clock::time_point now) {
   stopBy_ = now + kShutdownGrace;
   watchListener(false);
   std::vector<std::uint64_t> ids;
-  for (auto& [id, connection] : connections_) {
-    connection->shutdown();
+  for (auto& [id, entry] : connections_) {
+    entry.connection->shutdown();
     ids.push_back(id);
   }
   for (auto id : ids) drive(id, now);

@@ -29,7 +29,7 @@ Poco::Logger& logger() {
 
 SmtpConnection::SmtpConnection(const ConnectionContext& context, int fd, std::string client,
                                bool allowed, SmtpSession::CommitHook hook, Clock::time_point now)
-    : context_(context), fd_(fd), client_(std::move(client)) {
+    : context_(context), fd_(fd), client_(std::move(client)), deadlines_(context.limits(), now) {
   session_ = std::make_unique<SmtpSession>(*context.session, *context.store, client_, allowed);
   session_->setCommitHook(std::move(hook));
   out_ = session_->greeting();
@@ -54,7 +54,15 @@ void SmtpConnection::ready(std::uint32_t events) {
 }
 
 void SmtpConnection::touch(Clock::time_point now) {
-  deadline_ = now + (session_->inData() ? context_.dataTimeout : context_.commandTimeout);
+  deadlines_.progress(now, session_->inData());
+}
+
+bool SmtpConnection::reading() const {
+  return !session_->committing() && outSent_ >= out_.size();
+}
+
+void SmtpConnection::count(Refusal why) const {
+  if (auto* c = context_.session->counters) c->refuse(why);
 }
 
 void SmtpConnection::fail(const std::string& why) {
@@ -79,7 +87,11 @@ SmtpConnection::Next SmtpConnection::pump(Clock::time_point now, std::vector<cha
     if (tls_ && !tls_->established() && !handshake(now)) break;
     flush(now);
     if (dead_) break;
-    if (outSent_ < out_.size()) return Next::Wait;  // until the socket takes more
+    if (outSent_ < out_.size()) {
+      // A refused client's slot is not held for its 554: sent, or given up at once.
+      if (session_->refused() && !canWrite_) return Next::Close;
+      return Next::Wait;  // until the socket takes more
+    }
     if (session_->tlsPending() && !tls_) {
       // The 220 is out in plain text; whatever comes next is the client's ClientHello.
       if (context_.tls == nullptr) {
@@ -87,6 +99,9 @@ SmtpConnection::Next SmtpConnection::pump(Clock::time_point now, std::vector<cha
         break;
       }
       tls_ = std::make_unique<TlsChannel>(context_.tls, fd_);
+      // The handshake is timed as a begun command line whose bytes do not count: it has
+      // the rate's grace, so a trickled ClientHello holds no slot for the idle timeout.
+      deadlines_.resumed(now, true);
       canRead_ = true;
       continue;
     }
@@ -104,6 +119,7 @@ bool SmtpConnection::handshake(Clock::time_point now) {
   switch (tls_->handshake()) {
     case TlsChannel::Status::Ok:
       session_->tlsStarted();
+      deadlines_.resumed(now, false);
       touch(now);
       // The client's first command may have come with its last handshake record and now
       // waits inside OpenSSL, where epoll cannot see it.
@@ -163,6 +179,7 @@ void SmtpConnection::flush(Clock::time_point now) {
     outSent_ = 0;
     if (out_.capacity() > kKeptOutput) std::string().swap(out_);
   }
+  deadlines_.unsent(now, outSent_ < out_.size());
 }
 
 std::size_t SmtpConnection::readOnce(Clock::time_point now, std::vector<char>& buffer) {
@@ -207,6 +224,7 @@ std::size_t SmtpConnection::readOnce(Clock::time_point now, std::vector<char>& b
   session_->feed(std::string_view(buffer.data(), got));
   takeOutput();
   touch(now);  // DATA may have begun or ended: the other timeout applies
+  deadlines_.received(now, got, midway());
   return got;
 }
 
@@ -214,19 +232,56 @@ void SmtpConnection::committed(StoreResult result, Clock::time_point now) {
   session_->committed(std::move(result));
   takeOutput();
   touch(now);
+  // The wait was the store's, not the client's: a line it had begun is timed from now.
+  deadlines_.resumed(now, midway());
   if (stopping_) shutdown();
 }
 
 bool SmtpConnection::expire(Clock::time_point now) {
-  if (dead_ || session_->committing() || now < deadline_) return false;
-  if (outSent_ < out_.size() || (tls_ && !tls_->established())) {
-    // Replies it does not take, or a handshake it does not finish: no more words.
-    fail("timeout");
+  using Expired = ClientDeadlines::Expired;
+  if (dead_) return false;
+  auto why = deadlines_.check(now, reading());
+  if (why == Expired::None) return false;
+  if (why == Expired::Send) {
+    // Nothing more can reach it; a commit in flight finishes all the same (its copy is
+    // stored, and the MTA, having had no 250, sends it again).
+    if (!closeAfterFlush_) count(Refusal::SendTimeout);
+    fail("replies unread for " + std::to_string(context_.sendTimeout.count()) + " s");
     return true;
   }
-  out_ += session_->timeout();
+  if (session_->committing()) return false;  // its reply first; the next sweep returns
+  if (closeAfterFlush_ || outSent_ < out_.size() || (tls_ && !tls_->established())) {
+    // Told 421 already, replies it does not take, or a handshake it does not finish: no
+    // more words.
+    if (!closeAfterFlush_) {
+      count(why == Expired::Session ? Refusal::SessionDeadline
+            : why == Expired::Slow  ? Refusal::Slow
+                                    : Refusal::Timeout);
+    }
+    fail(why == Expired::Slow ? "too slow" : "timeout");
+    return true;
+  }
+  switch (why) {
+    case Expired::Session:
+      logger().information("session client=%s: session time limit (%s s) reached", client_,
+                           std::to_string(context_.sessionTimeout.count()));
+      out_ += session_->sessionExpired();
+      break;
+    case Expired::Slow:
+      logger().information("session client=%s: %s bytes in %s ms, below %s bytes/s", client_,
+                           std::to_string(deadlines_.spanBytes()),
+                           std::to_string(deadlines_.spanAge(now).count()),
+                           std::to_string(context_.minDataRate));
+      out_ += session_->tooSlow();
+      break;
+    default:
+      out_ += session_->timeout();
+      break;
+  }
   closeAfterFlush_ = true;
-  deadline_ = now + context_.commandTimeout;  // then closed without the 421, above
+  // The time it has to take the 421 (an idle client's timeout again; a session or rate
+  // deadline stays passed, so the next sweep closes what it did not take), above.
+  touch(now);
   return true;
 }
 

@@ -6,7 +6,8 @@
 //
 // Backpressure: nothing is read while replies are unsent, a commit is in flight or a TLS
 // handshake is pending. A client that pipelines a flood or never reads its replies costs
-// one bounded buffer (what one read produced), never a thread.
+// one bounded buffer (what one read produced), never a thread, and is closed after
+// BccSendTimeout. Its time is bounded too (ClientDeadlines): idle, whole session, rate.
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sink/smtp/ClientDeadlines.h"
 #include "sink/smtp/SmtpSession.h"
 
 struct ssl_ctx_st;
@@ -29,6 +31,15 @@ struct ConnectionContext {
   ssl_ctx_st* tls = nullptr;  // null without BccTlsCertificate
   std::chrono::seconds commandTimeout{300};
   std::chrono::seconds dataTimeout{180};
+  // Issue 18 (ClientDeadlines); 0 = none.
+  std::chrono::seconds sessionTimeout{0};
+  std::uint64_t minDataRate = 0;
+  std::chrono::seconds sendTimeout{0};
+  std::chrono::seconds rateGrace{10};
+
+  ClientLimits limits() const {
+    return {commandTimeout, dataTimeout, sessionTimeout, minDataRate, rateGrace, sendTimeout};
+  }
 };
 
 class SmtpConnection {
@@ -54,8 +65,10 @@ class SmtpConnection {
   Next pump(Clock::time_point now, std::vector<char>& buffer);
   // The result of this connection's commit, on the loop's thread.
   void committed(StoreResult result, Clock::time_point now);
-  // Called by the loop's sweep. When the deadline has passed: 421 4.4.2 (or a plain close
-  // when the client is not taking what was sent or is mid-handshake); true then.
+  // Called by the loop's sweep. When a deadline has passed (ClientDeadlines): 421 4.4.2
+  // (a message in DATA at the session's end gets 451 first), or a plain close when the
+  // client is not taking what was sent, is mid-handshake or was told 421 already; true
+  // then. A commit in flight is answered first, except to a client that reads nothing.
   bool expire(Clock::time_point now);
   // The server stops: 421 4.3.2, after the reply to a commit in flight if there is one.
   void shutdown();
@@ -71,6 +84,11 @@ class SmtpConnection {
   void takeOutput();
   void touch(Clock::time_point now);
   void fail(const std::string& why);
+  // Whether the connection reads now (else the client's rate is not its fault): not while
+  // a commit is in flight or its own replies wait. A TLS handshake reads.
+  bool reading() const;
+  bool midway() const { return session_->inData() || session_->midCommand(); }
+  void count(Refusal why) const;
 
   const ConnectionContext& context_;
   int fd_;
@@ -79,7 +97,7 @@ class SmtpConnection {
   std::unique_ptr<TlsChannel> tls_;
   std::string out_;  // replies not yet sent, from outSent_ on
   std::size_t outSent_ = 0;
-  Clock::time_point deadline_;
+  ClientDeadlines deadlines_;
   // Edge-triggered: no EAGAIN seen since the last EPOLLIN (false at first: bytes that
   // arrive before the greeting is sent raise an event of their own).
   bool canRead_ = false;

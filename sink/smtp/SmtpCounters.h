@@ -25,6 +25,12 @@ enum class Refusal : std::size_t {
   Rejected,     // 554 5.3.0: the store refused the message for good
   Timeout,      // 421 4.4.2: the client was silent too long
   Errors,       // 421 4.7.0: too many protocol errors
+  // Issue 18: the bounds on what one client may hold.
+  PerIp,            // 421 4.7.0: more than BccMaxConnectionsPerIp from its address (/64)
+  SessionDeadline,  // 421 4.4.2: the session outlived BccSessionTimeout
+  Slow,             // 421 4.4.2: slower than BccMinDataRate
+  SendTimeout,      // closed: its replies unread for BccSendTimeout
+  Reserved,         // 554 5.7.1: outside the allow-list, only reserved slots were left
   Count_
 };
 
@@ -32,9 +38,25 @@ inline constexpr std::size_t kRefusalKinds = static_cast<std::size_t>(Refusal::C
 
 // The label value of /metrics' bccsink_messages_refused_total{reason=...}.
 inline std::string_view refusalName(Refusal r) {
+  // One name a line, in the order of Refusal.
   constexpr std::array<std::string_view, kRefusalKinds> names = {
-      "relay",   "client", "size",     "recipients", "connections", "disk",
-      "backlog", "local",  "rejected", "timeout",    "errors"};
+      "relay",
+      "client",
+      "size",
+      "recipients",
+      "connections",
+      "disk",
+      "backlog",
+      "local",
+      "rejected",
+      "timeout",
+      "errors",
+      "per_ip",
+      "session_deadline",
+      "slow",
+      "send_timeout",
+      "reserved",
+  };
   return names[static_cast<std::size_t>(r)];
 }
 

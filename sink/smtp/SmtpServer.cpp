@@ -69,6 +69,11 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
     throw std::runtime_error("BccSocket " + st.socket + ": " + e.displayText());
   }
   shared_->settings = &settings_;
+  // Reserved slots only mean something when some clients are not allowed; a unix
+  // socket's clients are local processes, counted in all but not per address.
+  shared_->limiter = std::make_unique<ConnectionLimiter>(
+      SlotLimits{st.maxConnections, st.maxConnectionsPerIp,
+                 st.allowedClients.empty() ? 0u : st.reservedConnections});
   shared_->listenFd = socket_.impl()->sockfd();
   auto& c = shared_->context;
   c.session = &settings_.session;
@@ -76,6 +81,9 @@ SmtpServer::SmtpServer(ServerSettings settings, MessageStore& store)
   c.tls = tls_ ? tls_->sslContext() : nullptr;
   c.commandTimeout = st.commandTimeout;
   c.dataTimeout = st.dataTimeout;
+  c.sessionTimeout = st.sessionTimeout;
+  c.minDataRate = st.minDataRate;
+  c.sendTimeout = st.sendTimeout;
   for (unsigned i = 0; i < std::max(1u, st.loops); ++i) {
     loops_.push_back(std::make_unique<ListenerLoop>(*shared_));
   }

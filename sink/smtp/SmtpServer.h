@@ -2,13 +2,16 @@
 // The socket shell around SmtpSession: a TCP or unix listening socket served by a few
 // event-loop threads (ListenerLoop) with non-blocking sockets, so that an idle or slow
 // connection costs memory only and hundreds of MTA connections are not hundreds of
-// threads. 421 over BccMaxConnections, 554 for clients outside BccAllowedClients, 421 on
-// timeouts and at shutdown, STARTTLS with non-blocking OpenSSL (TlsChannel).
+// threads. 421 over BccMaxConnections or BccMaxConnectionsPerIp, 554 (and close) for
+// clients outside BccAllowedClients, the last BccReservedConnections kept for those
+// inside, 421 on timeouts, a session's end and too slow a client, a close for one that
+// does not read, 421 at shutdown, STARTTLS with non-blocking OpenSSL (TlsChannel).
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/ServerSocket.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +32,12 @@ struct ServerSettings {
   std::vector<Cidr> allowedClients;
   std::chrono::seconds commandTimeout{300};
   std::chrono::seconds dataTimeout{180};
+  // Issue 18: the bounds on one client; 0 = none (the configuration's defaults are not).
+  unsigned maxConnectionsPerIp = 0;
+  unsigned reservedConnections = 0;  // for allowedClients, when it is not empty
+  std::chrono::seconds sessionTimeout{0};
+  std::uint64_t minDataRate = 0;  // bytes/s
+  std::chrono::seconds sendTimeout{0};
   std::string tlsCertificate;
   std::string tlsKey;
   TlsProfile tlsProfile;  // TlsCiphers, TlsMinVersion

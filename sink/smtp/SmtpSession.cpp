@@ -56,14 +56,19 @@ SmtpSession::SmtpSession(const SessionSettings& settings, MessageStore& store, s
     : settings_(settings),
       store_(store),
       clientIp_(std::move(clientIp)),
-      mode_(clientAllowed ? Mode::Command : Mode::Refused) {}
+      mode_(clientAllowed ? Mode::Command : Mode::Refused),
+      closing_(!clientAllowed) {}
 
 SmtpSession::~SmtpSession() = default;
 
 std::string SmtpSession::greeting() {
   if (mode_ == Mode::Refused) {
     count(Refusal::Client);
-    // RFC 5321 section 3.1: after a 554 greeting the server waits for QUIT.
+    // RFC 5321 section 3.1 has the server wait for QUIT after a 554 greeting; a client
+    // that never sends it would hold a connection slot as long as it likes (issue 18),
+    // so the connection is closed once the 554 is written, as Postfix's postscreen does
+    // after its 521 (RFC 7504). An MTA reads the 554 as a refusal either way. The
+    // session was closing from the start: it takes no command.
     return "554 5.7.1 " + settings_.hostname + " Access denied for " + clientIp_ + "\r\n";
   }
   return "220 " + settings_.hostname + " ESMTP bccsink\r\n";
@@ -94,6 +99,27 @@ std::string SmtpSession::timeout() {
   closing_ = true;
   count(Refusal::Timeout);
   return "421 4.4.2 " + settings_.hostname + " Timeout exceeded, closing connection\r\n";
+}
+
+std::string SmtpSession::sessionExpired() {
+  closing_ = true;
+  count(Refusal::SessionDeadline);
+  std::string out;
+  if (mode_ == Mode::Data) {
+    // RFC 5321 section 4.2.5: a 4yz after DATA leaves the message with the sender, which
+    // sends it again later; what arrived of it is dropped with the writer.
+    mode_ = Mode::Command;
+    resetTransaction();
+    out = "451 4.4.2 " + settings_.hostname + " Session time limit exceeded, message not taken\r\n";
+  }
+  return out + "421 4.4.2 " + settings_.hostname +
+         " Session time limit exceeded, closing connection\r\n";
+}
+
+std::string SmtpSession::tooSlow() {
+  closing_ = true;
+  count(Refusal::Slow);
+  return "421 4.4.2 " + settings_.hostname + " Minimum data rate not met, closing connection\r\n";
 }
 
 void SmtpSession::feed(std::string_view bytes) {
@@ -147,15 +173,6 @@ void SmtpSession::process() {
 
 void SmtpSession::command(std::string_view line) {
   auto [verb, arg] = smtp::splitVerb(line);
-  if (mode_ == Mode::Refused) {
-    if (verb == "QUIT") {
-      reply(221, "2.0.0", "Bye");
-      closing_ = true;
-    } else {
-      error(503, "5.5.1", "Access denied, send QUIT");
-    }
-    return;
-  }
   if (verb == "EHLO" || verb == "HELO") return onHelo(arg, verb == "EHLO");
   if (verb == "MAIL") return onMail(line.substr(4));
   if (verb == "RCPT") return onRcpt(line.substr(4));

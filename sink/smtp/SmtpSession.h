@@ -48,7 +48,8 @@ class SmtpSession {
               bool clientAllowed);
   ~SmtpSession();
 
-  // The 220 (or 554 for a refused client) to send on connect.
+  // The 220 to send on connect, or the 554 for a refused client, after which the session
+  // is closing (issue 18: a refused client holds no slot).
   std::string greeting();
   // Consumes bytes from the client; replies accumulate in output().
   void feed(std::string_view bytes);
@@ -61,8 +62,17 @@ class SmtpSession {
   bool tlsPending() const { return tlsPending_; }
   void tlsStarted();
   bool inData() const { return mode_ == Mode::Data; }
+  // Not allowed to connect: the session is the 554 greeting and nothing else.
+  bool refused() const { return mode_ == Mode::Refused; }
+  // A command line has begun and not ended (its bytes wait for the rest of it).
+  bool midCommand() const { return mode_ == Mode::Command && (!in_.empty() || discardingLine_); }
   // The reply when the client was silent too long; the session is then closing.
   std::string timeout();
+  // BccSessionTimeout is up: a message being received is refused (451) and dropped, then
+  // 421; the session is then closing.
+  std::string sessionExpired();
+  // The client sends slower than BccMinDataRate: 421; the session is then closing.
+  std::string tooSlow();
 
   // How a commit's result comes back. The store may call `done` on another thread, so the
   // event shell sets a hook that posts the result to the connection's own thread, which

@@ -34,8 +34,8 @@
 # beyond that waits about a second for one, and with 150 sessions Postfix fell from ~900
 # to ~100 msg/s. So with SESSIONS > 100 the one line added to the recipe's main.cf is
 # default_process_limit = SESSIONS, as an administrator would size it. bccsink refuses
-# more than SESSIONS + IDLE + 50 connections (--BccMaxConnections) with 421, which fails
-# the run.
+# more than SESSIONS + IDLE + 50 connections (--BccMaxConnections, and as many from the one
+# client address, --BccMaxConnectionsPerIp) with 421, which fails the run.
 #
 # Env: COUNT, SESSIONS, SIZE (load); IDLE (idle connections, 1000); LIMIT (seconds one smtp-source run may take, 1800);
 # BCCSINK (binary; default ROOT/build/bccsink, built with cmake as in the README when
@@ -193,7 +193,8 @@ run_bccsink() {
   local name=$1 n=$2 parent=$3 idle=${4:-0} port pid data=$3/$1 check rss0 thr0 holder=""
   free_port port
   "$BCCSINK" serve --User '' --BccSocket "127.0.0.1:$port" --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
-    --BccMaxConnections $((SESSIONS + idle + 50)) >"$T/$name.log" 2>&1 &
+    --BccMaxConnections $((SESSIONS + idle + 50)) --BccMaxConnectionsPerIp $((SESSIONS + idle + 50)) \
+    >"$T/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   wait_listen "$port" "$pid"

@@ -51,7 +51,7 @@ need_binary() {
 start_sink() {
   DB=$T/data/bccsink.db
   "$BCCSINK" serve --User '' --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$T/data" \
-    --BccHostname bench.test --BccMaxConnections 200 "$@" >"$T/sink.log" 2>&1 &
+    --BccHostname bench.test --BccMaxConnections 200 --BccMaxConnectionsPerIp 200 "$@" >"$T/sink.log" 2>&1 &
   SINK_PID=$!
   PORT=""
   for _ in $(seq 1 100); do

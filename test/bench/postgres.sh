@@ -240,7 +240,8 @@ start_daemon() {
   local name=$1 data=$2
   shift 2
   "$BCCSINK" serve --User '' --BccSocket 127.0.0.1:0 --HttpSocket 127.0.0.1:0 --BccDomains bcc.test --DataDir "$data" \
-    --BccHostname bench.test --BccMaxConnections $((SESSIONS + 50)) "$@" >"$T/$name.log" 2>&1 &
+    --BccHostname bench.test --BccMaxConnections $((SESSIONS + 50)) \
+    --BccMaxConnectionsPerIp $((SESSIONS + 50)) "$@" >"$T/$name.log" 2>&1 &
   DPID=$!
   PIDS+=("$DPID")
   DPORT=""

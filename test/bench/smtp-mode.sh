@@ -124,7 +124,7 @@ VX_PORT=$(sed -nE 's/.*listening on [^ ]*:([0-9]+).*/\1/p' "$T/emulator.log" | h
 [ -n "$VX_PORT" ] || die "the emulator did not start: $(cat "$T/emulator.log")"
 
 "$BCCSINK" serve --User '' --BccSocket "127.0.0.1:$BCCPORT" --BccDomains bcc.test --DataDir "$T/data" \
-  --BccHostname bench.test --BccMaxConnections 200 \
+  --BccHostname bench.test --BccMaxConnections 200 --BccMaxConnectionsPerIp 200 \
   --SmtpSocket "127.0.0.1:$FILTERPORT" --SmtpSenderRelay "127.0.0.1:$RETURNPORT" \
   --UseVxcube yes --VxcubeApiAddress "http://127.0.0.1:$VX_PORT/api-2.0/" --VxcubeApiKey bench-key \
   --VxcubePollInterval 1s >"$T/sink.log" 2>&1 &

@@ -227,9 +227,13 @@ TEST(Config, HardeningOptionsHaveTheirDefaultsAndBounds) {
   EXPECT_EQ(c.tlsMinVersion, "1.2");
   EXPECT_EQ(loadConfig("", {"--User", ""}).user, "");
   EXPECT_EQ(loadConfig("", {"--BccReportGroupWindow", "0"}).bccReportGroupWindow.count(), 0);
-  EXPECT_EQ(loadConfig("", {"--BccReservedConnections", "100"}).bccReservedConnections, 99u);
-  EXPECT_EQ(loadConfig("", {"--BccMaxConnections", "2"}).bccReservedConnections, 1u);
-  EXPECT_THROW(loadConfig("", {"--BccReservedConnections", "10001"}), ConfigError);
+  EXPECT_THROW(
+      loadConfig("", {"--BccAllowedClients", "192.0.2.0/24", "--BccReservedConnections", "100"}),
+      ConfigError);
+  EXPECT_NO_THROW(
+      loadConfig("", {"--BccAllowedClients", "192.0.2.0/24", "--BccReservedConnections", "99"}));
+  // Without an allow-list nothing is reserved: a small limit keeps the default reservation.
+  EXPECT_NO_THROW(loadConfig("", {"--BccMaxConnections", "2"}));
   EXPECT_THROW(loadConfig("", {"--TlsMinVersion", "1.1"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--BccMaxConnectionsPerIp", "0"}), ConfigError);
   EXPECT_THROW(loadConfig("", {"--BccMaxStoredPerMessage", "0"}), ConfigError);

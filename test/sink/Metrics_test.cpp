@@ -121,6 +121,11 @@ TEST(Metrics, TheSessionCountsReceivedAndRefusedByReason) {
   EXPECT_EQ(counters.refusedFor(Refusal::Client), 1u);
   EXPECT_EQ(counters.refusedFor(Refusal::Disk), 0u);
   EXPECT_EQ(refusalName(Refusal::Connections), "connections");
+  EXPECT_EQ(refusalName(Refusal::PerIp), "per_ip");
+  EXPECT_EQ(refusalName(Refusal::SessionDeadline), "session_deadline");
+  EXPECT_EQ(refusalName(Refusal::Slow), "slow");
+  EXPECT_EQ(refusalName(Refusal::SendTimeout), "send_timeout");
+  EXPECT_EQ(refusalName(Refusal::Reserved), "reserved");
 }
 
 TEST(Metrics, TheGroupCommitsBatchesAreCounted) {

@@ -106,3 +106,22 @@ TEST(StageSettings, SmtpModeTakesItsSocketClientsPolicyAndRelay) {
   EXPECT_EQ(hs.retryMax, std::chrono::minutes(2));
   EXPECT_EQ(hs.relayConnections, 3u);
 }
+
+TEST(StageSettings, BothListenersTakeTheBoundsOnOneClient) {
+  // Issue 18: the SMTP-mode listener is bounded as the BCC one is.
+  auto cfg = loadConfig(
+      "", {"--SmtpSocket", "127.0.0.1:10025", "--SmtpSenderRelay", "127.0.0.1:10026",
+           "--BccMaxConnectionsPerIp", "7", "--BccSessionTimeout", "10m", "--BccMinDataRate", "300",
+           "--BccSendTimeout", "45s", "--BccReservedConnections", "4"});
+  for (const auto& st : {listenerSettings(cfg), holdListenerSettings(cfg)}) {
+    EXPECT_EQ(st.maxConnectionsPerIp, 7u);
+    EXPECT_EQ(st.sessionTimeout, std::chrono::minutes(10));
+    EXPECT_EQ(st.minDataRate, 300u);
+    EXPECT_EQ(st.sendTimeout, std::chrono::seconds(45));
+    EXPECT_EQ(st.reservedConnections, 4u);
+  }
+  auto defaults = listenerSettings(loadConfig("", {}));
+  EXPECT_EQ(defaults.maxConnectionsPerIp, 20u);
+  EXPECT_EQ(defaults.minDataRate, 500u);
+  EXPECT_EQ(defaults.sendTimeout, std::chrono::minutes(2));
+}

@@ -130,9 +130,11 @@ class DelayedStore : public MessageStore {
 // A blocking client; every read gives up after `timeout` (then returns what it has).
 class Client {
  public:
-  // "127.0.0.1:PORT" or "unix:PATH".
+  // "127.0.0.1:PORT" or "unix:PATH"; over TCP from `source` (a loopback address such as
+  // 127.0.0.2) when it is given.
   explicit Client(const std::string& address,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10))
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  const std::string& source = "")
       : timeout_(timeout) {
     if (address.rfind("unix:", 0) == 0) {
       fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -147,6 +149,12 @@ class Client {
       sa.sin_family = AF_INET;
       sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
       ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
+      if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from);
+      }
       connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
     }
     // A bound on the blocking calls that do not go through fill(): SSL_connect, send.

@@ -225,15 +225,12 @@ TEST_F(SmtpServerTest, AConnectionOverTheLimitIsTold421AndTheSlotComesBack) {
   EXPECT_EQ(greeting, "220 sink.test ESMTP bccsink\r\n");
 }
 
-TEST_F(SmtpServerTest, AClientOutsideTheAllowListIsTold554AndMaySayOnlyQuit) {
+TEST_F(SmtpServerTest, AClientOutsideTheAllowListIsTold554AndClosedAtOnce) {
   settings.allowedClients = {Cidr::parse("192.0.2.0/24")};
   start();
   Client c(address);
   EXPECT_EQ(c.reply(), "554 5.7.1 sink.test Access denied for 127.0.0.1\r\n");
-  c.send("EHLO client.test\r\nQUIT\r\n");
-  EXPECT_EQ(c.reply(), "503 5.5.1 Access denied, send QUIT\r\n");
-  EXPECT_EQ(c.reply(), "221 2.0.0 Bye\r\n");
-  EXPECT_TRUE(c.closedByServer());
+  EXPECT_TRUE(c.closedByServer()) << "it waited for a QUIT";
   EXPECT_EQ(counters.refusedFor(Refusal::Client), 1u);
 }
 

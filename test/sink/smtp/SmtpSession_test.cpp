@@ -243,26 +243,47 @@ TEST_F(SmtpSessionTest, GreetingIs220WithHostname) {
   EXPECT_EQ(session().output(), "");
 }
 
-TEST_F(SmtpSessionTest, RefusedClientGets554GreetingThen503ToEverythingButQuit) {
+TEST_F(SmtpSessionTest, RefusedClientGets554AndTheSessionEndsThere) {
+  // Issue 18: no waiting for a QUIT (RFC 5321 section 3.1) that may never come, holding
+  // a connection slot; the shell closes once the 554 is written.
   allowed = false;
+  EXPECT_TRUE(session().refused());
   EXPECT_EQ(session().greeting(), "554 5.7.1 sink.test Access denied for 192.0.2.10\r\n");
-  const std::string denied = "503 5.5.1 Access denied, send QUIT\r\n";
-  EXPECT_EQ(send("EHLO client.test\r\n"), denied);
-  EXPECT_EQ(send("MAIL FROM:<sender@client.test>\r\n"), denied);
-  EXPECT_EQ(send("NOOP\r\n"), denied);
-  EXPECT_FALSE(session().closing());
-  EXPECT_TRUE(store.admitted.empty());
-  EXPECT_EQ(send("quit\r\n"), kBye);
   EXPECT_TRUE(session().closing());
+  EXPECT_EQ(send("EHLO client.test\r\nMAIL FROM:<sender@client.test>\r\nQUIT\r\n"), "");
+  EXPECT_TRUE(store.admitted.empty());
 }
 
-TEST_F(SmtpSessionTest, RefusedClientIsDroppedAfterTooManyCommands) {
-  allowed = false;
-  settings.maxErrors = 2;
-  const std::string denied = "503 5.5.1 Access denied, send QUIT\r\n";
-  EXPECT_EQ(send("EHLO a\r\nEHLO b\r\nEHLO c\r\nQUIT\r\n"),
-            denied + denied + "421 4.7.0 sink.test Too many errors, closing connection\r\n");
+TEST_F(SmtpSessionTest, TheSessionsEndRefusesTheMessageInDataThenCloses) {
+  send("EHLO c\r\nMAIL FROM:<a@c>\r\nRCPT TO:<w@bcc.test>\r\nDATA\r\nSubject: x\r\n");
+  EXPECT_TRUE(session().inData());
+  EXPECT_EQ(session().sessionExpired(),
+            "451 4.4.2 sink.test Session time limit exceeded, message not taken\r\n"
+            "421 4.4.2 sink.test Session time limit exceeded, closing connection\r\n");
   EXPECT_TRUE(session().closing());
+  EXPECT_FALSE(session().inData());
+  EXPECT_EQ(send(".\r\n"), "") << "nothing after the end";
+}
+
+TEST_F(SmtpSessionTest, BetweenCommandsTheSessionsEndIsJust421AndSlownessToo) {
+  send("EHLO c\r\n");
+  EXPECT_EQ(session().sessionExpired(),
+            "421 4.4.2 sink.test Session time limit exceeded, closing connection\r\n");
+  EXPECT_EQ(session().tooSlow(),
+            "421 4.4.2 sink.test Minimum data rate not met, closing connection\r\n");
+}
+
+TEST_F(SmtpSessionTest, ABegunCommandLineIsMidCommandUntilItEnds) {
+  EXPECT_FALSE(session().midCommand());
+  send("NO");
+  EXPECT_TRUE(session().midCommand());
+  send("OP\r\nEH");
+  EXPECT_TRUE(session().midCommand());
+  send("LO c\r\n");
+  EXPECT_FALSE(session().midCommand());
+  send("MAIL FROM:<a@c>\r\nRCPT TO:<w@bcc.test>\r\nDATA\r\n");
+  EXPECT_FALSE(session().midCommand());
+  EXPECT_TRUE(session().inData());
 }
 
 // --- EHLO and HELO ------------------------------------------------------------------------
