@@ -24,6 +24,7 @@
 #include "base/Text.h"
 #include "base/tls/TlsProfile.h"
 #include "db/DatabasePool.h"
+#include "db/Health.h"
 #include "report/http/RequestDeadlines.h"
 #include "report/http/StaticFiles.h"
 
@@ -208,8 +209,13 @@ class Handler {
     if (path.rfind("/api/", 0) == 0 || path == "/api") return api(req, resp, path, rawQuery);
     const bool read = method == "GET" || method == "HEAD";
     if (path == "/healthz") {
-      // Alive and serving; needs no database, so it answers while the API is slow.
+      // Alive and serving; needs no database, so it answers while the API is slow. A
+      // corrupt database (db/Health.h) is no health: 503, so a probe or a balancer sees
+      // what the intake's 451s say.
       if (!read) return notAllowed(resp, "GET, HEAD");
+      if (db::Health::process().corrupt())
+        return send(resp, 503, "text/plain; charset=utf-8",
+                    std::string(db::Health::name(db::Health::State::DatabaseCorrupt)) + "\n");
       return send(resp, 200, "text/plain; charset=utf-8", "ok\n");
     }
     if (path == "/metrics" && shared_.api.context().metrics) {

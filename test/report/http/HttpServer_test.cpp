@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "db/DatabasePool.h"
+#include "db/Health.h"
 #include "report/Reporter.h"
 #include "report/http/Dashboard.h"
 #include "report/http/StaticFiles.h"
@@ -91,6 +92,13 @@ TEST(HttpServer, ServesTheDashboardFilesWithTheirTypes) {
   EXPECT_EQ(healthz.status, 200);
   EXPECT_EQ(healthz.body, "ok\n");
   expectCommonHeaders(healthz, "/healthz");
+  // A corrupt database is no health: 503 with its state, back to 200 once cleared.
+  db::Health::process().setCorrupt("database disk image is malformed");
+  auto corrupt = t.get("/healthz", "");
+  db::Health::process().resetForTest();
+  EXPECT_EQ(corrupt.status, 503);
+  EXPECT_EQ(corrupt.body, "database_corrupt\n");
+  EXPECT_EQ(t.get("/healthz", "").status, 200);
   EXPECT_EQ(report::contentTypeFor("x.svg"), "image/svg+xml");
   EXPECT_EQ(report::contentTypeFor("x"), "application/octet-stream");
 }
