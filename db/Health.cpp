@@ -3,6 +3,8 @@
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Logger.h>
 
+#include <string_view>
+
 #include "base/Text.h"
 
 namespace bccsink::db {
@@ -31,10 +33,18 @@ bool Health::isCorruptionText(const std::string& text) {
 
 bool Health::isCorruption(const std::exception& error) {
   if (dynamic_cast<const Poco::Data::SQLite::CorruptImageException*>(&error)) return true;
-  if (auto p = dynamic_cast<const Poco::Exception*>(&error)) {
+  // Only SQLite's own errors, and Database's open that wraps one ("cannot open database
+  // PATH: ..."), are read: the text of any other error may carry a file name, a threat
+  // name or a reply from the network, and "file is not a database" in one must not stop
+  // the intake.
+  if (auto p = dynamic_cast<const Poco::Data::SQLite::SQLiteException*>(&error)) {
     return isCorruptionText(p->displayText());
   }
-  return isCorruptionText(error.what());
+  if (std::string_view(error.what()).rfind("cannot open database ", 0) == 0 &&
+      !dynamic_cast<const Poco::Exception*>(&error)) {
+    return isCorruptionText(error.what());
+  }
+  return false;
 }
 
 bool Health::noteFailure(const std::exception& error) {

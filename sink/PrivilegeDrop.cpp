@@ -32,10 +32,11 @@ unsigned permitted(const struct stat& st, const Account& account) {
 }
 
 // What bccsink makes at DataDir's top level (DataDirLock, the SQLite database and its
-// journals, the spool, the content store, the report Maildir); and "bccsink*" for files
-// such as a generated token.
+// journals, the spool, the content store, the report Maildir, deploy/run.sh's first-run
+// token `http-token`); and "bccsink*" for files such as a moved-aside database.
 bool isBccsinkEntry(const std::string& name) {
-  return name == "spool" || name == "files" || name == "reports" || name.rfind("bccsink", 0) == 0;
+  return name == "spool" || name == "files" || name == "reports" || name == "http-token" ||
+         name.rfind("bccsink", 0) == 0;
 }
 
 // fd's entry given to `account` when root owns it (a folder, or a regular file with one
@@ -51,6 +52,16 @@ void takeOver(int fd, const std::string& path, const Account& account,
     if (fchown(fd, account.uid, account.gid) != 0) {
       throw std::runtime_error("cannot give " + path + " to " + account.name + ": " +
                                std::strerror(errno));
+    }
+    // A second link made between the look and the change (by the user the file goes to,
+    // where fs.protected_hardlinks is off) would hand it a file of root's elsewhere: the
+    // change is undone and the file left alone.
+    struct stat after {};
+    if (!dir && (fstat(fd, &after) != 0 || after.st_nlink != 1)) {
+      if (fchown(fd, 0, st.st_gid) != 0) {
+        throw std::runtime_error("cannot give " + path + " back to root: " + std::strerror(errno));
+      }
+      return;
     }
     changed.push_back(path);
   }

@@ -29,9 +29,14 @@ TEST_F(HealthTest, CorruptionIsToldFromAnOutageOrALock) {
   using namespace Poco::Data::SQLite;
   EXPECT_TRUE(db::Health::isCorruption(CorruptImageException("database disk image is malformed")));
   EXPECT_TRUE(db::Health::isCorruption(SQLiteException("file is not a database")));
-  // Through another layer's exception, by SQLite's words.
-  EXPECT_TRUE(
-      db::Health::isCorruption(std::runtime_error("claim: database disk image is malformed")));
+  // Database's open, which wraps SQLite's error, by SQLite's words.
+  EXPECT_TRUE(db::Health::isCorruption(
+      std::runtime_error("cannot open database /d/bccsink.db: file is not a database")));
+  // Any other error's text may come from a message or the network: never read as corruption
+  // (a file named "file is not a database" must not stop the intake).
+  EXPECT_FALSE(db::Health::isCorruption(
+      std::runtime_error("extract: file is not a database: database disk image is malformed")));
+  EXPECT_FALSE(db::Health::isCorruption(Poco::RuntimeException("file is not a database")));
   EXPECT_FALSE(db::Health::isCorruption(DBLockedException("database is locked")));
   EXPECT_FALSE(db::Health::isCorruption(db::DatabaseUnavailable("connection refused")));
   EXPECT_FALSE(db::Health::isCorruption(std::runtime_error("disk I/O error")));

@@ -37,7 +37,14 @@ stop_sink
 forget_pid "$SINK_PID"
 [ "$(stat -c %u "$DATA/bccsink.db")" = 0 ] || fail "the root run's database is not root's"
 
-start_sink "$DATA" --User bccsink
+# deploy/run.sh as root: its first-run token, made by root in DataDir, goes with it.
+src=$(cd "$(dirname "$0")/../../.." && pwd)
+token_file=$("$src/deploy/first-run-token.sh" "$DATA" "$src/etc/bccsink.conf")
+[ "$token_file" = "$DATA/http-token" ] || fail "first-run-token.sh made '$token_file'"
+
+start_sink "$DATA" --User bccsink --HttpTokenFile "$token_file"
+grep -q "privileges: $DATA/http-token was root's: given to bccsink" "$T/sink.log" ||
+  fail "the first-run token is not taken over: $(grep -i "privileges\|DataDir" "$T/sink.log" | tail -3)"
 grep -q "privileges: $DATA was root's: given to bccsink" "$T/sink.log" ||
   fail "the take-over of DataDir is not logged: $(grep privileges "$T/sink.log")"
 grep -q "privileges: $DATA/bccsink.db was root's: given to bccsink" "$T/sink.log" ||
