@@ -215,8 +215,9 @@ const std::vector<Option>& schema() {
       {{"BccTlsKey", "", "PEM private key for BccTlsCertificate.", true},
        [](Config& c, const std::string& v) { c.bccTlsKey = v; }},
       {{"BccMinFreeSpace", "100M",
-        "Free space the spool's file system keeps; below it (or below it plus the "
-        "announced SIZE) new mail gets 452 4.3.1 and the MTA retries."},
+        "Free space the spool's file system keeps, plus 8 MiB for SQLite's WAL: looked at at "
+        "MAIL (with the announced SIZE), again at DATA, every MiB received and before the "
+        "durable write; short of it new mail gets 452 4.3.1 and the MTA retries."},
        [](Config& c, const std::string& v) { c.bccMinFreeSpace = parseSize(v); }},
       {{"BccMaxPending", "100000",
         "Most messages waiting for analysis (pending or analyzing); above it new mail gets 452 "

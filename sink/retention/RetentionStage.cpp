@@ -10,6 +10,7 @@
 #include "base/Clock.h"
 #include "base/Text.h"
 #include "db/Database.h"
+#include "db/Health.h"
 #include "db/Outage.h"
 #include "db/Retention.h"
 #include "sandbox/ContentStore.h"
@@ -283,6 +284,13 @@ void RetentionStage::run() {
   while (!stopping_) {
     lock.unlock();
     std::chrono::milliseconds wait{0};
+    if (db::Health::process().corrupt()) {
+      // Rows read through damaged pages must not decide what the spool loses: nothing is
+      // expired until `bccsink db rebuild` (which needs every live record) and a restart.
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(60), [this] { return stopping_; });
+      continue;
+    }
     try {
       // The whole sweep every `idle`; in between, only a look at the free space (a statvfs)
       // every `pressureCheck`, so that a filling disk is met before the intake refuses.

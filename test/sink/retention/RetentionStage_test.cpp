@@ -11,6 +11,7 @@
 
 #include "base/Clock.h"
 #include "db/Database.h"
+#include "db/Health.h"
 #include "db/MessageQueue.h"
 #include "db/Retention.h"
 #include "db/SegmentReader.h"
@@ -242,6 +243,24 @@ TEST_F(RetentionStageTest, TheThreadSweepsAtStartAndStopsPromptly) {
   s->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
   EXPECT_EQ(s->counters().expiredAge, 1u);
+}
+
+// A corrupt database (db/Health) must not decide what the spool loses: the thread expires
+// nothing while it lasts, and stops promptly.
+TEST_F(RetentionStageTest, TheThreadExpiresNothingWhileTheDatabaseIsCorrupt) {
+  copy("01A", 10, "clean");
+  settings_.idle = 1h;
+  db::Health::process().setCorrupt("database disk image is malformed");
+  auto s = stage();
+  s->start();
+  std::this_thread::sleep_for(300ms);
+  auto started = std::chrono::steady_clock::now();
+  s->stop();
+  db::Health::process().resetForTest();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_EQ(s->counters().expiredAge, 0u);
+  EXPECT_EQ(expiredAt("01A"), "");
+  EXPECT_FALSE(recordDead("01A"));
 }
 
 TEST_F(RetentionStageTest, ZeroKeepsEverything) {
