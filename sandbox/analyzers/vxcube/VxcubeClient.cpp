@@ -384,30 +384,26 @@ CallResult VxcubeClient::findSample(const std::string& sha256, std::optional<VxS
 
 CallResult VxcubeClient::uploadSample(const std::string& path, const std::string& name,
                                       std::vector<VxSample>& samples) {
-  samples.clear();
   Request req;
-  req.label = "upload";
-  req.method = Poco::Net::HTTPRequest::HTTP_POST;
-  req.path = "samples";
   req.uploadPath = &path;
-  req.uploadName = safeUploadName(name, "sample");
-  Var answer;
-  auto r = perform(req, answer);
-  if (!r.ok()) return r;
-  samples = parseUploaded(answer);
-  if (samples.empty()) return wrongShape(r, "vxCube upload: no sample in the answer");
-  return r;
+  return upload(req, name, samples);
 }
 
 CallResult VxcubeClient::uploadSampleBytes(std::shared_ptr<const std::string> bytes,
                                            const std::string& name,
                                            std::vector<VxSample>& samples) {
-  samples.clear();
   Request req;
+  req.uploadBytes = std::move(bytes);
+  return upload(req, name, samples);
+}
+
+// POST samples with the file (a path or bytes already in `req`) as its form part.
+CallResult VxcubeClient::upload(Request& req, const std::string& name,
+                                std::vector<VxSample>& samples) {
+  samples.clear();
   req.label = "upload";
   req.method = Poco::Net::HTTPRequest::HTTP_POST;
   req.path = "samples";
-  req.uploadBytes = std::move(bytes);
   req.uploadName = safeUploadName(name, "sample");
   Var answer;
   auto r = perform(req, answer);

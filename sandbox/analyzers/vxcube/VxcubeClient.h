@@ -91,6 +91,7 @@ class VxcubeClient {
  private:
   struct Request;
   CallResult perform(const Request& request, Poco::Dynamic::Var& answer);
+  CallResult upload(Request& req, const std::string& name, std::vector<VxSample>& samples);
   std::unique_ptr<Poco::Net::HTTPClientSession> openSession() const;
   std::string scrub(std::string text) const;
 
