@@ -12,8 +12,13 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/io_uring.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,6 +71,64 @@ ParseMessage markerParser() {
     if (has(message, "SOCKET")) {
       const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
       out.errors.push_back("socket: " + std::to_string(fd));  // not reached: killed
+    }
+    auto report = [&](const char* what, long rc) {
+      out.errors.push_back(std::string(what) + ": " + std::to_string(rc) + " " +
+                           (rc < 0 ? std::strerror(errno) : "ok"));
+    };
+    if (has(message, "IOURING")) {
+      // Its requests would run in kernel workers the filter never sees.
+      io_uring_params p{};
+      errno = 0;
+      report("io_uring_setup", ::syscall(SYS_io_uring_setup, 4, &p));  // not reached: killed
+    }
+    if (has(message, "FORK")) {
+      // A child would outlive the worker's SIGKILL.
+      const pid_t child = ::fork();
+      if (child == 0) {
+        for (;;) ::pause();
+      }
+      report("fork", child);  // not reached: killed
+    }
+    if (has(message, "SIGQUEUE")) {
+      // Signal 0: harmless even where it is allowed (the filter before this one).
+      siginfo_t info{};
+      info.si_code = SI_QUEUE;
+      errno = 0;
+      report("rt_sigqueueinfo", ::syscall(SYS_rt_sigqueueinfo, ::getppid(), 0, &info));
+    }
+    if (has(message, "PRLIMIT")) {
+      // Only read (no new limit): another process's limits are not its business.
+      rlimit old{};
+      errno = 0;
+      report("prlimit", ::prlimit(::getppid(), RLIMIT_FSIZE, nullptr, &old));
+    }
+    if (has(message, "UNLISTED")) {
+      // Not on the list: EPERM, as every call nobody named.
+      errno = 0;
+      report("access", ::access("/", F_OK));
+    }
+    if (has(message, "EXECMEM")) {
+      errno = 0;
+      void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      report("mmap exec", p == MAP_FAILED ? -1 : 0);
+    }
+    if (has(message, "THREAD")) {
+      // A library's thread (clone with CLONE_THREAD) is allowed: it dies with the process.
+      int value = 0;
+      std::thread t([&] { value = 42; });
+      t.join();
+      report("thread", value);
+    }
+    if (has(message, "ASLIMIT")) {
+      rlimit as{};
+      ::getrlimit(RLIMIT_AS, &as);
+      report("as", static_cast<long>(as.rlim_cur));
+    }
+    if (has(message, "BOMB")) {
+      std::string big(3ull << 30, 'x');  // past the worker's RLIMIT_AS: std::bad_alloc
+      report("bomb", static_cast<long>(big.size()));
     }
     if (has(message, "EXEC")) {
       char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -257,6 +320,106 @@ TEST(ExtractPool, SeccompKillsAWorkerThatOpensASocketOrRunsAProgram) {
   EXPECT_EQ(parse(pool, "fine").extraction.files[0].name, "fine");
 }
 
+// The filter is an allow-list (Seccomp.cpp): what is not named fails with EPERM, the
+// dangerous families kill. Each of these was allowed by the block-list before it.
+TEST(ExtractPool, SeccompKillsIoUringAndFork) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  for (const char* marker : {"IOURING", "FORK"}) {
+    auto p = parse(pool, marker);
+    ASSERT_EQ(p.extraction.files.size(), 1u) << marker;
+    EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed")
+        << marker << ": " << (p.extraction.errors.empty() ? "" : p.extraction.errors[0]);
+    EXPECT_NE(p.extraction.errors[0].find("signal " + std::to_string(SIGSYS)), std::string::npos)
+        << p.extraction.errors[0];
+  }
+  EXPECT_EQ(parse(pool, "fine").extraction.files[0].name, "fine");
+}
+
+TEST(ExtractPool, SeccompRefusesWhatIsNotOnTheList) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  const std::string eperm = "-1 " + std::string(std::strerror(EPERM));
+  for (auto [marker, line] :
+       std::vector<std::pair<std::string, std::string>>{{"SIGQUEUE", "rt_sigqueueinfo: "},
+                                                        {"PRLIMIT", "prlimit: "},
+                                                        {"UNLISTED", "access: "},
+                                                        {"EXECMEM", "mmap exec: "}}) {
+    auto p = parse(pool, marker);
+    ASSERT_GE(p.extraction.errors.size(), 2u) << marker;
+    EXPECT_EQ(p.extraction.errors[0], line + eperm) << marker;
+    EXPECT_EQ(p.extraction.files[0].reason, "") << marker;
+  }
+  EXPECT_EQ(pool.counters().crashed, 0u);
+}
+
+TEST(ExtractPool, AWorkerMayStartAThread) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  auto p = parse(pool, "THREAD");
+  ASSERT_GE(p.extraction.errors.size(), 2u);
+  EXPECT_EQ(p.extraction.errors[0], "thread: 42 ok");
+}
+
+TEST(ExtractPool, WorkerMemoryIsCappedAndTheOomKillerTakesItFirst) {
+  ParserMasterSettings ms;
+  ms.workerMemoryLimit = 1ull << 30;
+  ParserMaster master(markerParser, ms);
+  ExtractPool pool(master, settings(1, 100));
+  auto p = parse(pool, "ASLIMIT");
+  ASSERT_GE(p.extraction.errors.size(), 2u);
+  EXPECT_EQ(p.extraction.errors[0], "as: " + std::to_string(1ull << 30) + " ok");
+  const std::string pid = pidOf(p.extraction).substr(4);
+  std::ifstream score("/proc/" + pid + "/oom_score_adj");
+  int adj = 0;
+  score >> adj;
+  EXPECT_EQ(adj, 1000);
+  // A memory bomb fails in the worker (std::bad_alloc), not in this process.
+  auto bomb = parse(pool, "BOMB");
+  ASSERT_FALSE(bomb.extraction.errors.empty());
+  EXPECT_TRUE(isEvasion(bomb.extraction.errors[0])) << bomb.extraction.errors[0];
+  EXPECT_NE(bomb.extraction.errors[0].find("bad_alloc"), std::string::npos)
+      << bomb.extraction.errors[0];
+}
+
+// A master that is gone (killed by an escaped parser, or stopped so that spawn() would
+// block for ever) must not turn scanning off quietly: each message is an evasion,
+// at least suspicious, counted; a stopped master is given up after its answer timeout.
+TEST(ExtractPool, StoppedMasterMakesEachMessageAnEvasionWithinTheTimeout) {
+  ParserMasterSettings ms;
+  ms.answerTimeout = std::chrono::milliseconds(300);
+  ParserMaster master(markerParser, ms);
+  ExtractPool pool(master, settings(1, 1));
+  ASSERT_EQ(parse(pool, "first").extraction.files[0].name, "first");
+  ASSERT_EQ(::kill(master.pid(), SIGSTOP), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto p = parse(pool, "second");  // the worker served its one message: a new one is asked
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  ASSERT_EQ(p.extraction.files.size(), 1u);
+  EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser unavailable");
+  EXPECT_TRUE(master.gone());
+  auto again = parse(pool, "third");
+  EXPECT_EQ(again.extraction.files[0].reason, "evasion: parser unavailable");
+  EXPECT_EQ(pool.counters().masterGone, 2u);
+}
+
+TEST(ExtractPool, KilledMasterMakesTheMessageSuspiciousInScan) {
+  test::TempDir dir;
+  ContentStore store(dir.path());
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  ASSERT_EQ(::kill(master.pid(), SIGKILL), 0);
+  std::vector<std::unique_ptr<AnalyzerRunner>> none;
+  auto report = scanMessage("hello", pool, store, none,
+                            std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  ASSERT_EQ(report.files.size(), 1u);
+  EXPECT_EQ(report.files[0].verdict, VerdictKind::Unscanned);
+  EXPECT_EQ(report.files[0].file.reason, "evasion: parser unavailable");
+  EXPECT_EQ(report.verdict, VerdictKind::Suspicious);
+  EXPECT_TRUE(master.gone());
+  EXPECT_EQ(pool.counters().masterGone, 1u);
+}
+
 TEST(ExtractPool, WorkersServeThreadsAtOnce) {
   ParserMaster master(markerParser);
   ExtractPool pool(master, settings(2, 3));
@@ -278,10 +441,11 @@ TEST(ExtractPool, WorkersServeThreadsAtOnce) {
   EXPECT_EQ(good, 20);
 }
 
-// The real Extractor in a confined worker finds what it finds in the daemon's process:
-// every MIME case (test/data/mime), with the shipped selection. What the filter refuses
-// (libmagic's database, locales, iconv modules) was loaded before it.
-TEST(ExtractPool, RealExtractorGivesTheSameFilesAsInProcess) {
+// The real Extractor in a confined worker against the same Extractor in this process, over
+// every file of `dirs`: the same files, hashes, types, reasons and errors, and no worker
+// killed. What the filter refuses (libmagic's database, locales, iconv modules) was
+// loaded before it; a call the allow-list lacks shows up here as a difference or a crash.
+void expectSameAsInProcess(const std::vector<std::string>& dirs, int atLeast) {
   FileTyper typer;
   auto rules = parseSelection(defaultFileTypes(), 100 << 20);
   Extractor local(typer, rules, ExtractLimits{});
@@ -292,32 +456,54 @@ TEST(ExtractPool, RealExtractorGivesTheSameFilesAsInProcess) {
   });
   ExtractPool pool(master, settings(1, 100));
   int cases = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(BCCSINK_SOURCE_DIR) + "/test/data/mime")) {
-    if (entry.path().extension() != ".eml") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string message = ss.str();
-    std::size_t keptHere = 0, keptThere = 0;
-    auto here = local.extract(message, [&](const ExtractedFile&, std::string_view) { ++keptHere; });
-    auto there =
-        pool.extract(message, [&](const ExtractedFile&, std::string_view) { ++keptThere; });
-    const std::string name = entry.path().filename().string();
-    EXPECT_EQ(keptHere, keptThere) << name;
-    EXPECT_EQ(here.errors, there.errors) << name;
-    ASSERT_EQ(here.files.size(), there.files.size()) << name;
-    for (std::size_t i = 0; i < here.files.size(); ++i) {
-      EXPECT_EQ(here.files[i].path(), there.files[i].path()) << name;
-      EXPECT_EQ(here.files[i].sha256, there.files[i].sha256) << name;
-      EXPECT_EQ(here.files[i].type.description, there.files[i].type.description) << name;
-      EXPECT_EQ(here.files[i].type.family, there.files[i].type.family) << name;
-      EXPECT_EQ(here.files[i].reason, there.files[i].reason) << name;
+  for (const auto& dir : dirs) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const std::string message = ss.str();
+      std::size_t keptHere = 0, keptThere = 0;
+      auto here =
+          local.extract(message, [&](const ExtractedFile&, std::string_view) { ++keptHere; });
+      auto there =
+          pool.extract(message, [&](const ExtractedFile&, std::string_view) { ++keptThere; });
+      const std::string name = entry.path().string();
+      EXPECT_EQ(keptHere, keptThere) << name;
+      EXPECT_EQ(here.errors, there.errors) << name;
+      ASSERT_EQ(here.files.size(), there.files.size()) << name;
+      for (std::size_t i = 0; i < here.files.size(); ++i) {
+        EXPECT_EQ(here.files[i].path(), there.files[i].path()) << name;
+        EXPECT_EQ(here.files[i].sha256, there.files[i].sha256) << name;
+        EXPECT_EQ(here.files[i].type.description, there.files[i].type.description) << name;
+        EXPECT_EQ(here.files[i].type.family, there.files[i].type.family) << name;
+        EXPECT_EQ(here.files[i].reason, there.files[i].reason) << name;
+      }
+      ++cases;
     }
-    ++cases;
   }
-  EXPECT_GT(cases, 10);
+  EXPECT_GT(cases, atLeast);
   EXPECT_EQ(pool.counters().crashed, 0u);
+  EXPECT_EQ(pool.counters().timedOut, 0u);
+}
+
+// Every MIME case (test/data/mime), with the shipped selection.
+TEST(ExtractPool, RealExtractorGivesTheSameFilesAsInProcess) {
+  expectSameAsInProcess({std::string(BCCSINK_SOURCE_DIR) + "/test/data/mime"}, 10);
+}
+
+// The fuzzers' corpora (test/fuzz/corpus: broken MIME, archives, containers, frames), and
+// any folder named in BCCSINK_TEST_CORPORA (colon-separated), each file as a message.
+TEST(ExtractPool, RealExtractorOverTheCorporaNeverTripsTheFilter) {
+  std::vector<std::string> dirs;
+  for (const char* name : {"mime", "archive", "container", "decode", "worker"})
+    dirs.push_back(std::string(BCCSINK_SOURCE_DIR) + "/test/fuzz/corpus/" + name);
+  if (const char* more = std::getenv("BCCSINK_TEST_CORPORA")) {
+    std::stringstream list(more);
+    for (std::string d; std::getline(list, d, ':');)
+      if (!d.empty()) dirs.push_back(d);
+  }
+  expectSameAsInProcess(dirs, 500);
 }
 
 }  // namespace
