@@ -108,7 +108,7 @@ ParseMessage markerParser() {
       errno = 0;
       report("access", ::access("/", F_OK));
     }
-    if (has(message, "EXECMEM")) {
+    if (has(message, "WXMEM")) {
       errno = 0;
       void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -344,7 +344,7 @@ TEST(ExtractPool, SeccompRefusesWhatIsNotOnTheList) {
        std::vector<std::pair<std::string, std::string>>{{"SIGQUEUE", "rt_sigqueueinfo: "},
                                                         {"PRLIMIT", "prlimit: "},
                                                         {"UNLISTED", "access: "},
-                                                        {"EXECMEM", "mmap exec: "}}) {
+                                                        {"WXMEM", "mmap exec: "}}) {
     auto p = parse(pool, marker);
     ASSERT_GE(p.extraction.errors.size(), 2u) << marker;
     EXPECT_EQ(p.extraction.errors[0], line + eperm) << marker;
