@@ -86,6 +86,7 @@ ParseMessage markerParser() {
       // A child would outlive the worker's SIGKILL.
       const pid_t child = ::fork();
       if (child == 0) {
+        ::alarm(5);  // bounded, should a filter ever let it through
         for (;;) ::pause();
       }
       report("fork", child);  // not reached: killed
@@ -108,6 +109,16 @@ ParseMessage markerParser() {
       errno = 0;
       report("access", ::access("/", F_OK));
     }
+#if defined(__x86_64__)
+    if (has(message, "I386")) {
+      long rc = 20;  // getpid in i386's table, through int 0x80: another architecture
+      asm volatile("int $0x80" : "+a"(rc) : : "memory");
+      report("i386 getpid", rc);  // not reached: killed
+    }
+    if (has(message, "X32")) {
+      report("x32 getpid", ::syscall(0x40000000 | 39));  // not reached: killed
+    }
+#endif
     if (has(message, "WXMEM")) {
       errno = 0;
       void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -335,6 +346,23 @@ TEST(ExtractPool, SeccompKillsIoUringAndFork) {
   }
   EXPECT_EQ(parse(pool, "fine").extraction.files[0].name, "fine");
 }
+
+#if defined(__x86_64__)
+// The rules name x86_64's numbers: an i386 or x32 call (other numbers, other meanings)
+// must not slip past them.
+TEST(ExtractPool, SeccompKillsCallsOfAnotherArchitecture) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  for (const char* marker : {"I386", "X32"}) {
+    auto p = parse(pool, marker);
+    ASSERT_EQ(p.extraction.files.size(), 1u) << marker;
+    EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed")
+        << marker << ": " << (p.extraction.errors.empty() ? "" : p.extraction.errors[0]);
+    EXPECT_NE(p.extraction.errors[0].find("signal " + std::to_string(SIGSYS)), std::string::npos)
+        << p.extraction.errors[0];
+  }
+}
+#endif
 
 TEST(ExtractPool, SeccompRefusesWhatIsNotOnTheList) {
   ParserMaster master(markerParser);
