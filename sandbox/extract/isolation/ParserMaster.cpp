@@ -213,9 +213,20 @@ ParserMaster::ParserMaster(const Prepare& prepare, ParserMasterSettings settings
 }
 
 ParserMaster::~ParserMaster() {
-  ::close(control_);
+  ::close(control_);  // the master kills and reaps its workers, then exits
+  // A stopped or hung master would keep the daemon from ending: it gets the answer
+  // timeout, then SIGKILL (its workers die with it, PR_SET_PDEATHSIG).
   int status;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  const auto deadline = std::chrono::steady_clock::now() + settings_.answerTimeout;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      return;
+    }
+    timespec pause{0, 5'000'000};
+    ::nanosleep(&pause, nullptr);
   }
 }
 

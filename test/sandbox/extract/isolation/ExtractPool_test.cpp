@@ -431,6 +431,17 @@ TEST(ExtractPool, StoppedMasterMakesEachMessageAnEvasionWithinTheTimeout) {
   EXPECT_EQ(pool.counters().masterGone, 2u);
 }
 
+TEST(ExtractPool, StoppedMasterDoesNotKeepTheDaemonFromEnding) {
+  ParserMasterSettings ms;
+  ms.answerTimeout = std::chrono::milliseconds(200);
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    ParserMaster master(markerParser, ms);
+    ASSERT_EQ(::kill(master.pid(), SIGSTOP), 0);
+  }  // closes the socket; the master cannot act on it: killed after the timeout, reaped
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
 TEST(ExtractPool, KilledMasterMakesTheMessageSuspiciousInScan) {
   test::TempDir dir;
   ContentStore store(dir.path());
