@@ -116,11 +116,16 @@ void limitWorker(std::uint64_t memoryLimit) {
     // setrlimit(2) with @resources, not prlimit64.
     if (::prlimit(0, RLIMIT_AS, &r, nullptr) != 0) _exit(1);
   }
+  // A process that left root is not dumpable, and its /proc files are root's: made
+  // dumpable for the write (its own uid then owns them), as it was after.
+  const int dumpable = ::prctl(PR_GET_DUMPABLE);
+  if (dumpable == 0) ::prctl(PR_SET_DUMPABLE, 1);
   const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd >= 0) {
     (void)!::write(fd, "1000", 4);
     ::close(fd);
   }
+  if (dumpable == 0) ::prctl(PR_SET_DUMPABLE, 0);
 }
 
 // The master's loop: single-threaded, it forks, passes sockets and reaps.
