@@ -124,7 +124,7 @@ stop_sink
 
 # ------------------------------------------------------------------------------ 4.
 DATA=$T/data4
-start_sink "$DATA" --HttpSocket 127.0.0.1:0
+start_sink "$DATA"
 http=""
 for _ in $(seq 1 50); do
   http=$(grep "http listening on" "$T/sink.log" | tail -1 | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/')
