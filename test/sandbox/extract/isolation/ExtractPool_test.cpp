@@ -1,9 +1,9 @@
 // Extraction in parser processes (BccExtractIsolation): the pool gives what the Extractor
 // gives in the daemon's process; a worker that crashes or hangs costs only its message
 // (unscanned, an evasion) and the next message is parsed; workers are replaced after
-// BccExtractWorkerMessages; the seccomp filter refuses open() and kills on socket() and
-// execve(). The workers' parse function here is the test's: it acts on a marker in the
-// message, so the faults are real ones in a real confined child.
+// BccExtractWorkerMessages; a master that is killed or stopped makes each message an
+// evasion, never silently unscanned. The workers' parse function is MarkerParser.h's;
+// the filter's tests are in ExtractPoolSeccomp_test.cpp.
 //
 // The master is forked from the test process, which has one thread when these run (no
 // test leaves one behind); the daemon forks it before its threads start.
@@ -12,13 +12,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/io_uring.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,156 +31,12 @@
 #include "sandbox/extract/FileType.h"
 #include "sandbox/extract/Selection.h"
 #include "test/TempDir.h"
+#include "test/sandbox/extract/isolation/MarkerParser.h"
 
 namespace bccsink::sandbox {
 namespace {
 
-bool has(std::string_view message, std::string_view marker) {
-  return message.find(marker) != std::string_view::npos;
-}
-
-// One file named after the message, kept, and the worker's pid as an error line; the
-// markers make the worker misbehave.
-ParseMessage markerParser() {
-  return [](std::string_view message, const KeepFile& keep) {
-    if (has(message, "CRASH")) std::abort();
-    if (has(message, "HANG")) {
-      for (;;) ::pause();
-    }
-    Extraction out;
-    if (has(message, "NOISE")) {
-      // A library's warning: must not reach the frames.
-      (void)!::write(1, "stdout\n", 7);
-      (void)!::write(2, "stderr\n", 7);
-    }
-    if (has(message, "OPEN")) {
-      errno = 0;
-      const int fd = ::open("/etc/hostname", O_RDONLY);
-      out.errors.push_back("open: " + std::to_string(fd) + " " + std::strerror(errno));
-    }
-    if (has(message, "SIGNAL")) {
-      errno = 0;
-      const int rc = ::kill(::getppid(), 0);  // the master; the daemon alike
-      out.errors.push_back("kill: " + std::to_string(rc) + " " + std::strerror(errno));
-    }
-    if (has(message, "SOCKET")) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      out.errors.push_back("socket: " + std::to_string(fd));  // not reached: killed
-    }
-    auto report = [&](const char* what, long rc) {
-      out.errors.push_back(std::string(what) + ": " + std::to_string(rc) + " " +
-                           (rc < 0 ? std::strerror(errno) : "ok"));
-    };
-    if (has(message, "IOURING")) {
-      // Its requests would run in kernel workers the filter never sees.
-      io_uring_params p{};
-      errno = 0;
-      report("io_uring_setup", ::syscall(SYS_io_uring_setup, 4, &p));  // not reached: killed
-    }
-    if (has(message, "FORK")) {
-      // A child would outlive the worker's SIGKILL.
-      const pid_t child = ::fork();
-      if (child == 0) {
-        ::alarm(5);  // bounded, should a filter ever let it through
-        for (;;) ::pause();
-      }
-      report("fork", child);  // not reached: killed
-    }
-    if (has(message, "SIGQUEUE")) {
-      // Signal 0: harmless even where it is allowed (the filter before this one).
-      siginfo_t info{};
-      info.si_code = SI_QUEUE;
-      errno = 0;
-      report("rt_sigqueueinfo", ::syscall(SYS_rt_sigqueueinfo, ::getppid(), 0, &info));
-    }
-    if (has(message, "PRLIMIT")) {
-      // Only read (no new limit): another process's limits are not its business.
-      rlimit old{};
-      errno = 0;
-      report("prlimit", ::prlimit(::getppid(), RLIMIT_FSIZE, nullptr, &old));
-    }
-    if (has(message, "UNLISTED")) {
-      // Not on the list: EPERM, as every call nobody named.
-      errno = 0;
-      report("access", ::access("/", F_OK));
-    }
-#if defined(__x86_64__)
-    if (has(message, "I386")) {
-      long rc = 20;  // getpid in i386's table, through int 0x80: another architecture
-      asm volatile("int $0x80" : "+a"(rc) : : "memory");
-      report("i386 getpid", rc);  // not reached: killed
-    }
-    if (has(message, "X32")) {
-      report("x32 getpid", ::syscall(0x40000000 | 39));  // not reached: killed
-    }
-#endif
-    if (has(message, "WXMEM")) {
-      errno = 0;
-      void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      report("mmap exec", p == MAP_FAILED ? -1 : 0);
-    }
-    if (has(message, "THREAD")) {
-      // A library's thread (clone with CLONE_THREAD) is allowed: it dies with the process.
-      int value = 0;
-      std::thread t([&] { value = 42; });
-      t.join();
-      report("thread", value);
-    }
-    if (has(message, "ASLIMIT")) {
-      rlimit as{};
-      ::getrlimit(RLIMIT_AS, &as);
-      report("as", static_cast<long>(as.rlim_cur));
-    }
-    if (has(message, "BOMB")) {
-      std::string big(3ull << 30, 'x');  // past the worker's RLIMIT_AS: std::bad_alloc
-      report("bomb", static_cast<long>(big.size()));
-    }
-    if (has(message, "EXEC")) {
-      char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
-      ::execv("/bin/true", argv);
-      out.errors.push_back("exec failed");  // not reached: killed
-    }
-    ExtractedFile f;
-    f.name = std::string(message.substr(0, 20));
-    f.size = message.size();
-    const auto d = digest(message);
-    f.sha256 = d.sha256;
-    f.md5 = d.md5;
-    // A subverted parser: the bytes under another file's digest.
-    if (has(message, "LIE")) f.sha256 = std::string(64, '0');
-    f.selected = true;
-    keep(f, message);
-    out.files.push_back(f);
-    out.errors.push_back("pid " + std::to_string(::getpid()));
-    return out;
-  };
-}
-
-ExtractPoolSettings settings(std::size_t workers, std::size_t perWorker,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  ExtractPoolSettings s;
-  s.workers = workers;
-  s.messagesPerWorker = perWorker;
-  s.timeout = timeout;
-  return s;
-}
-
-struct Parsed {
-  Extraction extraction;
-  std::vector<std::string> kept;
-};
-
-Parsed parse(const ExtractPool& pool, std::string_view message) {
-  Parsed p;
-  p.extraction = pool.extract(
-      message, [&](const ExtractedFile&, std::string_view bytes) { p.kept.emplace_back(bytes); });
-  return p;
-}
-
-std::string pidOf(const Extraction& e) {
-  return e.errors.empty() ? "" : e.errors.back();
-}
+using namespace markers;
 
 TEST(ExtractPool, ParsesInAWorkerAndKeepsTheSelectedBytes) {
   ParserMaster master(markerParser);
@@ -299,115 +150,6 @@ TEST(ExtractPool, WhatAWorkerPrintsDoesNotReachTheFrames) {
   ASSERT_EQ(p.extraction.files.size(), 1u);
   EXPECT_EQ(p.extraction.files[0].name, "NOISE");
   EXPECT_EQ(pool.counters().crashed, 0u);
-}
-
-TEST(ExtractPool, SeccompRefusesOpenInTheWorker) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  auto p = parse(pool, "OPEN");
-  ASSERT_GE(p.extraction.errors.size(), 1u);
-  EXPECT_EQ(p.extraction.errors[0], "open: -1 " + std::string(std::strerror(EPERM)));
-}
-
-TEST(ExtractPool, SeccompRefusesSignalsToOtherProcesses) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  auto p = parse(pool, "SIGNAL");
-  ASSERT_GE(p.extraction.errors.size(), 1u);
-  EXPECT_EQ(p.extraction.errors[0], "kill: -1 " + std::string(std::strerror(EPERM)));
-}
-
-TEST(ExtractPool, SeccompKillsAWorkerThatOpensASocketOrRunsAProgram) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  for (const char* marker : {"SOCKET", "EXEC"}) {
-    auto p = parse(pool, marker);
-    ASSERT_EQ(p.extraction.files.size(), 1u) << marker;
-    EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed") << marker;
-    // SIGSYS: the filter's kill.
-    EXPECT_NE(p.extraction.errors[0].find("signal " + std::to_string(SIGSYS)), std::string::npos)
-        << p.extraction.errors[0];
-  }
-  EXPECT_EQ(parse(pool, "fine").extraction.files[0].name, "fine");
-}
-
-// The filter is an allow-list (Seccomp.cpp): what is not named fails with EPERM, the
-// dangerous families kill. Each of these was allowed by the block-list before it.
-TEST(ExtractPool, SeccompKillsIoUringAndFork) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  for (const char* marker : {"IOURING", "FORK"}) {
-    auto p = parse(pool, marker);
-    ASSERT_EQ(p.extraction.files.size(), 1u) << marker;
-    EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed")
-        << marker << ": " << (p.extraction.errors.empty() ? "" : p.extraction.errors[0]);
-    EXPECT_NE(p.extraction.errors[0].find("signal " + std::to_string(SIGSYS)), std::string::npos)
-        << p.extraction.errors[0];
-  }
-  EXPECT_EQ(parse(pool, "fine").extraction.files[0].name, "fine");
-}
-
-#if defined(__x86_64__)
-// The rules name x86_64's numbers: an i386 or x32 call (other numbers, other meanings)
-// must not slip past them.
-TEST(ExtractPool, SeccompKillsCallsOfAnotherArchitecture) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  for (const char* marker : {"I386", "X32"}) {
-    auto p = parse(pool, marker);
-    ASSERT_EQ(p.extraction.files.size(), 1u) << marker;
-    EXPECT_EQ(p.extraction.files[0].reason, "evasion: parser crashed")
-        << marker << ": " << (p.extraction.errors.empty() ? "" : p.extraction.errors[0]);
-    EXPECT_NE(p.extraction.errors[0].find("signal " + std::to_string(SIGSYS)), std::string::npos)
-        << p.extraction.errors[0];
-  }
-}
-#endif
-
-TEST(ExtractPool, SeccompRefusesWhatIsNotOnTheList) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  const std::string eperm = "-1 " + std::string(std::strerror(EPERM));
-  for (auto [marker, line] :
-       std::vector<std::pair<std::string, std::string>>{{"SIGQUEUE", "rt_sigqueueinfo: "},
-                                                        {"PRLIMIT", "prlimit: "},
-                                                        {"UNLISTED", "access: "},
-                                                        {"WXMEM", "mmap exec: "}}) {
-    auto p = parse(pool, marker);
-    ASSERT_GE(p.extraction.errors.size(), 2u) << marker;
-    EXPECT_EQ(p.extraction.errors[0], line + eperm) << marker;
-    EXPECT_EQ(p.extraction.files[0].reason, "") << marker;
-  }
-  EXPECT_EQ(pool.counters().crashed, 0u);
-}
-
-TEST(ExtractPool, AWorkerMayStartAThread) {
-  ParserMaster master(markerParser);
-  ExtractPool pool(master, settings(1, 100));
-  auto p = parse(pool, "THREAD");
-  ASSERT_GE(p.extraction.errors.size(), 2u);
-  EXPECT_EQ(p.extraction.errors[0], "thread: 42 ok");
-}
-
-TEST(ExtractPool, WorkerMemoryIsCappedAndTheOomKillerTakesItFirst) {
-  ParserMasterSettings ms;
-  ms.workerMemoryLimit = 1ull << 30;
-  ParserMaster master(markerParser, ms);
-  ExtractPool pool(master, settings(1, 100));
-  auto p = parse(pool, "ASLIMIT");
-  ASSERT_GE(p.extraction.errors.size(), 2u);
-  EXPECT_EQ(p.extraction.errors[0], "as: " + std::to_string(1ull << 30) + " ok");
-  const std::string pid = pidOf(p.extraction).substr(4);
-  std::ifstream score("/proc/" + pid + "/oom_score_adj");
-  int adj = 0;
-  score >> adj;
-  EXPECT_EQ(adj, 1000);
-  // A memory bomb fails in the worker (std::bad_alloc), not in this process.
-  auto bomb = parse(pool, "BOMB");
-  ASSERT_FALSE(bomb.extraction.errors.empty());
-  EXPECT_TRUE(isEvasion(bomb.extraction.errors[0])) << bomb.extraction.errors[0];
-  EXPECT_NE(bomb.extraction.errors[0].find("bad_alloc"), std::string::npos)
-      << bomb.extraction.errors[0];
 }
 
 // A master that is gone (killed by an escaped parser, or stopped so that spawn() would
