@@ -221,6 +221,12 @@ MetricsSnapshot collectMetrics(const MetricsSources& src, db::Database& db) {
     s.cacheHits = c.cacheHits;
     for (const auto& runner : src.pipeline->runners()) s.analyzers.push_back(runner->stats());
   }
+  if (src.parsers) {
+    s.parserSpawned = src.parsers->spawned;
+    s.parserCrashed = src.parsers->crashed;
+    s.parserTimedOut = src.parsers->timedOut;
+    s.parserMasterGone = src.parsers->masterGone;
+  }
   if (src.reporter) s.reports = src.reporter->counts();
   if (src.reporter) s.retroReports = src.reporter->retroCounts();
   s.spoolFreeBytes = report::diskFreeBytes(src.spoolDir);
@@ -332,6 +338,13 @@ std::string formatMetrics(const MetricsSnapshot& s) {
   t.sample("bccsink_pipeline_messages_total", "event=\"checked\"", s.checked);
   t.sample("bccsink_pipeline_messages_total", "event=\"failed\"", s.failed);
   t.sample("bccsink_pipeline_messages_total", "event=\"released\"", s.released);
+  t.family("bccsink_parser_events_total", "counter",
+           "Parser processes (BccExtractIsolation) since start: workers spawned, crashed, "
+           "timed out, and messages unread because the parser master was gone.");
+  t.sample("bccsink_parser_events_total", "event=\"spawned\"", s.parserSpawned);
+  t.sample("bccsink_parser_events_total", "event=\"crashed\"", s.parserCrashed);
+  t.sample("bccsink_parser_events_total", "event=\"timed_out\"", s.parserTimedOut);
+  t.sample("bccsink_parser_events_total", "event=\"master_gone\"", s.parserMasterGone);
   t.family("bccsink_pipeline_files_total", "counter", "Files found in messages since start.");
   t.sample("bccsink_pipeline_files_total", "", s.files);
   t.family("bccsink_cache_lookups_total", "counter",

@@ -14,6 +14,7 @@
 #include "base/Histogram.h"
 #include "report/Reporter.h"
 #include "sandbox/analyzers/AnalyzerRunner.h"
+#include "sandbox/extract/isolation/ExtractPool.h"
 #include "sandbox/slo/VerdictSlo.h"
 #include "sink/hold/HoldCounters.h"
 #include "sink/retention/RetentionStage.h"
@@ -74,6 +75,9 @@ struct MetricsSnapshot {
   std::array<std::uint64_t, 4> retroAlerts = {};
   std::vector<std::pair<std::string, std::uint64_t>> recheckFiles;
   std::int64_t recheckPending = 0;
+  // Parser processes (BccExtractIsolation): workers started, crashed, timed out, and
+  // messages left unread because the master was gone.
+  std::uint64_t parserSpawned = 0, parserCrashed = 0, parserTimedOut = 0, parserMasterGone = 0;
 };
 
 // The running stages; any may be null (then its numbers are 0).
@@ -95,6 +99,8 @@ struct MetricsSources {
   // Retro-alerts: the judge and the re-check stage; null when off (then 0).
   const sandbox::RetroJudge* retro = nullptr;
   const sandbox::RecheckStage* recheck = nullptr;
+  // The parser processes' pool; null without BccExtractIsolation (then 0).
+  const sandbox::ExtractPoolCounters* parsers = nullptr;
 };
 
 MetricsSnapshot collectMetrics(const MetricsSources& sources, db::Database& db);

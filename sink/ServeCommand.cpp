@@ -238,10 +238,12 @@ int runServe(const std::vector<std::string>& args) {
     try {
       // Started as root, the master gives up root before it prepares anything, so no parser
       // ever runs as root (the daemon itself switches later, once its ports are bound).
-      parsers = std::make_unique<sandbox::ParserMaster>([&cfg, &account] {
-        if (account) dropPrivileges(*account);
-        return parserFor(cfg);
-      });
+      parsers = std::make_unique<sandbox::ParserMaster>(
+          [&cfg, &account] {
+            if (account) dropPrivileges(*account);
+            return parserFor(cfg);
+          },
+          parserMasterSettings(cfg));
     } catch (const std::exception& e) {
       log.fatal("%s", std::string(e.what()));
       return 1;
@@ -376,6 +378,7 @@ int runServe(const std::vector<std::string>& args) {
       sources.retention = &retention->counters();
       sources.retro = &retro;
       sources.recheck = &recheck;
+      if (pool) sources.parsers = &pool->counters();
       report::ApiContext api;
       api.spoolDir = cfg.spoolDir();
       api.skipTopReceived = reporting.reporterSettings().spoof.skipTopReceived;

@@ -105,6 +105,17 @@ sandbox::ExtractPoolSettings extractPoolSettings(const Config& cfg) {
   return s;
 }
 
+sandbox::ParserMasterSettings parserMasterSettings(const Config& cfg) {
+  sandbox::ParserMasterSettings s;
+  // A worker holds the message, what it unpacked (at most BccMaxUnpackedSize, or the
+  // 256 MiB a frame allows at least) and a copy of a file while it frames it, plus its
+  // libraries: twice the budget and 1 GiB (3 GiB by default). Past it, allocations fail
+  // in the worker, not in the daemon.
+  s.workerMemoryLimit =
+      2 * std::max<std::uint64_t>(cfg.bccMaxUnpackedSize, 256ull << 20) + (1ull << 30);
+  return s;
+}
+
 report::StatsSettings statsSettings(const Config& cfg) {
   report::StatsSettings stats;
   stats.databaseUrl = cfg.effectiveDatabaseUrl();

@@ -42,6 +42,8 @@ sandbox::PipelineSettings pipelineSettings(const Config& cfg);
 // BccExtractWorkers, BccExtractWorkerMessages, BccExtractTimeout; a frame may carry a
 // file of BccMaxUnpackedSize.
 sandbox::ExtractPoolSettings extractPoolSettings(const Config& cfg);
+// The parser master's: each worker's address-space cap from BccMaxUnpackedSize.
+sandbox::ParserMasterSettings parserMasterSettings(const Config& cfg);
 // StatsInterval, StatsExportUrl, StatsExportCaFile; the grace is BccAnalysisTimeout.
 report::StatsSettings statsSettings(const Config& cfg);
 // HttpSocket, HttpToken, HttpTlsCertificate, HttpTlsKey, DatabaseUrl.

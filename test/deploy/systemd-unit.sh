@@ -3,7 +3,8 @@
 # systemd needed): `systemd-analyze security --offline=true` rates its exposure at or
 # below 2.0 (issue 18: 2.0 before ProtectProc, ProcSubset and the narrower filter), /proc
 # is restricted, and the system-call filter leaves out @privileged and @resources while
-# keeping what the parser worker processes need (fork/clone, prctl, seccomp, wait4).
+# keeping what the parser worker processes need (fork/clone, prctl, seccomp, wait4, and
+# prlimit64 for each worker's RLIMIT_AS).
 set -euo pipefail
 unit=${1:-$(cd "$(dirname "$0")/../.." && pwd)/deploy/systemd/bccsink.service}
 fail() {
@@ -54,7 +55,7 @@ for line in open(os.environ["UNIT"]):
 print("\n".join(sorted(allowed)))
 PY
 )
-for call in fork clone clone3 execve wait4 prctl seccomp pipe2 socketpair flock fdatasync; do
+for call in fork clone clone3 execve wait4 prctl seccomp pipe2 socketpair flock fdatasync prlimit64; do
   echo "$allowed" | grep -qx "$call" || fail "the filter refuses $call (parser workers, spool)"
 done
 for call in setuid setgroups chown capset setrlimit sched_setaffinity; do

@@ -284,3 +284,24 @@ TEST(Metrics, RetroReportsAreCountedByResult) {
                                       "bccsink_retro_reports_total{result=\"deferred\"} 2",
                                       "bccsink_retro_reports_total{result=\"undeliverable\"} 1"}));
 }
+
+// The parser processes' events (sandbox/extract/isolation): collected from the pool's
+// counters, so a master that is gone shows on /metrics, not only in the log.
+TEST(Metrics, ParserEventsAreCollectedFromThePoolsCounters) {
+  test::TempDir dir;
+  db::Database database("sqlite:" + (dir / "q.db"));
+  database.migrate();
+  sandbox::ExtractPoolCounters parsers;
+  parsers.spawned = 7;
+  parsers.crashed = 2;
+  parsers.timedOut = 1;
+  parsers.masterGone = 3;
+  MetricsSources sources;
+  sources.parsers = &parsers;
+  auto text = formatMetrics(collectMetrics(sources, database));
+  EXPECT_EQ(linesStartingWith(text, "bccsink_parser_events_total"),
+            (std::vector<std::string>{"bccsink_parser_events_total{event=\"spawned\"} 7",
+                                      "bccsink_parser_events_total{event=\"crashed\"} 2",
+                                      "bccsink_parser_events_total{event=\"timed_out\"} 1",
+                                      "bccsink_parser_events_total{event=\"master_gone\"} 3"}));
+}

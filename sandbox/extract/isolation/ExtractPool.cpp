@@ -119,11 +119,18 @@ Extraction ExtractPool::extract(std::string_view message, const KeepFile& keep) 
       slot->fd = w.fd;
       ++counters_.spawned;
     } catch (const std::exception& e) {
-      // Not the sender's doing: the message is unscanned, not suspicious.
-      log().error("extraction: %s", std::string(e.what()));
+      // Maybe the sender's doing (a parser that got out and killed or stopped its master):
+      // an evasion, so that the message is at least suspicious and reported, as a crash is.
+      ++counters_.masterGone;
+      if (!master_.gone())
+        log().error("extraction: %s", std::string(e.what()));
+      else if (!goneLogged_.exchange(true))
+        log().critical(
+            "extraction: %s; every message is unscanned (\"evasion: parser unavailable\") "
+            "until bccsink restarts",
+            std::string(e.what()));
       release();
-      Extraction out = unparsed(message, "parser unavailable", e.what());
-      return out;
+      return unparsed(message, evasion(kParserUnavailable), e.what());
     }
   }
   Extraction out;

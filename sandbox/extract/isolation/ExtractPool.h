@@ -5,8 +5,11 @@
 // something that is not a valid frame, or is still parsing after the timeout is killed
 // and replaced; that message comes back as one unscanned entry whose reason is an
 // evasion ("evasion: parser crashed" / "evasion: parser timed out"), so it is at least
-// suspicious, and the next message goes to a fresh worker. A worker is also replaced
-// after a number of messages, so that what one message may have done to it does not last.
+// suspicious, and the next message goes to a fresh worker. When no worker can be started
+// (the master died, was killed or stopped answering) every message is
+// "evasion: parser unavailable" until a restart: an attacker who kills the master must not
+// turn scanning off quietly. It is logged at critical level once, and counted. A worker is also
+// replaced after a number of messages, so that what one message may have done to it does not last.
 
 #include <sys/types.h>
 
@@ -31,11 +34,14 @@ struct ExtractPoolSettings {
 };
 
 struct ExtractPoolCounters {
-  std::atomic<std::uint64_t> spawned{0}, crashed{0}, timedOut{0};
+  // masterGone: messages left unread because no worker could be started (the master is
+  // gone or silent, or cannot fork).
+  std::atomic<std::uint64_t> spawned{0}, crashed{0}, timedOut{0}, masterGone{0};
 };
 
 inline constexpr std::string_view kParserCrashed = "parser crashed";
 inline constexpr std::string_view kParserTimedOut = "parser timed out";
+inline constexpr std::string_view kParserUnavailable = "parser unavailable";
 
 class ExtractPool : public MessageExtractor {
  public:
@@ -69,6 +75,7 @@ class ExtractPool : public MessageExtractor {
   mutable std::mutex mutex_;
   mutable std::condition_variable free_;
   mutable std::vector<Slot> slots_;
+  mutable std::atomic<bool> goneLogged_{false};
 };
 
 }  // namespace bccsink::sandbox

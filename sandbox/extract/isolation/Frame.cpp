@@ -1,6 +1,13 @@
 #include "sandbox/extract/isolation/Frame.h"
 
+#include <algorithm>
+
 namespace bccsink::sandbox {
+namespace {
+
+constexpr std::uint64_t kReserveAhead = 4u << 20;
+
+}  // namespace
 
 std::string frameHeader(FrameType type, std::uint64_t length) {
   std::string h(kFrameHeaderBytes, '\0');
@@ -35,8 +42,13 @@ std::optional<Frame> FrameDecoder::next() {
                      std::to_string(maxPayload_));
   }
   if (rest.size() - kFrameHeaderBytes < length) {
-    // A large frame arrives in many reads: room for all of it once, not doubling copies.
-    buffer_.reserve(start_ + kFrameHeaderBytes + length);
+    // A large frame arrives in many reads: room for the first few MiB at once, then the
+    // buffer grows with what arrives (geometric: linear overall). Not the whole announced
+    // length: a header alone from a subverted worker must not make the daemon allocate
+    // up to the frame limit for every slot.
+    const std::size_t want =
+        start_ + kFrameHeaderBytes + std::min<std::uint64_t>(length, kReserveAhead);
+    if (buffer_.capacity() < want) buffer_.reserve(want);
     return std::nullopt;
   }
   Frame f;

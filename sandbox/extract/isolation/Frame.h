@@ -45,6 +45,8 @@ class FrameDecoder {
   std::optional<Frame> next();
   // Bytes fed and not yet returned as a frame (a stream that ends with some is truncated).
   std::size_t pending() const { return buffer_.size() - start_; }
+  // The bytes the decoder holds room for (tests: a header alone reserves a few MiB at most).
+  std::size_t capacity() const { return buffer_.capacity(); }
 
  private:
   std::uint64_t maxPayload_;

@@ -22,6 +22,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,6 +33,17 @@
 #include "sandbox/extract/isolation/ExtractWorker.h"
 
 namespace bccsink::sandbox {
+
+struct ParserMasterSettings {
+  // How long the daemon waits for the master's answer. A master that does not answer in
+  // time (stopped, hung) is taken for gone: killed, and every later request fails at once,
+  // so a pipeline thread never blocks on it while holding the request mutex.
+  std::chrono::milliseconds answerTimeout{5000};
+  // RLIMIT_AS of every worker (0: none). A memory bomb then ends the worker (ENOMEM,
+  // std::bad_alloc, a crash: "evasion: parser crashed"), not the machine; its
+  // oom_score_adj is 1000 so that the kernel's OOM killer picks a worker first.
+  std::uint64_t workerMemoryLimit = 0;
+};
 
 class ParserMaster {
  public:
@@ -40,7 +54,7 @@ class ParserMaster {
 
   // Forks the master. Call it while the process has one thread. Throws
   // std::runtime_error when the fork or the socket pair fails.
-  explicit ParserMaster(const Prepare& prepare);
+  explicit ParserMaster(const Prepare& prepare, ParserMasterSettings settings = {});
   ~ParserMaster();  // closes the control socket: the master kills its workers and exits
   ParserMaster(const ParserMaster&) = delete;
   ParserMaster& operator=(const ParserMaster&) = delete;
@@ -49,7 +63,8 @@ class ParserMaster {
     pid_t pid = -1;
     int fd = -1;  // the caller's end of the worker's socket; the caller closes it
   };
-  // A new worker. Thread-safe. Throws std::runtime_error when the master is gone.
+  // A new worker. Thread-safe. Throws std::runtime_error when the master is gone (or
+  // silent for answerTimeout: then it is killed and gone() is true).
   Worker spawn();
   // Reaps the worker and returns how it ended ("killed by signal 6", "exited with status
   // 0"). `now`: SIGKILL at once (a hung worker, one that served its messages); otherwise a
@@ -58,10 +73,20 @@ class ParserMaster {
   std::string retire(pid_t pid, bool now);
 
   pid_t pid() const { return pid_; }
+  // True once the master closed its socket, died or stayed silent: no worker will come.
+  bool gone() const { return gone_; }
 
  private:
+  // Sends `r` and reads the answer (and a passed descriptor) within the timeout; on any
+  // failure marks the master gone and throws. Called with mutex_ held.
+  void ask(const void* request, std::size_t size, void* answer, std::size_t answerSize,
+           int* passedFd);
+  void lose();
+
+  ParserMasterSettings settings_;
   int control_ = -1;
   pid_t pid_ = -1;
+  std::atomic<bool> gone_{false};
   std::mutex mutex_;  // one request and its answer at a time
 };
 

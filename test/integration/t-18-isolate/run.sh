@@ -14,11 +14,15 @@
 #    checked and reported; the master and every parser process hold no file of the
 #    daemon (no database, spool, lock, listening socket) and the parsers run under a
 #    seccomp filter with no_new_privs.
+#    Every parser runs with oom_score_adj 1000 and an address-space cap (RLIMIT_AS).
 # 2. SIGKILL to the daemon: the master and its parsers are gone too (bounded wait).
 # 3. BccExtractIsolation = no: no parser process, the copy is still checked.
+# 4. SIGKILL to the parser master (what an escaped parser would do to stop scanning): the
+#    next copy is not silently unscanned but "evasion: parser unavailable", suspicious;
+#    the log says so once at critical level, /metrics counts it (event="master_gone").
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "${TESTLIB:-$(dirname "$0")/../lib.sh}"
-need swaks jq
+need swaks jq curl
 
 DATA=$T/data
 printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*' >"$T/eicar.com"
@@ -86,6 +90,8 @@ for w in $workers; do
   grep -q '^Seccomp:[[:space:]]*2' "/proc/$w/status" || fail "parser $w is not under a seccomp filter"
   grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$w/status" || fail "parser $w has no no_new_privs"
   only_devnull_and_one_socket "$w" "parser process"
+  [ "$(cat "/proc/$w/oom_score_adj")" = 1000 ] || fail "parser $w: oom_score_adj $(cat "/proc/$w/oom_score_adj")"
+  grep -Eq '^Max address space +[0-9]+ ' "/proc/$w/limits" || fail "parser $w has no RLIMIT_AS"
 done
 ok "master and $(echo "$workers" | wc -w) parser process(es) hold only /dev/null and their socket; parsers under seccomp"
 
@@ -114,5 +120,40 @@ id=$(send 4)
 wait_analysed "$id"
 [ -z "$(children "$SINK_PID")" ] || fail "BccExtractIsolation no, yet the daemon has children"
 ok "BccExtractIsolation no: parsed in the daemon, no parser process"
+stop_sink
+
+# ------------------------------------------------------------------------------ 4.
+DATA=$T/data4
+start_sink "$DATA"
+http=""
+for _ in $(seq 1 50); do
+  http=$(grep "http listening on" "$T/sink.log" | tail -1 | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/')
+  [ -n "$http" ] && break
+  sleep 0.1
+done
+[ -n "$http" ] || fail "no 'http listening on' line in the log"
+id=$(send 5)
+wait_analysed "$id"
+master=$(children "$SINK_PID")
+[ "$(echo "$master" | wc -w)" -eq 1 ] || fail "the daemon has children '$master', not one master"
+kill -KILL "$master"
+ids=()
+for n in 6 7; do
+  id=$(send "$n")
+  wait_analysed "$id"
+  ids+=("$id")
+done
+for id in "${ids[@]}"; do
+  row=$(queue_json "$DATA" | jq -c "select(.id == \"$id\")")
+  v=$(echo "$row" | jq -r .verdict)
+  [ "$v" = suspicious ] || fail "copy $id after the master's death: verdict $v, not suspicious: $row"
+done
+"$BCCSINK" queue show "${ids[0]}" --DataDir "$DATA" >"$T/show.txt" 2>&1 || true
+grep -q "evasion: parser unavailable" "$T/show.txt" || fail "no 'evasion: parser unavailable' in: $(cat "$T/show.txt")"
+[ "$(grep -c "until bccsink restarts" "$T/sink.log")" -eq 1 ] ||
+  fail "not one critical line for the master's death: $(grep -i "parser" "$T/sink.log" | tail -5)"
+gone=$(curl -sS "http://127.0.0.1:$http/metrics" | awk '$1 == "bccsink_parser_events_total{event=\"master_gone\"}" { print $2 }')
+[ "$gone" = 2 ] || fail "bccsink_parser_events_total{event=\"master_gone\"} is '$gone', not 2"
+ok "a killed master makes each copy 'evasion: parser unavailable', suspicious, logged once, counted"
 stop_sink
 finish

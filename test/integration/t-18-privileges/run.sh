@@ -92,6 +92,20 @@ http=$(grep "http listening on " "$T/sink.log" | tail -1 | sed -E 's/.*http list
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/metrics" || true)
 [ "$code" = 200 ] || fail "/metrics answered $code after the switch"
 ok "mail taken (250) and stored, every file in DataDir bccsink's, /metrics answers"
+# The parser that read it left root with its master, so its /proc files were root's: it
+# still set its oom_score_adj to 1000 (made dumpable for that write), so that the OOM
+# killer takes a parser before the daemon.
+workers=""
+for _ in $(seq 1 100); do
+  workers=$(for c in $(ps -o pid= --ppid "$SINK_PID"); do ps -o pid= --ppid "$c"; done | xargs)
+  [ -n "$workers" ] && break
+  sleep 0.1
+done
+[ -n "$workers" ] || fail "no parser process after a message"
+for w in $workers; do
+  [ "$(cat "/proc/$w/oom_score_adj")" = 1000 ] || fail "parser $w: oom_score_adj $(cat "/proc/$w/oom_score_adj")"
+done
+ok "the parser processes ($workers), run as bccsink, have oom_score_adj 1000"
 stop_sink
 forget_pid "$SINK_PID"
 

@@ -104,6 +104,27 @@ TEST(WorkerFrame, LengthPastTheLimitIsRefusedBeforeBuffering) {
   EXPECT_THROW(huge.next(), FrameError);
 }
 
+// A subverted worker's header alone (1 GiB announced, within the limit) must not make the
+// daemon reserve that much per slot: a few MiB up front, the rest as bytes arrive.
+TEST(WorkerFrame, AnnouncedLengthIsNotReservedUpFront) {
+  FrameDecoder d(2ull << 30);
+  d.feed(frameHeader(FrameType::Kept, 1ull << 30));
+  EXPECT_FALSE(d.next());
+  EXPECT_LE(d.capacity(), 8u << 20);
+  // A large frame that does arrive, in pieces, still comes out whole.
+  const std::string payload(20u << 20, 'k');
+  FrameDecoder big(64u << 20);
+  big.feed(frameHeader(FrameType::Kept, payload.size()));
+  for (std::size_t at = 0; at < payload.size(); at += 1 << 20) {
+    EXPECT_FALSE(big.next());
+    big.feed(std::string_view(payload).substr(at, 1 << 20));
+  }
+  auto f = big.next();
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->payload(), payload);
+  EXPECT_EQ(big.pending(), 0u);
+}
+
 TEST(WorkerFrame, IncompleteFrameWaitsAndStaysPending) {
   FrameDecoder d(100);
   d.feed(frameHeader(FrameType::Result, 10) + "12345");
