@@ -21,7 +21,7 @@ echo "ok - exposure level $level (at most 2.0)"
 
 for setting in 'ProtectProc=' 'ProcSubset=' 'SystemCallFilter=~@privileged' \
   'SystemCallFilter=~@resources' 'NoNewPrivileges='; do
-  echo "$out" | grep -q "✓ $setting " || fail "$setting is not satisfied: $(echo "$out" | grep " $setting " || true)"
+  grep -q "✓ $setting " <<<"$out" || fail "$setting is not satisfied: $(echo "$out" | grep " $setting " || true)"
 done
 echo "ok - ProtectProc, ProcSubset, no @privileged, no @resources, NoNewPrivileges"
 
@@ -56,9 +56,9 @@ print("\n".join(sorted(allowed)))
 PY
 )
 for call in fork clone clone3 execve wait4 prctl seccomp pipe2 socketpair flock fdatasync prlimit64; do
-  echo "$allowed" | grep -qx "$call" || fail "the filter refuses $call (parser workers, spool)"
+  grep -qx "$call" <<<"$allowed" || fail "the filter refuses $call (parser workers, spool)"
 done
 for call in setuid setgroups chown capset setrlimit sched_setaffinity; do
-  echo "$allowed" | grep -qx "$call" && fail "the filter allows $call"
+  grep -qx "$call" <<<"$allowed" && fail "the filter allows $call"
 done
 echo "ok - fork, clone, execve, wait4, prctl, seccomp allowed; setuid, chown, setrlimit refused"
