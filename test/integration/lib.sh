@@ -101,6 +101,8 @@ start_sink_logging() {
     "$@" >>"$log" 2>&1 &
   SINK_PID=$!
   PIDS+=("$SINK_PID")
+  SINK_LOG=$log
+  SINK_MARK=$mark
   for _ in $(seq 1 100); do
     local line
     line=$(tail -n +"$((mark + 1))" "$log" | grep -m1 " bccsink: listening on " || true)
@@ -112,6 +114,22 @@ start_sink_logging() {
     sleep 0.1
   done
   fail "bccsink did not start listening"
+}
+
+# sink_http_port: the HTTP port of the daemon started last, from its own "http listening
+# on" line (logged after the SMTP one: a restart's log still holds the earlier run's).
+sink_http_port() {
+  local line
+  for _ in $(seq 1 50); do
+    line=$(tail -n +"$((SINK_MARK + 1))" "$SINK_LOG" | grep -m1 "http listening on " || true)
+    if [ -n "$line" ]; then
+      echo "$line" | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/'
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "no 'http listening on' line in $SINK_LOG" >&2
+  return 1
 }
 
 # Several daemons at once (t-15), each known by its SinkName.

@@ -37,7 +37,7 @@ printf 'HttpToken = %s\n' "$(printf 'x%.0s' $(seq 1 40))" >"$T/own.conf"
 ok "the administrator's own HttpToken or --HttpTokenFile wins: no token made"
 
 start_sink "$DATA" --HttpTokenFile "$file" --User ""
-port=$(grep "http listening on" "$T/sink.log" | tail -1 | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/')
+port=$(sink_http_port) || fail "no HTTP port: $(tail -3 "$T/sink.log")"
 [ -n "$port" ] || fail "no 'http listening on' line: $(tail -3 "$T/sink.log")"
 code=$(curl -s -o "$T/overview.json" -w '%{http_code}' -H "Authorization: Bearer $token" \
   "http://127.0.0.1:$port/api/overview")

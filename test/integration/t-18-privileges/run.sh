@@ -88,7 +88,7 @@ segment=$(find "$DATA/spool" -name '*.seg' | head -1)
 notours=$(find "$DATA" ! -user bccsink)
 [ -z "$notours" ] || fail "not bccsink's: $notours"
 # This run's port: the log holds the root run's lines too.
-http=$(grep "http listening on " "$T/sink.log" | tail -1 | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/')
+http=$(sink_http_port) || fail "no HTTP port: $(tail -3 "$T/sink.log")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/metrics" || true)
 [ "$code" = 200 ] || fail "/metrics answered $code after the switch"
 ok "mail taken (250) and stored, every file in DataDir bccsink's, /metrics answers"
