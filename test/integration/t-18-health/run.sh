@@ -15,18 +15,6 @@
 source "$TESTLIB"
 need jq python3 swaks curl dd sqlite3
 
-http_port() {
-  local line
-  for _ in $(seq 1 50); do
-    line=$(grep "http listening on" "$T/sink.log" | tail -1 || true)
-    if [ -n "$line" ]; then
-      echo "$line" | sed -E 's/.*http listening on [^ ]*:([0-9]+).*/\1/'
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "no 'http listening on' line in the log"
-}
 send() {  # send N: one copy; the swaks transcript in $T/swaks.out, its exit status returned
   swaks --server "127.0.0.1:$SINK_PORT" --from alice@example.org --to watch@bcc.test \
     --header "Subject: copy $1" --body "copy number $1" >"$T/swaks.out" 2>&1
@@ -48,7 +36,7 @@ dd if=/dev/urandom of="$DB" bs=4096 seek=$((PAGES / 2 - 2)) count=4 conv=notrunc
 ok "20 copies taken, the daemon stopped, 4 of the database's $PAGES pages overwritten"
 
 start_sink "$DATA"
-HTTP=$(http_port)
+HTTP=$(sink_http_port) || fail "no HTTP port: $(tail -3 "$T/sink.log")"
 set +e
 send 21
 RC=$?
