@@ -54,12 +54,6 @@ bool Health::noteFailure(const std::exception& error) {
   return true;
 }
 
-bool Health::noteFailureText(const std::string& text) {
-  if (!isCorruptionText(text)) return false;
-  setCorrupt(text);
-  return true;
-}
-
 void Health::setCorrupt(const std::string& detail) {
   std::string name;
   {

@@ -29,7 +29,6 @@ class Health {
   // A stage's database round failed with `error`: true when that is corruption (the state
   // is then DatabaseCorrupt, logged once).
   bool noteFailure(const std::exception& error);
-  bool noteFailureText(const std::string& text);
   // Sets DatabaseCorrupt with `detail` (the first error, or integrity_check's first line).
   void setCorrupt(const std::string& detail);
 

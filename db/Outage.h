@@ -43,12 +43,20 @@ class Outage {
   Outage& operator=(const Outage&) = delete;
 
   // This thread's round failed with `error`. Returns how long it waits before the next.
+  // Only SQLite's own errors are read as corruption (Health::isCorruption): the text of
+  // another error may come from a message or the network.
   std::chrono::milliseconds failed(const std::exception& error) {
     if (Health::isCorruption(error)) return corrupt(textOf(error));
-    return failed(textOf(error));
+    return backOff(textOf(error));
   }
+  // A failure known only by its text (tests).
   std::chrono::milliseconds failed(const std::string& error) {
     if (Health::isCorruptionText(error)) return corrupt(error);
+    return backOff(error);
+  }
+
+  // A failure that is not corruption: logged once as an outage, then a pause that grows.
+  std::chrono::milliseconds backOff(const std::string& error) {
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     const int tries = ++failing_[std::this_thread::get_id()];

@@ -63,6 +63,17 @@ TEST_F(HealthTest, TheFirstCorruptionSetsTheStateAndIsLoggedOnceAtCritical) {
   EXPECT_EQ(log.count("run `bccsink db check`, then `bccsink db rebuild`"), 1) << log.all();
 }
 
+// A stage's round that failed for another reason, with SQLite's words in its text (a file
+// name from a message), is an outage that passes, not corruption.
+TEST_F(HealthTest, AnotherErrorWithCorruptionWordsIsAnOutageNotCorruption) {
+  test::LogCapture log("bccsink.test.outage");
+  db::Outage outage(Poco::Logger::get("bccsink.test.outage"), "analysis");
+  EXPECT_EQ(outage.failed(std::runtime_error("store a.zip: file is not a database")),
+            std::chrono::seconds(1));
+  EXPECT_FALSE(db::Health::process().corrupt());
+  EXPECT_TRUE(outage.ongoing());
+}
+
 TEST_F(HealthTest, AStageMeetingCorruptionPausesLongAndLeavesTheLineToHealth) {
   test::LogCapture log("bccsink.test.outage");
   test::LogCapture daemon("bccsink");
