@@ -1,6 +1,5 @@
 #include "sink/DbRebuild.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -24,13 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kBatch = 500;
 
-std::string sha256Hex(std::string_view bytes) {
-  db::Sha256 digest{};
-  unsigned len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &len, EVP_sha256(), nullptr);
-  return db::hex(digest);
-}
-
 std::string stamp() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -41,17 +33,25 @@ std::string stamp() {
 }
 
 // The recipient bccsink's own Received header names ("\tfor <a@b>;"), when it names one
-// (the intake writes it for a single recipient: SmtpSession::receivedHeader).
+// (the intake writes it for a single recipient: SmtpSession::receivedHeader). Only its
+// third line is read ("Received: from", "\tby ... (bccsink)", "\tfor <...>"): a "for <"
+// further down is the sender's. The intake wrote it as printable ASCII; anything else is
+// not ours.
 std::string receivedFor(std::string_view message) {
   const auto head = message.substr(0, std::min<std::size_t>(message.size(), 4096));
   if (head.rfind("Received: from ", 0) != 0) return "";
-  const auto end = head.find("\r\n\r\n");
-  const auto at = head.find("\r\n\tfor <");
-  if (at == std::string_view::npos || (end != std::string_view::npos && at > end)) return "";
-  const auto from = at + 8;
+  const auto byLine = head.find("\r\n");
+  if (byLine == std::string_view::npos || head.compare(byLine, 5, "\r\n\tby") != 0) return "";
+  const auto forLine = head.find("\r\n", byLine + 2);
+  if (forLine == std::string_view::npos || head.compare(forLine, 8, "\r\n\tfor <") != 0) return "";
+  const auto from = forLine + 8;
   const auto close = head.find('>', from);
   if (close == std::string_view::npos || close - from > 320) return "";
-  return std::string(head.substr(from, close - from));
+  const auto address = head.substr(from, close - from);
+  for (unsigned char c : address) {
+    if (c < 0x21 || c > 0x7e) return "";
+  }
+  return std::string(address);
 }
 
 // A row for a message whose envelope the spool does not hold.
@@ -63,7 +63,7 @@ db::MessageRecord bareRow(const std::string& id, std::string_view bytes, std::st
   r.sink = sinkName;
   r.receivedAt = isoTime(received);
   r.size = static_cast<std::int64_t>(bytes.size());
-  r.sha256 = sha256Hex(bytes);
+  r.sha256 = db::hex(db::sha256Of(bytes));
   r.spoolFile = std::move(locator);
   if (auto rcpt = receivedFor(bytes); !rcpt.empty()) r.recipients.emplace_back(rcpt);
   return r;

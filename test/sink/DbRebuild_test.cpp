@@ -155,3 +155,33 @@ TEST_F(DbRebuildTest, DeadRecordsAreNotRestored) {
   db::Database database("sqlite:" + dbPath());
   EXPECT_FALSE(db::MessageQueue(database).find(ids[1]));
 }
+
+// A copy without an envelope (over 1 MiB, no `for` in bccsink's own Received header: it
+// had several recipients) gets none from a "for <" the sender wrote further down.
+TEST_F(DbRebuildTest, ARecipientIsReadOnlyFromBccsinksOwnReceivedHeader) {
+  {
+    db::Database database("sqlite:" + dbPath());
+    database.migrate();
+  }
+  {
+    Spool spool(dir / "spool", 8 << 20);
+    spool.recover(nullptr);
+    GroupCommitter committer("sqlite:" + dbPath(), spool);
+    Intake intake(spool, committer, {0, 0, "sink-a"});
+    ids.push_back(receive(
+        intake,
+        "Received: from c (unknown [192.0.2.1])\r\n\tby sink.test (bccsink) with ESMTP id X\r\n"
+        "\t; Sun, 6 Dec 2026 10:00:00 +0000\r\nX-Note: y\r\n\tfor <victim@corp.example>\r\n"
+        "Subject: big\r\n\r\n" +
+            std::string(1500000, 'b') + "\r\n",
+        "a@bcc.test"));
+    committer.stop();
+  }
+  damage(dbPath(), 6);
+  auto result = rebuildDatabase(dbPath(), dir / "spool", "sink-a", nullptr);
+  EXPECT_EQ(result.withoutEnvelope, 1u);
+  db::Database database("sqlite:" + dbPath());
+  auto row = db::MessageQueue(database).find(ids[0]);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_TRUE(row->recipients.empty());
+}
