@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "base/FileName.h"
 #include "sandbox/extract/Digest.h"
 #include "sandbox/extract/Evasion.h"
 #include "sandbox/extract/isolation/ExtractionCodec.h"
@@ -52,6 +53,24 @@ bool waitFor(int fd, short events, Clock::time_point deadline) {
     if (n < 0 && errno != EINTR) return true;  // the read or write says what is wrong
     if (n == 0 && Clock::now() >= deadline) return false;
   }
+}
+
+// Empty (not computed) or `digits` lowercase hex digits, as the store takes them.
+bool isHex(const std::string& text, std::size_t digits) {
+  if (text.empty()) return true;
+  return text.size() == digits && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// What the daemon takes of a parser's word about a file: digests the store and the cache
+// can be keyed by (a bad one would be thrown later, outside the message, as if the database
+// had failed) and names cleaned as the in-process extraction cleans them (they are shown,
+// logged and stored). False: the parser lied, and is treated as crashed.
+bool believe(ExtractedFile& f) {
+  if (!isHex(f.sha256, 64) || !isHex(f.md5, 32)) return false;
+  f.name = cleanFileName(f.name);
+  for (auto& n : f.altNames) n = cleanFileName(n);
+  for (auto& w : f.where) w = cleanFileName(w);
+  return true;
 }
 
 }  // namespace
@@ -187,9 +206,13 @@ ExtractPool::Ended ExtractPool::exchange(Slot& slot, std::string_view message, c
           // A parser's word for the digest is not taken.
           const auto d = digest(kept.bytes);
           if (d.sha256 != kept.file.sha256 || d.md5 != kept.file.md5) return Ended::Crashed;
+          if (!believe(kept.file)) return Ended::Crashed;
           keep(kept.file, kept.bytes);
         } else if (frame->type == FrameType::Result) {
           out = decodeExtraction(frame->payload());
+          for (auto& f : out.files) {
+            if (!believe(f)) return Ended::Crashed;
+          }
           // A worker answers one message at a time: anything after its Result is not ours.
           if (in.pending() != 0) return Ended::Crashed;
           return Ended::Done;

@@ -91,6 +91,11 @@ void putFile(std::string& out, const ExtractedFile& f) {
 // The fewest bytes a file's description takes (its fixed fields): bounds a file count.
 constexpr std::uint64_t kMinFileBytes = 14 * 8;
 
+// More files than any message a sender can make within the extraction limits
+// (BccArchiveMaxMembers and BccMaxMimeParts are 10,000 each): a parser claiming more is not
+// believed, and the message is not held in memory file by file.
+constexpr std::uint64_t kMaxFiles = 100000;
+
 ExtractedFile readFile(Reader& r) {
   ExtractedFile f;
   f.name = r.string();
@@ -136,6 +141,7 @@ Extraction decodeExtraction(std::string_view payload) {
   Reader r(payload);
   Extraction e;
   const auto n = r.count(kMinFileBytes);
+  if (n > kMaxFiles) throw FrameError("more than 100,000 files in one message");
   e.files.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) e.files.push_back(readFile(r));
   e.errors = r.strings();

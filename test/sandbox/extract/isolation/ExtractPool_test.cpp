@@ -93,6 +93,20 @@ TEST(ExtractPool, KeptBytesUnderAnotherDigestAreRefused) {
   EXPECT_EQ(parse(pool, "honest").kept.size(), 1u);
 }
 
+// The Result is the parser's word too: a digest the store could not take makes it a
+// crashed parser (not an error thrown later, outside the message), and names are cleaned
+// as the in-process extraction cleans them.
+TEST(ExtractPool, AResultWithABadDigestIsACrashAndNamesAreCleaned) {
+  ParserMaster master(markerParser);
+  ExtractPool pool(master, settings(1, 100));
+  auto bad = parse(pool, "BADHASH told only");
+  ASSERT_EQ(bad.extraction.files.size(), 1u);
+  EXPECT_EQ(bad.extraction.files[0].reason, "evasion: parser crashed");
+  auto named = parse(pool, "CTRLNAME");
+  ASSERT_EQ(named.extraction.files.size(), 1u);
+  EXPECT_EQ(named.extraction.files[0].name, "evil__X-Injected: 1_.exe");
+}
+
 TEST(ExtractPool, HungWorkerIsKilledAtTheTimeout) {
   ParserMaster master(markerParser);
   ExtractPool pool(master, settings(1, 100, std::chrono::milliseconds(300)));

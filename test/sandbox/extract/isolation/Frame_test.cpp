@@ -144,6 +144,16 @@ TEST(WorkerFrame, TruncatedPayloadsAreErrors) {
   EXPECT_THROW(decodeKept(kept), FrameError);
 }
 
+// A parser claiming more files than any message within the extraction limits can hold is
+// not believed (each would become a row and an allocation in the daemon).
+TEST(WorkerFrame, MoreThanAHundredThousandFilesIsAnError) {
+  Extraction many;
+  many.files.resize(100001);
+  EXPECT_THROW(decodeExtraction(encodeExtraction(many)), FrameError);
+  many.files.resize(100000);
+  EXPECT_EQ(decodeExtraction(encodeExtraction(many)).files.size(), 100000u);
+}
+
 TEST(WorkerFrame, LiesAndLeftoversAreErrors) {
   std::string count(8, '\xff');  // 2^64-1 files in 8 bytes
   EXPECT_THROW(decodeExtraction(count), FrameError);

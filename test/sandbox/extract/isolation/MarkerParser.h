@@ -140,6 +140,14 @@ inline ParseMessage markerParser() {
     // A subverted parser: the bytes under another file's digest.
     if (has(message, "LIE")) f.sha256 = std::string(64, '0');
     f.selected = true;
+    if (has(message, "CTRLNAME")) f.name = std::string("evil\r\nX-Injected: 1\0.exe", 24);
+    if (has(message, "BADHASH")) {
+      // Not kept, only told: a digest the store could not take ("../" would be a path).
+      f.selected = false;
+      f.sha256 = "../../etc/passwd";
+      out.files.push_back(f);
+      return out;
+    }
     keep(f, message);
     out.files.push_back(f);
     out.errors.push_back("pid " + std::to_string(::getpid()));
