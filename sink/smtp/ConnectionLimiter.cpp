@@ -60,8 +60,7 @@ ConnectionLimiter::Admission ConnectionLimiter::admit(const std::string& key, bo
   unsigned* mine = nullptr;
   if (!key.empty() && limits_.perClient > 0) {
     mine = &perClient_[key];
-    if (*mine >= limits_.perClient) {
-      if (*mine == 0) perClient_.erase(key);
+    if (*mine >= limits_.perClient) {  // perClient > 0: the entry is in use, not new
       a.refused = Refused::PerClient;
       return a;
     }
